@@ -1,0 +1,159 @@
+# shellcheck shell=bash
+# Shared by bin/serve, bin/test and the benchmarks: prepares the machine, the
+# virtualenv and project-local PostgreSQL and Redis servers under .var/<instance>/.
+# Everything here is idempotent: running it twice changes nothing the second time.
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+VENV="$ROOT/.venv"
+PY="${PYTHON:-python3.11}"
+
+log() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }
+
+as_root() {
+  if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi
+}
+
+pg_bindir() {
+  local d
+  d=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1 || true)
+  printf '%s' "$d"
+}
+
+ensure_system_packages() {
+  local missing=()
+  [ -n "$(pg_bindir)" ] && [ -x "$(pg_bindir)/pg_ctl" ] || missing+=(postgresql)
+  command -v redis-server >/dev/null 2>&1 || missing+=(redis-server)
+  "$PY" -c 'import venv, ensurepip' >/dev/null 2>&1 || missing+=(python3-venv)
+  if [ "${#missing[@]}" -gt 0 ]; then
+    log "Installing ${missing[*]} with apt-get"
+    as_root apt-get update -qq
+    as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
+    # Debian starts the packaged services; this project runs its own, so stop theirs.
+    as_root systemctl disable --now redis-server postgresql >/dev/null 2>&1 || true
+  fi
+}
+
+# ensure_venv FILE...: (re)install requirements when any of the files changed.
+ensure_venv() {
+  if [ ! -x "$VENV/bin/python" ]; then
+    log "Creating virtualenv in .venv"
+    "$PY" -m venv "$VENV"
+    "$VENV/bin/pip" install -q --upgrade pip
+  fi
+  local stamp="$VENV/.requirements.sha256" want
+  want=$(cd "$ROOT" && cat "$@" | sha256sum | cut -d' ' -f1)
+  if [ "$(cat "$stamp" 2>/dev/null || true)" != "$want" ]; then
+    log "Installing pinned requirements ($*)"
+    local args=()
+    for f in "$@"; do args+=(-r "$ROOT/$f"); done
+    "$VENV/bin/pip" install -q --disable-pip-version-check "${args[@]}"
+    echo "$want" >"$stamp"
+  fi
+}
+
+# Instance layout: .var/<instance>/{pg,redis,run,log}. Ports per instance so a
+# running demo and the test suite never share data.
+instance_env() {
+  INSTANCE="$1"
+  VAR="$ROOT/.var/$INSTANCE"
+  case "$INSTANCE" in
+    dev) : "${PG_PORT:=55432}" "${REDIS_PORT:=56379}" ;;
+    test) : "${PG_PORT:=55433}" "${REDIS_PORT:=56380}" ;;
+    *) : "${PG_PORT:=55434}" "${REDIS_PORT:=56381}" ;;
+  esac
+  mkdir -p "$VAR/run" "$VAR/log" "$VAR/redis"
+  PG_USER=gateway
+  PG_DB=gateway
+  export DATABASE_URL="postgres://$PG_USER:$(pg_password)@127.0.0.1:$PG_PORT/$PG_DB"
+  export REDIS_URL="redis://127.0.0.1:$REDIS_PORT/0"
+  export PG_PORT REDIS_PORT
+}
+
+pg_password() {
+  local f="$ROOT/.var/pg-password"
+  if [ ! -s "$f" ]; then
+    mkdir -p "$ROOT/.var"
+    (umask 077 && head -c 24 /dev/urandom | base64 | tr -dc 'A-Za-z0-9' >"$f")
+  fi
+  cat "$f"
+}
+
+# PostgreSQL refuses to run as root: when we are root, the cluster belongs to
+# the "postgres" system user that Debian's package creates.
+pg_run() {
+  if [ "$(id -u)" = 0 ]; then
+    runuser -u postgres -- "$@"
+  else
+    "$@"
+  fi
+}
+
+start_postgres() {
+  local bin data="$VAR/pg"
+  bin=$(pg_bindir)
+  if [ ! -s "$data/PG_VERSION" ]; then
+    log "Creating PostgreSQL cluster in ${data#"$ROOT"/}"
+    mkdir -p "$data"
+    local pwfile="$VAR/run/pwfile"
+    pg_password >"$pwfile"
+    if [ "$(id -u)" = 0 ]; then chown -R postgres: "$data" "$VAR/run" "$VAR/log"; chmod 700 "$data"; fi
+    pg_run "$bin/initdb" -D "$data" -U "$PG_USER" --pwfile="$pwfile" --auth-local=scram-sha-256 \
+      --auth-host=scram-sha-256 -E UTF8 --locale=C.UTF-8 >"$VAR/log/initdb.log"
+    rm -f "$pwfile"
+    cat >>"$data/postgresql.conf" <<CONF
+listen_addresses = '127.0.0.1'
+unix_socket_directories = '$VAR/run'
+max_connections = 200
+shared_buffers = 256MB
+synchronous_commit = ${PG_SYNCHRONOUS_COMMIT:-on}
+timezone = 'UTC'
+CONF
+  fi
+  if [ "$(id -u)" = 0 ]; then chown -R postgres: "$data" "$VAR/run" "$VAR/log"; fi
+  if ! pg_run "$bin/pg_ctl" -D "$data" status >/dev/null 2>&1; then
+    log "Starting PostgreSQL on 127.0.0.1:$PG_PORT"
+    pg_run "$bin/pg_ctl" -D "$data" -l "$VAR/log/postgres.log" -o "-p $PG_PORT" -w -t 60 start >/dev/null
+  fi
+  if ! PGPASSWORD=$(pg_password) psql -h 127.0.0.1 -p "$PG_PORT" -U "$PG_USER" -d postgres -tAc \
+    "select 1 from pg_database where datname='$PG_DB'" | grep -q 1; then
+    PGPASSWORD=$(pg_password) psql -h 127.0.0.1 -p "$PG_PORT" -U "$PG_USER" -d postgres -qc "create database $PG_DB"
+  fi
+}
+
+stop_postgres() {
+  local bin
+  bin=$(pg_bindir)
+  [ -s "$VAR/pg/PG_VERSION" ] || return 0
+  pg_run "$bin/pg_ctl" -D "$VAR/pg" -m fast -w stop >/dev/null 2>&1 || true
+}
+
+start_redis() {
+  if redis-cli -h 127.0.0.1 -p "$REDIS_PORT" ping >/dev/null 2>&1; then return 0; fi
+  log "Starting Redis on 127.0.0.1:$REDIS_PORT"
+  redis-server --bind 127.0.0.1 --port "$REDIS_PORT" --dir "$VAR/redis" --daemonize yes \
+    --pidfile "$VAR/run/redis.pid" --logfile "$VAR/log/redis.log" --save '' --appendonly no >/dev/null
+  for _ in $(seq 50); do
+    redis-cli -h 127.0.0.1 -p "$REDIS_PORT" ping >/dev/null 2>&1 && return 0
+    sleep 0.1
+  done
+  log "Redis did not start; see ${VAR#"$ROOT"/}/log/redis.log"
+  return 1
+}
+
+stop_redis() {
+  redis-cli -h 127.0.0.1 -p "$REDIS_PORT" shutdown nosave >/dev/null 2>&1 || true
+}
+
+# start_services INSTANCE: everything a process of the gateway needs.
+start_services() {
+  ensure_system_packages
+  instance_env "$1"
+  start_postgres
+  start_redis
+}
+
+stop_services() {
+  stop_redis
+  stop_postgres
+}

@@ -1,0 +1,11 @@
+from django.apps import AppConfig
+
+
+class GatewayApiConfig(AppConfig):
+    name = "gateway.api"
+    label = "gateway_api"
+    verbose_name = "Gateway API machinery"
+    default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self) -> None:
+        from gateway.api import schema  # noqa: F401  registers the OpenAPI auth extension

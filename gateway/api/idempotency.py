@@ -1,0 +1,143 @@
+"""``Idempotency-Key`` for writes that clients retry (CONVENTIONS section 5).
+
+How it holds under concurrency: the wrapped handler runs inside one
+transaction that first takes a transaction-scoped advisory lock on
+(client, key). A concurrent duplicate cannot take it and answers 409
+``idempotency_in_progress``; once the first commits, its stored record is
+replayed. The record is inserted in the same transaction as the effect, so
+a crash leaves either both or neither. 5xx outcomes are never stored."""
+
+import functools
+import hashlib
+import json
+from collections.abc import Callable
+from typing import Any
+
+from django.db import connection, transaction
+from django.utils.translation import gettext as _
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.utils.encoders import JSONEncoder
+from rest_framework.views import APIView
+
+from gateway.api.models import IdempotencyRecord
+from gateway.api.problems import ProblemError
+
+HEADER = "Idempotency-Key"
+REPLAYED_HEADER = "Idempotent-Replayed"
+_REPLAYED_HEADERS = ("Location", "ETag", "Content-Type")
+
+
+class IdempotencyKeyInvalid(ProblemError):
+    status_code = 400
+    code = "idempotency_key_invalid"
+
+
+class IdempotencyKeyRequired(ProblemError):
+    status_code = 428
+    code = "idempotency_key_required"
+
+
+class IdempotencyKeyReused(ProblemError):
+    status_code = 422
+    code = "idempotency_key_reused"
+
+
+class IdempotencyInProgress(ProblemError):
+    status_code = 409
+    code = "idempotency_in_progress"
+
+
+def key_scope(request: Request) -> str:
+    token = request.auth
+    user_id = getattr(token, "user_id", None) or ""
+    return f"{getattr(token, 'application_id', '')}:{user_id}"
+
+
+def request_fingerprint(request: Request) -> str:
+    digest = hashlib.sha256()
+    digest.update((request.method or "").encode())
+    digest.update(b"\n" + request.get_full_path().encode() + b"\n")
+    digest.update(request.body)
+    return digest.hexdigest()
+
+
+def _lock_id(scope: str, key: str) -> int:
+    return int.from_bytes(hashlib.sha256(f"{scope}\x00{key}".encode()).digest()[:8], "big", signed=True)
+
+
+def _replay(record: IdempotencyRecord) -> Response:
+    headers = dict(record.response_headers)
+    headers[REPLAYED_HEADER] = "true"
+    content_type = headers.pop("Content-Type", None)
+    return Response(record.response_body, status=record.status_code, headers=headers, content_type=content_type)
+
+
+def _store(scope: str, key: str, fingerprint: str, response: Response, redact: tuple[str, ...]) -> None:
+    body = json.loads(json.dumps(response.data, cls=JSONEncoder)) if response.data is not None else None
+    if isinstance(body, dict):
+        for field in redact:
+            if field in body:
+                body[field] = None
+    headers = {name: response[name] for name in _REPLAYED_HEADERS if name in response}
+    if response.content_type:
+        headers["Content-Type"] = response.content_type
+    IdempotencyRecord.objects.create(
+        scope=scope,
+        key=key,
+        fingerprint=fingerprint,
+        status_code=response.status_code,
+        response_body=body,
+        response_headers=headers,
+    )
+
+
+Handler = Callable[..., Response]
+
+
+def idempotent(*, required: bool, redact: tuple[str, ...] = ()) -> Callable[[Handler], Handler]:
+    """Wrap an APIView method. ``required`` makes the header mandatory (428
+    without it); ``redact`` lists body fields never stored (a secret shown once
+    is replayed as null)."""
+
+    def decorator(handler: Handler) -> Handler:
+        @functools.wraps(handler)
+        def wrapper(view: APIView, request: Request, *args: Any, **kwargs: Any) -> Response:
+            key = request.headers.get(HEADER)
+            if key is None:
+                if required:
+                    raise IdempotencyKeyRequired(
+                        _("Send an Idempotency-Key header (1 to 255 characters) with this request.")
+                    )
+                return handler(view, request, *args, **kwargs)
+            if not 1 <= len(key) <= 255 or not key.isprintable():
+                raise IdempotencyKeyInvalid(_("Idempotency-Key must be 1 to 255 printable characters."))
+            scope, fingerprint = key_scope(request), request_fingerprint(request)
+            with transaction.atomic():
+                with connection.cursor() as cursor:
+                    cursor.execute("SELECT pg_try_advisory_xact_lock(%s)", [_lock_id(scope, key)])
+                    locked = cursor.fetchone()[0]
+                if not locked:
+                    raise IdempotencyInProgress(
+                        _("The first request with this key is still running; retry shortly."),
+                        headers={"Retry-After": "1"},
+                    )
+                record = IdempotencyRecord.objects.filter(scope=scope, key=key).first()
+                if record is not None:
+                    if record.fingerprint != fingerprint:
+                        raise IdempotencyKeyReused(_("This Idempotency-Key was used with a different request."))
+                    return _replay(record)
+                try:
+                    response = handler(view, request, *args, **kwargs)
+                except Exception as exc:  # a domain 4xx is an outcome to store; anything else propagates
+                    response = view.handle_exception(exc)
+                if response.status_code >= 500:
+                    transaction.set_rollback(True)
+                    return response
+                _store(scope, key, fingerprint, response, redact)
+                return response
+
+        wrapper.idempotency = "required" if required else "accepted"  # type: ignore[attr-defined]  # read by the schema
+        return wrapper
+
+    return decorator

@@ -1,0 +1,31 @@
+"""Prometheus metrics. With several web worker processes, set
+PROMETHEUS_MULTIPROC_DIR (bin/serve does) so /metrics sums all of them."""
+
+import os
+
+from prometheus_client import REGISTRY as DEFAULT_REGISTRY
+from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest, multiprocess
+
+REQUESTS = Counter("gateway_http_requests_total", "HTTP requests", ["method", "route", "status"])
+LATENCY = Histogram(
+    "gateway_http_request_duration_seconds",
+    "HTTP request duration",
+    ["route"],
+    buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0),
+)
+RATE_LIMITER_FAIL_OPEN = Counter(
+    "gateway_rate_limiter_fail_open_total", "Requests let through because Redis was unreachable"
+)
+
+
+def observe_request(method: str, route: str, status: int, seconds: float) -> None:
+    REQUESTS.labels(method, route, str(status)).inc()
+    LATENCY.labels(route).observe(seconds)
+
+
+def render() -> bytes:
+    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        registry = CollectorRegistry()
+        multiprocess.MultiProcessCollector(registry)
+        return generate_latest(registry)
+    return generate_latest(DEFAULT_REGISTRY)

@@ -1,0 +1,117 @@
+"""Request ids, access logs, the body cap and problem+json for errors that
+never reach DRF (Django's own 404/405/500 and bodiless error responses)."""
+
+import logging
+import re
+import time
+import uuid
+from collections.abc import Callable
+
+from django.conf import settings
+from django.http import HttpRequest, HttpResponse
+from django.utils.translation import gettext as _
+
+from gateway.api import metrics
+from gateway.api.logs import client_id_var, request_id_var
+from gateway.api.problems import PROBLEM_CONTENT_TYPE, problem_response
+
+access_log = logging.getLogger("gateway.access")
+_REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
+
+GetResponse = Callable[[HttpRequest], HttpResponse]
+
+
+class RequestIdMiddleware:
+    """Accepts a sane ``X-Request-ID`` or makes one, echoes it, and writes one
+    JSON access-log line per request (without query strings, which may carry
+    personal data)."""
+
+    def __init__(self, get_response: GetResponse) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        incoming = request.headers.get("X-Request-ID", "")
+        request_id = incoming if _REQUEST_ID.match(incoming) else uuid.uuid4().hex
+        token = request_id_var.set(request_id)
+        client_token = client_id_var.set("")
+        started = time.perf_counter()
+        try:
+            response = self.get_response(request)
+            response["X-Request-ID"] = request_id
+            for name, value in getattr(request, "rate_limit_headers", {}).items():
+                response.headers.setdefault(name, value)
+            duration_ms = round((time.perf_counter() - started) * 1000, 2)
+            route = getattr(getattr(request, "resolver_match", None), "route", "") or "unmatched"
+            metrics.observe_request(request.method or "", route, response.status_code, duration_ms / 1000)
+            access_log.info(
+                "request",
+                extra={
+                    "method": request.method,
+                    "path": request.path,
+                    "status": response.status_code,
+                    "duration_ms": duration_ms,
+                },
+            )
+            return response
+        finally:
+            request_id_var.reset(token)
+            client_id_var.reset(client_token)
+
+
+class BodySizeLimitMiddleware:
+    """413 before anything reads a body announced as larger than the cap."""
+
+    def __init__(self, get_response: GetResponse) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        try:
+            length = int(request.META.get("CONTENT_LENGTH") or 0)
+        except ValueError:
+            return problem_response(request, status=400, code="malformed_request", detail=_("Invalid Content-Length."))
+        limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
+        if limit is not None and length > limit:
+            detail = _("The request body is larger than %(limit)d bytes.") % {"limit": limit}
+            return problem_response(request, status=413, code="payload_too_large", detail=detail)
+        return self.get_response(request)
+
+
+_NON_API_PREFIXES = ("/admin/", "/accounts/", "/api/docs", "/api/redoc", "/static/")
+
+
+class ProblemMiddleware:
+    """Turns error responses that are not problem+json yet (Django's 405 from
+    ``require_GET``, a 404 from a plain view, a CSRF 403) into problem+json,
+    except on the pages meant for browsers (admin, login, docs, OAuth)."""
+
+    _codes = {
+        400: "malformed_request",
+        401: "not_authenticated",
+        403: "permission_denied",
+        404: "not_found",
+        405: "method_not_allowed",
+        413: "payload_too_large",
+        415: "unsupported_media_type",
+        500: "server_error",
+        503: "service_unavailable",
+    }
+
+    def __init__(self, get_response: GetResponse) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        response = self.get_response(request)
+        if (
+            response.status_code < 400
+            or request.path.startswith(_NON_API_PREFIXES)
+            or request.path.startswith("/oauth/")
+        ):
+            return response
+        if response.get("Content-Type", "").startswith((PROBLEM_CONTENT_TYPE, "application/json")):
+            return response
+        code = self._codes.get(response.status_code, "malformed_request")
+        problem = problem_response(request, status=response.status_code, code=code)
+        for header in ("Allow", "Retry-After", "WWW-Authenticate"):
+            if header in response:
+                problem[header] = response[header]
+        return problem

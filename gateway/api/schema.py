@@ -1,0 +1,137 @@
+"""OpenAPI generation: the OAuth2 scheme with each operation's scopes, and the
+problem+json error responses, idempotency header and rate-limit headers that
+every operation shares, added in one place instead of on every view."""
+
+from typing import Any
+
+from drf_spectacular.extensions import OpenApiAuthenticationExtension
+from drf_spectacular.openapi import AutoSchema
+from drf_spectacular.plumbing import build_basic_type
+from drf_spectacular.settings import spectacular_settings
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter
+from rest_framework import serializers
+
+from gateway.api.idempotency import HEADER as IDEMPOTENCY_HEADER
+from gateway.api.problems import PROBLEM_CONTENT_TYPE
+from gateway.api.scopes import scopes_for
+
+
+class ProblemFieldError(serializers.Serializer[Any]):
+    field = serializers.CharField(help_text="Dotted path of the offending field.")
+    code = serializers.CharField()
+    message = serializers.CharField()
+
+
+class Problem(serializers.Serializer[Any]):
+    """RFC 9457 problem details."""
+
+    type = serializers.CharField(help_text="Relative URI of the problem type, e.g. `/problems/slot-full`.")
+    title = serializers.CharField(help_text="Short summary in the language served.")
+    status = serializers.IntegerField()
+    detail = serializers.CharField()
+    instance = serializers.CharField(help_text="Path of the request.")
+    code = serializers.CharField(help_text="Stable snake_case code clients switch on; never translated.")
+    request_id = serializers.CharField()
+    errors = ProblemFieldError(  # type: ignore[assignment]  # a field named "errors", not Serializer.errors
+        many=True, required=False, help_text="Per-field errors of a validation failure."
+    )
+
+
+_ERROR_DESCRIPTIONS = {
+    "400": "Malformed request or invalid query parameter.",
+    "401": "No token, or an invalid or expired token.",
+    "403": "The token lacks a scope this operation needs.",
+    "404": "Absent, or not visible to the caller.",
+    "409": "State conflict.",
+    "412": "If-Match or the expected value does not match.",
+    "413": "Body or batch too large.",
+    "415": "Unsupported media type.",
+    "422": "Semantically invalid (validation failed, Idempotency-Key reused).",
+    "428": "A precondition header is required.",
+    "429": "Rate limit exceeded; see Retry-After.",
+}
+
+_RATE_LIMIT_HEADERS = {
+    "RateLimit-Policy": {"schema": {"type": "string"}, "description": 'Quota policy, e.g. `"standard";q=1200;w=60`.'},
+    "RateLimit": {"schema": {"type": "string"}, "description": 'Remaining quota, e.g. `"standard";r=1187;t=42`.'},
+}
+
+
+class GatewayAutoSchema(AutoSchema):
+    def _error_statuses(self) -> list[str]:
+        statuses = ["401", "403", "429"]
+        if self.method in {"POST", "PUT", "PATCH"}:
+            statuses += ["400", "413", "415", "422"]
+        if self.method == "GET" and self._is_list_view():
+            statuses += ["400"]
+        if "{" in self.path:
+            statuses.append("404")
+        statuses += [str(s) for s in getattr(self.view, "extra_error_statuses", {}).get(self.method, [])]
+        return sorted(set(statuses))
+
+    def _get_response_bodies(self, direction: Any = "response") -> Any:
+        responses = super()._get_response_bodies(direction)
+        if direction != "response":
+            return responses
+        for status in self._error_statuses():
+            if status not in responses:
+                response = self._get_response_for_code(Problem, status, [PROBLEM_CONTENT_TYPE], direction)
+                response["description"] = _ERROR_DESCRIPTIONS.get(status, "Error.")
+                responses[status] = response
+        return responses
+
+    def _get_response_headers_for_code(self, status_code: Any, direction: Any = "response") -> Any:
+        headers = super()._get_response_headers_for_code(status_code, direction)
+        headers.update(_RATE_LIMIT_HEADERS)
+        if str(status_code) == "429":
+            headers["Retry-After"] = {"schema": {"type": "integer"}, "description": "Seconds to wait."}
+        return headers
+
+    def get_override_parameters(self) -> list[Any]:
+        params = list(super().get_override_parameters())
+        handler = getattr(self.view, self.method.lower(), None)
+        idempotency = getattr(handler, "idempotency", None)
+        if idempotency is not None:
+            params.append(
+                OpenApiParameter(
+                    IDEMPOTENCY_HEADER,
+                    OpenApiTypes.STR,
+                    OpenApiParameter.HEADER,
+                    required=idempotency == "required",
+                    description="1 to 255 characters; the same key and body replay the first outcome "
+                    "(`Idempotent-Replayed: true`), another body answers 422, a key still in flight 409.",
+                )
+            )
+        return params
+
+    def get_description(self) -> str:  # type: ignore[override]  # drf-spectacular's signature, not DRF's
+        description = super().get_description() or ""
+        scopes = scopes_for(self.view, self.method)
+        if scopes:
+            description = f"{description}\n\nScopes: {', '.join(f'`{s}`' for s in scopes)}.".strip()
+        return description
+
+
+class BearerTokenScheme(OpenApiAuthenticationExtension):
+    target_class = "gateway.api.auth.BearerTokenAuthentication"
+    name = "oauth2"
+
+    def get_security_requirement(self, auto_schema: AutoSchema) -> dict[str, list[str]]:
+        return {self.name: scopes_for(auto_schema.view, auto_schema.method)}
+
+    def get_security_definition(self, auto_schema: AutoSchema) -> dict[str, Any]:
+        s = spectacular_settings
+        flows = {
+            "clientCredentials": {"tokenUrl": s.OAUTH2_TOKEN_URL, "scopes": s.OAUTH2_SCOPES},
+            "authorizationCode": {
+                "authorizationUrl": s.OAUTH2_AUTHORIZATION_URL,
+                "tokenUrl": s.OAUTH2_TOKEN_URL,
+                "refreshUrl": s.OAUTH2_REFRESH_URL,
+                "scopes": s.OAUTH2_SCOPES,
+            },
+        }
+        return {"type": "oauth2", "flows": flows}
+
+
+__all__ = ["BearerTokenScheme", "GatewayAutoSchema", "Problem", "build_basic_type"]

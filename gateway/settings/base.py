@@ -1,0 +1,271 @@
+"""Settings shared by every environment. Everything that differs between
+machines comes from the environment, with safe local defaults."""
+
+import os
+from pathlib import Path
+
+import dj_database_url
+import django_stubs_ext
+from django.utils.translation import gettext_lazy as _
+
+# Lets admin and generic views be subscripted for the type checker at run time.
+django_stubs_ext.monkeypatch()
+
+BASE_DIR = Path(__file__).resolve().parent.parent.parent
+
+
+def env(name: str, default: str = "") -> str:
+    return os.environ.get(name, default)
+
+
+def env_bool(name: str, default: bool = False) -> bool:
+    return env(name, "1" if default else "0").lower() in {"1", "true", "yes", "on"}
+
+
+def env_list(name: str, default: str = "") -> list[str]:
+    return [item.strip() for item in env(name, default).split(",") if item.strip()]
+
+
+SECRET_KEY = env("SECRET_KEY", "local-development-only-not-secret-key-0123456789abcdefghijklmnop")
+DEBUG = env_bool("DEBUG", False)
+ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", "127.0.0.1,localhost,testserver")
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "rest_framework",
+    "drf_spectacular",
+    "drf_spectacular_sidecar",
+    "oauth2_provider",
+    "gateway.api",
+    "partners",
+    "inventory",
+]
+
+MIDDLEWARE = [
+    "gateway.api.middleware.RequestIdMiddleware",
+    "gateway.api.middleware.BodySizeLimitMiddleware",
+    "django.middleware.security.SecurityMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.locale.LocaleMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "gateway.api.middleware.ProblemMiddleware",
+]
+
+ROOT_URLCONF = "gateway.urls"
+WSGI_APPLICATION = "gateway.wsgi.application"
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "gateway" / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ],
+        },
+    },
+]
+
+# PostgreSQL through psycopg 3 with Django's bounded connection pool: each web
+# worker process keeps at most DB_POOL_MAX connections, so workers x pool stays
+# well under max_connections (an unbounded thread count exhausted it in our runs).
+DATABASES = {
+    "default": dj_database_url.parse(
+        env("DATABASE_URL", "postgres://gateway:gateway@127.0.0.1:55432/gateway"),
+        conn_max_age=0,
+    )
+}
+DATABASES["default"]["ENGINE"] = "django.db.backends.postgresql"
+DATABASES["default"]["OPTIONS"] = {
+    "pool": {
+        "min_size": int(env("DB_POOL_MIN", "1")),
+        "max_size": int(env("DB_POOL_MAX", "8")),
+        "timeout": float(env("DB_POOL_TIMEOUT", "10")),
+    },
+}
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+REDIS_URL = env("REDIS_URL", "redis://127.0.0.1:56379/0")
+CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}}
+
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+LOGIN_URL = "/accounts/login/"
+
+# Language: French by default, English on request (CONVENTIONS section 8).
+LANGUAGE_CODE = "fr"
+LANGUAGES = [("fr", _("French")), ("en", _("English"))]
+LOCALE_PATHS = [BASE_DIR / "locale"]
+USE_I18N = True
+TIME_ZONE = "UTC"
+USE_TZ = True
+
+STATIC_URL = "static/"
+STATIC_ROOT = BASE_DIR / "staticfiles"
+
+# Request bodies are capped; bulk endpoints state their own batch limits.
+# 5,000 stock lines of about 120 bytes fit in well under 2 MiB.
+DATA_UPLOAD_MAX_MEMORY_SIZE = int(env("MAX_REQUEST_BODY_BYTES", str(4 * 1024 * 1024)))
+DATA_UPLOAD_MAX_NUMBER_FIELDS = 2000
+
+# ---------------------------------------------------------------- API
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": ["gateway.api.auth.BearerTokenAuthentication"],
+    "DEFAULT_PERMISSION_CLASSES": ["gateway.api.scopes.HasRequiredScopes"],
+    "DEFAULT_THROTTLE_CLASSES": ["gateway.api.ratelimit.ClientRateThrottle"],
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "DEFAULT_VERSIONING_CLASS": "rest_framework.versioning.NamespaceVersioning",
+    "ALLOWED_VERSIONS": ["v1"],
+    "DEFAULT_PAGINATION_CLASS": "gateway.api.pagination.GatewayCursorPagination",
+    "PAGE_SIZE": 50,
+    "EXCEPTION_HANDLER": "gateway.api.errors.problem_exception_handler",
+    "DEFAULT_SCHEMA_CLASS": "gateway.api.schema.GatewayAutoSchema",
+    "COERCE_DECIMAL_TO_STRING": True,
+    "DATETIME_FORMAT": "iso-8601",
+    "UNAUTHENTICATED_USER": None,
+}
+
+# ---------------------------------------------------------------- OAuth 2.0
+OAUTH2_PROVIDER_APPLICATION_MODEL = "partners.ApiClient"
+SCOPES = {
+    "catalog:read": "Read products and the catalogue",
+    "inventory:read": "Read stock levels and availability",
+    "inventory:write": "Change products, locations and stock",
+    "orders:read": "Read orders",
+    "orders:write": "Place and cancel orders",
+    "orders:fulfil": "Prepare, hand over and cancel orders in a store",
+    "loyalty:read": "Read loyalty accounts and coupons",
+    "loyalty:redeem": "Redeem coupons",
+    "loyalty:manage": "Manage loyalty campaigns",
+    "footfall:ingest": "Send people-counter data",
+    "footfall:read": "Read footfall analytics",
+    "partners:manage": "Manage the partner's own profile and API clients",
+    "webhooks:manage": "Manage webhook subscriptions",
+}
+OAUTH2_PROVIDER = {
+    "SCOPES": SCOPES,
+    "DEFAULT_SCOPES": [],
+    "SCOPES_BACKEND_CLASS": "partners.oauth.ApiClientScopes",
+    "OAUTH2_VALIDATOR_CLASS": "partners.oauth.GatewayOAuth2Validator",
+    # RFC 9700: short access tokens, rotating refresh tokens with reuse detection.
+    "ACCESS_TOKEN_EXPIRE_SECONDS": int(env("ACCESS_TOKEN_EXPIRE_SECONDS", "900")),
+    "REFRESH_TOKEN_EXPIRE_SECONDS": 30 * 24 * 3600,
+    "AUTHORIZATION_CODE_EXPIRE_SECONDS": 60,
+    "ROTATE_REFRESH_TOKEN": True,
+    "REFRESH_TOKEN_REUSE_PROTECTION": True,
+    # No grace period: a grace period needs plaintext token storage, and tokens
+    # are stored hashed (COMPLIANT_BCP_RFC9700_TOKEN_STORAGE).
+    "REFRESH_TOKEN_GRACE_PERIOD_SECONDS": 0,
+    "PKCE_REQUIRED": True,
+    "ALLOWED_REDIRECT_URI_SCHEMES": ["https"],
+    "ALLOWED_SCHEMES": ["https"],
+    "ALLOW_URI_WILDCARDS": False,
+    "REQUEST_APPROVAL_PROMPT": "auto",
+    "COMPLIANT_BCP_RFC9700_IMPLICIT_GRANT": True,
+    "COMPLIANT_BCP_RFC9700_PASSWORD_GRANT": True,
+    "COMPLIANT_BCP_RFC9700_PKCE_METHOD": True,
+    "COMPLIANT_BCP_RFC9700_ACCESS_TOKEN_TRANSPORT": True,
+    "COMPLIANT_BCP_RFC9700_TOKEN_STORAGE": True,
+    "COMPLIANT_BCP_RFC9700_AUTHZ_RESPONSE_ISS": True,
+    "COMPLIANT_BCP_RFC9700_REFRESH_TOKEN": True,
+    "COMPLIANT_BCP_RFC9700_REDIRECT_URI_SCHEME": True,
+    "COMPLIANT_BCP_RFC9700_REDIRECT_URI_MATCHING": True,
+    "COMPLIANT_BCP_RFC9700_PKCE_REQUIRED": True,
+}
+
+# ---------------------------------------------------------------- rate limits
+# Requests per window per OAuth client, by partner tier. A standard partner at
+# 1,200/min is 20/s sustained; Black Friday peaks are 10-12x normal, which the
+# "high" tier absorbs for the retailer's own channels.
+RATE_LIMIT_WINDOW_SECONDS = int(env("RATE_LIMIT_WINDOW_SECONDS", "60"))
+RATE_LIMIT_TIERS = {
+    "standard": int(env("RATE_LIMIT_STANDARD", "1200")),
+    "premium": int(env("RATE_LIMIT_PREMIUM", "6000")),
+    "internal": int(env("RATE_LIMIT_INTERNAL", "60000")),
+}
+# Token requests per client and window; fails closed when Redis is down.
+RATE_LIMIT_TOKEN_REQUESTS = int(env("RATE_LIMIT_TOKEN_REQUESTS", "120"))
+
+IDEMPOTENCY_KEY_TTL_HOURS = 48
+
+# ---------------------------------------------------------------- OpenAPI
+SPECTACULAR_SETTINGS = {
+    "TITLE": "Omnichannel Commerce Gateway API",
+    "DESCRIPTION": (
+        "One API for every channel of the retail network: shared partner inventory, "
+        "click-and-collect, loyalty and footfall.\n\n"
+        "Authenticate with OAuth 2.0 (`/oauth/token/`). Errors are RFC 9457 "
+        "`application/problem+json`; lists use cursor pagination; retried writes take an "
+        "`Idempotency-Key`; every response of a limited endpoint carries `RateLimit` and "
+        "`RateLimit-Policy`."
+    ),
+    "VERSION": "1.0.0",
+    "OAS_VERSION": "3.1.0",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "SCHEMA_PATH_PREFIX": r"/api/v1",
+    "COMPONENT_SPLIT_REQUEST": True,
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+    "OAUTH2_FLOWS": ["clientCredentials", "authorizationCode"],
+    "OAUTH2_TOKEN_URL": "/oauth/token/",
+    "OAUTH2_AUTHORIZATION_URL": "/oauth/authorize/",
+    "OAUTH2_REFRESH_URL": "/oauth/token/",
+    "OAUTH2_SCOPES": SCOPES,
+    "ENUM_NAME_OVERRIDES": {},
+    "DISABLE_ERRORS_AND_WARNINGS": False,
+}
+
+# ---------------------------------------------------------------- Celery
+CELERY_BROKER_URL = REDIS_URL
+CELERY_RESULT_BACKEND = REDIS_URL
+CELERY_TASK_ACKS_LATE = True
+CELERY_TASK_REJECT_ON_WORKER_LOST = True
+CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+CELERY_TASK_SERIALIZER = "json"
+CELERY_ACCEPT_CONTENT = ["json"]
+CELERY_TIMEZONE = "UTC"
+CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {
+    "purge-idempotency-keys": {"task": "gateway.api.tasks.purge_idempotency_keys", "schedule": 3600.0},
+    "clear-expired-oauth-tokens": {"task": "partners.tasks.clear_expired_tokens", "schedule": 3600.0},
+}
+
+# ---------------------------------------------------------------- logging
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "filters": {"request": {"()": "gateway.api.logs.RequestContextFilter"}},
+    "formatters": {"json": {"()": "gateway.api.logs.JsonFormatter"}},
+    "handlers": {
+        "console": {"class": "logging.StreamHandler", "formatter": "json", "filters": ["request"]},
+    },
+    "root": {"handlers": ["console"], "level": env("LOG_LEVEL", "INFO")},
+    "loggers": {
+        "django.request": {"level": "ERROR"},
+        "django.server": {"level": "WARNING"},
+    },
+}
+
+METRICS_TOKEN = env("METRICS_TOKEN")
+EMAIL_BACKEND = env("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
+DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", "gateway@localhost")
+
+# Webhook targets must be https and public; local development and tests may
+# allow loopback receivers explicitly.
+WEBHOOK_ALLOW_PRIVATE_TARGETS = env_bool("WEBHOOK_ALLOW_PRIVATE_TARGETS", False)

@@ -1,0 +1,89 @@
+"""Fixtures shared by the whole suite. Tests run against the real PostgreSQL
+and Redis that bin/test starts (.var/test)."""
+
+import os
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import redis
+import requests
+from django.conf import settings
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture(autouse=True)
+def _clean_redis() -> None:
+    """Rate-limit counters and caches start empty in every test."""
+    redis.Redis.from_url(settings.REDIS_URL).flushdb()
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+class GatewayServer:
+    """The real WSGI server (granian, several worker processes) serving the
+    test database, for concurrency tests with real parallel HTTP clients."""
+
+    def __init__(self, workers: int = 2, threads: int = 4, env: dict[str, str] | None = None) -> None:
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        db = settings.DATABASES["default"]
+        environment = {
+            **os.environ,
+            "DJANGO_SETTINGS_MODULE": "gateway.settings.test",
+            "DATABASE_URL": f"postgres://{db['USER']}:{db['PASSWORD']}@{db['HOST']}:{db['PORT']}/{db['NAME']}",
+            "LOG_LEVEL": "WARNING",
+            **(env or {}),
+        }
+        self.process = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "gateway.serve",
+                "--port",
+                str(self.port),
+                "--workers",
+                str(workers),
+                "--threads",
+                str(threads),
+            ],
+            cwd=ROOT,
+            env=environment,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+        )
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            try:
+                if requests.get(f"{self.url}/health/live", timeout=1).status_code == 200:
+                    return
+            except requests.ConnectionError:
+                time.sleep(0.2)
+        self.stop()
+        raise RuntimeError("gateway server did not start")
+
+    def stop(self) -> None:
+        self.process.terminate()
+        try:
+            self.process.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+
+
+@pytest.fixture
+def gateway_server(transactional_db: Any) -> Iterator[GatewayServer]:
+    server = GatewayServer()
+    try:
+        yield server
+    finally:
+        server.stop()
