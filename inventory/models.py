@@ -72,3 +72,92 @@ class ClientLocation(models.Model):
 
     def __str__(self) -> str:
         return f"{self.client_id} -> {self.location_id}"
+
+
+class Product(models.Model):
+    """A sellable item. ``owner`` is null for the retailer's catalogue and the
+    partner for products a partner publishes. SKUs are unique per owner."""
+
+    owner = models.ForeignKey(Partner, null=True, blank=True, on_delete=models.PROTECT, related_name="products")
+    sku = models.CharField(max_length=64)
+    gtin = models.CharField(max_length=14, blank=True, help_text="GTIN-8/12/13/14 with a valid check digit.")
+    brand = models.CharField(max_length=120, blank=True)
+    category = models.CharField(max_length=120, blank=True, db_index=True)
+    price_amount = models.DecimalField(max_digits=12, decimal_places=2)
+    price_currency = models.CharField(max_length=3, default="EUR")
+    name_fr = models.CharField(max_length=255)
+    name_en = models.CharField(max_length=255, blank=True)
+    description_fr = models.TextField(blank=True)
+    description_en = models.TextField(blank=True)
+    is_active = models.BooleanField(default=True)
+    version = models.PositiveIntegerField(default=1)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True, db_index=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["owner", "sku"], name="product_owner_sku_unique", nulls_distinct=False),
+            models.CheckConstraint(condition=Q(price_amount__gte=0), name="product_price_not_negative"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.sku} {self.name_fr}"
+
+
+class StockLevel(models.Model):
+    """Stock of one product at one location. ``available`` = on hand -
+    reserved, computed by PostgreSQL; constraints keep it from going negative.
+    Counters only move through inventory.services (guarded SQL), each change
+    with a StockMovement."""
+
+    product = models.ForeignKey(Product, on_delete=models.CASCADE, related_name="stock_levels")
+    location = models.ForeignKey(Location, on_delete=models.CASCADE, related_name="stock_levels")
+    on_hand = models.IntegerField(default=0)
+    reserved = models.IntegerField(default=0)
+    available = models.GeneratedField(
+        expression=models.F("on_hand") - models.F("reserved"), output_field=models.IntegerField(), db_persist=True
+    )
+    version = models.PositiveIntegerField(default=1)
+    updated_at = models.DateTimeField(auto_now=True, db_index=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["product", "location"], name="stock_product_location_unique"),
+            models.CheckConstraint(condition=Q(on_hand__gte=0), name="stock_on_hand_not_negative"),
+            models.CheckConstraint(condition=Q(reserved__gte=0), name="stock_reserved_not_negative"),
+            models.CheckConstraint(
+                condition=Q(reserved__lte=models.F("on_hand")), name="stock_reserved_within_on_hand"
+            ),
+        ]
+        indexes = [models.Index(fields=["location", "product"], name="stock_location_product_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.product_id}@{self.location_id}: {self.on_hand}/{self.reserved}"
+
+
+class MovementReason(models.TextChoices):
+    SYNC = "sync", "Sync"
+    ADJUSTMENT = "adjustment", "Adjustment"
+    RESERVATION = "reservation", "Reservation"
+    RELEASE = "release", "Release"
+    SALE = "sale", "Sale"
+    RETURN = "return", "Return"
+
+
+class StockMovement(models.Model):
+    """The ledger: one row per change of a stock level. Summing
+    ``delta_on_hand`` and ``delta_reserved`` per level gives the level."""
+
+    stock_level = models.ForeignKey(StockLevel, on_delete=models.CASCADE, related_name="movements")
+    reason = models.CharField(max_length=16, choices=MovementReason.choices)
+    delta_on_hand = models.IntegerField(default=0)
+    delta_reserved = models.IntegerField(default=0)
+    on_hand_after = models.IntegerField()
+    reserved_after = models.IntegerField()
+    actor = models.ForeignKey(ApiClient, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    idempotency_key = models.CharField(max_length=255, blank=True)
+    reference = models.CharField(max_length=120, blank=True, help_text="What caused it, e.g. order:42.")
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+
+    def __str__(self) -> str:
+        return f"{self.reason} {self.delta_on_hand:+d}/{self.delta_reserved:+d} on {self.stock_level_id}"

@@ -106,3 +106,23 @@ class ApiClient(AbstractApplication):
             return False
         partner = self.partner
         return partner is None or partner.is_active
+
+
+class Event(models.Model):
+    """The outbox: a change partners may care about, written in the same
+    transaction as the change. Webhook delivery and the events feed read it.
+
+    ``partner`` is the audience: the partner whose object changed (it sees
+    the event), or null for network events only operators see."""
+
+    type = models.CharField(max_length=64, db_index=True)
+    partner = models.ForeignKey(Partner, null=True, blank=True, on_delete=models.CASCADE, related_name="events")
+    subject = models.CharField(max_length=120, blank=True, help_text="What changed, e.g. stock:PAR01:SKU-1.")
+    payload = models.JSONField()
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["partner", "id"], name="event_partner_id_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.type} #{self.pk}"

@@ -44,6 +44,8 @@ INSTALLED_APPS = [
     "gateway.api",
     "partners",
     "inventory",
+    "commerce",
+    "footfall",
 ]
 
 MIDDLEWARE = [

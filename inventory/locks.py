@@ -1,0 +1,35 @@
+"""The only place inventory takes row locks.
+
+Order: stock levels are locked by ascending primary key, always, so two
+transactions touching overlapping products can never wait on each other in
+a cycle (no deadlocks). A caller that also locks rows of another app takes
+those first only if that app's locks.py says so (commerce: slot, then stock)."""
+
+from collections.abc import Iterable
+
+from django.db import connection
+
+
+def lock_stock_levels(*, location_id: int, product_ids: Iterable[int]) -> dict[int, tuple[int, str, str, int | None]]:
+    """Lock the stock levels of ``product_ids`` at ``location_id`` in primary-key
+    order; returns {product_id: (stock_level_id, sku, location_code, owner_id)}
+    for those that exist."""
+    ids = sorted(set(product_ids))
+    if not ids:
+        return {}
+    with connection.cursor() as cursor:
+        cursor.execute(
+            """
+            SELECT s.id, s.product_id, p.sku, l.code, p.owner_id
+            FROM inventory_stocklevel s
+            JOIN inventory_product p ON p.id = s.product_id
+            JOIN inventory_location l ON l.id = s.location_id
+            WHERE s.location_id = %s AND s.product_id = ANY(%s)
+            ORDER BY s.id
+            FOR UPDATE OF s
+            """,
+            [location_id, ids],
+        )
+        return {
+            product_id: (level_id, sku, code, owner) for level_id, product_id, sku, code, owner in cursor.fetchall()
+        }
