@@ -52,7 +52,8 @@ def api_client_create(
         client_type=AbstractApplication.CLIENT_PUBLIC if public else AbstractApplication.CLIENT_CONFIDENTIAL,
         redirect_uris=redirect_uris,
         rate_limit_tier=rate_limit_tier,
-        skip_authorization=False,
+        # Shopper apps are the retailer's own first-party apps: no consent screen.
+        skip_authorization=public,
         algorithm="",
     )
     if client_id:

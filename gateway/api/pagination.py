@@ -2,7 +2,11 @@
 
 from typing import Any
 
-from rest_framework.pagination import CursorPagination
+from rest_framework.exceptions import NotFound
+from rest_framework.pagination import Cursor, CursorPagination
+from rest_framework.request import Request
+
+from gateway.api.problems import InvalidQueryParameter
 
 
 class GatewayCursorPagination(CursorPagination):
@@ -14,6 +18,14 @@ class GatewayCursorPagination(CursorPagination):
     # Lists are ordered by primary key unless the view says otherwise: stable,
     # unique, and indexed, so a cursor never skips or repeats a row.
     ordering = "pk"
+
+    def decode_cursor(self, request: Request) -> Cursor | None:
+        try:
+            return super().decode_cursor(request)
+        except NotFound as exc:
+            raise InvalidQueryParameter(
+                "cursor", "The cursor is invalid; use the next or previous link as given."
+            ) from exc
 
     def get_schema_operation_parameters(self, view: Any) -> list[dict[str, Any]]:
         params = super().get_schema_operation_parameters(view)
