@@ -1,7 +1,9 @@
 """The test suite: real PostgreSQL and Redis started by bin/test."""
 
+import os
+
 from gateway.settings.base import *  # noqa: F403
-from gateway.settings.base import OAUTH2_PROVIDER
+from gateway.settings.base import DATABASES, OAUTH2_PROVIDER
 
 DEBUG = False
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
@@ -13,3 +15,7 @@ OAUTH2_PROVIDER = {
 EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
 CELERY_TASK_ALWAYS_EAGER = False
 WEBHOOK_ALLOW_PRIVATE_TARGETS = True
+
+# One test database per pytest process: several runs (developers, CI, helpers)
+# can share the project-local PostgreSQL without dropping each other's database.
+DATABASES["default"]["TEST"] = {"NAME": os.environ.get("TEST_DATABASE_NAME", f"test_gateway_{os.getpid()}")}
