@@ -3,7 +3,7 @@
 import os
 
 from gateway.settings.base import *  # noqa: F403
-from gateway.settings.base import DATABASES, OAUTH2_PROVIDER
+from gateway.settings.base import DATABASES, OAUTH2_PROVIDER, REDIS_URL
 
 DEBUG = False
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
@@ -19,3 +19,9 @@ WEBHOOK_ALLOW_PRIVATE_TARGETS = True
 # One test database per pytest process: several runs (developers, CI, helpers)
 # can share the project-local PostgreSQL without dropping each other's database.
 DATABASES["default"]["TEST"] = {"NAME": os.environ.get("TEST_DATABASE_NAME", f"test_gateway_{os.getpid()}")}
+
+# Likewise one Redis database per run (1-15), inherited by the servers and
+# workers a test starts, since they read these settings in the same environment.
+REDIS_URL = os.environ.setdefault("GATEWAY_TEST_REDIS_URL", REDIS_URL.rsplit("/", 1)[0] + f"/{os.getpid() % 15 + 1}")
+CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}}
+CELERY_BROKER_URL = CELERY_RESULT_BACKEND = REDIS_URL
