@@ -25,7 +25,7 @@ from gateway.api.problems import ProblemError
 
 HEADER = "Idempotency-Key"
 REPLAYED_HEADER = "Idempotent-Replayed"
-_REPLAYED_HEADERS = ("Location", "ETag", "Content-Type")
+_REPLAYED_HEADERS = ("Location", "ETag", "Retry-After")
 
 
 class IdempotencyKeyInvalid(ProblemError):

@@ -10,6 +10,7 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.urls import path
 from django.views.decorators.csrf import csrf_exempt
 from oauth2_provider import views as oauth_views
+from oauth2_provider.models import get_access_token_model
 
 from gateway.api.problems import ProblemError
 from gateway.api.ratelimit import check_token_rate
@@ -24,6 +25,22 @@ def _client_id(request: HttpRequest) -> str:
             return ""
         return decoded.partition(":")[0]
     return request.POST.get("client_id", "")[:100]
+
+
+class GatewayTokenView(oauth_views.TokenView):
+    """DOT's token view, minus a known 500: when two refreshes of one token
+    race, reuse protection revokes the family, and DOT then looks up the
+    access token it just issued and no longer finds it. That client gets the
+    RFC 6749 answer it deserves instead: invalid_grant."""
+
+    def authorization_flow_token_response(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        try:
+            return super().authorization_flow_token_response(request, *args, **kwargs)
+        except get_access_token_model().DoesNotExist:
+            return JsonResponse(
+                {"error": "invalid_grant", "error_description": "The token was revoked by a concurrent refresh."},
+                status=400,
+            )
 
 
 @csrf_exempt
@@ -41,7 +58,7 @@ def token_view(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
             return response
     else:
         headers = {}
-    token_response: HttpResponse = oauth_views.TokenView.as_view()(request, *args, **kwargs)
+    token_response: HttpResponse = GatewayTokenView.as_view()(request, *args, **kwargs)
     for name, value in headers.items():
         token_response[name] = value
     return token_response

@@ -1,0 +1,126 @@
+"""Idempotency-Key: replay, reuse with another body, in-flight duplicates, 5xx."""
+
+import threading
+import uuid
+from typing import Any
+
+import pytest
+from django.db import connection
+from rest_framework.test import APIClient
+
+from gateway.api.models import IdempotencyRecord
+from partners.models import CallerKind, Partner
+from tests.factories import make_client, token_for
+
+URL = "/api/v1/test/slow-create"
+pytestmark = pytest.mark.urls("tests.gateway.urls")
+
+
+def client_for(token: str) -> APIClient:
+    api = APIClient()
+    api.credentials(HTTP_AUTHORIZATION=f"Bearer {token}")
+    return api
+
+
+@pytest.fixture
+def token(db) -> str:
+    return token_for(make_client(CallerKind.PARTNER))
+
+
+@pytest.mark.django_db
+def test_same_key_same_body_replays_the_first_outcome(token) -> None:
+    api = client_for(token)
+    first = api.post(URL, {"name": "Alpha", "count": 1}, format="json", HTTP_IDEMPOTENCY_KEY="order-1")
+    second = api.post(URL, {"name": "Alpha", "count": 1}, format="json", HTTP_IDEMPOTENCY_KEY="order-1")
+    assert first.status_code == second.status_code == 201
+    assert second.json() == first.json()
+    assert second["Idempotent-Replayed"] == "true"
+    assert "Idempotent-Replayed" not in first
+    assert Partner.objects.filter(name="Alpha").count() == 1
+
+
+@pytest.mark.django_db
+def test_same_key_other_body_is_422(token) -> None:
+    api = client_for(token)
+    api.post(URL, {"name": "Alpha", "count": 1}, format="json", HTTP_IDEMPOTENCY_KEY="order-2")
+    reused = api.post(URL, {"name": "Beta", "count": 1}, format="json", HTTP_IDEMPOTENCY_KEY="order-2")
+    assert reused.status_code == 422
+    assert reused.json()["code"] == "idempotency_key_reused"
+    assert not Partner.objects.filter(name="Beta").exists()
+
+
+@pytest.mark.django_db
+def test_keys_are_scoped_to_the_client(token) -> None:
+    other = client_for(token_for(make_client(CallerKind.PARTNER)))
+    client_for(token).post(URL, {"name": "Alpha", "count": 1}, format="json", HTTP_IDEMPOTENCY_KEY="shared")
+    response = other.post(URL, {"name": "Gamma", "count": 1}, format="json", HTTP_IDEMPOTENCY_KEY="shared")
+    assert response.status_code == 201
+    assert "Idempotent-Replayed" not in response
+
+
+@pytest.mark.django_db
+def test_a_validation_failure_is_stored_and_replayed(token) -> None:
+    api = client_for(token)
+    first = api.post(URL, {"name": "", "count": 1}, format="json", HTTP_IDEMPOTENCY_KEY="bad-1")
+    again = api.post(URL, {"name": "", "count": 1}, format="json", HTTP_IDEMPOTENCY_KEY="bad-1")
+    assert first.status_code == again.status_code == 422
+    assert again["Idempotent-Replayed"] == "true"
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("key", ["", "x" * 256, "tab\tinside"])
+def test_invalid_keys_are_400(token, key) -> None:
+    response = client_for(token).post(URL, {"name": "A", "count": 1}, format="json", HTTP_IDEMPOTENCY_KEY=key)
+    assert response.status_code == 400
+    assert response.json()["code"] == "idempotency_key_invalid"
+
+
+@pytest.mark.django_db
+def test_required_key_missing_is_428(token) -> None:
+    response = client_for(token).post(URL, {"name": "A", "count": 1}, format="json")
+    assert response.status_code == 428
+    assert response.json()["code"] == "idempotency_key_required"
+
+
+@pytest.mark.django_db
+def test_a_5xx_is_not_stored_and_its_effect_rolls_back(token) -> None:
+    api = client_for(token)
+    response = api.post("/api/v1/test/server-error", {}, format="json", HTTP_IDEMPOTENCY_KEY="fail-1")
+    assert response.status_code == 503
+    assert not IdempotencyRecord.objects.filter(key="fail-1").exists()
+    assert not Partner.objects.filter(name="should-roll-back").exists()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_concurrent_duplicate_gets_409_then_replay(token) -> None:
+    """Two real concurrent requests with one key, each thread on its own
+    database connection: one runs, the other is told it is in flight."""
+    key = str(uuid.uuid4())
+    results: dict[str, Any] = {}
+    barrier = threading.Barrier(2)
+
+    def send(name: str, delay: str) -> None:
+        barrier.wait()
+        response = client_for(token).post(
+            f"{URL}?delay={delay}", {"name": "Race", "count": 1}, format="json", HTTP_IDEMPOTENCY_KEY=key
+        )
+        results[name] = response
+        connection.close()
+
+    threads = [threading.Thread(target=send, args=(name, "1.0")) for name in ("one", "two")]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    statuses = sorted(r.status_code for r in results.values())
+    assert statuses == [201, 409]
+    conflict = next(r for r in results.values() if r.status_code == 409)
+    assert conflict.json()["code"] == "idempotency_in_progress"
+    assert conflict["Retry-After"] == "1"
+    assert Partner.objects.filter(name="Race").count() == 1
+    # after the first finished, the same request replays its outcome
+    replay = client_for(token).post(
+        f"{URL}?delay=1.0", {"name": "Race", "count": 1}, format="json", HTTP_IDEMPOTENCY_KEY=key
+    )
+    assert replay.status_code == 201
+    assert replay["Idempotent-Replayed"] == "true"

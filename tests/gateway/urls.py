@@ -1,0 +1,67 @@
+"""Test-only URLs: the real gateway URLs plus views that exercise the shared
+machinery in ways no product endpoint does on demand (a crash, a slow write)."""
+
+import time
+from typing import Any
+
+from django.urls import include, path
+from rest_framework import serializers
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from gateway.api.idempotency import idempotent
+from gateway.urls import urlpatterns as gateway_urlpatterns
+from partners.models import Partner
+
+
+class NoteInput(serializers.Serializer[Any]):
+    name = serializers.CharField(max_length=50)
+    count = serializers.IntegerField(min_value=0, max_value=1000)
+
+
+class CrashView(APIView):
+    required_scopes = ["partners:manage"]
+
+    def get(self, request: Request) -> Response:
+        raise RuntimeError("secret internal detail: password=hunter2")
+
+
+class SlowCreateView(APIView):
+    """Creates a partner (a real effect to count) after a delay, so a
+    concurrent duplicate arrives while the first is still running."""
+
+    required_scopes = ["partners:manage"]
+
+    @idempotent(required=True)
+    def post(self, request: Request) -> Response:
+        data = NoteInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        time.sleep(float(request.query_params.get("delay", "0")))
+        partner = Partner.objects.create(name=data.validated_data["name"], slug=f"p-{time.time_ns()}")
+        return Response({"id": partner.pk, "name": partner.name}, status=201)
+
+
+class ServerErrorResponseView(APIView):
+    required_scopes = ["partners:manage"]
+
+    @idempotent(required=True)
+    def post(self, request: Request) -> Response:
+        Partner.objects.create(name="should-roll-back", slug=f"p-{time.time_ns()}")
+        return Response({"detail": "upstream failed"}, status=503)
+
+
+test_patterns = [
+    path("crash", CrashView.as_view()),
+    path("slow-create", SlowCreateView.as_view()),
+    path("server-error", ServerErrorResponseView.as_view()),
+]
+
+urlpatterns = [
+    path("api/v1/test/", include((test_patterns, "v1"), namespace="v1")),
+    *gateway_urlpatterns,
+]
+handler400 = "gateway.api.errors.handler400"
+handler403 = "gateway.api.errors.handler403"
+handler404 = "gateway.api.errors.handler404"
+handler500 = "gateway.api.errors.handler500"
