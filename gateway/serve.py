@@ -6,6 +6,7 @@ was about ten times slower for this synchronous stack (see README)."""
 
 import argparse
 import os
+from pathlib import Path
 
 from granian import Granian
 from granian.constants import Interfaces
@@ -19,6 +20,7 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=int(os.environ.get("WEB_THREADS", "4")))
     args = parser.parse_args()
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "gateway.settings.local")
+    static_root = _collect_static()
     Granian(
         "gateway.wsgi:application",
         address=args.host,
@@ -28,7 +30,21 @@ def main() -> None:
         blocking_threads=args.threads,
         backpressure=args.threads * 4,
         log_access=False,
+        # The docs (Swagger UI, Redoc) load their assets from the sidecar
+        # package; granian serves the collected files itself, no CDN.
+        static_path_route=["/static"],
+        static_path_mount=[static_root],
     ).serve()
+
+
+def _collect_static() -> Path:
+    import django
+    from django.conf import settings
+    from django.core.management import call_command
+
+    django.setup()
+    call_command("collectstatic", "--no-input", verbosity=0)
+    return Path(settings.STATIC_ROOT)
 
 
 if __name__ == "__main__":
