@@ -7,6 +7,7 @@ transaction that first takes a transaction-scoped advisory lock on
 replayed. The record is inserted in the same transaction as the effect, so
 a crash leaves either both or neither. 5xx outcomes are never stored."""
 
+import contextlib
 import functools
 import hashlib
 import json
@@ -55,10 +56,15 @@ def key_scope(request: Request) -> str:
 
 
 def request_fingerprint(request: Request) -> str:
+    """Method, path and body; a JSON body is canonicalised first, so a client
+    that re-serialises it on retry (other key order, other spacing) still matches."""
     digest = hashlib.sha256()
     digest.update((request.method or "").encode())
     digest.update(b"\n" + request.get_full_path().encode() + b"\n")
-    digest.update(request.body)
+    body = request.body
+    with contextlib.suppress(ValueError):  # not JSON: the raw bytes are the fingerprint
+        body = json.dumps(json.loads(body), sort_keys=True, separators=(",", ":")).encode()
+    digest.update(body)
     return digest.hexdigest()
 
 

@@ -124,3 +124,41 @@ def test_concurrent_duplicate_gets_409_then_replay(token) -> None:
     )
     assert replay.status_code == 201
     assert replay["Idempotent-Replayed"] == "true"
+
+
+@pytest.mark.django_db
+def test_a_reserialised_body_is_the_same_request(token) -> None:
+    api = client_for(token)
+    first = api.post(
+        URL, data='{"name": "Delta", "count": 2}', content_type="application/json", HTTP_IDEMPOTENCY_KEY="k-ser"
+    )
+    again = api.post(
+        URL, data='{"count":2,"name":"Delta"}', content_type="application/json", HTTP_IDEMPOTENCY_KEY="k-ser"
+    )
+    assert first.status_code == again.status_code == 201
+    assert again["Idempotent-Replayed"] == "true"
+    assert Partner.objects.filter(name="Delta").count() == 1
+
+
+@pytest.mark.django_db(transaction=True)
+def test_twenty_concurrent_duplicates_make_one_effect(token) -> None:
+    key = str(uuid.uuid4())
+    statuses: list[int] = []
+    barrier = threading.Barrier(20)
+
+    def send() -> None:
+        barrier.wait()
+        response = client_for(token).post(
+            f"{URL}?delay=0.5", {"name": "Crowd", "count": 1}, format="json", HTTP_IDEMPOTENCY_KEY=key
+        )
+        statuses.append(response.status_code)
+        connection.close()
+
+    threads = [threading.Thread(target=send) for _ in range(20)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert statuses.count(201) >= 1
+    assert set(statuses) <= {201, 409}
+    assert Partner.objects.filter(name="Crowd").count() == 1

@@ -66,3 +66,33 @@ def test_redis_down_fails_open_and_counts_it(settings, small_quota) -> None:
         ratelimit._client = None
     assert statuses == [200] * 5
     assert ratelimit.metrics.RATE_LIMITER_FAIL_OPEN._value.get() == before + 5
+
+
+@pytest.mark.django_db(transaction=True)
+def test_concurrent_burst_never_exceeds_the_quota(settings) -> None:
+    import threading
+
+    from django.db import connection
+    from rest_framework.test import APIClient
+
+    from tests.factories import token_for
+
+    settings.RATE_LIMIT_TIERS = {"standard": 10, "premium": 10, "internal": 10}
+    raw = token_for(make_client(CallerKind.PARTNER))
+    statuses: list[int] = []
+    barrier = threading.Barrier(25)
+
+    def call() -> None:
+        api = APIClient()
+        api.credentials(HTTP_AUTHORIZATION=f"Bearer {raw}")
+        barrier.wait()
+        statuses.append(api.get(URL).status_code)
+        connection.close()
+
+    threads = [threading.Thread(target=call) for _ in range(25)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert statuses.count(200) == 10
+    assert statuses.count(429) == 15

@@ -368,3 +368,92 @@ def test_https_only_redirect_uris_outside_local_development(settings) -> None:
     settings.OAUTH2_PROVIDER = {**settings.OAUTH2_PROVIDER, "ALLOWED_REDIRECT_URI_SCHEMES": ["https"]}
     with pytest.raises(ValidationError):
         make_client(CallerKind.SHOPPER)  # registers an http:// redirect URI
+
+
+@pytest.mark.django_db
+def test_token_responses_are_not_cached() -> None:
+    client = make_client(CallerKind.PARTNER, secret="s")
+    response = client_credentials(client.client_id, "s")
+    assert "no-store" in response["Cache-Control"]
+
+
+@pytest.mark.django_db
+def test_public_shopper_app_cannot_use_client_credentials() -> None:
+    client = make_client(CallerKind.SHOPPER)
+    response = Client().post("/oauth/token/", {"grant_type": "client_credentials", "client_id": client.client_id})
+    assert response.status_code in (400, 401)
+    assert response.json()["error"] in ("unauthorized_client", "invalid_client")
+
+
+@pytest.mark.django_db
+def test_device_authorization_endpoints_are_not_mounted() -> None:
+    assert Client().post("/oauth/device-authorization/").status_code == 404
+    assert Client().get("/oauth/device/").status_code == 404
+
+
+def test_code_exchange_rules(live_server, shopper_app, insecure_transport) -> None:
+    """Wrong verifier, reused code and PKCE downgrade are all invalid_grant."""
+    client, _user = shopper_app
+    session = logged_in_session(live_server.url, "alice", "correct horse battery")
+    oauth = OAuth2Session(client.client_id, redirect_uri=REDIRECT, scope=["orders:read"], pkce="S256")
+    callback = authorize(session, live_server.url, oauth)
+    code = parse_qs(urlparse(callback).query)["code"][0]
+    token_url = f"{live_server.url}/oauth/token/"
+    base = {"grant_type": "authorization_code", "code": code, "redirect_uri": REDIRECT, "client_id": client.client_id}
+    wrong = requests.post(token_url, data={**base, "code_verifier": secrets.token_urlsafe(48)})
+    assert wrong.status_code == 400
+    assert wrong.json()["error"] == "invalid_grant"
+    missing = requests.post(token_url, data=base)
+    assert missing.status_code == 400
+    right = requests.post(token_url, data={**base, "code_verifier": oauth._code_verifier})
+    reused = requests.post(token_url, data={**base, "code_verifier": oauth._code_verifier})
+    assert right.status_code in (200, 400)  # the failed attempts above may already have burnt the code
+    assert reused.status_code == 400
+    assert reused.json()["error"] == "invalid_grant"
+
+
+@pytest.mark.parametrize(
+    "redirect_uri",
+    [
+        REDIRECT + "?x=1",
+        REDIRECT + "/",
+        REDIRECT + "#frag",
+        "http://evil@127.0.0.1:8765/callback",
+        "http://127.0.0.1:8766/callback",
+        "http://127.0.0.1:8765/Callback",
+        "https://127.0.0.1:8765/callback",
+    ],
+)
+def test_redirect_uris_must_match_exactly(live_server, shopper_app, redirect_uri: str) -> None:
+    client, _user = shopper_app
+    session = logged_in_session(live_server.url, "alice", "correct horse battery")
+    _verifier, challenge = pkce_pair()
+    response = session.get(
+        f"{live_server.url}/oauth/authorize/",
+        params={
+            "response_type": "code",
+            "client_id": client.client_id,
+            "redirect_uri": redirect_uri,
+            "scope": "orders:read",
+            "code_challenge": challenge,
+            "code_challenge_method": "S256",
+        },
+        allow_redirects=False,
+    )
+    assert "code=" not in response.headers.get("Location", "")
+
+
+def test_implicit_grant_is_refused(live_server, shopper_app) -> None:
+    client, _user = shopper_app
+    session = logged_in_session(live_server.url, "alice", "correct horse battery")
+    response = session.get(
+        f"{live_server.url}/oauth/authorize/",
+        params={
+            "response_type": "token",
+            "client_id": client.client_id,
+            "redirect_uri": REDIRECT,
+            "scope": "orders:read",
+        },
+        allow_redirects=False,
+    )
+    assert "access_token=" not in response.headers.get("Location", "")
