@@ -1,3 +1,26 @@
-from django.urls import URLPattern, URLResolver
+from django.urls import URLPattern, URLResolver, path
 
-urlpatterns: list[URLPattern | URLResolver] = []
+from commerce.api.v1.views import orders, schedules, slots
+
+urlpatterns: list[URLPattern | URLResolver] = [
+    path("pickup-slots", slots.PickupSlotListView.as_view(), name="pickup-slot-list"),
+    path("pickup-slots/<int:slot_id>", slots.PickupSlotDetailView.as_view(), name="pickup-slot-detail"),
+    path("pickup-slots/<int:slot_id>/orders", slots.SlotOrderQueueView.as_view(), name="pickup-slot-orders"),
+    path("pickup-holds", slots.SlotHoldCreateView.as_view(), name="pickup-hold-list"),
+    path("pickup-holds/<uuid:hold_id>", slots.SlotHoldDetailView.as_view(), name="pickup-hold-detail"),
+    path("orders", orders.OrderListCreateView.as_view(), name="order-list"),
+    path("orders/<uuid:order_id>", orders.OrderDetailView.as_view(), name="order-detail"),
+    path("orders/<uuid:order_id>/cancel", orders.OrderCancelView.as_view(), name="order-cancel"),
+    path("orders/<uuid:order_id>/status", orders.OrderStatusView.as_view(), name="order-status"),
+    path("pickup-schedules/<int:store_id>", schedules.PickupScheduleView.as_view(), name="pickup-schedule"),
+    path(
+        "pickup-schedules/<int:store_id>/exceptions",
+        schedules.SlotExceptionListView.as_view(),
+        name="pickup-schedule-exceptions",
+    ),
+    path(
+        "pickup-schedules/<int:store_id>/exceptions/<int:exception_id>",
+        schedules.SlotExceptionDetailView.as_view(),
+        name="pickup-schedule-exception",
+    ),
+]

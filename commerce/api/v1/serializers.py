@@ -1,0 +1,323 @@
+"""Input and output shapes of click-and-collect (interface only)."""
+
+import datetime as dt
+from typing import Any
+
+from django.utils.translation import get_language
+from django.utils.translation import gettext as _
+from drf_spectacular.utils import extend_schema_field
+from rest_framework import serializers
+
+from commerce.models import (
+    Order,
+    OrderLine,
+    OrderStatus,
+    OrderStatusChange,
+    PickupSlot,
+    SlotException,
+    SlotHold,
+    SlotSchedule,
+    SlotWindow,
+)
+from gateway.api.money import MoneySerializer, money
+
+MAX_ORDER_LINES = 100
+MAX_LINE_QUANTITY = 999
+
+
+class StrictInput(serializers.Serializer[Any]):
+    """Refuses fields it does not know (a client sending ``status`` or
+    ``total`` learns at once that they are not its to set)."""
+
+    def to_internal_value(self, data: Any) -> Any:
+        if isinstance(data, dict):
+            unknown = sorted(set(data) - set(self.fields))
+            if unknown:
+                raise serializers.ValidationError(
+                    {name: [_("Unknown field.")] for name in unknown}, code="unknown_field"
+                )
+        return super().to_internal_value(data)
+
+
+# ---------------------------------------------------------------- slots
+
+
+class PickupSlotOutput(serializers.ModelSerializer[PickupSlot]):
+    remaining = serializers.IntegerField(help_text="Orders the slot can still take (expired holds not counted).")
+    time_zone = serializers.CharField(source="store.time_zone", help_text="The store's IANA time zone.")
+
+    class Meta:
+        model = PickupSlot
+        fields = ["id", "store_id", "local_date", "starts_at", "ends_at", "time_zone", "capacity", "remaining"]
+
+
+class PickupSlotStaffOutput(serializers.ModelSerializer[PickupSlot]):
+    closed = serializers.BooleanField(source="is_closed")
+
+    class Meta:
+        model = PickupSlot
+        fields = [
+            "id",
+            "store_id",
+            "local_date",
+            "starts_at",
+            "ends_at",
+            "release_at",
+            "capacity",
+            "booked",
+            "held",
+            "closed",
+            "version",
+            "updated_at",
+        ]
+
+
+class PickupSlotUpdateInput(StrictInput):
+    capacity = serializers.IntegerField(min_value=0, max_value=100_000, required=False)
+    closed = serializers.BooleanField(required=False, help_text="Closed slots take no new orders or holds.")
+
+
+# ---------------------------------------------------------------- holds
+
+
+class SlotHoldCreateInput(StrictInput):
+    slot_id = serializers.IntegerField(min_value=1)
+
+
+class SlotHoldOutput(serializers.ModelSerializer[SlotHold]):
+    id = serializers.UUIDField(source="public_id")
+
+    class Meta:
+        model = SlotHold
+        fields = ["id", "slot_id", "state", "expires_at"]
+
+
+# ---------------------------------------------------------------- orders
+
+
+class OrderLineInput(StrictInput):
+    product_id = serializers.IntegerField(min_value=1)
+    quantity = serializers.IntegerField(min_value=1, max_value=MAX_LINE_QUANTITY)
+
+
+class OrderCreateInput(StrictInput):
+    slot_id = serializers.IntegerField(min_value=1, required=False, help_text="The slot to book; or give hold_id.")
+    hold_id = serializers.UUIDField(required=False, help_text="A hold of yours to turn into the booking.")
+    customer_id = serializers.IntegerField(
+        min_value=1, required=False, help_text="Store and operator clients: the customer the order is for."
+    )
+    lines = OrderLineInput(many=True, min_length=1, max_length=MAX_ORDER_LINES)  # type: ignore[call-arg]  # ListSerializer kwargs
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        if ("slot_id" in attrs) == ("hold_id" in attrs):
+            raise serializers.ValidationError({"slot_id": [_("Give either slot_id or hold_id.")]})
+        seen: set[int] = set()
+        for index, line in enumerate(attrs["lines"]):
+            if line["product_id"] in seen:
+                raise serializers.ValidationError(
+                    {f"lines.{index}.product_id": [_("Each product appears once; add up the quantities.")]}
+                )
+            seen.add(line["product_id"])
+        return attrs
+
+
+class OrderLineOutput(serializers.ModelSerializer[OrderLine]):
+    name = serializers.SerializerMethodField()
+    unit_price = serializers.SerializerMethodField()
+    line_total = serializers.SerializerMethodField()
+
+    class Meta:
+        model = OrderLine
+        fields = ["product_id", "sku", "name", "quantity", "unit_price", "line_total"]
+
+    def get_name(self, line: OrderLine) -> str:
+        return line.name_en if get_language() == "en" and line.name_en else line.name_fr
+
+    @extend_schema_field(MoneySerializer)
+    def get_unit_price(self, line: OrderLine) -> dict[str, Any]:
+        return money(line.unit_price_amount, line.order.currency)
+
+    @extend_schema_field(MoneySerializer)
+    def get_line_total(self, line: OrderLine) -> dict[str, Any]:
+        return money(line.line_total_amount, line.order.currency)
+
+
+class OrderActorOutput(serializers.Serializer[Any]):
+    kind = serializers.CharField(help_text="operator, store, shopper, partner, or system (automatic changes).")
+    client_id = serializers.CharField(allow_null=True)
+    user_id = serializers.IntegerField(allow_null=True)
+
+
+class OrderStatusChangeOutput(serializers.ModelSerializer[OrderStatusChange]):
+    actor = serializers.SerializerMethodField()
+
+    class Meta:
+        model = OrderStatusChange
+        fields = ["from_status", "to_status", "at", "actor", "reason"]
+
+    @extend_schema_field(OrderActorOutput)
+    def get_actor(self, change: OrderStatusChange) -> dict[str, Any]:
+        client = change.actor_client
+        return {
+            "kind": client.kind if client is not None else "system",
+            "client_id": client.client_id if client is not None else None,
+            "user_id": change.actor_user_id,
+        }
+
+
+class OrderSlotOutput(serializers.ModelSerializer[PickupSlot]):
+    class Meta:
+        model = PickupSlot
+        fields = ["id", "starts_at", "ends_at"]
+
+
+class OrderSummaryOutput(serializers.ModelSerializer[Order]):
+    id = serializers.UUIDField(source="public_id")
+    store = serializers.CharField(source="store.code", help_text="Store code.")
+    slot = OrderSlotOutput()
+    total = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Order
+        fields = [
+            "id",
+            "status",
+            "store_id",
+            "store",
+            "slot",
+            "customer_id",
+            "item_count",
+            "total",
+            "version",
+            "created_at",
+            "updated_at",
+        ]
+
+    @extend_schema_field(MoneySerializer)
+    def get_total(self, order: Order) -> dict[str, Any]:
+        return money(order.total_amount, order.currency)
+
+
+class OrderOutput(OrderSummaryOutput):
+    lines = OrderLineOutput(many=True)
+    history = OrderStatusChangeOutput(many=True, help_text="Every status the order went through, oldest first.")
+
+    class Meta(OrderSummaryOutput.Meta):
+        fields = [*OrderSummaryOutput.Meta.fields, "lines", "history"]
+
+
+class OrderCustomerOutput(serializers.Serializer[Any]):
+    id = serializers.IntegerField()
+    name = serializers.CharField(help_text="What the store calls the customer at the counter.")
+
+
+class OrderQueueOutput(OrderSummaryOutput):
+    lines = OrderLineOutput(many=True)
+    customer = serializers.SerializerMethodField()
+
+    class Meta(OrderSummaryOutput.Meta):
+        fields = [*OrderSummaryOutput.Meta.fields, "customer", "lines"]
+
+    @extend_schema_field(OrderCustomerOutput)
+    def get_customer(self, order: Order) -> dict[str, Any]:
+        user = order.customer
+        name = user.get_full_name() or user.get_username()
+        return {"id": user.pk, "name": name}
+
+
+class OrderCancelInput(StrictInput):
+    reason = serializers.CharField(max_length=200, required=False, allow_blank=True)
+
+
+FULFIL_TARGETS = [OrderStatus.PREPARING, OrderStatus.READY, OrderStatus.COLLECTED, OrderStatus.CANCELLED]
+
+
+class OrderStatusInput(StrictInput):
+    status = serializers.ChoiceField(choices=[(s.value, s.label) for s in FULFIL_TARGETS])
+    reason = serializers.CharField(max_length=200, required=False, allow_blank=True)
+
+
+# ---------------------------------------------------------------- schedules
+
+
+class SlotWindowSerializerFields(serializers.Serializer[Any]):
+    weekday = serializers.IntegerField(min_value=1, max_value=7, help_text="ISO weekday, 1 = Monday.")
+    opens = serializers.TimeField(format="%H:%M", help_text="First slot starts (store-local).")
+    closes = serializers.TimeField(
+        format="%H:%M", help_text="Last slot ends (store-local); at or before `opens` means the next day."
+    )
+    slot_minutes = serializers.IntegerField(min_value=5, max_value=24 * 60)
+    capacity = serializers.IntegerField(min_value=0, max_value=100_000, help_text="Orders per slot.")
+
+
+class SlotWindowInput(StrictInput, SlotWindowSerializerFields):
+    pass
+
+
+class SlotWindowOutput(serializers.ModelSerializer[SlotWindow]):
+    opens = serializers.TimeField(format="%H:%M")
+    closes = serializers.TimeField(format="%H:%M")
+
+    class Meta:
+        model = SlotWindow
+        fields = ["weekday", "opens", "closes", "slot_minutes", "capacity"]
+
+
+class SlotExceptionInput(StrictInput):
+    date = serializers.DateField(help_text="Store-local date.")
+    slot_start = serializers.TimeField(
+        required=False,
+        allow_null=True,
+        default=None,
+        help_text="Store-local start of one slot; absent for the whole day.",
+    )
+    closed = serializers.BooleanField(default=False)
+    capacity = serializers.IntegerField(min_value=0, max_value=100_000, required=False, allow_null=True, default=None)
+    note = serializers.CharField(max_length=200, required=False, allow_blank=True, default="")
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        if not attrs.get("closed") and attrs.get("capacity") is None:
+            raise serializers.ValidationError({"capacity": [_("Give a capacity, or close the date.")]})
+        return attrs
+
+
+class SlotExceptionOutput(serializers.ModelSerializer[SlotException]):
+    slot_start = serializers.TimeField(format="%H:%M", allow_null=True)
+
+    class Meta:
+        model = SlotException
+        fields = ["id", "date", "slot_start", "closed", "capacity", "note"]
+
+
+class PickupScheduleInput(StrictInput):
+    days_ahead = serializers.IntegerField(min_value=0, max_value=60, default=7)
+    release_time = serializers.TimeField(
+        default=dt.time(0, 0), help_text="Store-local time the slots of D open on D - days_ahead."
+    )
+    hold_minutes = serializers.IntegerField(min_value=1, max_value=120, default=10)
+    cancel_cutoff_minutes = serializers.IntegerField(min_value=0, max_value=7 * 24 * 60, default=120)
+    no_show_grace_minutes = serializers.IntegerField(min_value=0, max_value=7 * 24 * 60, default=60)
+    is_active = serializers.BooleanField(default=True)
+    windows = SlotWindowInput(many=True, max_length=70)  # type: ignore[call-arg]  # ListSerializer kwargs
+
+
+class PickupScheduleOutput(serializers.ModelSerializer[SlotSchedule]):
+    windows = SlotWindowOutput(many=True)
+    exceptions = SlotExceptionOutput(many=True)
+    release_time = serializers.TimeField(format="%H:%M:%S")
+
+    class Meta:
+        model = SlotSchedule
+        fields = [
+            "store_id",
+            "days_ahead",
+            "release_time",
+            "hold_minutes",
+            "cancel_cutoff_minutes",
+            "no_show_grace_minutes",
+            "is_active",
+            "version",
+            "windows",
+            "exceptions",
+            "updated_at",
+        ]

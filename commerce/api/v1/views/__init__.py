@@ -1,0 +1,1 @@
+"""Views of click-and-collect, one module per resource family."""

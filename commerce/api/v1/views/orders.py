@@ -1,0 +1,204 @@
+"""Click-and-collect orders: placing, reading, cancelling, store fulfilment."""
+
+import uuid
+
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiExample, OpenApiParameter, extend_schema
+from rest_framework.generics import GenericAPIView
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from commerce import selectors
+from commerce.api.v1.params import choices_param, instant_param, int_param
+from commerce.api.v1.serializers import (
+    OrderCancelInput,
+    OrderCreateInput,
+    OrderOutput,
+    OrderStatusInput,
+    OrderSummaryOutput,
+)
+from commerce.models import Order, OrderStatus
+from commerce.services.lifecycle import Actor, order_transition
+from commerce.services.orders import LineRequest, order_place
+from gateway.api.etag import etag_for, not_modified
+from gateway.api.idempotency import idempotent
+from gateway.api.pagination import GatewayCursorPagination
+from partners.callers import Caller, caller_from_request
+
+TAG = ["orders"]
+
+_PLACE_DESCRIPTION = """In one transaction: books the slot (or consumes your hold), reserves stock for every
+line at the slot's store, prices the lines from the catalogue, stores the order and writes `order.created`.
+Any failure leaves nothing behind.
+
+A shopper token orders for its signed-in customer; store and operator clients name the customer
+(`customer_id`); a store client only at its own store.
+
+Problems: `slot_full`, `slot_not_released` (with `release_at` and `Retry-After`), `slot_started`,
+`store_closed`, `hold_expired`, `hold_not_active` (409); `insufficient_stock` (409, with `lines`:
+sku, requested, available); `product_unavailable` (422, with `lines`), `mixed_currencies`,
+`customer_required`, `customer_not_found` (422). The same `Idempotency-Key` replays the first answer."""
+
+
+class OrderCursorPagination(GatewayCursorPagination):
+    ordering = "-created_at"
+
+
+def _order_etag(order: Order) -> str:
+    return etag_for("order", order.public_id, order.version)
+
+
+def _order_response(order: Order, status: int = 200) -> Response:
+    headers = {"ETag": _order_etag(order), "Location": f"/api/v1/orders/{order.public_id}"}
+    return Response(OrderOutput(order).data, status=status, headers=headers)
+
+
+def _actor(caller: Caller) -> Actor:
+    return Actor(client=caller.client, user_id=caller.user_id)
+
+
+class OrderListCreateView(GenericAPIView[Order]):
+    required_scopes = {"GET": ["orders:read"], "POST": ["orders:write"]}
+    pagination_class = OrderCursorPagination
+    serializer_class = OrderSummaryOutput
+    extra_error_statuses = {"POST": [403, 404, 409, 428]}
+
+    @extend_schema(
+        tags=TAG,
+        operation_id="orders_list",
+        summary="Orders you may see, newest first",
+        description="A shopper sees its own orders, a store client its store's, the operator all.",
+        parameters=[
+            OpenApiParameter("status", OpenApiTypes.STR, description="Comma-separated statuses."),
+            OpenApiParameter("store", OpenApiTypes.INT, description="Store (location) id."),
+            OpenApiParameter("slot", OpenApiTypes.INT, description="Pickup slot id."),
+            OpenApiParameter(
+                "updated_since", OpenApiTypes.DATETIME, description="RFC 3339 with offset; changed since then."
+            ),
+        ],
+        responses=OrderSummaryOutput(many=True),
+    )
+    def get(self, request: Request) -> Response:
+        orders = selectors.orders_filter(
+            selectors.orders_visible_to(caller=caller_from_request(request)),
+            statuses=choices_param(request, "status", OrderStatus.values),
+            store_id=int_param(request, "store"),
+            slot_id=int_param(request, "slot"),
+            updated_since=instant_param(request, "updated_since"),
+        )
+        page = self.paginate_queryset(orders)
+        return self.get_paginated_response(OrderSummaryOutput(page, many=True).data)
+
+    @extend_schema(
+        tags=TAG,
+        operation_id="order_place",
+        summary="Place a click-and-collect order",
+        description=_PLACE_DESCRIPTION,
+        request=OrderCreateInput,
+        responses={201: OrderOutput},
+        examples=[
+            OpenApiExample(
+                "Basket for a slot",
+                value={"slot_id": 42, "lines": [{"product_id": 7, "quantity": 2}, {"product_id": 9, "quantity": 1}]},
+                request_only=True,
+            ),
+            OpenApiExample(
+                "From a hold",
+                value={"hold_id": "0b6e5d1c-8f3e-4f8a-9a55-3c1f2b8d9e10", "lines": [{"product_id": 7, "quantity": 1}]},
+                request_only=True,
+            ),
+        ],
+    )
+    @idempotent(required=True)
+    def post(self, request: Request) -> Response:
+        data = OrderCreateInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        values = data.validated_data
+        order = order_place(
+            caller=caller_from_request(request),
+            lines=[LineRequest(product_id=line["product_id"], quantity=line["quantity"]) for line in values["lines"]],
+            slot_id=values.get("slot_id"),
+            hold_id=values.get("hold_id"),
+            customer_id=values.get("customer_id"),
+            idempotency_key=request.headers.get("Idempotency-Key", ""),
+        )
+        return _order_response(order, status=201)
+
+
+class OrderDetailView(APIView):
+    required_scopes = ["orders:read"]
+
+    @extend_schema(
+        tags=TAG,
+        operation_id="order_detail",
+        summary="One order with its lines and status history",
+        description="`If-None-Match` with the ETag answers 304 when nothing changed.",
+        responses={200: OrderOutput, 304: None},
+    )
+    def get(self, request: Request, order_id: uuid.UUID) -> Response:
+        order = selectors.order_get(caller=caller_from_request(request), order_id=order_id)
+        if not_modified(request, _order_etag(order)):
+            return Response(status=304, headers={"ETag": _order_etag(order)})
+        return _order_response(order)
+
+
+class OrderCancelView(APIView):
+    required_scopes = ["orders:write"]
+    extra_error_statuses = {"POST": [409]}
+
+    @extend_schema(
+        tags=TAG,
+        operation_id="order_cancel",
+        summary="Cancel an order (customer side, until the cut-off)",
+        description="Allowed until the store's cut-off before the slot starts (120 minutes by default; "
+        "409 `cancellation_cutoff_passed` after, with `cutoff_at`). Stock and the slot unit are given back. "
+        "Cancelling a cancelled order changes nothing (200).",
+        request=OrderCancelInput,
+        responses=OrderOutput,
+    )
+    @idempotent(required=False)
+    def post(self, request: Request, order_id: uuid.UUID) -> Response:
+        data = OrderCancelInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        caller = caller_from_request(request)
+        order = selectors.order_get(caller=caller, order_id=order_id)
+        order_transition(
+            order_id=order.pk,
+            to_status=OrderStatus.CANCELLED,
+            actor=_actor(caller),
+            reason=data.validated_data.get("reason", ""),
+            customer_cutoff=True,
+        )
+        return _order_response(selectors.order_get(caller=caller, order_id=order_id))
+
+
+class OrderStatusView(APIView):
+    required_scopes = ["orders:fulfil"]
+    extra_error_statuses = {"POST": [409]}
+
+    @extend_schema(
+        tags=TAG,
+        operation_id="order_status_change",
+        summary="Move an order along (store staff, operator)",
+        description="placed -> preparing -> ready -> collected; cancelled at any time before collected. "
+        "Collected turns the stock reservations into sales; cancelled releases them and the slot unit. "
+        "Asking for the status the order already has changes nothing (200); any other move answers 409 "
+        "`order_transition_not_allowed` with the current `status`.",
+        request=OrderStatusInput,
+        responses=OrderOutput,
+        examples=[OpenApiExample("Ready", value={"status": "ready"}, request_only=True)],
+    )
+    @idempotent(required=False)
+    def post(self, request: Request, order_id: uuid.UUID) -> Response:
+        data = OrderStatusInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        caller = caller_from_request(request)
+        order = selectors.order_get(caller=caller, order_id=order_id)
+        order_transition(
+            order_id=order.pk,
+            to_status=data.validated_data["status"],
+            actor=_actor(caller),
+            reason=data.validated_data.get("reason", ""),
+        )
+        return _order_response(selectors.order_get(caller=caller, order_id=order_id))

@@ -1,0 +1,194 @@
+"""Pickup slots (shoppers browse them, staff adjust them) and slot holds."""
+
+import datetime as dt
+import uuid
+
+from django.utils.translation import gettext as _
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiExample, OpenApiParameter, extend_schema
+from rest_framework.generics import GenericAPIView
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from commerce import selectors
+from commerce.api.v1.params import bool_param, choices_param, date_param, int_param
+from commerce.api.v1.serializers import (
+    OrderQueueOutput,
+    PickupSlotOutput,
+    PickupSlotStaffOutput,
+    PickupSlotUpdateInput,
+    SlotHoldCreateInput,
+    SlotHoldOutput,
+)
+from commerce.local_time import zone
+from commerce.models import DEFAULT_DAYS_AHEAD, Order, OrderStatus, PickupSlot
+from commerce.services.schedules import pickup_slot_update
+from commerce.services.slots import slot_hold_create, slot_hold_release
+from gateway.api.etag import check_if_match, etag_for
+from gateway.api.idempotency import idempotent
+from gateway.api.pagination import GatewayCursorPagination
+from gateway.api.problems import InvalidQueryParameter
+from partners.callers import caller_from_request
+
+SLOTS = ["pickup slots"]
+HOLDS = ["pickup slots"]
+MAX_RANGE_DAYS = 31
+
+
+class SlotCursorPagination(GatewayCursorPagination):
+    ordering = "starts_at"
+
+
+class QueueCursorPagination(GatewayCursorPagination):
+    ordering = "created_at"
+
+
+def _slot_etag(slot: PickupSlot) -> str:
+    return etag_for("pickup-slot", slot.pk, slot.version)
+
+
+class PickupSlotListView(GenericAPIView[PickupSlot]):
+    required_scopes = ["orders:read"]
+    pagination_class = SlotCursorPagination
+    serializer_class = PickupSlotOutput
+
+    @extend_schema(
+        tags=SLOTS,
+        operation_id="pickup_slots_list",
+        summary="Open pickup slots of a store, with remaining capacity",
+        description="Only released, open, future slots. Dates are store-local; `from` defaults to the store's "
+        "today, `to` to the last released day; at most 31 days. `remaining` already ignores expired holds.",
+        parameters=[
+            OpenApiParameter("store", OpenApiTypes.INT, required=True, description="Store (location) id."),
+            OpenApiParameter("from", OpenApiTypes.DATE, description="First store-local date (YYYY-MM-DD)."),
+            OpenApiParameter("to", OpenApiTypes.DATE, description="Last store-local date (YYYY-MM-DD)."),
+            OpenApiParameter("available", OpenApiTypes.BOOL, description="true: only slots with remaining > 0."),
+        ],
+        responses=PickupSlotOutput(many=True),
+    )
+    def get(self, request: Request) -> Response:
+        store = selectors.click_and_collect_store(store_id=int_param(request, "store", required=True) or 0)
+        today = dt.datetime.now(dt.UTC).astimezone(zone(store.time_zone)).date()
+        date_from = date_param(request, "from") or today
+        date_to = date_param(request, "to") or date_from + dt.timedelta(days=DEFAULT_DAYS_AHEAD)
+        if date_to < date_from or (date_to - date_from).days > MAX_RANGE_DAYS:
+            raise InvalidQueryParameter("to", _("`to` must be on or after `from`, at most 31 days later."))
+        slots = selectors.pickup_slots_open(
+            store_id=store.pk,
+            date_from=date_from,
+            date_to=date_to,
+            only_available=bool_param(request, "available"),
+        ).select_related("store")
+        page = self.paginate_queryset(slots)
+        return self.get_paginated_response(PickupSlotOutput(page, many=True).data)
+
+
+class PickupSlotDetailView(APIView):
+    required_scopes = {"GET": ["orders:read"], "PATCH": ["inventory:write"]}
+    extra_error_statuses = {"PATCH": [409, 412, 428]}
+
+    @extend_schema(
+        tags=SLOTS,
+        operation_id="pickup_slot_detail",
+        summary="One released pickup slot",
+        description="The `ETag` header is what a PATCH of the slot sends in `If-Match`.",
+        responses=PickupSlotOutput,
+    )
+    def get(self, request: Request, slot_id: int) -> Response:
+        slot = selectors.pickup_slot_open(slot_id=slot_id)
+        return Response(PickupSlotOutput(slot).data, headers={"ETag": _slot_etag(slot)})
+
+    @extend_schema(
+        tags=SLOTS,
+        operation_id="pickup_slot_update",
+        summary="Change a slot's capacity, close or reopen it (store staff, operator)",
+        description="Needs `If-Match` with the slot's ETag (read it from a previous PATCH or the order queue's "
+        "slot). Capacity never goes below booked + held (409 `capacity_below_bookings`). A closed slot takes no "
+        "new orders or holds; existing orders stay.",
+        parameters=[OpenApiParameter("If-Match", OpenApiTypes.STR, OpenApiParameter.HEADER, required=True)],
+        request=PickupSlotUpdateInput,
+        responses=PickupSlotStaffOutput,
+    )
+    def patch(self, request: Request, slot_id: int) -> Response:
+        slot = selectors.slot_for_staff(caller=caller_from_request(request), slot_id=slot_id)
+        check_if_match(request, _slot_etag(slot))
+        data = PickupSlotUpdateInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        slot = pickup_slot_update(
+            slot=slot,
+            capacity=data.validated_data.get("capacity"),
+            closed=data.validated_data.get("closed"),
+            expected_version=slot.version,
+        )
+        return Response(PickupSlotStaffOutput(slot).data, headers={"ETag": _slot_etag(slot)})
+
+
+class SlotOrderQueueView(GenericAPIView[Order]):
+    required_scopes = ["orders:fulfil"]
+    pagination_class = QueueCursorPagination
+    serializer_class = OrderQueueOutput
+
+    @extend_schema(
+        tags=SLOTS,
+        operation_id="pickup_slot_orders",
+        summary="A slot's order queue, to prepare (store staff, operator)",
+        description="The orders of one slot of your store with their lines and customers, oldest first. "
+        "Response headers carry the slot's ETag for a following PATCH of the slot.",
+        parameters=[
+            OpenApiParameter(
+                "status",
+                OpenApiTypes.STR,
+                description="Comma-separated statuses to keep, e.g. `placed,preparing`.",
+            ),
+        ],
+        responses=OrderQueueOutput(many=True),
+    )
+    def get(self, request: Request, slot_id: int) -> Response:
+        statuses = choices_param(request, "status", OrderStatus.values)
+        caller = caller_from_request(request)
+        slot = selectors.slot_for_staff(caller=caller, slot_id=slot_id)
+        orders = selectors.slot_order_queue(slot=slot, statuses=statuses)
+        page = self.paginate_queryset(orders)
+        response = self.get_paginated_response(OrderQueueOutput(page, many=True).data)
+        response["ETag"] = _slot_etag(slot)
+        return response
+
+
+class SlotHoldCreateView(APIView):
+    required_scopes = ["orders:write"]
+    extra_error_statuses = {"POST": [404, 409]}
+
+    @extend_schema(
+        tags=HOLDS,
+        operation_id="pickup_hold_create",
+        summary="Hold one unit of a slot while the customer checks out",
+        description="The unit is yours until `expires_at` (the store's hold time, 10 minutes by default); "
+        "place the order with `hold_id` before then. A shopper holds one slot at a time: a new hold gives the "
+        "previous one back. Problems: `slot_full`, `slot_not_released` (with `release_at` and `Retry-After`), "
+        "`slot_started`, `store_closed`.",
+        request=SlotHoldCreateInput,
+        responses={201: SlotHoldOutput},
+        examples=[OpenApiExample("Hold", value={"slot_id": 42}, request_only=True)],
+    )
+    @idempotent(required=False)
+    def post(self, request: Request) -> Response:
+        data = SlotHoldCreateInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        hold = slot_hold_create(slot_id=data.validated_data["slot_id"], caller=caller_from_request(request))
+        return Response(SlotHoldOutput(hold).data, status=201)
+
+
+class SlotHoldDetailView(APIView):
+    required_scopes = ["orders:write"]
+
+    @extend_schema(
+        tags=HOLDS,
+        operation_id="pickup_hold_release",
+        summary="Give a hold back",
+        description="Idempotent: releasing a hold that already ended changes nothing.",
+        responses={204: None},
+    )
+    def delete(self, request: Request, hold_id: uuid.UUID) -> Response:
+        slot_hold_release(hold_id=hold_id, caller=caller_from_request(request))
+        return Response(status=204)

@@ -1,0 +1,84 @@
+"""Demo click-and-collect: slot schedules for the demo stores, their next
+days released at once (so the running server shows bookable slots), and a
+couple of orders for the demo shopper when the demo catalogue has stock."""
+
+import datetime as dt
+from typing import Any
+
+from django.contrib.auth import get_user_model
+from django.core.management.base import OutputWrapper
+
+from commerce.local_time import zone
+from commerce.models import Order, PickupSlot, SlotSchedule, SlotWindow
+from commerce.services.orders import LineRequest, order_place
+from commerce.services.release import slots_release_due
+from inventory.models import Location, StockLevel
+from partners.callers import Caller
+from partners.models import ApiClient
+
+# store code -> weekly windows: (weekdays, opens, closes, slot minutes, capacity)
+DEMO_SCHEDULES: dict[str, list[tuple[range, dt.time, dt.time, int, int]]] = {
+    "PAR01": [
+        (range(1, 7), dt.time(8, 30), dt.time(20, 30), 30, 12),
+        (range(7, 8), dt.time(9, 0), dt.time(13, 0), 30, 6),
+    ],
+    "PAR02": [(range(1, 7), dt.time(9, 0), dt.time(20, 0), 60, 20)],
+    "LYO01": [
+        (range(1, 6), dt.time(8, 30), dt.time(12, 30), 30, 8),
+        (range(1, 6), dt.time(14, 0), dt.time(20, 30), 30, 10),
+        (range(6, 7), dt.time(8, 30), dt.time(20, 30), 30, 15),
+    ],
+}
+
+
+def load(*, stdout: OutputWrapper, options: dict[str, Any]) -> None:
+    stores = {store.code: store for store in Location.objects.filter(code__in=DEMO_SCHEDULES)}
+    for code, windows in DEMO_SCHEDULES.items():
+        store = stores.get(code)
+        if store is None:
+            continue
+        schedule, _created = SlotSchedule.objects.get_or_create(store=store)
+        SlotWindow.objects.filter(schedule=schedule).delete()
+        SlotWindow.objects.bulk_create(
+            [
+                SlotWindow(schedule=schedule, weekday=day, opens=opens, closes=closes, slot_minutes=m, capacity=c)
+                for days, opens, closes, m, c in windows
+                for day in days
+            ]
+        )
+    released = slots_release_due(store_ids=[store.pk for store in stores.values()])
+    open_slots = PickupSlot.objects.filter(store__code__in=DEMO_SCHEDULES).count()
+    stdout.write(
+        f"  click-and-collect: schedules for {', '.join(sorted(stores))}; "
+        f"{sum(1 for day in released if day.released)} store-days released now, {open_slots} slots in all"
+    )
+    _demo_orders(stdout=stdout, store=stores.get("PAR01"))
+
+
+def _demo_orders(*, stdout: OutputWrapper, store: Location | None) -> None:
+    shopper = get_user_model().objects.filter(username="shopper").first()
+    operator = ApiClient.objects.filter(client_id="demo-operator").first()
+    if store is None or shopper is None or operator is None or Order.objects.filter(customer=shopper).exists():
+        return
+    stocked = list(
+        StockLevel.objects.filter(location=store, product__is_active=True, available__gte=5)
+        .order_by("product_id")
+        .values_list("product_id", flat=True)[:3]
+    )
+    tomorrow = dt.datetime.now(zone(store.time_zone)).date() + dt.timedelta(days=1)
+    slots = list(
+        PickupSlot.objects.filter(store=store, local_date__gte=tomorrow, is_closed=False).order_by("starts_at")[:2]
+    )
+    if not stocked or not slots:
+        stdout.write("  no demo orders: the demo catalogue has no stock at PAR01 yet")
+        return
+    caller = Caller(client=operator, scopes=frozenset({"orders:write"}))
+    for index, slot in enumerate(slots):
+        order_place(
+            caller=caller,
+            lines=[LineRequest(product_id=pid, quantity=index + 1) for pid in stocked],
+            slot_id=slot.pk,
+            customer_id=shopper.pk,
+            idempotency_key=f"demo-order-{index}",
+        )
+    stdout.write(f"  {len(slots)} demo orders for the shopper at PAR01")

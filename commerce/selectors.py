@@ -1,0 +1,175 @@
+"""Reads on click-and-collect, scoped to the caller. Another tenant's object
+is absent (404), never forbidden.
+
+Who sees which orders: a shopper its own (as customer); a store client those
+of its store; the operator all; partners and devices none."""
+
+import datetime as dt
+import uuid
+
+from django.db.models import Count, F, IntegerField, OuterRef, Prefetch, Q, QuerySet, Subquery, Value
+from django.db.models.functions import Coalesce, Now
+
+from commerce.errors import ObjectNotFound
+from commerce.models import HoldState, Order, OrderStatusChange, PickupSlot, SlotHold, SlotSchedule
+from inventory.models import Location, LocationKind
+from inventory.selectors import store_id_of_caller
+from partners.callers import Caller
+from partners.models import CallerKind
+
+
+def click_and_collect_store(*, store_id: int) -> Location:
+    """A store that takes click-and-collect orders (any caller may look at its slots)."""
+    store = Location.objects.filter(
+        pk=store_id, kind=LocationKind.STORE, is_active=True, click_and_collect=True
+    ).first()
+    if store is None:
+        raise ObjectNotFound()
+    return store
+
+
+def pickup_slots_open(
+    *, store_id: int, date_from: dt.date, date_to: dt.date, only_available: bool = False
+) -> QuerySet[PickupSlot]:
+    """Released, open, future slots of a store between two store-local dates,
+    with ``remaining``: capacity minus bookings minus live holds (holds past
+    their expiry no longer count, even before the sweep gives them back)."""
+    slots = PickupSlot.objects.filter(
+        store_id=store_id,
+        local_date__gte=date_from,
+        local_date__lte=date_to,
+        release_at__lte=Now(),
+        starts_at__gt=Now(),
+        is_closed=False,
+    )
+    slots = with_remaining(slots)
+    if only_available:
+        slots = slots.filter(Q(remaining__gt=0))
+    return slots.order_by("starts_at")
+
+
+def with_remaining(slots: QuerySet[PickupSlot]) -> QuerySet[PickupSlot]:
+    expired_holds = (
+        SlotHold.objects.filter(slot=OuterRef("pk"), state=HoldState.ACTIVE, expires_at__lte=Now())
+        .values("slot")
+        .annotate(n=Count("pk"))
+        .values("n")
+    )
+    return slots.annotate(
+        remaining=F("capacity")
+        - F("booked")
+        - F("held")
+        + Coalesce(Subquery(expired_holds, output_field=IntegerField()), Value(0))
+    )
+
+
+def pickup_slot_open(*, slot_id: int) -> PickupSlot:
+    """One released slot of a click-and-collect store (closed or past ones too)."""
+    slot = with_remaining(
+        PickupSlot.objects.filter(
+            pk=slot_id, release_at__lte=Now(), store__is_active=True, store__click_and_collect=True
+        ).select_related("store")
+    ).first()
+    if slot is None:
+        raise ObjectNotFound()
+    return slot
+
+
+def staff_store_id(*, caller: Caller) -> int | None:
+    """None for the operator (every store), the bound store for a store
+    client, 0 (no store) for anyone else."""
+    if caller.kind == CallerKind.OPERATOR:
+        return None
+    if caller.kind == CallerKind.STORE:
+        return store_id_of_caller(caller=caller) or 0
+    return 0
+
+
+def store_for_staff(*, caller: Caller, store_id: int) -> Location:
+    """A store whose schedule and slots the caller manages (operator: any; store client: its own)."""
+    allowed = staff_store_id(caller=caller)
+    if allowed is not None and allowed != store_id:
+        raise ObjectNotFound()
+    store = Location.objects.filter(pk=store_id, kind=LocationKind.STORE).first()
+    if store is None:
+        raise ObjectNotFound()
+    return store
+
+
+def schedule_for_staff(*, caller: Caller, store_id: int) -> SlotSchedule:
+    store = store_for_staff(caller=caller, store_id=store_id)
+    schedule = (
+        SlotSchedule.objects.filter(store=store).select_related("store").prefetch_related("windows", "exceptions")
+    ).first()
+    if schedule is None:
+        raise ObjectNotFound()
+    return schedule
+
+
+def slot_for_staff(*, caller: Caller, slot_id: int) -> PickupSlot:
+    slots = PickupSlot.objects.filter(pk=slot_id)
+    allowed = staff_store_id(caller=caller)
+    if allowed is not None:
+        slots = slots.filter(store_id=allowed)
+    slot = slots.first()
+    if slot is None:
+        raise ObjectNotFound()
+    return slot
+
+
+def orders_visible_to(*, caller: Caller) -> QuerySet[Order]:
+    orders = Order.objects.select_related("store", "slot")
+    if caller.kind == CallerKind.SHOPPER:
+        return orders.filter(customer_id=caller.user_id) if caller.user_id else orders.none()
+    allowed = staff_store_id(caller=caller)
+    if allowed is None:
+        return orders
+    return orders.filter(store_id=allowed) if allowed else orders.none()
+
+
+def order_get(*, caller: Caller, order_id: uuid.UUID) -> Order:
+    """One order with its lines and status history."""
+    order = (
+        orders_visible_to(caller=caller)
+        .filter(public_id=order_id)
+        .prefetch_related(
+            "lines", Prefetch("history", queryset=OrderStatusChange.objects.select_related("actor_client"))
+        )
+        .first()
+    )
+    if order is None:
+        raise ObjectNotFound()
+    return order
+
+
+def slot_order_queue(*, slot: PickupSlot, statuses: list[str] | None) -> QuerySet[Order]:
+    """The orders of one slot (from slot_for_staff) to prepare, with their lines and customers, oldest first."""
+    orders = (
+        Order.objects.filter(slot=slot)
+        .select_related("customer", "store", "slot")
+        .prefetch_related("lines")
+        .order_by("created_at", "pk")
+    )
+    if statuses:
+        orders = orders.filter(status__in=statuses)
+    return orders
+
+
+def orders_filter(
+    orders: QuerySet[Order],
+    *,
+    statuses: list[str] | None = None,
+    store_id: int | None = None,
+    slot_id: int | None = None,
+    updated_since: dt.datetime | None = None,
+) -> QuerySet[Order]:
+    conditions = Q()
+    if statuses:
+        conditions &= Q(status__in=statuses)
+    if store_id is not None:
+        conditions &= Q(store_id=store_id)
+    if slot_id is not None:
+        conditions &= Q(slot_id=slot_id)
+    if updated_since is not None:
+        conditions &= Q(updated_at__gte=updated_since)
+    return orders.filter(conditions)

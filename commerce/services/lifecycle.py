@@ -1,0 +1,159 @@
+"""Order lifecycle: placed -> preparing -> ready -> collected, or cancelled
+(by the customer until the cut-off, by the store until collected), or
+no_show (by the system after the slot's end plus the grace time).
+
+Each change locks the order row first (commerce.locks order), so two
+concurrent changes are serialised: the second sees the first's result.
+Asking for the status the order already has is a no-op (idempotent, no
+event, no history row). Effects in the same transaction:
+
+- collected: stock reservations become sales (on hand and reserved decrease);
+- cancelled, no_show: reservations are released and the slot unit given back;
+- always: a status history row (who, when by the database clock) and
+  ``order.status_changed`` events."""
+
+import datetime as dt
+from dataclasses import dataclass
+
+from django.db import connection, transaction
+from django.utils.translation import gettext as _
+
+from commerce.errors import CancellationCutoffPassed, ObjectNotFound, TransitionNotAllowed
+from commerce.locks import LockedOrder, lock_order
+from commerce.models import (
+    DEFAULT_NO_SHOW_GRACE_MINUTES,
+    OPEN_STATUSES,
+    Order,
+    OrderLine,
+    OrderStatus,
+    OrderStatusChange,
+)
+from commerce.services.orders import order_events
+from commerce.services.slots import slot_unit_return
+from inventory.models import MovementReason
+from inventory.services import StockLine, stock_apply
+from partners.models import ApiClient
+from partners.services import events_record
+
+# target status -> the statuses it may be reached from
+ALLOWED_FROM: dict[str, frozenset[str]] = {
+    OrderStatus.PREPARING: frozenset({OrderStatus.PLACED}),
+    OrderStatus.READY: frozenset({OrderStatus.PREPARING}),
+    OrderStatus.COLLECTED: frozenset({OrderStatus.READY}),
+    OrderStatus.CANCELLED: frozenset(OPEN_STATUSES),
+    OrderStatus.NO_SHOW: frozenset(OPEN_STATUSES),
+}
+
+_STOCK_EFFECT: dict[str, str] = {
+    OrderStatus.COLLECTED: MovementReason.SALE,
+    OrderStatus.CANCELLED: MovementReason.RELEASE,
+    OrderStatus.NO_SHOW: MovementReason.RELEASE,
+}
+
+
+@dataclass(frozen=True)
+class Actor:
+    """Who changes the status: a client (and its signed-in user), or None for the system."""
+
+    client: ApiClient | None = None
+    user_id: int | None = None
+
+
+def order_transition(
+    *, order_id: int, to_status: str, actor: Actor, reason: str = "", customer_cutoff: bool = False
+) -> bool:
+    """Move an order to ``to_status``; True if it changed, False if it was
+    there already. ``customer_cutoff`` applies the cancellation cut-off."""
+    with transaction.atomic():
+        locked = lock_order(order_id=order_id)
+        if locked is None:
+            raise ObjectNotFound()
+        if locked.status == to_status:
+            return False
+        if locked.status not in ALLOWED_FROM[to_status]:
+            raise TransitionNotAllowed(
+                _("An order that is %(status)s cannot become %(target)s.")
+                % {"status": locked.status, "target": to_status},
+                extra={"status": locked.status},
+            )
+        if customer_cutoff:
+            _check_cutoff(locked)
+        _apply(locked=locked, to_status=to_status, actor=actor, reason=reason)
+    return True
+
+
+def _check_cutoff(locked: LockedOrder) -> None:
+    cutoff_at = locked.starts_at - dt.timedelta(minutes=locked.cancel_cutoff_minutes)
+    if locked.now >= cutoff_at:
+        raise CancellationCutoffPassed(
+            _("Orders can be cancelled until %(at)s; ask the store.") % {"at": cutoff_at.isoformat()},
+            extra={"cutoff_at": cutoff_at.isoformat()},
+        )
+
+
+def _apply(*, locked: LockedOrder, to_status: str, actor: Actor, reason: str) -> None:
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "UPDATE commerce_order SET status = %s, version = version + 1, updated_at = now() WHERE id = %s",
+            [to_status, locked.id],
+        )
+    lines = list(
+        OrderLine.objects.filter(order_id=locked.id)
+        .select_related("product")
+        .only("id", "order_id", "product_id", "sku", "quantity", "unit_price_amount", "product__owner_id")
+    )
+    if to_status in (OrderStatus.CANCELLED, OrderStatus.NO_SHOW):
+        slot_unit_return(slot_id=locked.slot_id)
+    effect = _STOCK_EFFECT.get(to_status)
+    if effect is not None:
+        stock_apply(
+            location_id=locked.store_id,
+            lines=[StockLine(product_id=line.product_id, quantity=line.quantity) for line in lines],
+            reason=effect,
+            actor=actor.client,
+            reference=f"order:{locked.public_id}:{to_status}",
+        )
+    OrderStatusChange.objects.create(
+        order_id=locked.id,
+        from_status=locked.status,
+        to_status=to_status,
+        actor_client=actor.client,
+        actor_user_id=actor.user_id,
+        reason=reason,
+    )
+    order = Order.objects.select_related("store", "slot").get(pk=locked.id)
+    owners = {line.product_id: line.product.owner_id for line in lines}
+    events_record(
+        events=order_events(
+            "order.status_changed", order=order, owners=owners, lines=lines, extra={"previous_status": locked.status}
+        )
+    )
+
+
+def orders_mark_no_show(*, batch: int = 200) -> int:
+    """Turn every open order whose slot ended more than the grace time ago
+    (database clock) into no_show; each in its own transaction. Safe to run
+    twice at once: the order lock makes the second see no_show and skip."""
+    changed = 0
+    while True:
+        with connection.cursor() as cursor:
+            cursor.execute(
+                """
+                SELECT o.id FROM commerce_order o
+                JOIN commerce_pickupslot s ON s.id = o.slot_id
+                LEFT JOIN commerce_slotschedule sch ON sch.store_id = o.store_id
+                WHERE o.status = ANY(%s)
+                  AND s.ends_at + make_interval(mins => COALESCE(sch.no_show_grace_minutes, %s)) <= now()
+                ORDER BY o.id
+                LIMIT %s
+                """,
+                [list(OPEN_STATUSES), DEFAULT_NO_SHOW_GRACE_MINUTES, batch],
+            )
+            due = [row[0] for row in cursor.fetchall()]
+        for order_id in due:
+            try:
+                changed += order_transition(order_id=order_id, to_status=OrderStatus.NO_SHOW, actor=Actor())
+            except TransitionNotAllowed:
+                continue  # collected or cancelled meanwhile
+        if len(due) < batch:
+            return changed

@@ -1,0 +1,173 @@
+"""Writes on slot schedules (weekly template, exceptions) and on released
+slots (capacity, closing). Schedules change what future releases create;
+slots that already exist change only through ``pickup_slot_update``."""
+
+import datetime as dt
+import itertools
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from django.db import IntegrityError, connection, transaction
+from django.db.models.functions import Now
+from django.utils.translation import gettext as _
+
+from commerce.errors import CapacityBelowBookings, DayAlreadyReleased, ObjectNotFound, WindowsOverlap
+from commerce.models import PickupSlot, SlotException, SlotSchedule, SlotWindow
+from commerce.services.release import day_has_slots
+from gateway.api.problems import PreconditionFailed, PreconditionRequired
+from inventory.models import Location
+
+
+@dataclass(frozen=True)
+class ScheduleSettings:
+    days_ahead: int
+    release_time: dt.time
+    hold_minutes: int
+    cancel_cutoff_minutes: int
+    no_show_grace_minutes: int
+    is_active: bool
+
+
+@dataclass(frozen=True)
+class WindowSpec:
+    weekday: int
+    opens: dt.time
+    closes: dt.time
+    slot_minutes: int
+    capacity: int
+
+
+_SETTINGS_FIELDS = [
+    "days_ahead",
+    "release_time",
+    "hold_minutes",
+    "cancel_cutoff_minutes",
+    "no_show_grace_minutes",
+    "is_active",
+]
+
+
+def slot_schedule_set(
+    *, store: Location, settings: ScheduleSettings, windows: Sequence[WindowSpec], expected_version: int | None
+) -> SlotSchedule:
+    """Create or replace a store's schedule and weekly windows. Replacing
+    needs the version the caller read (If-Match); a stale one is refused (412)."""
+    _check_no_overlap(windows)
+    values = {name: getattr(settings, name) for name in _SETTINGS_FIELDS}
+    with transaction.atomic():
+        schedule = SlotSchedule.objects.filter(store=store).first()
+        if schedule is None:
+            if expected_version is not None:
+                raise PreconditionFailed(_("This store has no schedule yet; send no If-Match to create it."))
+            schedule = _schedule_create(store=store, values=values)
+        else:
+            if expected_version is None:
+                raise PreconditionRequired()
+            schedule = _schedule_replace(schedule=schedule, values=values, expected_version=expected_version)
+            SlotWindow.objects.filter(schedule=schedule).delete()
+        SlotWindow.objects.bulk_create(
+            [
+                SlotWindow(
+                    schedule=schedule,
+                    weekday=w.weekday,
+                    opens=w.opens,
+                    closes=w.closes,
+                    slot_minutes=w.slot_minutes,
+                    capacity=w.capacity,
+                )
+                for w in windows
+            ]
+        )
+    return schedule
+
+
+def _schedule_create(*, store: Location, values: dict[str, object]) -> SlotSchedule:
+    try:
+        with transaction.atomic():
+            return SlotSchedule.objects.create(store=store, **values)
+    except IntegrityError as exc:  # created by a concurrent request since we looked
+        raise PreconditionFailed(_("The schedule was just created by another request; read it and retry.")) from exc
+
+
+def _schedule_replace(*, schedule: SlotSchedule, values: dict[str, object], expected_version: int) -> SlotSchedule:
+    changed = SlotSchedule.objects.filter(pk=schedule.pk, version=expected_version).update(
+        **values, version=expected_version + 1, updated_at=Now()
+    )
+    if changed != 1:
+        raise PreconditionFailed()
+    schedule.refresh_from_db()
+    return schedule
+
+
+def _check_no_overlap(windows: Sequence[WindowSpec]) -> None:
+    by_day: dict[int, list[tuple[int, int]]] = {}
+    for w in windows:
+        start = w.opens.hour * 60 + w.opens.minute
+        end = w.closes.hour * 60 + w.closes.minute
+        if end <= start:
+            end += 24 * 60
+        by_day.setdefault(w.weekday, []).append((start, end))
+    for weekday, spans in by_day.items():
+        spans.sort()
+        for (_s1, end), (start, _e2) in itertools.pairwise(spans):
+            if start < end:
+                raise WindowsOverlap(
+                    _("Two pickup windows of weekday %(day)d overlap.") % {"day": weekday},
+                    extra={"errors": [{"field": "windows", "code": "overlap", "message": f"weekday {weekday}"}]},
+                )
+
+
+def slot_exception_set(
+    *, schedule: SlotSchedule, date: dt.date, slot_start: dt.time | None, closed: bool, capacity: int | None, note: str
+) -> SlotException:
+    """Add or replace the exception of a date (or of one slot of it). Only for
+    days whose slots do not exist yet; released slots change with pickup_slot_update."""
+    if day_has_slots(store_id=schedule.store_id, day=date):
+        raise DayAlreadyReleased(
+            _("The slots of %(date)s exist already; change them one by one instead.") % {"date": date.isoformat()}
+        )
+    with transaction.atomic():
+        exception, _created = SlotException.objects.update_or_create(
+            schedule=schedule,
+            date=date,
+            slot_start=slot_start,
+            defaults={"closed": closed, "capacity": None if closed else capacity, "note": note},
+        )
+    return exception
+
+
+def slot_exception_delete(*, schedule: SlotSchedule, exception_id: int) -> None:
+    exception = SlotException.objects.filter(schedule=schedule, pk=exception_id).first()
+    if exception is None:
+        raise ObjectNotFound()
+    if day_has_slots(store_id=schedule.store_id, day=exception.date):
+        raise DayAlreadyReleased(_("The slots of this date exist already; change them one by one instead."))
+    exception.delete()
+
+
+def pickup_slot_update(
+    *, slot: PickupSlot, capacity: int | None, closed: bool | None, expected_version: int
+) -> PickupSlot:
+    """Change a slot's capacity or close/reopen it, compare-and-swap on its
+    version. Capacity never goes below what is booked and held."""
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute(
+            """
+            UPDATE commerce_pickupslot
+            SET capacity = COALESCE(%(capacity)s, capacity), is_closed = COALESCE(%(closed)s, is_closed),
+                version = version + 1, updated_at = now()
+            WHERE id = %(id)s AND version = %(version)s AND booked + held <= COALESCE(%(capacity)s, capacity)
+            """,
+            {"id": slot.pk, "capacity": capacity, "closed": closed, "version": expected_version},
+        )
+        changed = cursor.rowcount
+    if changed != 1:
+        slot.refresh_from_db()
+        if slot.version != expected_version:
+            raise PreconditionFailed()
+        raise CapacityBelowBookings(
+            _("%(n)d unit(s) are booked or held; capacity cannot go below that.") % {"n": slot.booked + slot.held},
+            extra={"booked": slot.booked, "held": slot.held},
+        )
+    slot.refresh_from_db()
+    return slot

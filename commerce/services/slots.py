@@ -1,0 +1,316 @@
+"""Slot counters: booking, holds, expiry, giving units back.
+
+Every change of ``booked`` or ``held`` is one UPDATE whose WHERE clause
+checks the bound (``booked + held < capacity``), the release instant and
+the start against the database clock; the CHECK constraint
+``booked + held <= capacity`` stands behind it. Under READ COMMITTED a
+concurrent UPDATE of the same row makes PostgreSQL re-evaluate the WHERE
+clause on the newest version, so N parallel bookings of a slot with one unit
+left give exactly one success, on any number of app processes.
+
+Expired holds give their unit back lazily (when a booking finds the slot
+full, and uncounted on reads) and through ``holds_expire_due`` (beat)."""
+
+import datetime as dt
+import math
+import uuid
+from collections import Counter
+from dataclasses import dataclass
+
+from django.db import IntegrityError, connection, transaction
+from django.db.backends.utils import CursorWrapper
+from django.db.models import Q, QuerySet
+from django.utils.translation import gettext as _
+
+from commerce.errors import (
+    HoldConflict,
+    HoldExpired,
+    HoldNotActive,
+    ObjectNotFound,
+    SlotFull,
+    SlotNotReleased,
+    SlotStarted,
+    StoreClosed,
+)
+from commerce.locks import lock_due_holds, lock_slots
+from commerce.models import DEFAULT_HOLD_MINUTES, HoldState, SlotHold
+from inventory.selectors import store_id_of_caller
+from partners.callers import Caller
+from partners.models import CallerKind
+
+
+@dataclass(frozen=True)
+class BookedSlot:
+    id: int
+    store_id: int
+    store_code: str
+    starts_at: dt.datetime
+    ends_at: dt.datetime
+
+
+# The conditions under which a slot takes one more booking or hold. The
+# store filter (%(store)s) limits store clients to their own store.
+_OPEN_FOR_BOOKING = """
+    l.id = s.store_id AND l.is_active AND l.click_and_collect AND NOT s.is_closed
+    AND s.release_at <= now() AND s.starts_at > now()
+    AND s.booked + s.held < s.capacity
+    AND (%(store)s::bigint IS NULL OR s.store_id = %(store)s::bigint)
+"""
+
+_BOOK_SQL = f"""
+    UPDATE commerce_pickupslot s
+    SET booked = s.booked + 1, version = s.version + 1, updated_at = now()
+    FROM inventory_location l
+    WHERE s.id = %(slot)s AND {_OPEN_FOR_BOOKING}
+    RETURNING s.id, s.store_id, l.code, s.starts_at, s.ends_at
+"""  # noqa: S608  constant SQL, values are parameters
+
+_HOLD_SQL = f"""
+    UPDATE commerce_pickupslot s
+    SET held = s.held + 1, version = s.version + 1, updated_at = now()
+    FROM inventory_location l
+    LEFT JOIN commerce_slotschedule sch ON sch.store_id = l.id
+    WHERE s.id = %(slot)s AND {_OPEN_FOR_BOOKING}
+    RETURNING now() + make_interval(mins => COALESCE(sch.hold_minutes, %(hold_minutes)s))
+"""  # noqa: S608  constant SQL, values are parameters
+
+# Turns a consumed hold into a booking: the unit is already counted in
+# ``held``, so capacity is not checked again; the slot must still be usable.
+_HOLD_TO_BOOKING_SQL = """
+    UPDATE commerce_pickupslot s
+    SET held = s.held - 1, booked = s.booked + 1, version = s.version + 1, updated_at = now()
+    FROM inventory_location l
+    WHERE s.id = %(slot)s AND l.id = s.store_id AND s.held >= 1
+      AND l.is_active AND l.click_and_collect AND NOT s.is_closed AND s.starts_at > now()
+      AND (%(store)s::bigint IS NULL OR s.store_id = %(store)s::bigint)
+    RETURNING s.id, s.store_id, l.code, s.starts_at, s.ends_at
+"""
+
+# Gives back the units of the expired holds of one slot, in one statement:
+# each hold moves out of 'active' once, and the slot loses exactly that many.
+_EXPIRE_SLOT_HOLDS_SQL = """
+    WITH gone AS (
+        UPDATE commerce_slothold SET state = 'expired', ended_at = now()
+        WHERE slot_id = %(slot)s AND state = 'active' AND expires_at <= now()
+        RETURNING id
+    ), n AS (SELECT count(*) AS expired FROM gone)
+    UPDATE commerce_pickupslot s
+    SET held = s.held - n.expired, version = s.version + 1, updated_at = now()
+    FROM n
+    WHERE s.id = %(slot)s AND n.expired > 0
+    RETURNING n.expired
+"""
+
+
+def slot_book(*, slot_id: int, store_id: int | None = None) -> BookedSlot:
+    """Book one unit of a slot (inside the caller's transaction) or raise the
+    precise problem: slot_full, slot_not_released, slot_started, store_closed, not_found."""
+    params = {"slot": slot_id, "store": store_id}
+    with connection.cursor() as cursor:
+        cursor.execute(_BOOK_SQL, params)
+        row = cursor.fetchone()
+        if row is None and _expire_slot_holds(cursor, slot_id):
+            cursor.execute(_BOOK_SQL, params)
+            row = cursor.fetchone()
+    if row is None:
+        raise _booking_problem(slot_id=slot_id, store_id=store_id)
+    return BookedSlot(*row)
+
+
+def slot_hold_consume(*, hold_id: uuid.UUID, caller: Caller, store_id: int | None = None) -> BookedSlot:
+    """Turn the caller's active hold into a booking of its slot."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            """
+            UPDATE commerce_slothold SET state = 'consumed', ended_at = now()
+            WHERE public_id = %s AND client_id = %s AND user_id IS NOT DISTINCT FROM %s
+              AND state = 'active' AND expires_at > now()
+            RETURNING slot_id
+            """,
+            [hold_id, caller.client.pk, caller.user_id],
+        )
+        consumed = cursor.fetchone()
+        if consumed is None:
+            raise _hold_problem(hold_id=hold_id, caller=caller)
+        cursor.execute(_HOLD_TO_BOOKING_SQL, {"slot": consumed[0], "store": store_id})
+        row = cursor.fetchone()
+    if row is None:
+        raise _booking_problem(slot_id=consumed[0], store_id=store_id)
+    return BookedSlot(*row)
+
+
+def slot_unit_return(*, slot_id: int) -> None:
+    """Give one booked unit back (cancelled or not collected order)."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            """
+            UPDATE commerce_pickupslot SET booked = booked - 1, version = version + 1, updated_at = now()
+            WHERE id = %s AND booked >= 1
+            """,
+            [slot_id],
+        )
+        if cursor.rowcount != 1:
+            raise RuntimeError(f"pickup slot {slot_id} has no booking to give back")
+
+
+def slot_hold_create(*, slot_id: int, caller: Caller) -> SlotHold:
+    """Take one unit of a slot for the caller for the schedule's hold time. A
+    shopper holds one slot at a time: an earlier active hold is given back first."""
+    store_id = store_restriction(caller)
+    try:
+        with transaction.atomic():
+            if caller.user_id is not None:
+                _release_user_holds(user_id=caller.user_id)
+            expires_at = _take_hold_unit(slot_id=slot_id, store_id=store_id)
+            return SlotHold.objects.create(
+                slot_id=slot_id, client=caller.client, user_id=caller.user_id, expires_at=expires_at
+            )
+    except IntegrityError as exc:  # two holds for one user at once: the unique index refused the second
+        raise HoldConflict(_("Another hold was taken for you at the same moment; retry.")) from exc
+
+
+def slot_hold_release(*, hold_id: uuid.UUID, caller: Caller) -> bool:
+    """Give the caller's hold back; False when it had already ended (a no-op)."""
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute(
+            """
+            WITH h AS (
+                UPDATE commerce_slothold
+                SET state = CASE WHEN expires_at <= now() THEN 'expired' ELSE 'released' END, ended_at = now()
+                WHERE public_id = %s AND client_id = %s AND user_id IS NOT DISTINCT FROM %s AND state = 'active'
+                RETURNING slot_id
+            )
+            UPDATE commerce_pickupslot s SET held = s.held - 1, version = s.version + 1, updated_at = now()
+            FROM h WHERE s.id = h.slot_id
+            RETURNING s.id
+            """,
+            [hold_id, caller.client.pk, caller.user_id],
+        )
+        if cursor.fetchone() is not None:
+            return True
+    if not _holds_of(caller).filter(public_id=hold_id).exists():
+        raise ObjectNotFound()
+    return False
+
+
+def holds_expire_due(*, batch: int = 1000) -> int:
+    """Expire every active hold past its time and give the units back (the
+    periodic sweep). Safe to run on several workers at once: each hold is
+    taken by one run only (SKIP LOCKED) and moves out of 'active' once."""
+    total = 0
+    while True:
+        with transaction.atomic():
+            due = lock_due_holds(limit=batch)
+            if not due:
+                return total
+            per_slot = Counter(slot_id for _hold, slot_id in due)
+            lock_slots(slot_ids=per_slot)
+            with connection.cursor() as cursor:
+                cursor.execute(
+                    "UPDATE commerce_slothold SET state = 'expired', ended_at = now() WHERE id = ANY(%s)",
+                    [[hold for hold, _slot in due]],
+                )
+                cursor.execute(
+                    """
+                    UPDATE commerce_pickupslot s
+                    SET held = s.held - v.n, version = s.version + 1, updated_at = now()
+                    FROM unnest(%s::bigint[], %s::int[]) AS v(id, n)
+                    WHERE s.id = v.id
+                    """,
+                    [list(per_slot), list(per_slot.values())],
+                )
+        total += len(due)
+        if len(due) < batch:
+            return total
+
+
+def _take_hold_unit(*, slot_id: int, store_id: int | None) -> dt.datetime:
+    params = {"slot": slot_id, "store": store_id, "hold_minutes": DEFAULT_HOLD_MINUTES}
+    with connection.cursor() as cursor:
+        cursor.execute(_HOLD_SQL, params)
+        row = cursor.fetchone()
+        if row is None and _expire_slot_holds(cursor, slot_id):
+            cursor.execute(_HOLD_SQL, params)
+            row = cursor.fetchone()
+    if row is None:
+        raise _booking_problem(slot_id=slot_id, store_id=store_id)
+    expires_at: dt.datetime = row[0]
+    return expires_at
+
+
+def _release_user_holds(*, user_id: int) -> None:
+    with connection.cursor() as cursor:
+        cursor.execute(
+            """
+            WITH h AS (
+                UPDATE commerce_slothold
+                SET state = CASE WHEN expires_at <= now() THEN 'expired' ELSE 'released' END, ended_at = now()
+                WHERE user_id = %s AND state = 'active'
+                RETURNING slot_id
+            )
+            UPDATE commerce_pickupslot s SET held = s.held - 1, version = s.version + 1, updated_at = now()
+            FROM h WHERE s.id = h.slot_id
+            """,
+            [user_id],
+        )
+
+
+def _expire_slot_holds(cursor: CursorWrapper, slot_id: int) -> int:
+    cursor.execute(_EXPIRE_SLOT_HOLDS_SQL, {"slot": slot_id})
+    row = cursor.fetchone()
+    return int(row[0]) if row else 0
+
+
+def store_restriction(caller: Caller) -> int | None:
+    """The store a caller may book at: store clients their own store (an
+    unbound one none, hence 0), everyone else any store (None)."""
+    if caller.kind != CallerKind.STORE:
+        return None
+    return store_id_of_caller(caller=caller) or 0
+
+
+def _holds_of(caller: Caller) -> QuerySet[SlotHold]:
+    owner = Q(user_id=caller.user_id) if caller.user_id is not None else Q(user__isnull=True)
+    return SlotHold.objects.filter(owner, client_id=caller.client.pk)
+
+
+def _hold_problem(*, hold_id: uuid.UUID, caller: Caller) -> Exception:
+    hold = _holds_of(caller).filter(public_id=hold_id).values_list("state", flat=True).first()
+    if hold is None:
+        return ObjectNotFound()
+    if hold == HoldState.ACTIVE or hold == HoldState.EXPIRED:
+        return HoldExpired(_("The hold expired; hold or book the slot again."))
+    return HoldNotActive(_("This hold was already used or released."), extra={"state": hold})
+
+
+def _booking_problem(*, slot_id: int, store_id: int | None) -> Exception:
+    """Why a guarded booking of ``slot_id`` changed nothing (read after the fact)."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            """
+            SELECT s.store_id, l.is_active AND l.click_and_collect, s.is_closed, s.release_at, s.starts_at,
+                   s.booked + s.held >= s.capacity, now()
+            FROM commerce_pickupslot s JOIN inventory_location l ON l.id = s.store_id
+            WHERE s.id = %s
+            """,
+            [slot_id],
+        )
+        row = cursor.fetchone()
+    if row is None or (store_id is not None and row[0] != store_id):
+        return ObjectNotFound()
+    _store, store_open, closed, release_at, starts_at, full, now = row
+    if not store_open or closed:
+        return StoreClosed(_("The store takes no click-and-collect orders for this slot."))
+    if release_at > now:
+        wait = max(1, math.ceil((release_at - now).total_seconds()))
+        return SlotNotReleased(
+            _("This slot opens at %(at)s.") % {"at": release_at.isoformat()},
+            extra={"release_at": release_at.isoformat()},
+            headers={"Retry-After": str(wait)},
+        )
+    if starts_at <= now:
+        return SlotStarted(_("This pickup slot has already started."))
+    if full:
+        return SlotFull(_("No capacity left in this pickup slot; choose another one."))
+    # The slot changed between the guarded UPDATE and this read: report it as full.
+    return SlotFull(_("No capacity left in this pickup slot; choose another one."))
