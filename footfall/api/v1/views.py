@@ -1,0 +1,367 @@
+"""Footfall endpoints: ingest of counts (canonical JSON, CSV, Xovis, Axis) and
+sales (scope ``footfall:ingest``), sensors, aggregates, KPIs and anomalies
+(scope ``footfall:read``). Views read parameters, call one service or
+selector and shape the answer."""
+
+from typing import Any
+
+from django.db.models import QuerySet
+from django.http import Http404
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework.generics import ListAPIView
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from footfall import selectors, store_time
+from footfall.api.v1 import examples, params
+from footfall.api.v1.parsers import CsvTextParser
+from footfall.api.v1.serializers import (
+    AggregatesOutput,
+    AnomalyOutput,
+    AxisExportInput,
+    CountBatchInput,
+    IngestOutput,
+    KpisOutput,
+    SalesBatchInput,
+    SensorOutput,
+    XovisPushInput,
+    ingest_body,
+)
+from footfall.models import Anomaly, AnomalyKind, AnomalyStatus, Sensor, SensorKind
+from footfall.selectors.aggregates import GRANULARITIES, MAX_RANGE_DAYS, footfall_aggregates
+from footfall.selectors.kpis import CAPTURE_FORMULAS, kpis_compute
+from footfall.services import adapters
+from footfall.services.ingest import count_intervals_ingest
+from footfall.services.sales import sales_intervals_ingest
+from gateway.api.idempotency import idempotent
+from partners.callers import caller_from_request
+
+TAG = ["footfall"]
+INGEST = ["footfall:ingest"]
+READ = ["footfall:read"]
+
+COUNTING_PARAM = OpenApiParameter(
+    "counting",
+    OpenApiTypes.STR,
+    enum=["interval", "cumulative"],
+    description="interval (default): counts per interval. cumulative: running totals since the last reset, "
+    "turned into per-interval counts (a lower total than the previous one is a reset).",
+)
+SENSOR_PARAM = OpenApiParameter("sensor", OpenApiTypes.STR, description="Code of the sensor the records belong to.")
+AXIS_SENSOR_PARAM = OpenApiParameter(
+    "sensor", OpenApiTypes.STR, required=True, description="Code of the sensor the export comes from."
+)
+INGEST_DESCRIPTION = (
+    "Each record is judged on its own: the answer lists, in order, whether it was created, updated (a re-sent "
+    "interval replaces the stored one), unchanged, or rejected with its errors; bad records never stop good "
+    "ones. A device client writes only its own store's sensors; the operator any sensor."
+)
+
+
+def _cumulative(request: Request) -> bool:
+    return params.choice_param(request, "counting", ["interval", "cumulative"], default="interval") == "cumulative"
+
+
+def _ingest(request: Request, records: list[adapters.CountRecord], **extra: Any) -> Response:
+    outcome = count_intervals_ingest(
+        caller=caller_from_request(request), records=records, cumulative=_cumulative(request)
+    )
+    return Response(ingest_body(outcome.results, **extra))
+
+
+class CountBatchView(APIView):
+    required_scopes = INGEST
+
+    @extend_schema(
+        tags=TAG,
+        operation_id="footfall_counts_ingest",
+        summary="Send count intervals (canonical JSON)",
+        description=INGEST_DESCRIPTION,
+        parameters=[COUNTING_PARAM],
+        request=CountBatchInput,
+        responses={200: IngestOutput},
+        examples=[examples.CANONICAL_BATCH, examples.INGEST_ANSWER],
+    )
+    @idempotent(required=False)
+    def post(self, request: Request) -> Response:
+        return _ingest(request, adapters.canonical_records(request.data, cumulative=_cumulative(request)))
+
+
+class CountCsvView(APIView):
+    required_scopes = INGEST
+    parser_classes = [CsvTextParser]
+    extra_error_statuses = {"POST": [404]}
+
+    @extend_schema(
+        tags=TAG,
+        operation_id="footfall_counts_ingest_csv",
+        summary="Send count intervals as CSV",
+        description=INGEST_DESCRIPTION + " The header names start, end, in, out and optionally sensor, samples, "
+        "samples_expected (the Axis CSV export is such a file). Without a sensor column, name the sensor with "
+        f"the sensor parameter. At most {adapters.MAX_BATCH_RECORDS} rows.",
+        parameters=[SENSOR_PARAM, COUNTING_PARAM],
+        request={"text/csv": OpenApiTypes.STR},
+        responses={200: IngestOutput},
+    )
+    @idempotent(required=False)
+    def post(self, request: Request) -> Response:
+        code = params.text_param(request, "sensor")
+        if code:
+            code = selectors.sensor_for_writing(caller=caller_from_request(request), code=code).code
+        text = request.data if isinstance(request.data, str) else ""
+        return _ingest(request, adapters.csv_records(text, sensor_code=code, cumulative=_cumulative(request)))
+
+
+class XovisPushView(APIView):
+    required_scopes = INGEST
+
+    @extend_schema(
+        tags=TAG,
+        operation_id="footfall_counts_ingest_xovis",
+        summary="Receive a Xovis LOGICS push (logics_data)",
+        description=INGEST_DESCRIPTION + " One envelope or an array of envelopes. The sensor is the one whose "
+        "device_serial is sensor_info.serial_number and whose channel is the logic id; fw counts are entries, "
+        "bw counts exits.",
+        parameters=[COUNTING_PARAM],
+        request=XovisPushInput,
+        responses={200: IngestOutput},
+        examples=[examples.XOVIS_PUSH],
+    )
+    @idempotent(required=False)
+    def post(self, request: Request) -> Response:
+        records, ignored = adapters.xovis_records(request.data, cumulative=_cumulative(request))
+        return _ingest(request, records, ignored_envelopes=ignored)
+
+
+class AxisExportView(APIView):
+    required_scopes = INGEST
+    extra_error_statuses = {"POST": [404]}
+
+    @extend_schema(
+        tags=TAG,
+        operation_id="footfall_counts_ingest_axis",
+        summary="Send an Axis people-counter export",
+        description=INGEST_DESCRIPTION + " Times have no offset: they are read in the store's zone. In the hour "
+        "repeated when clocks go back, the first row with a local start is the first occurrence and the "
+        "second row the second; a local start skipped when clocks go forward is rejected.",
+        parameters=[AXIS_SENSOR_PARAM, COUNTING_PARAM],
+        request=AxisExportInput,
+        responses={200: IngestOutput},
+        examples=[examples.AXIS_EXPORT],
+    )
+    @idempotent(required=False)
+    def post(self, request: Request) -> Response:
+        code = params.text_param(request, "sensor", required=True)
+        assert code is not None  # required
+        sensor = selectors.sensor_for_writing(caller=caller_from_request(request), code=code)
+        return _ingest(
+            request, adapters.axis_records(request.data, sensor_code=sensor.code, cumulative=_cumulative(request))
+        )
+
+
+class SalesBatchView(APIView):
+    required_scopes = INGEST
+
+    @extend_schema(
+        tags=TAG,
+        operation_id="footfall_sales_ingest",
+        summary="Send till sales per interval",
+        description="Tickets and net revenue per store, till and interval, for conversion and sales per visitor. "
+        "The operator names the store of each record; a store client posts for its own store. A re-sent "
+        "interval (same store, register and start) replaces the stored one. Counting devices get 403.",
+        request=SalesBatchInput,
+        responses={200: IngestOutput},
+        examples=[examples.SALES_BATCH],
+    )
+    @idempotent(required=False)
+    def post(self, request: Request) -> Response:
+        results = sales_intervals_ingest(caller=caller_from_request(request), payload=request.data)
+        return Response(ingest_body(results))
+
+
+class SensorListView(ListAPIView[Sensor]):
+    required_scopes = READ
+    serializer_class = SensorOutput
+
+    def get_queryset(self) -> QuerySet[Sensor]:
+        request = self.request
+        sensors = selectors.sensors_visible_to(caller=caller_from_request(request))
+        store = params.text_param(request, "store")
+        kind = params.choice_param(request, "kind", SensorKind.values)
+        updated_since = params.instant_param(request, "updated_since")
+        if store:
+            sensors = sensors.filter(store__code=store)
+        if kind:
+            sensors = sensors.filter(kind=kind)
+        if updated_since:
+            sensors = sensors.filter(updated_at__gte=updated_since)
+        return sensors
+
+    @extend_schema(
+        tags=TAG,
+        operation_id="footfall_sensors_list",
+        summary="Sensors of the stores you may read",
+        parameters=[
+            OpenApiParameter("store", OpenApiTypes.STR, description="Store code."),
+            OpenApiParameter("kind", OpenApiTypes.STR, enum=SensorKind.values),
+            OpenApiParameter("updated_since", OpenApiTypes.DATETIME, description="RFC 3339 with offset."),
+        ],
+    )
+    def get(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        return super().get(request, *args, **kwargs)
+
+
+class SensorDetailView(APIView):
+    required_scopes = READ
+
+    @extend_schema(tags=TAG, operation_id="footfall_sensor_detail", summary="One sensor", responses=SensorOutput)
+    def get(self, request: Request, code: str) -> Response:
+        sensor = selectors.sensors_visible_to(caller=caller_from_request(request)).filter(code=code).first()
+        if sensor is None:
+            raise Http404
+        return Response(SensorOutput(sensor).data)
+
+
+STORE_PARAM = OpenApiParameter(
+    "store", OpenApiTypes.STR, description="Store code: required for the operator; a store client reads its own."
+)
+RANGE_PARAMS = [
+    OpenApiParameter("from", OpenApiTypes.DATE, required=True, description="First store-local day."),
+    OpenApiParameter("to", OpenApiTypes.DATE, required=True, description="Last store-local day (included)."),
+]
+
+
+class AggregatesView(APIView):
+    required_scopes = READ
+
+    @extend_schema(
+        tags=TAG,
+        operation_id="footfall_aggregates",
+        summary="Counts per sensor kind by hour, day, week or month",
+        description="Buckets are store-local: a day when clocks go forward has 23 hourly buckets, one when they "
+        "go back 25 (the repeated hour twice, each with its offset). Weeks (Monday first) and months are whole, "
+        "so the range widens to their edges. A bucket without data has null counts and completeness 0. "
+        "Longest range: " + ", ".join(f"{k} {v} days" for k, v in MAX_RANGE_DAYS.items()) + ".",
+        parameters=[
+            STORE_PARAM,
+            OpenApiParameter("granularity", OpenApiTypes.STR, enum=list(GRANULARITIES), description="Default day."),
+            *RANGE_PARAMS,
+            OpenApiParameter("kind", OpenApiTypes.STR, enum=SensorKind.values),
+        ],
+        responses=AggregatesOutput,
+    )
+    def get(self, request: Request) -> Response:
+        granularity = params.choice_param(request, "granularity", GRANULARITIES, default="day") or "day"
+        first, last = params.date_range_params(request, max_days=MAX_RANGE_DAYS[granularity])
+        kind = params.choice_param(request, "kind", SensorKind.values)
+        caller = caller_from_request(request)
+        code = params.text_param(request, "store", required=caller.is_operator)
+        store = selectors.store_for_reading(caller=caller, code=code)
+        rows = footfall_aggregates(store=store, granularity=granularity, first=first, last=last, kind=kind)
+        tz = store_time.zone(store.time_zone)
+        buckets = [
+            {
+                "kind": row.kind,
+                "period_start": store_time.rfc3339(row.bucket.start, tz),
+                "period_end": store_time.rfc3339(row.bucket.end, tz),
+                "in": row.in_total,
+                "out": row.out_total,
+                "completeness": row.completeness,
+                "intervals": row.intervals,
+                "sensors": row.sensors,
+            }
+            for row in rows
+        ]
+        return Response(
+            {
+                "store": store.code,
+                "time_zone": store.time_zone,
+                "granularity": granularity,
+                "from": first,
+                "to": last,
+                "buckets": buckets,
+            }
+        )
+
+
+class KpisView(APIView):
+    required_scopes = READ
+
+    @extend_schema(
+        tags=TAG,
+        operation_id="footfall_kpis",
+        summary="Visitors, conversion, capture rate, sales per visitor, average ticket",
+        description="Over store-local days, with the same period last week (7 days earlier) and last year (364 "
+        "days earlier, weekdays aligned). Ratios divide summed numerators by summed denominators. The operator "
+        "may leave store out for the whole network. Each period also says how complete the entrance data is.",
+        parameters=[
+            OpenApiParameter("store", OpenApiTypes.STR, description="Store code; operator: omit for the network."),
+            *RANGE_PARAMS,
+            OpenApiParameter(
+                "capture_formula",
+                OpenApiTypes.STR,
+                enum=list(CAPTURE_FORMULAS),
+                description="entries_per_passerby (default): entries / passers-by. "
+                "entries_per_entries_and_passersby: entries / (entries + passers-by).",
+            ),
+        ],
+        responses=KpisOutput,
+        examples=[examples.KPIS],
+    )
+    def get(self, request: Request) -> Response:
+        first, last = params.date_range_params(request, max_days=366)
+        formula = params.choice_param(request, "capture_formula", CAPTURE_FORMULAS, default="entries_per_passerby")
+        caller = caller_from_request(request)
+        code = params.text_param(request, "store")
+        store = None if caller.is_operator and not code else selectors.store_for_reading(caller=caller, code=code)
+        body = kpis_compute(
+            store_ids=[store.pk] if store else None, first=first, last=last, capture_formula=formula or ""
+        )
+        return Response(
+            {"store": store.code if store else None, "time_zone": store.time_zone if store else None, **body}
+        )
+
+
+class AnomalyListView(ListAPIView[Anomaly]):
+    required_scopes = READ
+    serializer_class = AnomalyOutput
+
+    def get_queryset(self) -> QuerySet[Anomaly]:
+        request = self.request
+        anomalies = selectors.anomalies_visible_to(caller=caller_from_request(request))
+        filters = {
+            "sensor__store__code": params.text_param(request, "store"),
+            "sensor__code": params.text_param(request, "sensor"),
+            "kind": params.choice_param(request, "kind", AnomalyKind.values),
+            "status": params.choice_param(request, "status", AnomalyStatus.values),
+            "updated_at__gte": params.instant_param(request, "updated_since"),
+        }
+        return anomalies.filter(**{key: value for key, value in filters.items() if value})
+
+    @extend_schema(
+        tags=TAG,
+        operation_id="footfall_anomalies_list",
+        summary="Anomalies the notifier found",
+        description="Each anomaly says what was measured, what was expected and how it was judged. An ongoing "
+        "fault extends its open anomaly (updated_at moves) instead of adding another.",
+        parameters=[
+            OpenApiParameter("store", OpenApiTypes.STR),
+            OpenApiParameter("sensor", OpenApiTypes.STR),
+            OpenApiParameter("kind", OpenApiTypes.STR, enum=AnomalyKind.values),
+            OpenApiParameter("status", OpenApiTypes.STR, enum=AnomalyStatus.values),
+            OpenApiParameter("updated_since", OpenApiTypes.DATETIME, description="RFC 3339 with offset."),
+        ],
+    )
+    def get(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        return super().get(request, *args, **kwargs)
+
+
+class AnomalyDetailView(APIView):
+    required_scopes = READ
+
+    @extend_schema(tags=TAG, operation_id="footfall_anomaly_detail", summary="One anomaly", responses=AnomalyOutput)
+    def get(self, request: Request, anomaly_id: int) -> Response:
+        anomaly = selectors.anomaly_get(caller=caller_from_request(request), anomaly_id=anomaly_id)
+        return Response(AnomalyOutput(anomaly).data)

@@ -1,0 +1,222 @@
+"""KPIs crossed with sales, for one store or the whole network, over
+store-local days, each with the same period last week and last year.
+
+Definitions (footfall reference, section B.3); every ratio divides summed
+numerators by summed denominators, never averages ratios:
+
+- visitors = entries = sum of ``in`` of entrance sensors;
+- passers-by = sum of ``in + out`` of window sensors (both walking directions);
+- conversion rate = tickets / visitors;
+- capture rate, two variants the industry uses, named in every response:
+  ``entries_per_passerby`` = entries / passers-by (V-Count "draw-in rate"),
+  ``entries_per_entries_and_passersby`` = entries / (entries + passers-by)
+  (Aura Vision, when passers-by exclude those who enter);
+- sales per visitor = revenue / visitors; average ticket = revenue / tickets.
+
+"Last year" is 364 days earlier, so weekdays line up (retail calendars
+compare a Saturday with a Saturday).
+
+Sales come from ``SALES_SOURCES``: today the till sales intervals. Collected
+click-and-collect orders are a second source: a function with the same
+signature reading commerce's selectors, appended to that tuple, and nothing
+else changes."""
+
+import datetime as dt
+from collections import defaultdict
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any
+
+from django.db import connection
+from django.db.models import Count
+from django.utils.translation import gettext as _
+
+from footfall import store_time
+from footfall.errors import MixedCurrencies
+from footfall.models import Sensor, SensorKind
+from gateway.api.money import money
+
+CAPTURE_FORMULAS = {
+    "entries_per_passerby": "entries / passersby",
+    "entries_per_entries_and_passersby": "entries / (entries + passersby)",
+}
+FORMULAS = {
+    "visitors": "sum of in of entrance sensors",
+    "passersby": "sum of in + out of window sensors",
+    "conversion_rate": "tickets / visitors",
+    "sales_per_visitor": "revenue / visitors",
+    "average_ticket": "revenue / tickets",
+    "entrance_completeness": "covered seconds of entrance sensors / (active entrance sensors x seconds in the period)",
+}
+COMPARISONS = (("same_period_last_week", 7), ("same_period_last_year", 364))
+
+
+@dataclass(frozen=True)
+class Period:
+    label: str
+    first: dt.date
+    last: dt.date
+
+
+@dataclass
+class SalesTotals:
+    tickets: int = 0
+    revenue: dict[str, Decimal] = field(default_factory=dict)
+
+    def add(self, tickets: int, currency: str, amount: Decimal) -> None:
+        self.tickets += tickets
+        self.revenue[currency] = self.revenue.get(currency, Decimal(0)) + amount
+
+
+# A sales source: (store ids or None for the network, periods) -> totals per period label.
+SalesSource = Callable[[Sequence[int] | None, Sequence[Period]], dict[str, SalesTotals]]
+
+_SALES = """
+SELECT p.label, si.revenue_currency, sum(si.tickets), sum(si.revenue_amount)
+FROM unnest(%s::text[], %s::date[], %s::date[]) AS p(label, lo, hi)
+JOIN footfall_salesinterval si
+  ON si.start >= (p.lo::timestamp AT TIME ZONE 'UTC') - interval '14 hours'
+ AND si.start < ((p.hi + 1)::timestamp AT TIME ZONE 'UTC') + interval '14 hours'
+JOIN inventory_location l ON l.id = si.store_id
+WHERE si.start >= (p.lo::timestamp AT TIME ZONE l.time_zone)
+  AND si.start < ((p.hi + 1)::timestamp AT TIME ZONE l.time_zone)
+  {store_filter}
+GROUP BY 1, 2
+"""
+
+
+def till_sales(store_ids: Sequence[int] | None, periods: Sequence[Period]) -> dict[str, SalesTotals]:
+    """Tickets and revenue of the till sales intervals starting in each
+    period's store-local days (the outer bounds, 14 h either side of UTC,
+    let PostgreSQL use the index on start; the inner ones are exact per zone)."""
+    sql = _SALES.format(store_filter="AND si.store_id = ANY(%s)" if store_ids is not None else "")
+    params: list[Any] = [[p.label for p in periods], [p.first for p in periods], [p.last for p in periods]]
+    if store_ids is not None:
+        params.append(list(store_ids))
+    totals: dict[str, SalesTotals] = defaultdict(SalesTotals)
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        for label, currency, tickets, amount in cursor.fetchall():
+            totals[label].add(int(tickets), currency, amount)
+    return totals
+
+
+SALES_SOURCES: tuple[SalesSource, ...] = (till_sales,)
+
+_TRAFFIC = """
+SELECT p.label, s.kind, sum(d.in_total), sum(d.out_total), sum(d.covered_seconds)
+FROM unnest(%s::text[], %s::date[], %s::date[]) AS p(label, lo, hi)
+JOIN footfall_countday d ON d.day >= p.lo AND d.day <= p.hi
+JOIN footfall_sensor s ON s.id = d.sensor_id
+{store_filter}
+GROUP BY 1, 2
+"""
+
+_TRAFFIC_OF_STORES = """
+SELECT p.label, s.kind, sum(d.in_total), sum(d.out_total), sum(d.covered_seconds)
+FROM footfall_sensor s
+CROSS JOIN unnest(%s::text[], %s::date[], %s::date[]) AS p(label, lo, hi)
+JOIN footfall_countday d ON d.sensor_id = s.id AND d.day >= p.lo AND d.day <= p.hi
+WHERE s.store_id = ANY(%s)
+GROUP BY 1, 2
+"""
+
+
+def _traffic(
+    store_ids: Sequence[int] | None, periods: Sequence[Period]
+) -> dict[tuple[str, str], tuple[int, int, float]]:
+    params: list[Any] = [[p.label for p in periods], [p.first for p in periods], [p.last for p in periods]]
+    if store_ids is None:
+        sql = _TRAFFIC.format(store_filter="")
+    else:
+        sql = _TRAFFIC_OF_STORES
+        params.append(list(store_ids))
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return {(label, kind): (int(i), int(o), float(c)) for label, kind, i, o, c in cursor.fetchall()}
+
+
+def _entrance_sensors_by_zone(store_ids: Sequence[int] | None) -> dict[str, int]:
+    sensors = Sensor.objects.filter(kind=SensorKind.ENTRANCE, is_active=True)
+    if store_ids is not None:
+        sensors = sensors.filter(store_id__in=store_ids)
+    return {row["store__time_zone"]: row["n"] for row in sensors.values("store__time_zone").annotate(n=Count("id"))}
+
+
+def _expected_seconds(sensors_by_zone: dict[str, int], period: Period) -> float:
+    """Seconds the active entrance sensors should cover in the period (a
+    day lasts 23 or 25 hours when the clocks change)."""
+    total = 0.0
+    for zone_name, count in sensors_by_zone.items():
+        start, end = store_time.days_span(period.first, period.last, store_time.zone(zone_name))
+        total += count * (end - start).total_seconds()
+    return total
+
+
+def money_out(amount: Decimal | None, currency: str | None) -> dict[str, str] | None:
+    return money(amount, currency) if amount is not None and currency is not None else None
+
+
+def _ratio(numerator: float | Decimal, denominator: float | Decimal) -> float | None:
+    return round(float(numerator) / float(denominator), 4) if denominator else None
+
+
+def _per(amount: Decimal | None, denominator: int) -> Decimal | None:
+    return amount / denominator if amount is not None and denominator else None
+
+
+def _period_kpis(
+    period: Period,
+    traffic: dict[tuple[str, str], tuple[int, int, float]],
+    sales: SalesTotals,
+    capture_formula: str,
+    expected_seconds: float,
+) -> dict[str, Any]:
+    entries, exits, covered = traffic.get((period.label, SensorKind.ENTRANCE), (0, 0, 0.0))
+    window_in, window_out, _covered = traffic.get((period.label, SensorKind.WINDOW), (0, 0, 0.0))
+    passersby = window_in + window_out
+    if len(sales.revenue) > 1:
+        raise MixedCurrencies(_("These stores sell in several currencies; ask for one store at a time."))
+    currency, revenue = next(iter(sales.revenue.items()), (None, None))
+    capture_denominator = passersby if capture_formula == "entries_per_passerby" else entries + passersby
+    return {
+        "from": period.first,
+        "to": period.last,
+        "visitors": entries,
+        "exits": exits,
+        "passersby": passersby,
+        "tickets": sales.tickets,
+        "revenue": money_out(revenue, currency),
+        "conversion_rate": _ratio(sales.tickets, entries),
+        "capture_rate": _ratio(entries, capture_denominator) if passersby else None,
+        "sales_per_visitor": money_out(_per(revenue, entries), currency),
+        "average_ticket": money_out(_per(revenue, sales.tickets), currency),
+        "entrance_completeness": _ratio(covered, expected_seconds),
+    }
+
+
+def kpis_compute(
+    *, store_ids: Sequence[int] | None, first: dt.date, last: dt.date, capture_formula: str = "entries_per_passerby"
+) -> dict[str, Any]:
+    """KPIs of ``first`` .. ``last`` (store-local days) for the stores, or
+    the network when ``store_ids`` is None, with the comparison periods."""
+    periods = [Period("current", first, last)] + [
+        Period(label, first - dt.timedelta(days=shift), last - dt.timedelta(days=shift)) for label, shift in COMPARISONS
+    ]
+    traffic = _traffic(store_ids, periods)
+    sales: dict[str, SalesTotals] = defaultdict(SalesTotals)
+    for source in SALES_SOURCES:
+        for label, totals in source(store_ids, periods).items():
+            for currency, amount in totals.revenue.items():
+                sales[label].add(0, currency, amount)
+            sales[label].tickets += totals.tickets
+    out: dict[str, Any] = {
+        "capture_rate_formula": CAPTURE_FORMULAS[capture_formula],
+        "formulas": {**FORMULAS, "capture_rate": CAPTURE_FORMULAS[capture_formula]},
+    }
+    sensors_by_zone = _entrance_sensors_by_zone(store_ids)
+    for period in periods:
+        expected = _expected_seconds(sensors_by_zone, period)
+        out[period.label] = _period_kpis(period, traffic, sales[period.label], capture_formula, expected)
+    return out

@@ -1,0 +1,288 @@
+"""What devices send, read into one shape: ``CountRecord``.
+
+Adapters only read: they check each record's fields and types and leave
+sensors, time zones, overlaps and storage to ``footfall.services.ingest``.
+A bad record carries its errors and never stops the others; only an envelope
+that cannot be read at all raises ``InvalidBatch``. Formats (field lists in
+the footfall reference, section B.4):
+
+- canonical JSON: ``{"intervals": [{"sensor", "start", "end", "in", "out",
+  "samples"?, "samples_expected"?}]}``;
+- Xovis LOGICS push (firmware 5, ``logics_data``): one envelope or an array;
+  per logic, records with ``from``/``to`` (RFC 3339 or Unix seconds or
+  milliseconds) and counts named ``fw``/``bw`` (or with ids ``logic*1000+1``
+  and ``+2``); the box is named by ``sensor_info.serial_number``, the line by
+  the logic id;
+- Axis people-counter export ``{"data": [{"start", "end", "in", "out"}]}``
+  with local times without offset;
+- CSV with a header naming ``start,end,in,out`` and optionally ``sensor``,
+  ``samples``, ``samples_expected`` (the Axis CSV export is such a file)."""
+
+import csv
+import datetime as dt
+import io
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.utils.translation import gettext as _
+
+from footfall.errors import BatchTooLarge, InvalidBatch, InvalidCsv
+
+# A batch is answered within about a second at this size (see
+# loadtests/bench_footfall.py) and fits the 4 MiB body cap in every format:
+# a canonical record is about 130 bytes, a Xovis record about 260.
+MAX_BATCH_RECORDS = 5000
+# More people than cross any door in a day: a larger value is a device fault.
+MAX_COUNT = 1_000_000
+MAX_CUMULATIVE = 2**53
+
+
+@dataclass(slots=True)
+class CountRecord:
+    """One interval as received. ``start``/``end`` are aware, or naive when
+    the source gives store-local time. ``in_value``/``out_value`` are counts
+    of the interval, or running totals when the batch is cumulative."""
+
+    locator: str
+    sensor_code: str | None = None
+    device_serial: str | None = None
+    channel: str | None = None
+    start: dt.datetime | None = None
+    end: dt.datetime | None = None
+    in_value: int | None = None
+    out_value: int | None = None
+    samples: int | None = None
+    samples_expected: int | None = None
+    errors: list[dict[str, str]] = field(default_factory=list)
+
+    def fail(self, field_name: str, code: str, message: str) -> None:
+        self.errors.append({"field": field_name, "code": code, "message": message})
+
+
+def check_batch_size(count: int) -> None:
+    if count > MAX_BATCH_RECORDS:
+        raise BatchTooLarge(
+            _("A batch holds at most %(max)d records; this one has %(count)d. Split it.")
+            % {"max": MAX_BATCH_RECORDS, "count": count},
+            extra={"max_records": MAX_BATCH_RECORDS},
+        )
+
+
+# ------------------------------------------------------------------ fields
+
+
+def parse_timestamp(value: Any) -> dt.datetime:
+    """RFC 3339 (offset optional: without one the time is store-local),
+    ``YYYY-MM-DD HH:MM:SS``, or Unix seconds / milliseconds (UTC)."""
+    if isinstance(value, int) and not isinstance(value, bool):
+        seconds = value / 1000 if value > 100_000_000_000 else value
+        return dt.datetime.fromtimestamp(seconds, tz=dt.UTC)
+    if not isinstance(value, str) or len(value) < 16 or value[10] not in "Tt ":
+        raise ValueError("not a date-time")
+    return dt.datetime.fromisoformat(value)
+
+
+def _read_time(record: CountRecord, data: Mapping[str, Any], key: str, name: str) -> dt.datetime | None:
+    raw = data.get(key)
+    if raw is None:
+        record.fail(name, "required", _("This field is required."))
+        return None
+    try:
+        return parse_timestamp(raw)
+    except (ValueError, OverflowError, OSError):
+        record.fail(name, "invalid_datetime", _("Expected an RFC 3339 date-time such as 2026-03-29T10:15:00+02:00."))
+        return None
+
+
+def _read_count(record: CountRecord, data: Mapping[str, Any], key: str, name: str, *, limit: int) -> int | None:
+    value = data.get(key)
+    if value is None:
+        record.fail(name, "required", _("This field is required."))
+        return None
+    if isinstance(value, str) and value.strip().isdigit():
+        value = int(value)
+    if not isinstance(value, int) or isinstance(value, bool) or not 0 <= value <= limit:
+        record.fail(name, "invalid_count", _("Expected a whole number from 0 to %(max)d.") % {"max": limit})
+        return None
+    return value
+
+
+def _read_samples(record: CountRecord, data: Mapping[str, Any]) -> None:
+    samples, expected = data.get("samples"), data.get("samples_expected")
+    if samples in (None, "") and expected in (None, ""):
+        return
+    got = _read_count(record, data, "samples", "samples", limit=32767)
+    want = _read_count(record, data, "samples_expected", "samples_expected", limit=32767)
+    if got is None or want is None:
+        return
+    if want == 0 or got > want:
+        record.fail(
+            "samples", "invalid_completeness", _("Need 0 <= samples <= samples_expected and samples_expected > 0.")
+        )
+        return
+    record.samples, record.samples_expected = got, want
+
+
+def _read_interval(record: CountRecord, data: Mapping[str, Any], keys: tuple[str, str], limit: int) -> None:
+    record.start = _read_time(record, data, keys[0], "start")
+    record.end = _read_time(record, data, keys[1], "end")
+    record.in_value = _read_count(record, data, "in", "in", limit=limit)
+    record.out_value = _read_count(record, data, "out", "out", limit=limit)
+    _read_samples(record, data)
+
+
+def _limit(cumulative: bool) -> int:
+    return MAX_CUMULATIVE if cumulative else MAX_COUNT
+
+
+# ------------------------------------------------------------------ formats
+
+
+def canonical_records(payload: Any, *, cumulative: bool = False) -> list[CountRecord]:
+    if not isinstance(payload, dict) or not isinstance(payload.get("intervals"), list):
+        raise InvalidBatch(_('Expected an object {"intervals": [...]}.'))
+    items = payload["intervals"]
+    check_batch_size(len(items))
+    records = []
+    for index, item in enumerate(items):
+        record = CountRecord(locator=f"/intervals/{index}")
+        if not isinstance(item, dict):
+            record.fail("", "invalid", _("Each interval is an object."))
+        else:
+            code = item.get("sensor")
+            if not isinstance(code, str) or not code:
+                record.fail("sensor", "required", _("The sensor code is required."))
+            else:
+                record.sensor_code = code
+            _read_interval(record, item, ("start", "end"), _limit(cumulative))
+        records.append(record)
+    return records
+
+
+def axis_records(payload: Any, *, sensor_code: str, cumulative: bool = False) -> list[CountRecord]:
+    if not isinstance(payload, dict) or not isinstance(payload.get("data"), list):
+        raise InvalidBatch(_('Expected the Axis export object {"data": [{"start", "end", "in", "out"}]}.'))
+    items = payload["data"]
+    check_batch_size(len(items))
+    records = []
+    for index, item in enumerate(items):
+        record = CountRecord(locator=f"/data/{index}", sensor_code=sensor_code)
+        if not isinstance(item, dict):
+            record.fail("", "invalid", _("Each row is an object."))
+        else:
+            _read_interval(record, item, ("start", "end"), _limit(cumulative))
+        records.append(record)
+    return records
+
+
+def _xovis_envelopes(payload: Any) -> list[tuple[str, dict[str, Any]]]:
+    if isinstance(payload, dict):
+        return [("", payload)]
+    if isinstance(payload, list) and all(isinstance(item, dict) for item in payload):
+        return [(f"/{index}", item) for index, item in enumerate(payload)]
+    raise InvalidBatch(_("Expected a Xovis push: one envelope object or an array of them."))
+
+
+def _xovis_logics(prefix: str, envelope: dict[str, Any]) -> tuple[str | None, list[tuple[str, Any, list[Any]]]]:
+    data = envelope["logics_data"]
+    if not isinstance(data, dict) or not isinstance(data.get("logics"), list):
+        raise InvalidBatch(_("%(path)s/logics_data needs a list of logics.") % {"path": prefix})
+    info = data.get("sensor_info")
+    serial = info.get("serial_number") if isinstance(info, dict) else None
+    logics = []
+    for index, logic in enumerate(data["logics"]):
+        if not isinstance(logic, dict) or not isinstance(logic.get("records"), list):
+            raise InvalidBatch(
+                _("%(path)s needs a list of records.") % {"path": f"{prefix}/logics_data/logics/{index}"}
+            )
+        logics.append((f"{prefix}/logics_data/logics/{index}", logic.get("id"), logic["records"]))
+    return (serial if isinstance(serial, str) and serial else None), logics
+
+
+_XOVIS_DIRECTIONS = {"fw": "in", "forward": "in", "bw": "out", "backward": "out"}
+
+
+def _xovis_counts(logic_id: Any, counts: Any) -> dict[str, Any]:
+    """``{"in": value, "out": value}`` from a record's counts, by name
+    (fw/bw) or by counter id (logic id x 1000 + 1 forward, + 2 backward)."""
+    found: dict[str, Any] = {}
+    if not isinstance(counts, list):
+        return found
+    by_id = {}
+    if isinstance(logic_id, int):
+        by_id = {logic_id * 1000 + 1: "in", logic_id * 1000 + 2: "out"}
+    for count in counts:
+        if not isinstance(count, dict):
+            continue
+        name = count.get("name")
+        direction = _XOVIS_DIRECTIONS.get(name.lower()) if isinstance(name, str) else None
+        counter_id = count.get("id")
+        if direction is None and isinstance(counter_id, int):
+            direction = by_id.get(counter_id)
+        if direction and direction not in found:
+            found[direction] = count.get("value")
+    return found
+
+
+def xovis_records(payload: Any, *, cumulative: bool = False) -> tuple[list[CountRecord], list[str]]:
+    """Records of every ``logics_data`` envelope, and the types of the
+    envelopes that carry no counts (``status_data``, ``connection_test``...)."""
+    envelopes = _xovis_envelopes(payload)
+    ignored: list[str] = []
+    parsed = []
+    for prefix, envelope in envelopes:
+        if "logics_data" not in envelope:
+            ignored.append(next(iter(envelope), "empty"))
+            continue
+        parsed.append(_xovis_logics(prefix, envelope))
+    check_batch_size(sum(len(rows) for _, logics in parsed for _, _, rows in logics))
+    records = []
+    for serial, logics in parsed:
+        for path, logic_id, rows in logics:
+            for index, row in enumerate(rows):
+                records.append(_xovis_record(f"{path}/records/{index}", serial, logic_id, row, cumulative))
+    return records, ignored
+
+
+def _xovis_record(locator: str, serial: str | None, logic_id: Any, row: Any, cumulative: bool) -> CountRecord:
+    record = CountRecord(locator=locator, device_serial=serial, channel=None if logic_id is None else str(logic_id))
+    if serial is None:
+        record.fail("sensor_info.serial_number", "required", _("The envelope does not name the sensor box."))
+    if logic_id is None:
+        record.fail("logic.id", "required", _("The logic has no id."))
+    if not isinstance(row, dict):
+        record.fail("", "invalid", _("Each record is an object."))
+        return record
+    fields = dict(row) | _xovis_counts(logic_id, row.get("counts"))
+    _read_interval(record, fields, ("from", "to"), _limit(cumulative))
+    return record
+
+
+def csv_records(text: str, *, sensor_code: str | None, cumulative: bool = False) -> list[CountRecord]:
+    """Rows of a CSV file with a header; ``sensor_code`` names the sensor when
+    the file has no ``sensor`` column."""
+    lines = text.splitlines()
+    check_batch_size(max(len([line for line in lines if line.strip()]) - 1, 0))
+    reader = csv.DictReader(io.StringIO(text))
+    header = [name.strip().lower() for name in (reader.fieldnames or [])]
+    missing = {"start", "end", "in", "out"} - set(header)
+    if missing:
+        raise InvalidCsv(
+            _("The header must name start, end, in and out; missing: %(m)s.") % {"m": ", ".join(sorted(missing))}
+        )
+    if "sensor" not in header and not sensor_code:
+        raise InvalidCsv(_("Name the sensor with a sensor column or the sensor query parameter."))
+    reader.fieldnames = header
+    records = []
+    for row in reader:
+        if not any((value or "").strip() for value in row.values() if isinstance(value, str)):
+            continue
+        record = CountRecord(locator=f"line {reader.line_num}")
+        clean = {key: value.strip() for key, value in row.items() if isinstance(key, str) and isinstance(value, str)}
+        record.sensor_code = clean.get("sensor") or sensor_code
+        if not record.sensor_code:
+            record.fail("sensor", "required", _("The sensor code is required."))
+        _read_interval(record, {k: v for k, v in clean.items() if v != ""}, ("start", "end"), _limit(cumulative))
+        records.append(record)
+    return records

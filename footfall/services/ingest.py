@@ -1,0 +1,490 @@
+"""Ingest of count intervals: resolve sensors the caller may write, place
+local times in the store's zone, reject bad records one by one, turn running
+totals into deltas, then write the batch with one set-based upsert and
+rebuild the daily totals it touched, all in one transaction.
+
+Idempotent by construction: an interval is keyed by ``(sensor, start)``, so
+the same batch twice leaves the same rows (the second time they answer
+``unchanged``); a corrected interval replaces the stored one (``updated``);
+late data lands where it belongs and its day is rebuilt."""
+
+import datetime as dt
+from collections import Counter, defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.db import connection, transaction
+from django.db.models import Q
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from footfall import store_time
+from footfall.locks import lock_sensors_for_ingest
+from footfall.models import Sensor
+from footfall.services.adapters import CountRecord
+from inventory.selectors import store_id_of_caller
+from partners.callers import Caller
+from partners.models import CallerKind
+
+MAX_INTERVAL = dt.timedelta(days=1)
+# Device clocks drift; an interval may start this far in the future.
+CLOCK_SKEW = dt.timedelta(minutes=5)
+
+
+@dataclass(slots=True)
+class SensorRef:
+    id: int
+    code: str
+    store_id: int
+    device_id: int | None
+    is_active: bool
+    tz: Any
+
+
+@dataclass
+class RecordResult:
+    index: int
+    locator: str
+    status: str = "rejected"
+    subject: str | None = None  # the sensor or store code the record names
+    start: dt.datetime | None = None
+    errors: list[dict[str, str]] = field(default_factory=list)
+    warnings: list[dict[str, str]] = field(default_factory=list)
+
+
+@dataclass
+class IngestOutcome:
+    results: list[RecordResult]
+
+    def count(self, status: str) -> int:
+        return sum(1 for result in self.results if result.status == status)
+
+
+@dataclass(slots=True)
+class _Row:
+    """One interval to write; ``index`` -1 for a stored neighbour whose delta
+    changed because a cumulative reading arrived before it."""
+
+    index: int
+    sensor: SensorRef
+    start: dt.datetime
+    end: dt.datetime
+    in_count: int
+    out_count: int
+    samples: int | None
+    samples_expected: int | None
+    in_cumulative: int | None = None
+    out_cumulative: int | None = None
+
+
+def count_intervals_ingest(
+    *, caller: Caller, records: list[CountRecord], cumulative: bool = False, now: dt.datetime | None = None
+) -> IngestOutcome:
+    """Write the valid records of a batch; every record gets a result."""
+    now = now or timezone.now()
+    results = [RecordResult(index=i, locator=r.locator, errors=list(r.errors)) for i, r in enumerate(records)]
+    sensors = _resolve_sensors(caller=caller, records=records, results=results)
+    rows = _rows_in_utc(records, sensors, results, now=now)
+    rows = _drop_duplicates_and_overlaps(rows, results)
+    with transaction.atomic():
+        lock_sensors_for_ingest(sensor_ids=[row.sensor.id for row in rows])
+        if cumulative:
+            rows = _cumulative_to_deltas(rows, results)
+        written = _upsert(rows, results)
+        _rebuild_days(written)
+    return IngestOutcome(results=results)
+
+
+# ------------------------------------------------------------------ sensors
+
+
+def _resolve_sensors(
+    *, caller: Caller, records: list[CountRecord], results: list[RecordResult]
+) -> list[SensorRef | None]:
+    """The sensor of each record, or None with an ``unknown_sensor`` error
+    when it does not exist or the caller may not write it (the same answer,
+    so a device cannot discover other stores' sensors)."""
+    codes = {r.sensor_code for r in records if r.sensor_code}
+    pairs = {(r.device_serial, r.channel) for r in records if r.device_serial and r.channel is not None}
+    found = _writable_sensors(caller=caller, codes=codes, serials={serial for serial, _ in pairs})
+    by_code = {ref.code: ref for ref, _, _ in found}
+    by_pair = {(serial, channel): ref for ref, serial, channel in found if serial}
+    out: list[SensorRef | None] = []
+    for record, result in zip(records, results, strict=True):
+        ref = (
+            by_code.get(record.sensor_code or "")
+            if record.sensor_code
+            else by_pair.get((record.device_serial or "", record.channel or ""))
+        )
+        result.subject = ref.code if ref else record.sensor_code
+        if ref is None and not result.errors:
+            result.errors.append(
+                {
+                    "field": "sensor",
+                    "code": "unknown_sensor",
+                    "message": _("No sensor by this name that you may write."),
+                }
+            )
+        elif ref is not None and not ref.is_active and not result.errors:
+            result.errors.append(
+                {"field": "sensor", "code": "sensor_inactive", "message": _("This sensor is switched off.")}
+            )
+        out.append(ref)
+    return out
+
+
+def _writable_sensors(*, caller: Caller, codes: set[str], serials: set[str]) -> list[tuple[SensorRef, str, str]]:
+    if not codes and not serials:
+        return []
+    queryset = Sensor.objects.filter(Q(code__in=codes) | Q(device_serial__in=serials))
+    if not caller.is_operator:
+        store_id = store_id_of_caller(caller=caller) if caller.kind == CallerKind.DEVICE else None
+        if store_id is None:
+            return []
+        queryset = queryset.filter(store_id=store_id).filter(Q(device__isnull=True) | Q(device_id=caller.client.pk))
+    values = queryset.values_list(
+        "id", "code", "store_id", "device_id", "is_active", "store__time_zone", "device_serial", "channel"
+    )
+    return [
+        (SensorRef(pk, code, store, device, active, store_time.zone(tz)), serial, channel)
+        for pk, code, store, device, active, tz, serial, channel in values
+    ]
+
+
+# ------------------------------------------------------------------ time
+
+
+def _err(result: RecordResult, field_name: str, code: str, message: str) -> None:
+    result.errors.append({"field": field_name, "code": code, "message": message})
+
+
+def _rows_in_utc(
+    records: list[CountRecord], sensors: list[SensorRef | None], results: list[RecordResult], *, now: dt.datetime
+) -> list[_Row]:
+    """Valid records as UTC rows. Local times are read in the store's zone;
+    in a repeated hour (clocks going back) the first record of the batch
+    with that local start is the first occurrence and the second one the
+    second occurrence; a lone record there is read as the first and flagged."""
+    seen_local = Counter(
+        (ref.id, record.start)
+        for record, ref in zip(records, sensors, strict=True)
+        if ref is not None and record.start is not None and record.start.tzinfo is None
+    )
+    occurrence: Counter[tuple[int, dt.datetime]] = Counter()
+    rows = []
+    for record, ref, result in zip(records, sensors, results, strict=True):
+        if result.errors or ref is None or record.start is None or record.end is None:
+            result.status = "rejected"
+            continue
+        span = _span_in_utc(record, ref, result, seen_local, occurrence)
+        if span is None or not _span_is_valid(span, result, now):
+            continue
+        result.start = span[0]
+        rows.append(
+            _Row(
+                index=result.index,
+                sensor=ref,
+                start=span[0],
+                end=span[1],
+                in_count=record.in_value or 0,
+                out_count=record.out_value or 0,
+                samples=record.samples,
+                samples_expected=record.samples_expected,
+            )
+        )
+    return rows
+
+
+def _span_in_utc(
+    record: CountRecord,
+    ref: SensorRef,
+    result: RecordResult,
+    seen_local: Counter[tuple[int, dt.datetime]],
+    occurrence: Counter[tuple[int, dt.datetime]],
+) -> tuple[dt.datetime, dt.datetime] | None:
+    start, end = record.start, record.end
+    assert start is not None
+    assert end is not None
+    if (start.tzinfo is None) != (end.tzinfo is None):
+        _err(result, "end", "mixed_offsets", _("Give both start and end with an offset, or both without."))
+        return None
+    if start.tzinfo is not None:
+        return start.astimezone(dt.UTC), end.astimezone(dt.UTC)
+    if end.second == 59 and end.microsecond == 0:
+        end += dt.timedelta(seconds=1)  # an inclusive end (…:59:59, Hikvision style) made half-open
+    key = (ref.id, start)
+    fold = min(occurrence[key], 1)
+    occurrence[key] += 1
+    start_utc, wall = store_time.local_to_utc(start, ref.tz, fold=fold)
+    if wall == store_time.WallClock.NONEXISTENT:
+        _err(result, "start", "nonexistent_local_time", _("This local time is skipped by a daylight-saving change."))
+        return None
+    if wall == store_time.WallClock.AMBIGUOUS and seen_local[key] == 1:
+        result.warnings.append(
+            {
+                "field": "start",
+                "code": "ambiguous_local_time",
+                "message": _("This local time occurs twice; it was read as the first occurrence (summer time)."),
+            }
+        )
+    # Bins have a fixed length: the end is the start plus the length written,
+    # whatever offset the wall clock shows at the end.
+    return start_utc, start_utc + (end - start)
+
+
+def _span_is_valid(span: tuple[dt.datetime, dt.datetime], result: RecordResult, now: dt.datetime) -> bool:
+    start, end = span
+    if end <= start:
+        _err(result, "end", "invalid_period", _("The end must be after the start."))
+    elif end - start > MAX_INTERVAL:
+        _err(result, "end", "interval_too_long", _("An interval lasts at most one day."))
+    elif start > now + CLOCK_SKEW:
+        _err(result, "start", "in_future", _("This interval starts in the future."))
+    else:
+        return True
+    result.status = "rejected"
+    return False
+
+
+def _drop_duplicates_and_overlaps(rows: list[_Row], results: list[RecordResult]) -> list[_Row]:
+    """A later record with the same sensor and start wins over an earlier
+    one; a record overlapping another of the batch with a different start is
+    rejected (it would count the same people twice)."""
+    last: dict[tuple[int, dt.datetime], _Row] = {}
+    for row in rows:
+        previous = last.get((row.sensor.id, row.start))
+        if previous is not None:
+            _err(
+                results[previous.index],
+                "start",
+                "duplicate_in_batch",
+                _("A later record has the same sensor and start."),
+            )
+        last[(row.sensor.id, row.start)] = row
+    kept = []
+    by_sensor: dict[int, list[_Row]] = defaultdict(list)
+    for row in last.values():
+        by_sensor[row.sensor.id].append(row)
+    for sensor_rows in by_sensor.values():
+        sensor_rows.sort(key=lambda r: r.start)
+        end = None
+        for row in sensor_rows:
+            if end is not None and row.start < end:
+                _err(results[row.index], "start", "overlaps_in_batch", _("Overlaps another interval of this batch."))
+                continue
+            kept.append(row)
+            end = row.end
+    kept.sort(key=lambda r: r.index)
+    return kept
+
+
+# ------------------------------------------------------------------ cumulative
+
+
+def _cumulative_to_deltas(rows: list[_Row], results: list[RecordResult]) -> list[_Row]:
+    """Running totals to counts per interval. Each reading is diffed with the
+    reading before it (from the batch or already stored); a total lower than
+    the one before means the counter was reset, so the interval counts from
+    zero. The first reading ever of a sensor has nothing to diff with: it is
+    stored as a reference with completeness 0 (counts unknown). A stored
+    reading right after the batch is re-diffed too, for late batches."""
+    by_sensor: dict[int, list[_Row]] = defaultdict(list)
+    for row in rows:
+        row.in_cumulative, row.out_cumulative = row.in_count, row.out_count
+        by_sensor[row.sensor.id].append(row)
+    stored = _stored_readings(by_sensor)
+    out = []
+    for sensor_id, sensor_rows in by_sensor.items():
+        chain: dict[dt.datetime, _Row] = {r.start: r for r in stored.get(sensor_id, [])}
+        chain.update({r.start: r for r in sensor_rows})
+        out.extend(_diff_chain([chain[start] for start in sorted(chain)], results))
+    return out
+
+
+def _stored_readings(by_sensor: dict[int, list[_Row]]) -> dict[int, list[_Row]]:
+    """Stored cumulative readings from the last one before each sensor's
+    batch to the first one after it."""
+    refs = {sensor_id: rows[0].sensor for sensor_id, rows in by_sensor.items()}
+    ids = list(by_sensor)
+    lows = [min(r.start for r in by_sensor[i]) for i in ids]
+    highs = [max(r.start for r in by_sensor[i]) for i in ids]
+    sql = """
+        SELECT c.sensor_id, c.start, c."end", c.in_count, c.out_count, c.samples, c.samples_expected,
+               c.in_cumulative, c.out_cumulative
+        FROM unnest(%s::bigint[], %s::timestamptz[], %s::timestamptz[]) AS w(sensor_id, lo, hi)
+        JOIN footfall_countinterval c ON c.sensor_id = w.sensor_id AND c.in_cumulative IS NOT NULL
+         AND c.start >= coalesce((SELECT max(p.start) FROM footfall_countinterval p WHERE p.sensor_id = w.sensor_id
+                                  AND p.start < w.lo AND p.in_cumulative IS NOT NULL), w.lo)
+         AND c.start <= coalesce((SELECT min(n.start) FROM footfall_countinterval n WHERE n.sensor_id = w.sensor_id
+                                  AND n.start > w.hi AND n.in_cumulative IS NOT NULL), w.hi)
+    """
+    stored: dict[int, list[_Row]] = defaultdict(list)
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [ids, lows, highs])
+        for sensor_id, start, end, in_count, out_count, samples, expected, in_cum, out_cum in cursor.fetchall():
+            row = _Row(-1, refs[sensor_id], start, end, in_count, out_count, samples, expected, in_cum, out_cum)
+            stored[sensor_id].append(row)
+    return stored
+
+
+def _diff_chain(chain: list[_Row], results: list[RecordResult]) -> list[_Row]:
+    out = []
+    previous: _Row | None = None
+    for row in chain:
+        assert row.in_cumulative is not None
+        assert row.out_cumulative is not None
+        if previous is None:
+            if row.index >= 0:
+                row.in_count = row.out_count = 0
+                row.samples, row.samples_expected = 0, 1
+                results[row.index].status = "baseline"
+                out.append(row)
+            previous = row
+            continue
+        assert previous.in_cumulative is not None
+        assert previous.out_cumulative is not None
+        reset = row.in_cumulative < previous.in_cumulative or row.out_cumulative < previous.out_cumulative
+        in_delta = (
+            row.in_cumulative
+            if row.in_cumulative < previous.in_cumulative
+            else row.in_cumulative - previous.in_cumulative
+        )
+        out_delta = (
+            row.out_cumulative
+            if row.out_cumulative < previous.out_cumulative
+            else row.out_cumulative - previous.out_cumulative
+        )
+        if row.index >= 0:
+            if reset:
+                results[row.index].warnings.append(
+                    {
+                        "field": "in",
+                        "code": "counter_reset",
+                        "message": _("The running total went down: counted from zero."),
+                    }
+                )
+            row.in_count, row.out_count = in_delta, out_delta
+            out.append(row)
+        elif (row.in_count, row.out_count) != (in_delta, out_delta) or row.samples == 0:
+            row.in_count, row.out_count = in_delta, out_delta
+            if row.samples == 0:  # a stored reference reading that now has a reading before it
+                row.samples = row.samples_expected = None
+            out.append(row)
+        previous = row
+    return out
+
+
+# ------------------------------------------------------------------ writes
+
+_UPSERT = """
+WITH input AS (
+    SELECT * FROM unnest(%s::int[], %s::bigint[], %s::timestamptz[], %s::timestamptz[], %s::int[], %s::int[],
+                         %s::smallint[], %s::smallint[], %s::bigint[], %s::bigint[])
+        AS t(idx, sensor_id, start, "end", in_count, out_count, samples, samples_expected,
+             in_cumulative, out_cumulative)
+),
+clash AS (
+    SELECT i.idx FROM input i
+    WHERE EXISTS (
+        SELECT 1 FROM footfall_countinterval c
+        WHERE c.sensor_id = i.sensor_id AND c.start > i.start - interval '1 day' AND c.start < i."end"
+          AND c."end" > i.start AND c.start <> i.start
+    )
+),
+written AS (
+    INSERT INTO footfall_countinterval AS c
+        (sensor_id, start, "end", in_count, out_count, samples, samples_expected, in_cumulative, out_cumulative,
+         received_at)
+    SELECT sensor_id, start, "end", in_count, out_count, samples, samples_expected, in_cumulative, out_cumulative, now()
+    FROM input WHERE idx NOT IN (SELECT idx FROM clash)
+    ON CONFLICT (sensor_id, start) DO UPDATE SET
+        "end" = EXCLUDED."end", in_count = EXCLUDED.in_count, out_count = EXCLUDED.out_count,
+        samples = EXCLUDED.samples, samples_expected = EXCLUDED.samples_expected,
+        in_cumulative = EXCLUDED.in_cumulative, out_cumulative = EXCLUDED.out_cumulative,
+        received_at = EXCLUDED.received_at
+    WHERE (c."end", c.in_count, c.out_count, c.samples, c.samples_expected, c.in_cumulative, c.out_cumulative)
+          IS DISTINCT FROM (EXCLUDED."end", EXCLUDED.in_count, EXCLUDED.out_count, EXCLUDED.samples,
+                            EXCLUDED.samples_expected, EXCLUDED.in_cumulative, EXCLUDED.out_cumulative)
+    RETURNING c.sensor_id, c.start, (c.xmax = 0) AS inserted
+)
+SELECT i.idx, w.inserted FROM written w JOIN input i ON i.sensor_id = w.sensor_id AND i.start = w.start
+UNION ALL
+SELECT idx, NULL FROM clash
+"""
+
+
+def _upsert(rows: list[_Row], results: list[RecordResult]) -> list[_Row]:
+    """One statement for the batch. Returns the rows that changed the table."""
+    if not rows:
+        return []
+    columns: list[list[Any]] = [[] for _ in range(10)]
+    for position, row in enumerate(rows):
+        values = (
+            position,
+            row.sensor.id,
+            row.start,
+            row.end,
+            row.in_count,
+            row.out_count,
+            row.samples,
+            row.samples_expected,
+            row.in_cumulative,
+            row.out_cumulative,
+        )
+        for column, value in zip(columns, values, strict=True):
+            column.append(value)
+    with connection.cursor() as cursor:
+        cursor.execute(_UPSERT, columns)
+        outcome = cursor.fetchall()
+    changed = dict(outcome)
+    for position, row in enumerate(rows):
+        if row.index < 0:
+            continue
+        result = results[row.index]
+        if position not in changed:
+            result.status = "unchanged" if result.status != "baseline" else result.status
+        elif changed[position] is None:
+            result.status = "rejected"
+            _err(result, "start", "overlaps_stored_interval", _("Overlaps a stored interval with another start."))
+        elif result.status != "baseline":
+            result.status = "created" if changed[position] else "updated"
+    return [row for position, row in enumerate(rows) if changed.get(position) is not None]
+
+
+_REBUILD_DAYS = """
+INSERT INTO footfall_countday (sensor_id, day, in_total, out_total, covered_seconds, intervals)
+SELECT d.sensor_id, d.day, coalesce(sum(c.in_count), 0), coalesce(sum(c.out_count), 0),
+       coalesce(sum(extract(epoch FROM c."end" - c.start)
+                    * coalesce(c.samples::float8 / nullif(c.samples_expected, 0), 1)), 0),
+       count(c.start)
+FROM unnest(%s::bigint[], %s::date[], %s::timestamptz[], %s::timestamptz[]) AS d(sensor_id, day, lo, hi)
+LEFT JOIN footfall_countinterval c ON c.sensor_id = d.sensor_id AND c.start >= d.lo AND c.start < d.hi
+GROUP BY d.sensor_id, d.day
+ON CONFLICT (sensor_id, day) DO UPDATE SET
+    in_total = EXCLUDED.in_total, out_total = EXCLUDED.out_total,
+    covered_seconds = EXCLUDED.covered_seconds, intervals = EXCLUDED.intervals
+"""
+
+
+def _rebuild_days(rows: Iterable[_Row]) -> None:
+    """Daily totals of every (sensor, store-local day) the batch changed,
+    recomputed from the intervals (so they cannot drift from them)."""
+    days = {(row.sensor.id, store_time.local_date(row.start, row.sensor.tz)): row.sensor.tz for row in rows}
+    count_days_rebuild(days=days)
+
+
+def count_days_rebuild(*, days: dict[tuple[int, dt.date], Any]) -> None:
+    """Recompute ``CountDay`` for ``{(sensor_id, local day): zone}``. Callers
+    hold the sensors' ingest locks (see footfall.locks)."""
+    if not days:
+        return
+    ids, labels, lows, highs = [], [], [], []
+    for (sensor_id, day), tz in sorted(days.items(), key=lambda item: item[0]):
+        low, high = store_time.days_span(day, day, tz)
+        ids.append(sensor_id)
+        labels.append(day)
+        lows.append(low)
+        highs.append(high)
+    with connection.cursor() as cursor:
+        cursor.execute(_REBUILD_DAYS, [ids, labels, lows, highs])

@@ -1,0 +1,221 @@
+"""Ingest of till sales per store and interval (tickets and net revenue),
+the numerator of conversion and sales per visitor.
+
+Who posts: the operator (the retailer's back office, where till data of
+every store usually lands) for any store, naming it in each record; a store
+client (a till) for its own store only, ``store`` optional. Both need the
+``footfall:ingest`` scope. Sensor devices never post sales."""
+
+import datetime as dt
+import re
+from dataclasses import dataclass
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from django.db import connection, transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from footfall import store_time
+from footfall.errors import InvalidBatch, SalesNotForDevices
+from footfall.services.adapters import check_batch_size, parse_timestamp
+from footfall.services.ingest import CLOCK_SKEW, MAX_INTERVAL, RecordResult
+from inventory.models import Location, LocationKind
+from inventory.selectors import store_id_of_caller
+from partners.callers import Caller
+from partners.models import CallerKind
+
+_CURRENCY = re.compile(r"^[A-Z]{3}$")
+MAX_TICKETS = 1_000_000
+MAX_REVENUE = Decimal("999999999999.99")
+
+
+@dataclass(slots=True)
+class _SalesRow:
+    index: int
+    store_id: int
+    register: str
+    start: dt.datetime
+    end: dt.datetime
+    tickets: int
+    amount: Decimal
+    currency: str
+
+
+def sales_intervals_ingest(*, caller: Caller, payload: Any, now: dt.datetime | None = None) -> list[RecordResult]:
+    """Upsert the valid sales intervals of ``{"intervals": [...]}``; every
+    record gets a result (created, updated, unchanged or rejected)."""
+    if caller.kind == CallerKind.DEVICE:
+        raise SalesNotForDevices(_("Sales come from tills or the back office, not from counting devices."))
+    if not isinstance(payload, dict) or not isinstance(payload.get("intervals"), list):
+        raise InvalidBatch(_('Expected an object {"intervals": [...]}.'))
+    items = payload["intervals"]
+    check_batch_size(len(items))
+    now = now or timezone.now()
+    stores = _stores_for(caller=caller, items=items)
+    results = [RecordResult(index=i, locator=f"/intervals/{i}") for i in range(len(items))]
+    rows = []
+    for item, result in zip(items, results, strict=True):
+        row = _sales_row(item, result, stores, caller, now)
+        if row is not None:
+            rows.append(row)
+    rows = _last_wins(rows, results)
+    with transaction.atomic():
+        _upsert(rows, results)
+    return results
+
+
+def _stores_for(*, caller: Caller, items: list[Any]) -> dict[str, tuple[int, Any]]:
+    """Stores the caller may post for, by code: every store for the operator,
+    its own for a store client ("" also names it)."""
+    if caller.is_operator:
+        codes = {item.get("store") for item in items if isinstance(item, dict) and isinstance(item.get("store"), str)}
+        queryset = Location.objects.filter(code__in=codes, kind=LocationKind.STORE)
+    else:
+        store_id = store_id_of_caller(caller=caller)
+        queryset = (
+            Location.objects.filter(pk=store_id, kind=LocationKind.STORE) if store_id else Location.objects.none()
+        )
+    found = {code: (pk, store_time.zone(tz)) for pk, code, tz in queryset.values_list("pk", "code", "time_zone")}
+    if not caller.is_operator and found:
+        found[""] = next(iter(found.values()))
+    return found
+
+
+def _fail(result: RecordResult, field_name: str, code: str, message: str) -> None:
+    result.errors.append({"field": field_name, "code": code, "message": message})
+
+
+def _sales_row(
+    item: Any, result: RecordResult, stores: dict[str, tuple[int, Any]], caller: Caller, now: dt.datetime
+) -> _SalesRow | None:
+    if not isinstance(item, dict):
+        _fail(result, "", "invalid", _("Each interval is an object."))
+        return None
+    code = item.get("store", "")
+    store = stores.get(code) if isinstance(code, str) else None
+    result.subject = code or None
+    if store is None:
+        _fail(result, "store", "unknown_store", _("No store by this code that you may post sales for."))
+    register = item.get("register", "")
+    if not isinstance(register, str) or len(register) > 40:
+        _fail(result, "register", "invalid", _("A register code is text of at most 40 characters."))
+    span = _span(item, result, store[1] if store else None, now)
+    tickets = item.get("tickets")
+    if not isinstance(tickets, int) or isinstance(tickets, bool) or not 0 <= tickets <= MAX_TICKETS:
+        tickets = None
+        _fail(
+            result, "tickets", "invalid_count", _("Expected a whole number from 0 to %(max)d.") % {"max": MAX_TICKETS}
+        )
+    money = _money(item.get("revenue"), result)
+    if result.errors or store is None or span is None or money is None or tickets is None:
+        return None
+    result.start = span[0]
+    return _SalesRow(result.index, store[0], register, span[0], span[1], tickets, money[0], money[1])
+
+
+def _span(
+    item: dict[str, Any], result: RecordResult, tz: Any, now: dt.datetime
+) -> tuple[dt.datetime, dt.datetime] | None:
+    try:
+        start, end = parse_timestamp(item.get("start")), parse_timestamp(item.get("end"))
+    except (ValueError, OverflowError, OSError):
+        _fail(result, "start", "invalid_datetime", _("start and end are RFC 3339 date-times."))
+        return None
+    if tz is None:
+        return None
+    if start.tzinfo is None or end.tzinfo is None:
+        if start.tzinfo is not None or end.tzinfo is not None:
+            _fail(result, "end", "mixed_offsets", _("Give both start and end with an offset, or both without."))
+            return None
+        start_utc, wall = store_time.local_to_utc(start, tz)
+        if wall == store_time.WallClock.NONEXISTENT:
+            _fail(
+                result, "start", "nonexistent_local_time", _("This local time is skipped by a daylight-saving change.")
+            )
+            return None
+        start, end = start_utc, start_utc + (end - start)
+    if not start < end <= start + MAX_INTERVAL:
+        _fail(result, "end", "invalid_period", _("The end is after the start, at most one day later."))
+        return None
+    if start > now + CLOCK_SKEW:
+        _fail(result, "start", "in_future", _("This interval starts in the future."))
+        return None
+    return start.astimezone(dt.UTC), end.astimezone(dt.UTC)
+
+
+def _money(value: Any, result: RecordResult) -> tuple[Decimal, str] | None:
+    if not isinstance(value, dict):
+        _fail(result, "revenue", "invalid_money", _('Expected {"amount": "123.45", "currency": "EUR"}.'))
+        return None
+    amount, currency = value.get("amount"), value.get("currency")
+    try:
+        parsed = Decimal(amount) if isinstance(amount, str) else None
+    except InvalidOperation:
+        parsed = None
+    exponent = parsed.as_tuple().exponent if parsed is not None else None
+    if parsed is None or not isinstance(exponent, int) or exponent < -2 or abs(parsed) > MAX_REVENUE:
+        _fail(result, "revenue.amount", "invalid_amount", _('A decimal string with at most 2 decimals, e.g. "123.45".'))
+        return None
+    if not isinstance(currency, str) or not _CURRENCY.match(currency):
+        _fail(result, "revenue.currency", "invalid_currency", _("An ISO 4217 code such as EUR."))
+        return None
+    return parsed, currency
+
+
+def _last_wins(rows: list[_SalesRow], results: list[RecordResult]) -> list[_SalesRow]:
+    last: dict[tuple[int, str, dt.datetime], _SalesRow] = {}
+    for row in rows:
+        key = (row.store_id, row.register, row.start)
+        if key in last:
+            _fail(
+                results[last[key].index],
+                "start",
+                "duplicate_in_batch",
+                _("A later record has the same store, register and start."),
+            )
+        last[key] = row
+    return sorted(last.values(), key=lambda r: r.index)
+
+
+_UPSERT = """
+WITH input AS (
+    SELECT * FROM unnest(%s::int[], %s::bigint[], %s::text[], %s::timestamptz[], %s::timestamptz[], %s::int[],
+                         %s::numeric[], %s::text[])
+        AS t(idx, store_id, register, start, "end", tickets, revenue_amount, revenue_currency)
+),
+written AS (
+    INSERT INTO footfall_salesinterval AS s
+        (store_id, register, start, "end", tickets, revenue_amount, revenue_currency, received_at)
+    SELECT store_id, register, start, "end", tickets, revenue_amount, revenue_currency, now() FROM input
+    ON CONFLICT (store_id, register, start) DO UPDATE SET
+        "end" = EXCLUDED."end", tickets = EXCLUDED.tickets, revenue_amount = EXCLUDED.revenue_amount,
+        revenue_currency = EXCLUDED.revenue_currency, received_at = EXCLUDED.received_at
+    WHERE (s."end", s.tickets, s.revenue_amount, s.revenue_currency)
+          IS DISTINCT FROM (EXCLUDED."end", EXCLUDED.tickets, EXCLUDED.revenue_amount, EXCLUDED.revenue_currency)
+    RETURNING s.store_id, s.register, s.start, (s.xmax = 0) AS inserted
+)
+SELECT i.idx, w.inserted FROM written w
+JOIN input i ON i.store_id = w.store_id AND i.register = w.register AND i.start = w.start
+"""
+
+
+def _upsert(rows: list[_SalesRow], results: list[RecordResult]) -> None:
+    if not rows:
+        return
+    columns: list[Any] = [
+        [r.index for r in rows],
+        [r.store_id for r in rows],
+        [r.register for r in rows],
+        [r.start for r in rows],
+        [r.end for r in rows],
+        [r.tickets for r in rows],
+        [r.amount for r in rows],
+        [r.currency for r in rows],
+    ]
+    with connection.cursor() as cursor:
+        cursor.execute(_UPSERT, columns)
+        changed = dict(cursor.fetchall())
+    for row in rows:
+        result = results[row.index]
+        result.status = "unchanged" if row.index not in changed else ("created" if changed[row.index] else "updated")
