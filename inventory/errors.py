@@ -15,3 +15,43 @@ class StockLevelMissing(ProblemError):
     status_code = 409
     code = "stock_not_held"
     title = _("The location holds no stock of this product")
+
+
+class StockBelowReserved(ProblemError):
+    """An absolute set lower than what orders already reserved."""
+
+    status_code = 409
+    code = "below_reserved"
+    title = _("Stock below the reserved quantity")
+
+
+class QuantityTooLarge(ProblemError):
+    status_code = 422
+    code = "quantity_too_large"
+    title = _("Quantity too large")
+
+
+class ProductSkuTaken(ProblemError):
+    status_code = 409
+    code = "sku_taken"
+    title = _("This SKU is already used by another product of the same owner")
+
+
+class LocationCodeTaken(ProblemError):
+    status_code = 409
+    code = "location_code_taken"
+    title = _("This location code is already used")
+
+
+class SyncBatchTooLarge(ProblemError):
+    status_code = 413
+    code = "batch_too_large"
+    title = _("Batch too large")
+
+
+class SyncRejected(ProblemError):
+    """``error_policy=reject_all`` and at least one line is bad: nothing was applied."""
+
+    status_code = 422
+    code = "sync_rejected"
+    title = _("Stock sync rejected")

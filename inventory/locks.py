@@ -5,7 +5,7 @@ transactions touching overlapping products can never wait on each other in
 a cycle (no deadlocks). A caller that also locks rows of another app takes
 those first only if that app's locks.py says so (commerce: slot, then stock)."""
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 
 from django.db import connection
 
@@ -33,3 +33,27 @@ def lock_stock_levels(*, location_id: int, product_ids: Iterable[int]) -> dict[i
         return {
             product_id: (level_id, sku, code, owner) for level_id, product_id, sku, code, owner in cursor.fetchall()
         }
+
+
+def lock_stock_levels_by_pairs(
+    *, product_ids: Sequence[int], location_ids: Sequence[int]
+) -> list[tuple[int, int, int, int, int, int]]:
+    """Lock the stock levels of the (product, location) pairs given as two
+    parallel lists, in primary-key order (the same order as above, so bulk
+    syncs and orders never deadlock). Returns (id, product_id, location_id,
+    on_hand, reserved, version) for the levels that exist."""
+    if not product_ids:
+        return []
+    with connection.cursor() as cursor:
+        cursor.execute(
+            """
+            SELECT s.id, s.product_id, s.location_id, s.on_hand, s.reserved, s.version
+            FROM inventory_stocklevel s
+            JOIN unnest(%s::bigint[], %s::bigint[]) AS v(product_id, location_id)
+              ON s.product_id = v.product_id AND s.location_id = v.location_id
+            ORDER BY s.id
+            FOR UPDATE OF s
+            """,
+            [list(product_ids), list(location_ids)],
+        )
+        return cursor.fetchall()

@@ -230,7 +230,11 @@ SPECTACULAR_SETTINGS = {
     "OAUTH2_AUTHORIZATION_URL": "/oauth/authorize/",
     "OAUTH2_REFRESH_URL": "/oauth/token/",
     "OAUTH2_SCOPES": SCOPES,
-    "ENUM_NAME_OVERRIDES": {},
+    "ENUM_NAME_OVERRIDES": {
+        "LocationKindEnum": "inventory.models.LocationKind",
+        "StockSyncLineStatusEnum": "inventory.services.changes.LINE_STATUSES",
+        "StockAdjustmentReasonEnum": "inventory.api.v1.serializers.ADJUSTMENT_REASONS",
+    },
     "DISABLE_ERRORS_AND_WARNINGS": False,
 }
 
@@ -246,6 +250,8 @@ CELERY_TIMEZONE = "UTC"
 CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {
     "purge-idempotency-keys": {"task": "gateway.api.tasks.purge_idempotency_keys", "schedule": 3600.0},
     "clear-expired-oauth-tokens": {"task": "partners.tasks.clear_expired_tokens", "schedule": 3600.0},
+    # Inventory: prove every stock level equals the sum of its ledger movements.
+    "check-stock-ledger": {"task": "inventory.tasks.check_stock_ledger", "schedule": 6 * 3600.0},
     # Click-and-collect: slots open on the database clock (booking SQL), so a
     # tick only writes rows and the slots.released event; once a minute suffices.
     "release-pickup-slots": {"task": "commerce.tasks.release_pickup_slots", "schedule": 60.0},
@@ -276,3 +282,12 @@ DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", "gateway@localhost")
 # Webhook targets must be https and public; local development and tests may
 # allow loopback receivers explicitly.
 WEBHOOK_ALLOW_PRIVATE_TARGETS = env_bool("WEBHOOK_ALLOW_PRIVATE_TARGETS", False)
+
+# ---------------------------------------------------------------- inventory
+# Availability shows other parties' quantities above this cap as the cap
+# (partners, shoppers), so exact stock of others is not leaked; the operator
+# sees exact figures.
+AVAILABILITY_QUANTITY_CAP = int(env("AVAILABILITY_QUANTITY_CAP", "20"))
+# Mounts /api/v1/bench/bare (an authenticated DRF view answering a constant),
+# the ceiling loadtests/bench_availability.py compares with. Never in production.
+BENCHMARK_ENDPOINTS = env_bool("BENCHMARK_ENDPOINTS", False)

@@ -1,3 +1,24 @@
-from django.urls import URLPattern, URLResolver
+from django.conf import settings
+from django.urls import URLPattern, URLResolver, path
 
-urlpatterns: list[URLPattern | URLResolver] = []
+from inventory.api.v1.views import availability, bench, locations, products, stock, sync
+
+urlpatterns: list[URLPattern | URLResolver] = [
+    path("products", products.ProductListView.as_view(), name="product-list"),
+    path("products/<int:product_id>", products.ProductDetailView.as_view(), name="product-detail"),
+    path("products/<int:product_id>/stock", stock.ProductStockListView.as_view(), name="product-stock"),
+    path("locations", locations.LocationListView.as_view(), name="location-list"),
+    path("locations/<str:code>", locations.LocationDetailView.as_view(), name="location-detail"),
+    path("locations/<str:code>/stock", stock.LocationStockListView.as_view(), name="location-stock"),
+    path("locations/<str:code>/stock/<str:sku>", stock.StockLevelView.as_view(), name="stock-level"),
+    path(
+        "locations/<str:code>/stock/<str:sku>/adjustments",
+        stock.StockAdjustmentView.as_view(),
+        name="stock-level-adjust",
+    ),
+    path("stock/sync", sync.StockSyncView.as_view(), name="stock-sync"),
+    path("availability", availability.AvailabilityView.as_view(), name="availability"),
+]
+
+if settings.BENCHMARK_ENDPOINTS:
+    urlpatterns.append(path("bench/bare", bench.BareView.as_view(), name="bench-bare"))

@@ -1,26 +1,34 @@
-"""Writes on inventory. Every change of a stock counter goes through
-``stock_apply``: one guarded UPDATE for the batch (the WHERE clause mirrors
-the CHECK constraints, so a counter never crosses its bound), one ledger
-movement per changed level, and ``stock.changed`` events in the outbox."""
+"""Writes on stock levels. Two engines, both set-based and both locking stock
+rows in primary-key order (inventory/locks.py):
+
+- ``stock_apply`` (orders: reserve, release, sell, return), all or nothing,
+  one guarded UPDATE whose WHERE clause mirrors the CHECK constraints;
+- ``stock_changes_apply`` (absolute sets and signed deltas from partners,
+  stores and the operator: single-level PUT/POST and bulk sync), which
+  creates missing levels, locks, decides every line in Python on the locked
+  values, then writes with one UPDATE, one INSERT of movements and one batch
+  of outbox events.
+
+Either way every change appends a StockMovement and a ``stock.changed`` event
+in the same transaction, so the ledger always sums to the levels."""
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from django.db import connection, transaction
 from django.utils.translation import gettext as _
 
 from inventory.errors import InsufficientStock
 from inventory.locks import lock_stock_levels
-from inventory.models import ClientLocation, Location, MovementReason, Product, StockLevel, StockMovement
+from inventory.models import MovementReason, Product, StockLevel, StockMovement
 from partners.models import ApiClient
 from partners.services import NewEvent, events_record
 
-
-def client_location_bind(*, client: ApiClient, location: Location) -> ClientLocation:
-    """Bind a store or device client to the store it acts for (replacing any earlier binding)."""
-    with transaction.atomic():
-        binding, _ = ClientLocation.objects.update_or_create(client=client, defaults={"location": location})
-    return binding
+# Largest on-hand quantity and largest delta a write may carry. The columns are
+# 32-bit (max 2,147,483,647); capping both at 10^9 keeps on_hand + delta inside
+# the column, so no arithmetic can overflow into a database error.
+MAX_QUANTITY = 1_000_000_000
 
 
 @dataclass(frozen=True)
@@ -57,14 +65,16 @@ def stock_apply(
     with transaction.atomic():
         levels = lock_stock_levels(location_id=location_id, product_ids=merged)
         values = [
-            (levels[pid][0], qty * on_hand_sign, qty * reserved_sign) for pid, qty in merged.items() if pid in levels
+            (levels[pid][0], qty * on_hand_sign, qty * reserved_sign)
+            for pid, qty in merged.items()
+            if pid in levels and abs(qty) <= MAX_QUANTITY
         ]
         changed = _guarded_update(values) if values else {}
         failed = [pid for pid in merged if pid not in levels or levels[pid][0] not in changed]
         if failed:
             raise InsufficientStock(
                 _("Not enough stock for %(count)d line(s).") % {"count": len(failed)},
-                extra={"lines": _shortfalls(location_id, failed, merged, levels)},
+                extra={"lines": _shortfalls(location_id, failed, merged)},
             )
         StockMovement.objects.bulk_create(
             [
@@ -82,16 +92,17 @@ def stock_apply(
                 for level_id, d_on_hand, d_reserved in values
             ]
         )
-        by_level = {level[0]: (pid, level) for pid, level in levels.items()}
+        by_level = {level[0]: level for level in levels.values()}
         events_record(
             events=[
                 stock_changed_event(
-                    sku=by_level[level_id][1][1],
-                    location_code=by_level[level_id][1][2],
-                    owner_id=by_level[level_id][1][3],
+                    sku=by_level[level_id][1],
+                    location_code=by_level[level_id][2],
+                    owner_id=by_level[level_id][3],
                     on_hand=changed[level_id][0],
                     reserved=changed[level_id][1],
                     reason=reason,
+                    version=changed[level_id][2],
                 )
                 for level_id, _d1, _d2 in values
             ]
@@ -99,49 +110,54 @@ def stock_apply(
 
 
 def stock_changed_event(
-    *, sku: str, location_code: str, owner_id: int | None, on_hand: int, reserved: int, reason: str
+    *,
+    sku: str,
+    location_code: str,
+    owner_id: int | None,
+    on_hand: int,
+    reserved: int,
+    reason: str,
+    version: int | None = None,
 ) -> NewEvent:
-    return NewEvent(
-        type="stock.changed",
-        partner_id=owner_id,
-        subject=f"stock:{location_code}:{sku}",
-        payload={
-            "sku": sku,
-            "location": location_code,
-            "on_hand": on_hand,
-            "reserved": reserved,
-            "available": on_hand - reserved,
-            "reason": reason,
-        },
-    )
+    """The outbox event of one changed level. Its audience is the product's
+    owner, who is also the location's owner (a location holds only its
+    owner's products). ``version`` lets a receiver drop stale deliveries."""
+    payload: dict[str, Any] = {
+        "sku": sku,
+        "location": location_code,
+        "on_hand": on_hand,
+        "reserved": reserved,
+        "available": on_hand - reserved,
+        "reason": reason,
+    }
+    if version is not None:
+        payload["version"] = version
+    return NewEvent(type="stock.changed", partner_id=owner_id, subject=f"stock:{location_code}:{sku}", payload=payload)
 
 
-def _guarded_update(values: list[tuple[int, int, int]]) -> dict[int, tuple[int, int]]:
+def _guarded_update(values: list[tuple[int, int, int]]) -> dict[int, tuple[int, int, int]]:
     """One UPDATE for the batch; rows whose bound would break are left out.
-    Returns {stock_level_id: (on_hand, reserved)} of the rows changed."""
-    placeholders = ", ".join(["(%s::bigint, %s::int, %s::int)"] * len(values))
-    params = [item for row in values for item in row]
+    Returns {stock_level_id: (on_hand, reserved, version)} of the rows changed."""
+    ids, d_on_hand, d_reserved = (list(column) for column in zip(*values, strict=True))
     with connection.cursor() as cursor:
         cursor.execute(
-            f"""
+            """
             UPDATE inventory_stocklevel s
             SET on_hand = s.on_hand + v.d_on_hand, reserved = s.reserved + v.d_reserved,
                 version = s.version + 1, updated_at = now()
-            FROM (VALUES {placeholders}) AS v(id, d_on_hand, d_reserved)
+            FROM unnest(%s::bigint[], %s::int[], %s::int[]) AS v(id, d_on_hand, d_reserved)
             WHERE s.id = v.id
               AND s.on_hand + v.d_on_hand >= 0
               AND s.reserved + v.d_reserved >= 0
               AND s.reserved + v.d_reserved <= s.on_hand + v.d_on_hand
-            RETURNING s.id, s.on_hand, s.reserved
-            """,  # noqa: S608  placeholders only, values are parameters
-            params,
+            RETURNING s.id, s.on_hand, s.reserved, s.version
+            """,
+            [ids, d_on_hand, d_reserved],
         )
-        return {row[0]: (row[1], row[2]) for row in cursor.fetchall()}
+        return {row[0]: (row[1], row[2], row[3]) for row in cursor.fetchall()}
 
 
-def _shortfalls(
-    location_id: int, failed: list[int], wanted: dict[int, int], levels: dict[int, tuple[int, str, str, int | None]]
-) -> list[dict[str, object]]:
+def _shortfalls(location_id: int, failed: list[int], wanted: dict[int, int]) -> list[dict[str, object]]:
     available = dict(
         StockLevel.objects.filter(location_id=location_id, product_id__in=failed).values_list("product_id", "available")
     )

@@ -1,0 +1,16 @@
+"""The ceiling of loadtests/bench_availability.py: an authenticated DRF view
+(same authentication, scope check and rate limiter as every endpoint) that
+answers a constant. Mounted only when settings.BENCHMARK_ENDPOINTS is true."""
+
+from drf_spectacular.utils import extend_schema
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+
+class BareView(APIView):
+    required_scopes = ["inventory:read"]
+
+    @extend_schema(exclude=True)
+    def get(self, request: Request) -> Response:
+        return Response({"status": "ok"})

@@ -1,0 +1,66 @@
+"""Which products a caller sees: the operator all of them; a partner only its
+own (another partner's product answers 404); stores and shoppers the active
+catalogue of everyone."""
+
+import datetime as dt
+
+from django.db.models import Q, QuerySet
+from django.http import Http404
+
+from inventory.models import Product
+from inventory.selectors.locations import ensure_catalog_editor
+from partners.callers import Caller
+from partners.models import CallerKind
+
+
+def products_visible_to(*, caller: Caller) -> QuerySet[Product]:
+    products = Product.objects.select_related("owner")
+    if caller.is_operator:
+        return products.all()
+    if caller.kind == CallerKind.PARTNER:
+        return products.filter(owner_id=caller.partner_id)
+    if caller.kind in (CallerKind.STORE, CallerKind.SHOPPER):
+        return products.filter(is_active=True)
+    return products.none()
+
+
+def products_filtered(
+    *,
+    caller: Caller,
+    updated_since: dt.datetime | None = None,
+    category: str | None = None,
+    owner: str | None = None,
+    q: str | None = None,
+    sku: str | None = None,
+    gtin: str | None = None,
+) -> QuerySet[Product]:
+    """The list endpoint. ``owner`` ("retailer" or a partner slug) filters for
+    the operator; other callers see what they see whatever it says."""
+    products = products_visible_to(caller=caller)
+    if owner and caller.is_operator:
+        products = products.filter(owner__isnull=True) if owner == "retailer" else products.filter(owner__slug=owner)
+    if updated_since is not None:
+        products = products.filter(updated_at__gte=updated_since)
+    if category:
+        products = products.filter(category=category)
+    if q:
+        products = products.filter(Q(name_fr__icontains=q) | Q(name_en__icontains=q))
+    if sku:
+        products = products.filter(sku=sku)
+    if gtin:
+        products = products.filter(gtin=gtin)
+    return products
+
+
+def product_get(*, caller: Caller, product_id: int) -> Product:
+    product = products_visible_to(caller=caller).filter(pk=product_id).first()
+    if product is None:
+        raise Http404
+    return product
+
+
+def product_get_for_edit(*, caller: Caller, product_id: int) -> Product:
+    """A product the caller may edit: the operator any (the retailer's
+    catalogue only it may edit), a partner its own."""
+    ensure_catalog_editor(caller=caller)
+    return product_get(caller=caller, product_id=product_id)
