@@ -419,7 +419,6 @@ def test_code_exchange_rules(live_server, shopper_app, insecure_transport) -> No
         REDIRECT + "/",
         REDIRECT + "#frag",
         "http://evil@127.0.0.1:8765/callback",
-        "http://127.0.0.1:8766/callback",
         "http://127.0.0.1:8765/Callback",
         "https://127.0.0.1:8765/callback",
     ],
@@ -440,6 +439,32 @@ def test_redirect_uris_must_match_exactly(live_server, shopper_app, redirect_uri
         },
         allow_redirects=False,
     )
+    assert "code=" not in response.headers.get("Location", "")
+
+
+@pytest.mark.parametrize(
+    "redirect_uri", ["https://app.example:8443/cb", "https://app.example/cb/", "http://app.example/cb"]
+)
+def test_registered_https_redirect_is_matched_exactly(live_server, shopper_app, redirect_uri: str) -> None:
+    # Only IP-literal loopback URIs may vary their port (RFC 8252 section 7.3); real apps register https.
+    client, _user = shopper_app
+    client.redirect_uris = "https://app.example/cb"
+    client.save(update_fields=["redirect_uris"])
+    session = logged_in_session(live_server.url, "alice", "correct horse battery")
+    _verifier, challenge = pkce_pair()
+    response = session.get(
+        f"{live_server.url}/oauth/authorize/",
+        params={
+            "response_type": "code",
+            "client_id": client.client_id,
+            "redirect_uri": redirect_uri,
+            "scope": "orders:read",
+            "code_challenge": challenge,
+            "code_challenge_method": "S256",
+        },
+        allow_redirects=False,
+    )
+    assert response.status_code == 400
     assert "code=" not in response.headers.get("Location", "")
 
 
