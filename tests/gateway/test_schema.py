@@ -49,3 +49,10 @@ def test_docs_pages_are_served_from_local_files(client) -> None:
     assert "cdn" not in html.lower()
     redoc = client.get("/api/redoc/").content.decode()
     assert "/static/drf_spectacular_sidecar/redoc/" in redoc
+
+
+@pytest.mark.django_db
+def test_schema_endpoint_is_public_so_the_docs_can_load_it(client) -> None:
+    response = client.get("/api/v1/schema/")
+    assert response.status_code == 200
+    assert b"openapi: 3.1" in response.content
