@@ -8,8 +8,10 @@ from decimal import Decimal
 from typing import Any
 
 import factory
+from django.contrib.auth import get_user_model
 from django.db import connection
 from django.utils import timezone
+from oauth2_provider.models import get_access_token_model, set_token_value
 
 from commerce.local_time import zone
 from commerce.models import PickupSlot, SlotSchedule, SlotWindow
@@ -17,6 +19,8 @@ from inventory.models import Location, Product, StockLevel, StockMovement
 from inventory.services import stock_set
 from partners.models import ApiClient, CallerKind
 from tests.factories import LocationFactory, UserFactory, api_as, make_client, token_for
+
+AccessToken = get_access_token_model()
 
 
 class ProductFactory(factory.django.DjangoModelFactory[Product]):
@@ -118,3 +122,21 @@ def shopper_token(app: ApiClient, user: Any) -> str:
 
 def idempotency_key() -> str:
     return secrets.token_hex(12)
+
+
+def crowd_tokens(app: ApiClient, count: int, *, scopes: str = "orders:read orders:write") -> list[str]:
+    """``count`` shoppers and one access token each, written set-based (two INSERTs)."""
+    prefix = secrets.token_hex(4)
+    users = get_user_model().objects.bulk_create(
+        [get_user_model()(username=f"crowd-{prefix}-{index}") for index in range(count)]
+    )
+    expires = timezone.now() + dt.timedelta(minutes=30)
+    raws, tokens = [], []
+    for user in users:
+        raw = secrets.token_urlsafe(24)
+        token = AccessToken(application=app, user=user, scope=scopes, expires=expires)
+        set_token_value(token, raw)
+        raws.append(raw)
+        tokens.append(token)
+    AccessToken.objects.bulk_create(tokens)
+    return raws
