@@ -1,10 +1,14 @@
 """Reads on partners, scoped to the caller: another partner's objects do not exist."""
 
-from django.db.models import QuerySet
+import re
+from dataclasses import dataclass
+
+from django.db.models import Prefetch, Q, QuerySet
+from django.db.models.expressions import RawSQL
 from django.http import Http404
 
 from partners.callers import Caller
-from partners.models import ApiClient, Partner
+from partners.models import ApiClient, CallerKind, Event, Partner, WebhookAttempt, WebhookDelivery, WebhookSubscription
 
 
 def partner_of_caller(*, caller: Caller) -> Partner:
@@ -25,3 +29,95 @@ def api_client_get(*, caller: Caller, client_id: str) -> ApiClient:
     if client is None:
         raise Http404
     return client
+
+
+# ---------------------------------------------------------------- events feed
+# An event is shown once every transaction that started before its own has
+# ended (its txid is below the oldest running one), so a reader that moved
+# past a (txid, id) position will never see an event appear behind it. A
+# transaction sees its own events (tests, and services reading back).
+_FEED_VISIBLE = Q(txid__lt=RawSQL("pg_snapshot_xmin(pg_current_snapshot())::text::bigint", [])) | Q(
+    txid=RawSQL("pg_current_xact_id_if_assigned()::text::bigint", [])
+)
+_POSITION = re.compile(r"^(\d{1,19})-(\d{1,19})$")
+
+
+@dataclass(frozen=True)
+class FeedPosition:
+    """Where a reader is in the feed; shown to clients as an opaque string."""
+
+    txid: int
+    event_id: int
+
+    def encode(self) -> str:
+        return f"{self.txid}-{self.event_id}"
+
+    @classmethod
+    def of(cls, event: Event) -> "FeedPosition":
+        return cls(txid=event.txid, event_id=event.pk)
+
+    @classmethod
+    def decode(cls, text: str) -> "FeedPosition":
+        match = _POSITION.match(text)
+        if match is None:
+            raise ValueError(text)
+        return cls(txid=int(match[1]), event_id=int(match[2]))
+
+
+def events_visible_to(*, caller: Caller) -> QuerySet[Event]:
+    """A partner sees the events whose audience is itself; the operator sees all."""
+    if caller.is_operator:
+        return Event.objects.all()
+    if caller.kind == CallerKind.PARTNER and caller.partner_id is not None:
+        return Event.objects.filter(partner_id=caller.partner_id)
+    return Event.objects.none()
+
+
+def events_feed(*, caller: Caller, after: FeedPosition | None, types: list[str], limit: int) -> list[Event]:
+    """Up to ``limit`` events after ``after``, oldest first, in feed order."""
+    events = events_visible_to(caller=caller).filter(_FEED_VISIBLE)
+    if types:
+        events = events.filter(type__in=types)
+    if after is not None:
+        events = events.filter(Q(txid__gt=after.txid) | Q(txid=after.txid, id__gt=after.event_id))
+    return list(events.order_by("txid", "id")[:limit])
+
+
+# ---------------------------------------------------------------- webhooks
+def webhook_subscriptions_visible_to(*, caller: Caller) -> QuerySet[WebhookSubscription]:
+    """A partner sees its own subscriptions; the operator sees every one."""
+    if caller.is_operator:
+        return WebhookSubscription.objects.all()
+    if caller.kind == CallerKind.PARTNER and caller.partner_id is not None:
+        return WebhookSubscription.objects.filter(partner_id=caller.partner_id)
+    return WebhookSubscription.objects.none()
+
+
+def webhook_subscription_get(*, caller: Caller, subscription_id: int) -> WebhookSubscription:
+    subscription = webhook_subscriptions_visible_to(caller=caller).filter(pk=subscription_id).first()
+    if subscription is None:
+        raise Http404
+    return subscription
+
+
+def webhook_deliveries_of(
+    *, caller: Caller, subscription_id: int, statuses: list[str] | None = None
+) -> QuerySet[WebhookDelivery]:
+    subscription = webhook_subscription_get(caller=caller, subscription_id=subscription_id)
+    deliveries = WebhookDelivery.objects.filter(subscription=subscription).select_related("event")
+    if statuses:
+        deliveries = deliveries.filter(status__in=statuses)
+    return deliveries
+
+
+def webhook_delivery_get(*, caller: Caller, subscription_id: int, delivery_id: int) -> WebhookDelivery:
+    """The delivery with its attempts, oldest first."""
+    delivery = (
+        webhook_deliveries_of(caller=caller, subscription_id=subscription_id)
+        .filter(pk=delivery_id)
+        .prefetch_related(Prefetch("attempts", queryset=WebhookAttempt.objects.order_by("number")))
+        .first()
+    )
+    if delivery is None:
+        raise Http404
+    return delivery

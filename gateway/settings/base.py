@@ -231,6 +231,8 @@ SPECTACULAR_SETTINGS = {
     "OAUTH2_REFRESH_URL": "/oauth/token/",
     "OAUTH2_SCOPES": SCOPES,
     "ENUM_NAME_OVERRIDES": {
+        "WebhookDeliveryStatusEnum": "partners.models.DeliveryStatus",
+        "WebhookAttemptTriggerEnum": "partners.models.AttemptTrigger",
         "LocationKindEnum": "inventory.models.LocationKind",
         "StockSyncLineStatusEnum": "inventory.services.changes.LINE_STATUSES",
         "StockAdjustmentReasonEnum": "inventory.api.v1.serializers.ADJUSTMENT_REASONS",
@@ -250,6 +252,8 @@ CELERY_TIMEZONE = "UTC"
 CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {
     "purge-idempotency-keys": {"task": "gateway.api.tasks.purge_idempotency_keys", "schedule": 3600.0},
     "clear-expired-oauth-tokens": {"task": "partners.tasks.clear_expired_tokens", "schedule": 3600.0},
+    # Webhooks: fan out events whose after-commit dispatch was lost, queue due retries.
+    "webhooks-sweep-due": {"task": "partners.tasks.webhooks_sweep_due", "schedule": 15.0},
     # Inventory: prove every stock level equals the sum of its ledger movements.
     "check-stock-ledger": {"task": "inventory.tasks.check_stock_ledger", "schedule": 6 * 3600.0},
     # Click-and-collect: slots open on the database clock (booking SQL), so a

@@ -1,15 +1,13 @@
-"""Writes on partners and API clients."""
+"""Writes on API clients: creation and secret rotation."""
 
 import secrets
-from dataclasses import dataclass
-from typing import Any
 
 from django.db import transaction
 from django.utils import timezone
 from oauth2_provider.models import AbstractApplication
 
 from partners.errors import ClientNotConfidential, ScopeNotAllowed
-from partners.models import SCOPES_BY_KIND, ApiClient, CallerKind, Event, Partner
+from partners.models import SCOPES_BY_KIND, ApiClient, CallerKind, Partner
 
 _GRANT_BY_KIND: dict[str, str] = {
     CallerKind.SHOPPER: AbstractApplication.GRANT_AUTHORIZATION_CODE,
@@ -75,31 +73,3 @@ def api_client_rotate_secret(*, client: ApiClient) -> str:
         client.secret_rotated_at = timezone.now()
         client.save(update_fields=["client_secret", "secret_rotated_at", "updated_at"])
     return secret
-
-
-@dataclass(frozen=True)
-class NewEvent:
-    type: str
-    payload: dict[str, Any]
-    partner_id: int | None = None
-    subject: str = ""
-
-
-def events_record(*, events: list[NewEvent]) -> list[Event]:
-    """Write events to the outbox inside the caller's transaction (one INSERT
-    for the batch). Nothing is sent from here: delivery starts after commit."""
-    if not events:
-        return []
-    rows = Event.objects.bulk_create(
-        [Event(type=e.type, payload=e.payload, partner_id=e.partner_id, subject=e.subject) for e in events]
-    )
-    transaction.on_commit(_dispatch_after_commit)
-    return rows
-
-
-def event_record(*, type: str, payload: dict[str, Any], partner_id: int | None = None, subject: str = "") -> Event:
-    return events_record(events=[NewEvent(type=type, payload=payload, partner_id=partner_id, subject=subject)])[0]
-
-
-def _dispatch_after_commit() -> None:
-    """Hands new events to webhook delivery once they are committed."""
