@@ -9,8 +9,9 @@ reference, section B.6, "recommended notifier design"):
 - baseline: the same weekday and local hour over the previous
   ``BASELINE_WEEKS`` weeks, skipping public holidays and hours with less
   than ``BASELINE_MIN_COVERAGE`` of their data; robust centre and spread
-  (median, 1.4826 x MAD), the spread never below Poisson noise (the square
-  root of the median) nor below ``RELATIVE_FLOOR`` of the median;
+  (median, 1.4826 x MAD), the spread never below ordinary variation:
+  Poisson noise (variance = median) and a day-to-day swing of
+  ``RELATIVE_FLOOR`` of the median, added in quadrature;
 - spike / drop: ``|x - median| > Z_LIMIT x spread``;
 - zero counts while open, counts while closed (opening hours of the store),
   missing data while open (completeness under one half, Telraam's cut);
@@ -52,12 +53,12 @@ METHODS: dict[str, str] = {
     AnomalyKind.CLOSED_HOURS_COUNTS: "at least 10 entries in an hour the store is closed, and above the usual "
     "for that weekday and hour (median + 4 x spread)",
     AnomalyKind.SPIKE: "above median + 4 x spread of the same weekday and hour over the previous 6 non-holiday "
-    "weeks (spread = max(1.4826 x MAD, sqrt(median), 10 % of median))",
+    "weeks (spread = max(1.4826 x MAD, sqrt(median + (0.1 x median)^2)))",
     AnomalyKind.DROP: "below median - 4 x spread of the same weekday and hour over the previous 6 non-holiday "
-    "weeks (spread = max(1.4826 x MAD, sqrt(median), 10 % of median)); two hours in a row",
-    AnomalyKind.REVERSED_DIRECTION: "hour-by-hour exits minus entries projected on the usual profile of that "
-    "weekday (median of previous weeks): about +1 normally, about -1 when entries and exits are swapped; "
-    "flagged below -0.25",
+    "weeks (spread = max(1.4826 x MAD, sqrt(median + (0.1 x median)^2))); two hours in a row",
+    AnomalyKind.REVERSED_DIRECTION: "exits minus entries, hour by hour over the day, projected on the usual "
+    "profile of that weekday (median of the previous non-holiday weeks): about +1 normally, about -1 when "
+    "entries and exits are swapped; flagged below -0.25",
     AnomalyKind.EXITS_EXCEED_ENTRIES: "exits above 1.2 x entries + 20 over the day",
 }
 # How the figures of consecutive periods of one anomaly add up.
@@ -108,7 +109,10 @@ def robust_baseline(values: list[float]) -> Baseline | None:
         return None
     median = statistics.median(values)
     mad = statistics.median(abs(v - median) for v in values)
-    spread = max(MAD_TO_SIGMA * mad, math.sqrt(median), RELATIVE_FLOOR * median, 1.0)
+    # Never below what ordinary variation gives: Poisson noise of the count
+    # (variance = mean) plus a day-to-day swing of RELATIVE_FLOOR, in quadrature.
+    floor = math.sqrt(median + (RELATIVE_FLOOR * median) ** 2)
+    spread = max(MAD_TO_SIGMA * mad, floor, 1.0)
     return Baseline(median, spread, len(values))
 
 
@@ -307,7 +311,10 @@ def _judge_reversed(series: SensorSeries, calendar: StoreCalendar, day: store_ti
     if day.label is None or calendar.is_holiday(day.label):
         return None
     products = norm = variance = 0.0
-    for start, stat in _open_hours(series, calendar, day):
+    # Every hour of the day: the hour after closing (the last shoppers and the
+    # staff leave) and the one before opening carry the strongest signal.
+    for hour in store_time.hour_buckets(day.label, day.label, calendar.tz):
+        start, stat = hour.start, series.hours.get(hour.start)
         if stat is None or stat.coverage < MISSING_BELOW:
             continue
         usual = _history(series, start.astimezone(calendar.tz), calendar, lambda s: s.out_count - s.in_count)
