@@ -117,11 +117,14 @@ def test_each_anomaly_is_explained_and_raises_one_event(store, entrance, series_
         local_hour(dt.date(2026, 5, 5), 20),
     )
     assert dead.actual == 0
+    assert dead.expected is not None
+    assert dead.expected_low is not None
     assert dead.expected_low > 100  # even the low end of eleven usual hours is far from zero
     assert dead.expected > dead.expected_low
     assert "median" in dead.method
     assert dead.status == AnomalyStatus.RESOLVED  # the next morning counted again
     spike = Anomaly.objects.get(sensor=entrance, kind="spike")
+    assert spike.expected_high is not None
     assert spike.actual > spike.expected_high
     assert spike.details["first"]["z"] > 4
     # one event per anomaly, although the 48-hour windows overlapped every day
@@ -199,9 +202,9 @@ def test_a_store_reads_only_its_anomalies(store_api, entrance, other_entrance):
     make_anomalies(other_entrance, 3)
     listed = store_api.get("/api/v1/footfall/anomalies").json()["results"]
     assert {a["store"] for a in listed} == {"PAR01"}
-    other = Anomaly.objects.filter(sensor=other_entrance).first()
+    other = Anomaly.objects.filter(sensor=other_entrance).earliest("pk")
     assert store_api.get(f"/api/v1/footfall/anomalies/{other.pk}").status_code == 404
-    own = Anomaly.objects.filter(sensor=entrance).first()
+    own = Anomaly.objects.filter(sensor=entrance).earliest("pk")
     assert store_api.get(f"/api/v1/footfall/anomalies/{own.pk}").json()["id"] == own.pk
 
 
