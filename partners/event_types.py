@@ -20,37 +20,79 @@ class EventType:
     example: dict[str, Any]
 
 
+_ORDER = {
+    "order_id": "5f0c6a2e-8d1b-4c43-9a57-2f1f8e0a9b31",
+    "store": "PAR01",
+    "store_id": 3,
+    "slot_id": 812,
+    "slot_starts_at": "2026-11-24T17:30:00+01:00",
+    "status": "placed",
+    "lines": [{"product_id": 55, "sku": "ACME-001", "quantity": 2, "unit_price": "3.49"}],
+}
+
 _TYPES = [
     EventType(
         "stock.changed",
         "A stock level changed (sync, adjustment, reservation, release, sale, return). "
-        "`available` = `on_hand` - `reserved`. Audience: the owner of the product.",
-        {"sku": "ACME-001", "location": "PAR01", "on_hand": 12, "reserved": 2, "available": 10, "reason": "sale"},
+        "`available` = `on_hand` - `reserved`; `version` grows with every change of the level, so a receiver "
+        "can drop a delivery older than one it already applied. Audience: the owner of the product.",
+        {
+            "sku": "ACME-001",
+            "location": "PAR01",
+            "on_hand": 12,
+            "reserved": 2,
+            "available": 10,
+            "reason": "sale",
+            "version": 7,
+        },
     ),
     EventType(
         "product.changed",
-        "A product was created or updated (price, names, active flag). Audience: the owner of the product.",
-        {"sku": "ACME-001", "gtin": "3017620422003", "active": True},
+        "A product was created or updated (`change`: created, updated). Audience: the owner of the product.",
+        {"id": 55, "sku": "ACME-001", "change": "updated", "version": 4, "is_active": True},
     ),
     EventType(
         "order.created",
-        "A click-and-collect order was placed. Audience: the partner whose products it holds, if any.",
-        {"order": "ORD-2026-000123", "store": "PAR01", "status": "placed"},
+        "A click-and-collect order was placed. The operator's event carries the whole order (customer id, "
+        "total, every line); a partner whose products are in it gets an event with its own lines only.",
+        {**_ORDER, "customer_id": 901, "total": {"amount": "6.98", "currency": "EUR"}},
     ),
     EventType(
         "order.status_changed",
-        "An order moved to another status (ready, collected, cancelled...).",
-        {"order": "ORD-2026-000123", "store": "PAR01", "status": "ready", "previous_status": "placed"},
+        "An order moved to another status (preparing, ready, collected, cancelled, no_show); "
+        "`previous_status` is where it came from. Same audiences and lines as `order.created`.",
+        {**_ORDER, "status": "ready", "previous_status": "preparing"},
     ),
     EventType(
         "slots.released",
-        "New pickup slots were opened for booking at a store.",
-        {"store": "PAR01", "date": "2026-11-24", "slots": 24},
+        "Pickup slots of a store's day were opened for booking. Audience: the operator.",
+        {
+            "store_id": 3,
+            "store": "PAR01",
+            "date": "2026-11-24",
+            "release_at": "2026-11-22T00:00:00+01:00",
+            "slot_count": 24,
+        },
     ),
     EventType(
         "footfall.anomaly",
-        "A people counter reported implausible figures or went silent.",
-        {"store": "PAR01", "sensor": "PAR01-DOOR-1", "kind": "silent", "since": "2026-11-22T09:00:00+00:00"},
+        "A people counter reported implausible figures (missing data, zero counts, counts while closed, "
+        "spike, drop, reversed direction, exits above entries). Audience: the operator.",
+        {
+            "id": 17,
+            "store": "PAR01",
+            "sensor": "PAR01-DOOR-1",
+            "kind": "zero_counts",
+            "status": "open",
+            "period_start": "2026-11-22T09:00:00+01:00",
+            "period_end": "2026-11-22T11:00:00+01:00",
+            "metric": "entries",
+            "actual": 0,
+            "expected": 140,
+            "expected_low": 95,
+            "expected_high": 190,
+            "method": "same hours of the 4 previous same weekdays",
+        },
     ),
     EventType(
         "webhook.disabled",
@@ -59,7 +101,7 @@ _TYPES = [
         {
             "webhook": 42,
             "url": "https://hooks.example.com/gateway",
-            "reason": "no successful delivery since 2026-11-21T08:00:00+00:00",
+            "reason": "no successful delivery for 24 hours",
             "disabled_at": "2026-11-22T10:00:00+00:00",
         },
     ),

@@ -11,7 +11,7 @@ from typing import Any
 
 from django.core.mail import mail_admins, send_mail
 from django.db import transaction
-from django.db.models import F, Value
+from django.db.models import Case, F, Q, Value, When
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -97,8 +97,15 @@ def webhook_subscription_update(
         values["is_active"] = changes["is_active"]
         if changes["is_active"]:
             values.update(disabled_at=None, disabled_reason="", failing_since=None)
-        elif subscription.is_active:
-            values.update(disabled_at=timezone.now(), disabled_reason="disabled through the API")
+        else:
+            # SET expressions read the row as it was: only an active one records when and why.
+            was_active = Q(is_active=True)
+            values.update(
+                disabled_at=Case(When(was_active, then=Value(timezone.now())), default=F("disabled_at")),
+                disabled_reason=Case(
+                    When(was_active, then=Value("disabled through the API")), default=F("disabled_reason")
+                ),
+            )
     with transaction.atomic():
         updated = WebhookSubscription.objects.filter(pk=subscription.pk, version=expected_version).update(
             **values, version=F("version") + 1, updated_at=timezone.now()

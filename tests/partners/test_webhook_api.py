@@ -320,3 +320,16 @@ def test_a_delivery_of_another_subscription_is_404(acme: Any) -> None:
     (their_delivery,) = deliver_events(partner_id, 1)
     assert api.get(f"/api/v1/webhooks/{mine['id']}/deliveries/{their_delivery}").status_code == 404
     assert api.post(f"/api/v1/webhooks/{mine['id']}/deliveries/{their_delivery}/redeliver").status_code == 404
+
+
+@pytest.mark.django_db
+def test_disabling_through_the_api_records_when_and_stops_deliveries(acme: Any) -> None:
+    api = api_as(acme)
+    created = new_subscription(api)
+    path = f"/api/v1/webhooks/{created['id']}"
+    body = api.patch(path, {"is_active": False}, format="json", HTTP_IF_MATCH="*").json()
+    assert (body["is_active"], body["disabled_reason"]) == (False, "disabled through the API")
+    assert body["disabled_at"] is not None
+    again = api.patch(path, {"is_active": False}, format="json", HTTP_IF_MATCH="*").json()
+    assert again["disabled_at"] == body["disabled_at"]
+    assert deliver_events(acme.partner_id, 1) == []
