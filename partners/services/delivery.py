@@ -37,7 +37,7 @@ from partners.models import (
     WebhookSubscription,
 )
 from partners.services.egress import HttpOutcome, post_to_target
-from partners.services.events import FAN_OUT_BATCH, deliveries_enqueue, events_fan_out
+from partners.services.events import FAN_OUT_BATCH, deliveries_enqueue, events_fan_out_stragglers
 from partners.services.signing import signature_header, webhook_secret_decrypt
 from partners.services.targets import private_targets_allowed
 from partners.services.webhooks import webhook_subscription_disable
@@ -232,7 +232,7 @@ def webhooks_sweep(*, now: dt.datetime | None = None) -> SweepResult:
     now = now or timezone.now()
     fanned = 0
     for _batch in range(SWEEP_FAN_OUT_BATCHES):
-        fan_out = events_fan_out(created_before=now - SWEEP_FAN_OUT_AGE, now=now)
+        fan_out = events_fan_out_stragglers(created_before=now - SWEEP_FAN_OUT_AGE, now=now)
         fanned += fan_out.events
         if fan_out.events < FAN_OUT_BATCH:
             break

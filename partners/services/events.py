@@ -61,15 +61,28 @@ class FanOut:
     delivery_ids: list[int]
 
 
-def events_fan_out(
-    *, event_ids: list[int] | None = None, created_before: dt.datetime | None = None, now: dt.datetime | None = None
-) -> FanOut:
+def events_fan_out(*, event_ids: list[int], now: dt.datetime | None = None) -> FanOut:
     """Create one delivery per (event, matching active subscription) for
-    events not fanned out yet, mark them fanned out, and enqueue the first
-    attempts after commit. Idempotent: an event is fanned out once (row lock
-    plus ``dispatched_at``, backed by the unique (subscription, event)).
-    Returns how many events it fanned out and the deliveries it created."""
-    now = now or timezone.now()
+    these events if not fanned out yet, mark them fanned out, and enqueue the
+    first attempts after commit; batches of FAN_OUT_BATCH, one transaction
+    each. Idempotent: an event is fanned out once (row lock plus
+    ``dispatched_at``, backed by the unique (subscription, event)).
+    Events another worker is fanning out at the same moment are skipped."""
+    total = FanOut(events=0, delivery_ids=[])
+    for start in range(0, len(event_ids), FAN_OUT_BATCH):
+        batch = _fan_out_batch(event_ids=event_ids[start : start + FAN_OUT_BATCH], now=now or timezone.now())
+        total = FanOut(events=total.events + batch.events, delivery_ids=total.delivery_ids + batch.delivery_ids)
+    return total
+
+
+def events_fan_out_stragglers(*, created_before: dt.datetime, now: dt.datetime | None = None) -> FanOut:
+    """One batch of events older than ``created_before`` whose fan-out was lost (for the sweep)."""
+    return _fan_out_batch(created_before=created_before, now=now or timezone.now())
+
+
+def _fan_out_batch(
+    *, now: dt.datetime, event_ids: list[int] | None = None, created_before: dt.datetime | None = None
+) -> FanOut:
     with transaction.atomic():
         events = lock_undispatched_events(event_ids=event_ids, created_before=created_before, limit=FAN_OUT_BATCH)
         if not events:

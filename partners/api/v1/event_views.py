@@ -58,6 +58,7 @@ def _feed_example(name: str) -> OpenApiExample:
 
 class EventFeedView(APIView):
     required_scopes = ["webhooks:manage"]
+    extra_error_statuses = {"GET": [400]}
 
     @extend_schema(
         tags=TAG,

@@ -141,7 +141,12 @@ class WebhookDetailView(APIView):
     extra_error_statuses = {"PATCH": [412, 428], "DELETE": [412]}
 
     @extend_schema(
-        tags=TAG, operation_id="webhooks_detail", summary="One webhook subscription", responses=WebhookOutput
+        tags=TAG,
+        operation_id="webhooks_detail",
+        summary="One webhook subscription",
+        description="Carries an `ETag`; send it as `If-None-Match` to get 304 while nothing changed, "
+        "and as `If-Match` to change or delete it.",
+        responses={200: WebhookOutput, 304: None},
     )
     def get(self, request: Request, webhook_id: int) -> Response:
         subscription = _subscription(request, webhook_id)
