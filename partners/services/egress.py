@@ -103,7 +103,9 @@ def post_to_target(*, url: str, body: bytes, headers: dict[str, str], allow_priv
             excerpt = ""
         status = response.status
         response.release_conn()
-    except (HTTPError, OSError) as exc:
+    except (HTTPError, OSError, ValueError) as exc:
+        # ValueError: what http.client raises on a request it refuses to send; an
+        # attempt never crashes the task, it is logged as failed like any other.
         return HttpOutcome(status_code=None, duration_ms=elapsed(), error=_error_code(exc))
     finally:
         pool.close()

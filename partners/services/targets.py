@@ -58,6 +58,10 @@ def private_targets_allowed() -> bool:
 def target_parse(url: str, *, allow_private: bool) -> Target:
     if len(url) > MAX_URL_LENGTH:
         raise TargetRefused("url_too_long", f"The URL is longer than {MAX_URL_LENGTH} characters.")
+    if not url.isascii() or any(ch.isspace() or not ch.isprintable() for ch in url):
+        raise TargetRefused(
+            "url_malformed", "The URL must be ASCII without spaces or control characters (punycode for IDN hosts)."
+        )
     try:
         parts = urlsplit(url)
         port = parts.port

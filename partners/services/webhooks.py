@@ -117,14 +117,15 @@ def webhook_subscription_update(
 
 
 def webhook_subscription_delete(*, subscription: WebhookSubscription, expected_version: int | None = None) -> None:
-    """Deletes the subscription with its deliveries and their log."""
+    """Deletes the subscription with its deliveries and their log; with
+    ``expected_version``, only if nobody changed it since (412 otherwise)."""
     with transaction.atomic():
-        if (
-            expected_version is not None
-            and not WebhookSubscription.objects.filter(pk=subscription.pk, version=expected_version).exists()
-        ):
+        rows = WebhookSubscription.objects.filter(pk=subscription.pk)
+        if expected_version is not None:
+            rows = rows.filter(version=expected_version)
+        deleted, _ = rows.delete()
+        if not deleted:
             raise PreconditionFailed()
-        subscription.delete()
 
 
 def webhook_subscription_rotate_secret(

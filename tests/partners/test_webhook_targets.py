@@ -83,6 +83,9 @@ def create(url: str) -> Any:
         ("https://93.184.215.14:99999/", "url_malformed"),
         ("https:///nohost", "url_malformed"),
         ("https://does-not-resolve.invalid/", "host_not_resolved"),
+        ("https://93.184.215.14/a\r\nX-Injected: 1", "url_malformed"),
+        ("https://93.184.215.14/a b", "url_malformed"),
+        ("https://bücher.example/", "url_malformed"),
     ],
 )
 def test_refused_urls_are_a_422_naming_the_url_field(url: str, code: str) -> None:
