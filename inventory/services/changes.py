@@ -116,7 +116,7 @@ def stock_changes_apply(
         outcomes, writes = _decide(changes, locked)
         if all_or_nothing and any(o.status == FAILED for o in outcomes):
             raise ChangesRejected(outcomes)
-        _levels_drop_unused(created, locked, writes)
+        _levels_drop_failed(created, changes, outcomes, locked)
         if writes:
             outcomes = _write(changes, outcomes, writes, reason, actor_id, reference, idempotency_key)
     return outcomes
@@ -194,16 +194,22 @@ def _lines(changes: StockChanges) -> Iterator[tuple[tuple[int, int], int, bool, 
     )
 
 
-def _levels_drop_unused(created: set[tuple[int, int]], locked: Locked, writes: Writes) -> None:
+def _levels_drop_failed(
+    created: set[tuple[int, int]], changes: StockChanges, outcomes: list[ChangeOutcome], locked: Locked
+) -> None:
     """A level created for a line that then failed (a guard mismatch) goes
-    away again, so a failed line leaves no trace."""
-    written = {level_id for level_id, _new, _old in writes.values()}
-    unused = sorted(locked[pair][0] for pair in created if pair in locked and locked[pair][0] not in written)
-    if unused:
+    away again, so a failed line leaves no trace. (A set to 0 of a level not
+    held yet keeps it: the location now lists the product, at 0.)"""
+    failed = sorted(
+        locked[pair][0]
+        for pair, outcome in zip(zip(changes.product_ids, changes.location_ids, strict=True), outcomes, strict=True)
+        if outcome.status == FAILED and pair in created and pair in locked
+    )
+    if failed:
         with connection.cursor() as cursor:
             cursor.execute(
                 "DELETE FROM inventory_stocklevel WHERE id = ANY(%s::bigint[]) AND on_hand = 0 AND reserved = 0",
-                [unused],
+                [failed],
             )
 
 

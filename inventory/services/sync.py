@@ -118,12 +118,11 @@ def _line_problem(line: Any) -> tuple[str, str, str] | None:
     if type(line) is not dict:
         return "", "invalid_line", _("Each line must be an object.")
     if not line.keys() <= _LINE_KEYS:
-        unknown = sorted(str(key) for key in line.keys() - _LINE_KEYS)
-        return "", "invalid_line", _("Unknown field(s): %(fields)s.") % {"fields": ", ".join(unknown)}
+        return "", "invalid_line", _("Unknown field(s); a line has sku, location, on_hand or delta, expected_on_hand.")
     for name in ("sku", "location"):
         value = line.get(name)
-        if type(value) is not str or not 0 < len(value) <= 64:
-            return name, "invalid_" + name, _("A non-empty string of at most 64 characters is required.")
+        if type(value) is not str or not 0 < len(value) <= 64 or not value.isprintable():
+            return name, "invalid_" + name, _("A non-empty printable string of at most 64 characters is required.")
     on_hand, delta, expected = line.get("on_hand"), line.get("delta"), line.get("expected_on_hand")
     if (on_hand is None) == (delta is None):
         return "", "invalid_quantity", _("Give exactly one of on_hand (absolute) and delta (relative).")

@@ -49,9 +49,13 @@ def network(db: Any) -> Network:
     warehouse_b = LocationFactory.create(
         code="FRESH-WH1", kind=LocationKind.WAREHOUSE, owner=partner_b, click_and_collect=False, lead_time_days=1
     )
-    retail_product = ProductFactory.create(sku="MILK-1L", name_fr="Lait demi-écrémé 1 L", name_en="Semi-skimmed milk 1 L")
+    retail_product = ProductFactory.create(
+        sku="MILK-1L", name_fr="Lait demi-écrémé 1 L", name_en="Semi-skimmed milk 1 L"
+    )
     product_a = ProductFactory.create(owner=partner_a, sku="ACME-GRANOLA", name_fr="Granola", name_en="Granola")
-    product_b = ProductFactory.create(owner=partner_b, sku="FRESH-EGGS", name_fr="Oeufs frais x6", name_en="Fresh eggs x6")
+    product_b = ProductFactory.create(
+        owner=partner_b, sku="FRESH-EGGS", name_fr="Oeufs frais x6", name_en="Fresh eggs x6"
+    )
     stock(store, retail_product, 30, reserved=2)
     stock(other_store, retail_product, 5)
     stock(warehouse_a, product_a, 100)

@@ -31,13 +31,19 @@ LOCATION_CODE_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._-]{0,39}$"
 CATALOG_CURRENCIES = ("EUR",)
 
 
+def shown_name(name: object) -> str:
+    """A client-sent key, safe to echo in an error: non-printable characters
+    (NUL, lone surrogates) become U+FFFD and the length is bounded."""
+    return "".join(c if c.isprintable() else "\ufffd" for c in str(name)[:64])
+
+
 class StrictInput(serializers.Serializer[Any]):
     """Refuses fields it does not know: a client sending ``owner`` or
     ``version`` where it may not learns at once that they are not its to set."""
 
     def to_internal_value(self, data: Any) -> Any:
         if isinstance(data, dict):
-            unknown = sorted(str(name) for name in set(data) - set(self.fields))
+            unknown = sorted(shown_name(name) for name in set(data) - set(self.fields))
             if unknown:
                 raise serializers.ValidationError(
                     {name: [_("Unknown field.")] for name in unknown}, code="unknown_field"

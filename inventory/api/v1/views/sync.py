@@ -11,7 +11,8 @@ from rest_framework.views import APIView
 
 from gateway.api.idempotency import HEADER as IDEMPOTENCY_HEADER
 from gateway.api.idempotency import idempotent
-from inventory.api.v1.serializers import StockSyncInput, StockSyncOutput
+from inventory.api.v1.parsers import NestingSafeJSONParser
+from inventory.api.v1.serializers import StockSyncInput, StockSyncOutput, shown_name
 from inventory.errors import SyncBatchTooLarge
 from inventory.services.sync import ERROR_POLICIES, REJECT_ALL, SYNC_MAX_LINES, stock_sync
 from partners.callers import caller_from_request
@@ -25,7 +26,7 @@ def _body(data: Any) -> tuple[list[Any], str, str]:
     more than the whole per-line budget."""
     if not isinstance(data, dict):
         raise serializers.ValidationError({"lines": [_("Send an object with a list of lines.")]})
-    unknown = sorted(str(key) for key in data.keys() - _BODY_KEYS)
+    unknown = sorted(shown_name(key) for key in data.keys() - _BODY_KEYS)
     if unknown:
         raise serializers.ValidationError({name: [_("Unknown field.")] for name in unknown}, code="unknown_field")
     lines, policy, reference = data.get("lines"), data.get("error_policy", REJECT_ALL), data.get("reference", "")
@@ -45,6 +46,7 @@ def _body(data: Any) -> tuple[list[Any], str, str]:
 
 
 class StockSyncView(APIView):
+    parser_classes = [NestingSafeJSONParser]
     required_scopes = ["inventory:write"]
 
     @extend_schema(
