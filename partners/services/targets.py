@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from urllib.parse import urlsplit
 
 from django.conf import settings
+from django.utils.translation import gettext as _
 
 MAX_URL_LENGTH = 2000
 _NAT64 = ipaddress.ip_network("64:ff9b::/96")
@@ -57,28 +58,31 @@ def private_targets_allowed() -> bool:
 
 def target_parse(url: str, *, allow_private: bool) -> Target:
     if len(url) > MAX_URL_LENGTH:
-        raise TargetRefused("url_too_long", f"The URL is longer than {MAX_URL_LENGTH} characters.")
+        raise TargetRefused(
+            "url_too_long", _("The URL is longer than %(limit)d characters.") % {"limit": MAX_URL_LENGTH}
+        )
     if not url.isascii() or any(ch.isspace() or not ch.isprintable() for ch in url):
         raise TargetRefused(
-            "url_malformed", "The URL must be ASCII without spaces or control characters (punycode for IDN hosts)."
+            "url_malformed", _("The URL must be ASCII without spaces or control characters (punycode for IDN hosts).")
         )
     try:
         parts = urlsplit(url)
         port = parts.port
     except ValueError as exc:
-        raise TargetRefused("url_malformed", "The URL cannot be parsed.") from exc
+        raise TargetRefused("url_malformed", _("The URL cannot be parsed.")) from exc
     schemes = {"https", "http"} if allow_private else {"https"}
     if parts.scheme not in schemes:
-        raise TargetRefused("url_scheme_not_allowed", "Webhook URLs must use https.")
+        allowed = _("Webhook URLs must use http or https.") if allow_private else _("Webhook URLs must use https.")
+        raise TargetRefused("url_scheme_not_allowed", allowed)
     if not parts.hostname:
-        raise TargetRefused("url_malformed", "The URL has no host.")
+        raise TargetRefused("url_malformed", _("The URL has no host."))
     if parts.username is not None or parts.password is not None:
-        raise TargetRefused("url_credentials_not_allowed", "Webhook URLs must not carry user names or passwords.")
+        raise TargetRefused("url_credentials_not_allowed", _("Webhook URLs must not carry user names or passwords."))
     if parts.fragment:
-        raise TargetRefused("url_malformed", "Webhook URLs must not have a #fragment.")
+        raise TargetRefused("url_malformed", _("Webhook URLs must not have a #fragment."))
     default_port = 443 if parts.scheme == "https" else 80
     if port is not None and port != default_port and not allow_private:
-        raise TargetRefused("url_port_not_allowed", "Webhook URLs must use the default https port 443.")
+        raise TargetRefused("url_port_not_allowed", _("Webhook URLs must use the default https port 443."))
     path = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
     return Target(scheme=parts.scheme, host=parts.hostname, port=port or default_port, path=path)
 
@@ -107,7 +111,9 @@ def target_resolve(target: Target, *, allow_private: bool) -> list[str]:
     try:
         infos = socket.getaddrinfo(target.host, target.port, type=socket.SOCK_STREAM)
     except (socket.gaierror, UnicodeError) as exc:
-        raise TargetRefused("host_not_resolved", f"The host {target.host} does not resolve.") from exc
+        raise TargetRefused(
+            "host_not_resolved", _("The host %(host)s does not resolve.") % {"host": target.host}
+        ) from exc
     addresses: list[str] = []
     for info in infos:
         text = str(info[4][0]).split("%", 1)[0]  # drop an IPv6 zone id
@@ -118,10 +124,10 @@ def target_resolve(target: Target, *, allow_private: bool) -> list[str]:
             if not address_is_public(ipaddress.ip_address(text)):
                 raise TargetRefused(
                     "address_not_public",
-                    "The host resolves to a private, loopback, link-local or reserved address.",
+                    _("The host resolves to a private, loopback, link-local or reserved address."),
                 )
     if not addresses:
-        raise TargetRefused("host_not_resolved", f"The host {target.host} does not resolve.")
+        raise TargetRefused("host_not_resolved", _("The host %(host)s does not resolve.") % {"host": target.host})
     return addresses
 
 

@@ -2,6 +2,7 @@
 
 from typing import Any
 
+from django.utils.translation import gettext as _
 from rest_framework import serializers
 
 from partners.models import WebhookAttempt, WebhookDelivery, WebhookSubscription
@@ -15,7 +16,7 @@ class StrictInput(serializers.Serializer[Any]):
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
         unknown = sorted(set(self.initial_data) - set(self.fields)) if isinstance(self.initial_data, dict) else []
         if unknown:
-            raise serializers.ValidationError({name: ["Unknown field."] for name in unknown}, code="unknown_field")
+            raise serializers.ValidationError({name: [_("Unknown field.")] for name in unknown}, code="unknown_field")
         return attrs
 
 
@@ -81,7 +82,7 @@ class WebhookUpdateInput(StrictInput):
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
         attrs = super().validate(attrs)
         if not attrs:
-            raise serializers.ValidationError("Send at least one field to change.", code="empty_update")
+            raise serializers.ValidationError(_("Send at least one field to change."), code="empty_update")
         return attrs
 
 
