@@ -11,7 +11,7 @@ from decimal import Decimal
 from typing import Any
 
 from django.contrib.auth import get_user_model
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils.translation import gettext as _
 from rest_framework.exceptions import PermissionDenied, ValidationError
 
@@ -163,19 +163,70 @@ def _order_rows(
         item_count=sum(line.quantity for line in lines),
         idempotency_key=idempotency_key,
     )
-    order.save(force_insert=True)
-    for line in priced:
-        line.order = order
-    OrderLine.objects.bulk_create(priced)
-    placed = OrderStatusChange.objects.create(
-        order=order,
-        from_status="",
-        to_status=OrderStatus.PLACED,
-        actor_client=caller.client,
-        actor_user_id=caller.user_id,
+    placed = OrderStatusChange(
+        from_status="", to_status=OrderStatus.PLACED, actor_client=caller.client, actor_user_id=caller.user_id
     )
+    _insert_order(order=order, lines=priced, placed=placed)
     order._prefetched_objects_cache = {"lines": priced, "history": [placed]}  # type: ignore[attr-defined]  # read by the output serializer like a prefetch
     return order
+
+
+def _insert_order(*, order: Order, lines: list[OrderLine], placed: OrderStatusChange) -> None:
+    """The order, its lines and its first status in one statement (one round
+    trip instead of three: this is the hottest write of the midnight rush)."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            """
+            WITH o AS (
+                INSERT INTO commerce_order
+                    (public_id, store_id, slot_id, customer_id, placed_by_id, status, currency, total_amount,
+                     item_count, idempotency_key, version, created_at, updated_at)
+                VALUES (%(public_id)s, %(store)s, %(slot)s, %(customer)s, %(client)s, %(status)s, %(currency)s,
+                        %(total)s, %(items)s, %(key)s, 1, now(), now())
+                RETURNING id, created_at
+            ), l AS (
+                INSERT INTO commerce_orderline
+                    (order_id, product_id, sku, name_fr, name_en, quantity, unit_price_amount, line_total_amount)
+                SELECT o.id, t.product_id, t.sku, t.name_fr, t.name_en, t.quantity, t.unit_price, t.line_total
+                FROM o, unnest(%(products)s::bigint[], %(skus)s::text[], %(names_fr)s::text[], %(names_en)s::text[],
+                               %(quantities)s::int[], %(prices)s::numeric[], %(totals)s::numeric[])
+                     AS t(product_id, sku, name_fr, name_en, quantity, unit_price, line_total)
+                RETURNING id
+            ), h AS (
+                INSERT INTO commerce_orderstatuschange
+                    (order_id, from_status, to_status, at, actor_client_id, actor_user_id, reason)
+                SELECT o.id, '', %(status)s, now(), %(client)s, %(user)s, '' FROM o
+                RETURNING id
+            )
+            SELECT o.id, o.created_at, h.id, (SELECT array_agg(id ORDER BY id) FROM l) FROM o, h
+            """,
+            {
+                "public_id": order.public_id,
+                "store": order.store_id,
+                "slot": order.slot_id,
+                "customer": order.customer_id,
+                "client": placed.actor_client_id,
+                "user": placed.actor_user_id,
+                "status": order.status,
+                "currency": order.currency,
+                "total": order.total_amount,
+                "items": order.item_count,
+                "key": order.idempotency_key,
+                "products": [line.product_id for line in lines],
+                "skus": [line.sku for line in lines],
+                "names_fr": [line.name_fr for line in lines],
+                "names_en": [line.name_en for line in lines],
+                "quantities": [line.quantity for line in lines],
+                "prices": [line.unit_price_amount for line in lines],
+                "totals": [line.line_total_amount for line in lines],
+            },
+        )
+        order_id, created_at, change_id, line_ids = cursor.fetchone()
+    order.pk, order.created_at, order.updated_at, order.version = order_id, created_at, created_at, 1
+    order._state.adding = False
+    placed.pk, placed.order, placed.at = change_id, order, created_at
+    for line, line_id in zip(lines, line_ids, strict=True):
+        line.pk, line.order = line_id, order
 
 
 def _owners(catalogue: dict[int, CatalogueItem]) -> dict[int, int | None]:

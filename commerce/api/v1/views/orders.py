@@ -49,9 +49,15 @@ def _order_etag(order: Order) -> str:
     return etag_for("order", order.public_id, order.version)
 
 
+# One serializer instance renders every order: DRF builds a serializer's
+# fields on first use, which costs more than rendering an order (measured
+# about 2.5 ms of the order POST); rendering itself keeps no state.
+_ORDER_OUTPUT = OrderOutput()
+
+
 def _order_response(order: Order, status: int = 200) -> Response:
     headers = {"ETag": _order_etag(order), "Location": f"/api/v1/orders/{order.public_id}"}
-    return Response(OrderOutput(order).data, status=status, headers=headers)
+    return Response(_ORDER_OUTPUT.to_representation(order), status=status, headers=headers)
 
 
 def _actor(caller: Caller) -> Actor:

@@ -1,0 +1,215 @@
+"""The midnight release rush (issue 4), end to end against the real stack.
+
+    .venv/bin/python loadtests/bench_midnight_release.py [--quick]
+
+Starts PostgreSQL, Redis, granian (production settings) and a Celery worker
+(loadtests/harness.py), seeds stores, stock and shoppers with tokens through
+``manage.py seed_midnight_release`` (set-based), with slots opening a few
+seconds later; then runs loadtests/locust_midnight.py headless: every shopper
+orders the moment the slots open (3,000 shoppers by default, 300 with
+--quick). Afterwards it checks the database against what the clients were
+told: no slot over capacity or out of step with its orders, no stock level
+oversold or out of step with the ledger and the open orders, every accepted
+order present exactly once, one order per shopper. It ends with a short
+ceiling run (an authenticated one-row read on the same server) and prints
+``RESULT`` lines; any failed check exits 1.
+"""
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+import psycopg
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from loadtests.harness import ROOT, Stack, progress, result
+
+LOCUST = str(ROOT / ".venv" / "bin" / "locust")
+LOCUSTFILE = str(ROOT / "loadtests" / "locust_midnight.py")
+SIZES = {
+    "full": {"shoppers": 3000, "stores": 3, "capacity": 50, "products": 40, "users": 48},
+    "quick": {"shoppers": 300, "stores": 1, "capacity": 15, "products": 20, "users": 24},
+}
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--quick", action="store_true", help="300 shoppers, one store (under a minute).")
+    parser.add_argument("--users", type=int, help="Concurrent Locust users (connections); default 48 (24 quick).")
+    parser.add_argument("--threads", type=int, default=8, help="Server threads per worker (granian, 2 workers).")
+    parser.add_argument("--release-in", type=float, default=12.0, help="Seconds between seeding and the release.")
+    args = parser.parse_args()
+    size = dict(SIZES["quick" if args.quick else "full"])
+    if args.users:
+        size["users"] = args.users
+    with tempfile.TemporaryDirectory() as tmp, Stack(celery=True, threads=args.threads) as stack:
+        plan_path, history_path = Path(tmp) / "plan.json", Path(tmp) / "history.jsonl"
+        progress(f"seeding {size['shoppers']} shoppers, {size['stores']} store(s), {size['products']} products")
+        stack.manage(
+            "seed_midnight_release",
+            *("--shoppers", str(size["shoppers"]), "--stores", str(size["stores"])),
+            *("--products", str(size["products"]), "--capacity", str(size["capacity"])),
+            *("--release-in", str(args.release_in), "--out", str(plan_path)),
+        )
+        plan = json.loads(plan_path.read_text())
+        slots = sum(len(store["slot_ids"]) for store in plan["stores"])
+        progress(f"{slots} slots x {size['capacity']} open at {plan['release_at']}; {size['users']} Locust users")
+        _locust(stack, "MidnightShopper", plan_path, history_path, users=size["users"], run_time="300s")
+        released = stack.manage("release_pickup_slots", "--celery").strip()
+        progress(f"release task through Celery: {released}")
+        history = [json.loads(line) for line in history_path.read_text().splitlines()]
+        figures = _figures(history, plan)
+        checks = _checks(stack.env["DATABASE_URL"], plan, history)
+        progress("ceiling: authenticated one-row reads (GET /api/v1/pickup-slots/{id}) for 10 s")
+        ceiling = _ceiling(stack, plan_path, tmp, users=size["users"])
+    return _report(figures, checks, ceiling, shoppers=size["shoppers"])
+
+
+def _locust(stack: Stack, user_class: str, plan: Path, history: Path, *, users: int, run_time: str) -> str:
+    env = {**os.environ, "MIDNIGHT_PLAN": str(plan), "MIDNIGHT_HISTORY": str(history)}
+    done = subprocess.run(
+        [
+            LOCUST,
+            *("-f", LOCUSTFILE, "--headless", "--host", stack.url),
+            *("-u", str(users), "-r", str(users), "--run-time", run_time),
+            *("--only-summary", "--loglevel", "WARNING", "--stop-timeout", "30", user_class),
+        ],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+    )
+    if done.returncode not in (0, 1):  # 1: some requests failed, which the checks look at
+        raise RuntimeError(f"locust failed:\n{done.stderr[-3000:]}")
+    return done.stdout + done.stderr
+
+
+def _percentile(values: list[float], share: float) -> float:
+    ordered = sorted(values)
+    if not ordered:
+        return 0.0
+    return ordered[min(len(ordered) - 1, round(share * (len(ordered) - 1)))]
+
+
+def _figures(history: list[dict[str, Any]], plan: dict[str, Any]) -> dict[str, Any]:
+    placed = [row for row in history if row["status"] == 201]
+    latencies = [row["ms"] for row in history]
+    release = plan["release_epoch"]
+    last = max((row["sent"] + row["ms"] / 1000 for row in placed), default=release)
+    window = max(last - release, 1e-3)
+    codes = Counter(row["code"] or str(row["status"]) for row in history if row["status"] != 201)
+    return {
+        "order_requests": len(history),
+        "orders_accepted": len({row["order_id"] for row in placed}),
+        "seconds_to_last_order": window,
+        "orders_per_s": len(placed) / window,
+        "p50_ms": _percentile(latencies, 0.50),
+        "p95_ms": _percentile(latencies, 0.95),
+        "p99_ms": _percentile(latencies, 0.99),
+        "placed_p95_ms": _percentile([row["ms"] for row in placed], 0.95),
+        "server_errors": sum(1 for row in history if row["status"] >= 500),
+        "connection_errors": sum(1 for row in history if row["status"] == 0),
+        "failures": codes,
+    }
+
+
+_SLOTS_CHECK = """
+    SELECT count(*) FROM commerce_pickupslot s
+    WHERE s.store_id = ANY(%(stores)s)
+      AND (s.booked + s.held > s.capacity
+           OR s.booked <> (SELECT count(*) FROM commerce_order o
+                           WHERE o.slot_id = s.id AND o.status NOT IN ('cancelled', 'no_show')))
+"""
+_STOCK_CHECK = """
+    SELECT count(*) FROM inventory_stocklevel l
+    LEFT JOIN (SELECT stock_level_id, sum(delta_on_hand) AS on_hand, sum(delta_reserved) AS reserved
+               FROM inventory_stockmovement GROUP BY stock_level_id) m ON m.stock_level_id = l.id
+    LEFT JOIN (SELECT o.store_id, ol.product_id, sum(ol.quantity) AS quantity
+               FROM commerce_orderline ol JOIN commerce_order o ON o.id = ol.order_id
+               WHERE o.status IN ('placed', 'preparing', 'ready') GROUP BY o.store_id, ol.product_id) r
+           ON r.store_id = l.location_id AND r.product_id = l.product_id
+    WHERE l.location_id = ANY(%(stores)s)
+      AND (l.on_hand < 0 OR l.reserved < 0 OR l.reserved > l.on_hand
+           OR l.on_hand <> COALESCE(m.on_hand, 0) OR l.reserved <> COALESCE(m.reserved, 0)
+           OR l.reserved <> COALESCE(r.quantity, 0))
+"""
+_DUPLICATES_CHECK = """
+    SELECT
+      (SELECT count(*) FROM (SELECT 1 FROM commerce_order WHERE store_id = ANY(%(stores)s)
+                             GROUP BY customer_id, idempotency_key HAVING count(*) > 1) d)
+    + (SELECT count(*) FROM (SELECT 1 FROM commerce_order WHERE store_id = ANY(%(stores)s)
+                             GROUP BY customer_id HAVING count(*) > 1) c)
+"""
+
+
+def _checks(database_url: str, plan: dict[str, Any], history: list[dict[str, Any]]) -> dict[str, int]:
+    stores = [store["id"] for store in plan["stores"]]
+    accepted = {row["order_id"] for row in history if row["status"] == 201}
+    with psycopg.connect(database_url) as conn:
+        oversold_slots = conn.execute(_SLOTS_CHECK, {"stores": stores}).fetchone()[0]  # type: ignore[index]
+        oversold_stock = conn.execute(_STOCK_CHECK, {"stores": stores}).fetchone()[0]  # type: ignore[index]
+        duplicates = conn.execute(_DUPLICATES_CHECK, {"stores": stores}).fetchone()[0]  # type: ignore[index]
+        stored = {
+            str(row[0])
+            for row in conn.execute("SELECT public_id FROM commerce_order WHERE store_id = ANY(%s)", [stores])
+        }
+    return {
+        "oversold_slots": oversold_slots,
+        "oversold_stock": oversold_stock,
+        "duplicate_orders": duplicates,
+        "accepted_orders_missing": len(accepted - stored),
+        "orders_never_acknowledged": len(stored - accepted),
+    }
+
+
+def _ceiling(stack: Stack, plan_path: Path, tmp: str, *, users: int) -> float:
+    history = Path(tmp) / "ceiling.jsonl"
+    _locust(stack, "SlotReader", plan_path, history, users=users, run_time="10s")
+    rows = [json.loads(line) for line in history.read_text().splitlines()] if history.exists() else []
+    ok = [row for row in rows if row["status"] == 200]
+    if not ok:
+        return 0.0
+    span = max(row["sent"] + row["ms"] / 1000 for row in ok) - min(row["sent"] for row in ok)
+    return len(ok) / max(span, 1e-3)
+
+
+def _report(figures: dict[str, Any], checks: dict[str, int], ceiling: float, *, shoppers: int) -> int:
+    progress(f"failures by code: {dict(figures['failures'])}")
+    for metric in ("orders_per_s", "seconds_to_last_order"):
+        result(metric, float(figures[metric]), "orders/s" if metric == "orders_per_s" else "s")
+    result("orders_accepted", figures["orders_accepted"], "orders")
+    result("order_requests", figures["order_requests"], "requests")
+    for metric in ("p50_ms", "p95_ms", "p99_ms", "placed_p95_ms"):
+        result(metric, float(figures[metric]), "ms")
+    result("server_errors", figures["server_errors"], "responses")
+    result("connection_errors", figures["connection_errors"], "requests")
+    for code, count in sorted(figures["failures"].items()):
+        result(f"failures_{code}", count, "responses")
+    result("slot_reads_per_s", ceiling, "requests/s")
+    result("orders_vs_reads_ratio", figures["orders_per_s"] / ceiling if ceiling else 0.0, "")
+    for metric, value in checks.items():
+        result(metric, value, "")
+    failed = [name for name, value in checks.items() if name != "orders_never_acknowledged" and value]
+    if figures["server_errors"]:
+        failed.append("server_errors")
+    if figures["orders_accepted"] != shoppers:
+        failed.append(f"orders_accepted ({figures['orders_accepted']} of {shoppers} shoppers)")
+    if failed:
+        print(f"FAILED: {', '.join(failed)}", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    started = time.monotonic()
+    code = main()
+    progress(f"done in {time.monotonic() - started:.0f} s")
+    sys.exit(code)
