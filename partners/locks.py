@@ -30,8 +30,9 @@ def lock_undispatched_events(
     return list(events.order_by("pk").select_for_update(skip_locked=True)[:limit])
 
 
-def lock_delivery(*, delivery_id: int) -> WebhookDelivery:
-    return WebhookDelivery.objects.select_for_update().get(pk=delivery_id)
+def lock_delivery(*, delivery_id: int) -> WebhookDelivery | None:
+    """The delivery, locked; None if it was deleted (with its subscription)."""
+    return WebhookDelivery.objects.select_for_update().filter(pk=delivery_id).first()
 
 
 def lock_subscription_owner(*, partner_id: int | None) -> None:

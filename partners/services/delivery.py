@@ -115,7 +115,9 @@ def webhook_delivery_attempt(*, delivery_id: int, now: dt.datetime | None = None
     now = now or timezone.now()
     if not _claim(delivery_id, now):
         return None
-    delivery = WebhookDelivery.objects.select_related("subscription", "event").get(pk=delivery_id)
+    delivery = WebhookDelivery.objects.select_related("subscription", "event").filter(pk=delivery_id).first()
+    if delivery is None:  # deleted with its subscription meanwhile
+        return None
     if not delivery.subscription.is_active:
         WebhookDelivery.objects.filter(pk=delivery_id).update(leased_until=None)
         return None
@@ -151,9 +153,13 @@ def _next_step(delivery: WebhookDelivery, outcome: HttpOutcome, now: dt.datetime
     return _Next(DeliveryStatus.PENDING, now + delay)
 
 
-def _record(*, delivery_id: int, outcome: HttpOutcome, now: dt.datetime) -> WebhookAttempt:
+def _record(*, delivery_id: int, outcome: HttpOutcome, now: dt.datetime) -> WebhookAttempt | None:
+    """Log the attempt and decide the next step. A redelivery asked for while
+    this attempt was in flight is folded into it (it was being sent anyway)."""
     with transaction.atomic():
         delivery = lock_delivery(delivery_id=delivery_id)
+        if delivery is None:
+            return None
         manual = delivery.manual_requested
         delivery.attempt_count += 1
         if not manual and not outcome.succeeded:

@@ -7,6 +7,7 @@ previous one scheduled (``now=delivery.next_attempt_at``)."""
 import datetime as dt
 import itertools
 import threading
+import time
 from typing import Any
 
 import pytest
@@ -299,3 +300,27 @@ def test_fan_out_matches_audience_and_types_and_happens_once() -> None:
     assert (second.events, second.delivery_ids) == (0, [])
     assert acme_orders.pk not in receivers
     assert other_all.pk not in receivers
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.concurrency
+def test_a_subscription_deleted_while_its_attempt_is_in_flight_ends_the_attempt_quietly() -> None:
+    partner = PartnerFactory.create()
+    with running_receiver([200], delay_s=1.0) as receiver:
+        subscription, _ = subscribe(receiver.url, partner)
+        delivery = record_and_fan_out(partner)
+
+        def delete_meanwhile() -> None:
+            try:
+                time.sleep(0.3)
+                WebhookSubscription.objects.filter(pk=subscription.pk).delete()
+            finally:
+                connection.close()
+
+        deleter = threading.Thread(target=delete_meanwhile)
+        deleter.start()
+        result = webhook_delivery_attempt(delivery_id=delivery.pk)
+        deleter.join()
+    assert result is None
+    assert len(receiver.requests) == 1
+    assert not WebhookDelivery.objects.exists()
