@@ -231,6 +231,9 @@ SPECTACULAR_SETTINGS = {
     "OAUTH2_REFRESH_URL": "/oauth/token/",
     "OAUTH2_SCOPES": SCOPES,
     "ENUM_NAME_OVERRIDES": {
+        "OrderStatusEnum": "commerce.models.OrderStatus",
+        "OrderFulfilmentStatusEnum": "commerce.api.v1.serializers.FULFIL_TARGET_CHOICES",
+        "SlotHoldStateEnum": "commerce.models.HoldState",
         "WebhookDeliveryStatusEnum": "partners.models.DeliveryStatus",
         "WebhookAttemptTriggerEnum": "partners.models.AttemptTrigger",
         "LocationKindEnum": "inventory.models.LocationKind",

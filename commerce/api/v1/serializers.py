@@ -149,6 +149,8 @@ class OrderActorOutput(serializers.Serializer[Any]):
 
 
 class OrderStatusChangeOutput(serializers.ModelSerializer[OrderStatusChange]):
+    from_status = serializers.CharField(help_text="The status before; empty for the order's creation.")
+    to_status = serializers.ChoiceField(choices=OrderStatus.choices)
     actor = serializers.SerializerMethodField()
 
     class Meta:
@@ -174,6 +176,7 @@ class OrderSlotOutput(serializers.ModelSerializer[PickupSlot]):
 class OrderSummaryOutput(serializers.ModelSerializer[Order]):
     id = serializers.UUIDField(source="public_id")
     store = serializers.CharField(source="store.code", help_text="Store code.")
+    status = serializers.ChoiceField(choices=OrderStatus.choices)
     slot = OrderSlotOutput()
     total = serializers.SerializerMethodField()
 
@@ -230,10 +233,12 @@ class OrderCancelInput(StrictInput):
 
 
 FULFIL_TARGETS = [OrderStatus.PREPARING, OrderStatus.READY, OrderStatus.COLLECTED, OrderStatus.CANCELLED]
+# Named in SPECTACULAR_SETTINGS["ENUM_NAME_OVERRIDES"] (OrderFulfilmentStatusEnum).
+FULFIL_TARGET_CHOICES = [(status.value, status.label) for status in FULFIL_TARGETS]
 
 
 class OrderStatusInput(StrictInput):
-    status = serializers.ChoiceField(choices=[(s.value, s.label) for s in FULFIL_TARGETS])
+    status = serializers.ChoiceField(choices=FULFIL_TARGET_CHOICES)
     reason = serializers.CharField(max_length=200, required=False, allow_blank=True)
 
 

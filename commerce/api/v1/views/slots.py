@@ -52,6 +52,7 @@ class PickupSlotListView(GenericAPIView[PickupSlot]):
     required_scopes = ["orders:read"]
     pagination_class = SlotCursorPagination
     serializer_class = PickupSlotOutput
+    extra_error_statuses = {"GET": [404]}
 
     @extend_schema(
         tags=SLOTS,
