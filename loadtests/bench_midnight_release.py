@@ -18,6 +18,7 @@ ceiling run (an authenticated one-row read on the same server) and prints
 import argparse
 import json
 import os
+import signal
 import subprocess
 import sys
 import tempfile
@@ -32,6 +33,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from loadtests.harness import ROOT, Stack, progress, result
 
+# An instance of its own (not the shared "bench" one), so another benchmark
+# running at the same time never resets this one's database.
+INSTANCE, PG_PORT, REDIS_PORT, WEB_PORT = "commerce-bench", "55454", "56404", 8854
 LOCUST = str(ROOT / ".venv" / "bin" / "locust")
 LOCUSTFILE = str(ROOT / "loadtests" / "locust_midnight.py")
 SIZES = {
@@ -50,7 +54,7 @@ def main() -> int:
     size = dict(SIZES["quick" if args.quick else "full"])
     if args.users:
         size["users"] = args.users
-    with tempfile.TemporaryDirectory() as tmp, Stack(celery=True, threads=args.threads) as stack:
+    with tempfile.TemporaryDirectory() as tmp, CommerceStack(port=WEB_PORT, threads=args.threads, celery=True) as stack:
         plan_path, history_path = Path(tmp) / "plan.json", Path(tmp) / "history.jsonl"
         progress(f"seeding {size['shoppers']} shoppers, {size['stores']} store(s), {size['products']} products")
         stack.manage(
@@ -71,6 +75,74 @@ def main() -> int:
         progress("ceiling: authenticated one-row reads (GET /api/v1/pickup-slots/{id}) for 10 s")
         ceiling = _ceiling(stack, plan_path, tmp, users=size["users"])
     return _report(figures, checks, ceiling, shoppers=size["shoppers"])
+
+
+def _services_env(action: str) -> dict[str, str]:
+    done = subprocess.run(
+        [str(ROOT / "bin" / "services"), action, INSTANCE],
+        check=True,
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        env={**os.environ, "PG_PORT": PG_PORT, "REDIS_PORT": REDIS_PORT},
+    )
+    env: dict[str, str] = {}
+    for part in done.stdout.replace("export ", "").split():
+        if "=" in part:
+            key, value = part.split("=", 1)
+            env[key] = value.strip("'")
+    return env
+
+
+class CommerceStack(Stack):
+    """The harness's stack (production settings, granian, Celery) on this
+    benchmark's own instance; no demo data: the seeding command makes what it needs."""
+
+    def __enter__(self) -> "CommerceStack":
+        signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
+        progress(f"starting PostgreSQL and Redis (instance {INSTANCE})")
+        self.env = {
+            **os.environ,
+            **_services_env("start"),
+            "DJANGO_SETTINGS_MODULE": "gateway.settings.production",
+            "SECRET_KEY": "bench-" + "x" * 60,
+            "SECURE_SSL_REDIRECT": "0",
+            "ALLOWED_HOSTS": "127.0.0.1,localhost",
+            "LOG_LEVEL": "WARNING",
+            "RATE_LIMIT_INTERNAL": "100000000",
+            "RATE_LIMIT_PREMIUM": "100000000",
+            "RATE_LIMIT_STANDARD": "100000000",
+            "DB_POOL_MAX": str(self.threads + 2),
+        }
+        try:
+            self.manage("reset_bench_database", "--force")
+            progress("migrating")
+            self.manage("migrate", "--no-input", "-v", "0")
+            self.start_server()
+            self.processes.append(
+                subprocess.Popen(
+                    [str(ROOT / ".venv" / "bin" / "celery"), "-A", "gateway", "worker", "-l", "warning", "-c", "2"],
+                    cwd=ROOT,
+                    env=self.env,
+                    stdout=subprocess.DEVNULL,
+                    stderr=subprocess.DEVNULL,
+                )
+            )
+        except BaseException:
+            self.__exit__(*sys.exc_info())
+            raise
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        for process in reversed(self.processes):
+            process.terminate()
+        for process in self.processes:
+            try:
+                process.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                process.kill()
+        _services_env("stop")
+        progress("stack stopped")
 
 
 def _locust(stack: Stack, user_class: str, plan: Path, history: Path, *, users: int, run_time: str) -> str:
