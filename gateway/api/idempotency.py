@@ -62,7 +62,7 @@ def request_fingerprint(request: Request) -> str:
     digest.update((request.method or "").encode())
     digest.update(b"\n" + request.get_full_path().encode() + b"\n")
     body = request.body
-    with contextlib.suppress(ValueError):  # not JSON: the raw bytes are the fingerprint
+    with contextlib.suppress(ValueError, RecursionError):  # not JSON (or absurdly deep): hash the raw bytes
         body = json.dumps(json.loads(body), sort_keys=True, separators=(",", ":")).encode()
     digest.update(body)
     return digest.hexdigest()
