@@ -216,7 +216,7 @@ def _judge_hour(series: SensorSeries, calendar: StoreCalendar, bucket: store_tim
         if missing:
             return out
     baseline = robust_baseline(_history(series, local, calendar, series.traffic))
-    if state == "closed":
+    if state == "closed" and series.kind != SensorKind.WINDOW:  # the street is busy when the store is shut
         return out + _judge_closed(series, stat, baseline, span)
     if stat.coverage < MISSING_BELOW or baseline is None or calendar.is_holiday(local.date()):
         return out

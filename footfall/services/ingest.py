@@ -8,18 +8,20 @@ the same batch twice leaves the same rows (the second time they answer
 ``unchanged``); a corrected interval replaces the stored one (``updated``);
 late data lands where it belongs and its day is rebuilt."""
 
+import bisect
 import datetime as dt
 from collections import Counter, defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from django.db import connection, transaction
+from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from footfall import store_time
+from footfall.bulk_sql import bulk_execute, bulk_fetch, staged_fetch
 from footfall.locks import lock_sensors_for_ingest
 from footfall.models import Sensor
 from footfall.services.adapters import CountRecord
@@ -79,9 +81,10 @@ class _Row:
 
 
 def count_intervals_ingest(
-    *, caller: Caller, records: list[CountRecord], cumulative: bool = False, now: dt.datetime | None = None
+    *, caller: Caller | None, records: list[CountRecord], cumulative: bool = False, now: dt.datetime | None = None
 ) -> IngestOutcome:
-    """Write the valid records of a batch; every record gets a result."""
+    """Write the valid records of a batch; every record gets a result.
+    ``caller`` None is the project itself (import command, demo): every sensor."""
     now = now or timezone.now()
     results = [RecordResult(index=i, locator=r.locator, errors=list(r.errors)) for i, r in enumerate(records)]
     sensors = _resolve_sensors(caller=caller, records=records, results=results)
@@ -89,6 +92,7 @@ def count_intervals_ingest(
     rows = _drop_duplicates_and_overlaps(rows, results)
     with transaction.atomic():
         lock_sensors_for_ingest(sensor_ids=[row.sensor.id for row in rows])
+        rows = _drop_overlaps_with_stored(rows, results)
         if cumulative:
             rows = _cumulative_to_deltas(rows, results)
         written = _upsert(rows, results)
@@ -100,7 +104,7 @@ def count_intervals_ingest(
 
 
 def _resolve_sensors(
-    *, caller: Caller, records: list[CountRecord], results: list[RecordResult]
+    *, caller: Caller | None, records: list[CountRecord], results: list[RecordResult]
 ) -> list[SensorRef | None]:
     """The sensor of each record, or None with an ``unknown_sensor`` error
     when it does not exist or the caller may not write it (the same answer,
@@ -134,11 +138,11 @@ def _resolve_sensors(
     return out
 
 
-def _writable_sensors(*, caller: Caller, codes: set[str], serials: set[str]) -> list[tuple[SensorRef, str, str]]:
+def _writable_sensors(*, caller: Caller | None, codes: set[str], serials: set[str]) -> list[tuple[SensorRef, str, str]]:
     if not codes and not serials:
         return []
     queryset = Sensor.objects.filter(Q(code__in=codes) | Q(device_serial__in=serials))
-    if not caller.is_operator:
+    if caller is not None and not caller.is_operator:
         store_id = store_id_of_caller(caller=caller) if caller.kind == CallerKind.DEVICE else None
         if store_id is None:
             return []
@@ -312,7 +316,7 @@ def _stored_readings(by_sensor: dict[int, list[_Row]]) -> dict[int, list[_Row]]:
     sql = """
         SELECT c.sensor_id, c.start, c."end", c.in_count, c.out_count, c.samples, c.samples_expected,
                c.in_cumulative, c.out_cumulative
-        FROM unnest(%s::bigint[], %s::timestamptz[], %s::timestamptz[]) AS w(sensor_id, lo, hi)
+        FROM unnest(%b::bigint[], %b::timestamptz[], %b::timestamptz[]) AS w(sensor_id, lo, hi)
         JOIN footfall_countinterval c ON c.sensor_id = w.sensor_id AND c.in_cumulative IS NOT NULL
          AND c.start >= coalesce((SELECT max(p.start) FROM footfall_countinterval p WHERE p.sensor_id = w.sensor_id
                                   AND p.start < w.lo AND p.in_cumulative IS NOT NULL), w.lo)
@@ -320,11 +324,11 @@ def _stored_readings(by_sensor: dict[int, list[_Row]]) -> dict[int, list[_Row]]:
                                   AND n.start > w.hi AND n.in_cumulative IS NOT NULL), w.hi)
     """
     stored: dict[int, list[_Row]] = defaultdict(list)
-    with connection.cursor() as cursor:
-        cursor.execute(sql, [ids, lows, highs])
-        for sensor_id, start, end, in_count, out_count, samples, expected, in_cum, out_cum in cursor.fetchall():
-            row = _Row(-1, refs[sensor_id], start, end, in_count, out_count, samples, expected, in_cum, out_cum)
-            stored[sensor_id].append(row)
+    for sensor_id, start, end, in_count, out_count, samples, expected, in_cum, out_cum in bulk_fetch(
+        sql, [ids, lows, highs]
+    ):
+        row = _Row(-1, refs[sensor_id], start, end, in_count, out_count, samples, expected, in_cum, out_cum)
+        stored[sensor_id].append(row)
     return stored
 
 
@@ -377,79 +381,104 @@ def _diff_chain(chain: list[_Row], results: list[RecordResult]) -> list[_Row]:
 
 # ------------------------------------------------------------------ writes
 
+_STAGE_COLUMNS = "sensor_id,start,stop,in_count,out_count,samples,samples_expected,in_cumulative,out_cumulative"
+_STAGE_TYPES = ["int8", "timestamptz", "timestamptz", "int4", "int4", "int2", "int2", "int8", "int8"]
 _UPSERT = """
-WITH input AS (
-    SELECT * FROM unnest(%s::int[], %s::bigint[], %s::timestamptz[], %s::timestamptz[], %s::int[], %s::int[],
-                         %s::smallint[], %s::smallint[], %s::bigint[], %s::bigint[])
-        AS t(idx, sensor_id, start, "end", in_count, out_count, samples, samples_expected,
-             in_cumulative, out_cumulative)
-),
-clash AS (
-    SELECT i.idx FROM input i
-    WHERE EXISTS (
-        SELECT 1 FROM footfall_countinterval c
-        WHERE c.sensor_id = i.sensor_id AND c.start > i.start - interval '1 day' AND c.start < i."end"
-          AND c."end" > i.start AND c.start <> i.start
-    )
-),
-written AS (
-    INSERT INTO footfall_countinterval AS c
-        (sensor_id, start, "end", in_count, out_count, samples, samples_expected, in_cumulative, out_cumulative,
-         received_at)
-    SELECT sensor_id, start, "end", in_count, out_count, samples, samples_expected, in_cumulative, out_cumulative, now()
-    FROM input WHERE idx NOT IN (SELECT idx FROM clash)
-    ON CONFLICT (sensor_id, start) DO UPDATE SET
-        "end" = EXCLUDED."end", in_count = EXCLUDED.in_count, out_count = EXCLUDED.out_count,
-        samples = EXCLUDED.samples, samples_expected = EXCLUDED.samples_expected,
-        in_cumulative = EXCLUDED.in_cumulative, out_cumulative = EXCLUDED.out_cumulative,
-        received_at = EXCLUDED.received_at
-    WHERE (c."end", c.in_count, c.out_count, c.samples, c.samples_expected, c.in_cumulative, c.out_cumulative)
-          IS DISTINCT FROM (EXCLUDED."end", EXCLUDED.in_count, EXCLUDED.out_count, EXCLUDED.samples,
-                            EXCLUDED.samples_expected, EXCLUDED.in_cumulative, EXCLUDED.out_cumulative)
-    RETURNING c.sensor_id, c.start, (c.xmax = 0) AS inserted
-)
-SELECT i.idx, w.inserted FROM written w JOIN input i ON i.sensor_id = w.sensor_id AND i.start = w.start
-UNION ALL
-SELECT idx, NULL FROM clash
+INSERT INTO footfall_countinterval AS c
+    (sensor_id, start, "end", in_count, out_count, samples, samples_expected, in_cumulative, out_cumulative,
+     received_at)
+SELECT sensor_id, start, stop, in_count, out_count, samples, samples_expected, in_cumulative, out_cumulative, now()
+FROM footfall_ingest_stage
+ON CONFLICT (sensor_id, start) DO UPDATE SET
+    "end" = EXCLUDED."end", in_count = EXCLUDED.in_count, out_count = EXCLUDED.out_count,
+    samples = EXCLUDED.samples, samples_expected = EXCLUDED.samples_expected,
+    in_cumulative = EXCLUDED.in_cumulative, out_cumulative = EXCLUDED.out_cumulative,
+    received_at = EXCLUDED.received_at
+WHERE (c."end", c.in_count, c.out_count, c.samples, c.samples_expected, c.in_cumulative, c.out_cumulative)
+      IS DISTINCT FROM (EXCLUDED."end", EXCLUDED.in_count, EXCLUDED.out_count, EXCLUDED.samples,
+                        EXCLUDED.samples_expected, EXCLUDED.in_cumulative, EXCLUDED.out_cumulative)
+RETURNING c.sensor_id, c.start, (c.xmax = 0) AS inserted
+"""
+
+# Stored spans that may overlap a batch: per sensor, from the last interval
+# starting before the batch's first start to the batch's last end.
+_STORED_SPANS = """
+SELECT c.sensor_id, c.start, c."end"
+FROM unnest(%b::bigint[], %b::timestamptz[], %b::timestamptz[]) AS w(sensor_id, lo, hi)
+CROSS JOIN LATERAL (
+    SELECT coalesce(max(p.start), w.lo) AS first_start
+    FROM footfall_countinterval p WHERE p.sensor_id = w.sensor_id AND p.start < w.lo
+) f
+JOIN footfall_countinterval c ON c.sensor_id = w.sensor_id AND c.start >= f.first_start AND c.start < w.hi
+ORDER BY c.sensor_id, c.start
 """
 
 
+def _drop_overlaps_with_stored(rows: list[_Row], results: list[RecordResult]) -> list[_Row]:
+    """Rejects rows overlapping a stored interval with another start (they
+    would count the same people twice). Stored intervals of a sensor never
+    overlap (this check keeps it so), so the only candidate for a row is the
+    last stored interval starting before the row ends. Callers hold the
+    sensors' ingest locks, so nothing is stored concurrently."""
+    if not rows:
+        return rows
+    by_sensor: dict[int, list[_Row]] = defaultdict(list)
+    for row in rows:
+        by_sensor[row.sensor.id].append(row)
+    ids = list(by_sensor)
+    lows = [min(r.start for r in by_sensor[i]) for i in ids]
+    highs = [max(r.end for r in by_sensor[i]) for i in ids]
+    starts: dict[int, list[dt.datetime]] = defaultdict(list)
+    ends: dict[int, list[dt.datetime]] = defaultdict(list)
+    for sensor_id, start, end in bulk_fetch(_STORED_SPANS, [ids, lows, highs]):
+        starts[sensor_id].append(start)
+        ends[sensor_id].append(end)
+    kept = []
+    for row in rows:
+        sensor_starts = starts.get(row.sensor.id)
+        if sensor_starts:
+            last = bisect.bisect_left(sensor_starts, row.end) - 1
+            if last >= 0 and sensor_starts[last] != row.start and ends[row.sensor.id][last] > row.start:
+                _err(
+                    results[row.index],
+                    "start",
+                    "overlaps_stored_interval",
+                    _("Overlaps a stored interval with another start."),
+                )
+                continue
+        kept.append(row)
+    return kept
+
+
 def _upsert(rows: list[_Row], results: list[RecordResult]) -> list[_Row]:
-    """One statement for the batch. Returns the rows that changed the table."""
+    """One statement for the batch (rows staged by binary COPY). Unchanged
+    rows are not rewritten. Returns the rows that changed the table."""
     if not rows:
         return []
-    columns: list[list[Any]] = [[] for _ in range(10)]
-    for position, row in enumerate(rows):
-        values = (
-            position,
-            row.sensor.id,
-            row.start,
-            row.end,
-            row.in_count,
-            row.out_count,
-            row.samples,
-            row.samples_expected,
-            row.in_cumulative,
-            row.out_cumulative,
+    staged = [
+        (
+            r.sensor.id,
+            r.start,
+            r.end,
+            r.in_count,
+            r.out_count,
+            r.samples,
+            r.samples_expected,
+            r.in_cumulative,
+            r.out_cumulative,
         )
-        for column, value in zip(columns, values, strict=True):
-            column.append(value)
-    with connection.cursor() as cursor:
-        cursor.execute(_UPSERT, columns)
-        outcome = cursor.fetchall()
-    changed = dict(outcome)
-    for position, row in enumerate(rows):
-        if row.index < 0:
+        for r in rows
+    ]
+    returned = staged_fetch(
+        stage="footfall_ingest_stage", columns=_STAGE_COLUMNS, types=_STAGE_TYPES, rows=staged, sql=_UPSERT
+    )
+    changed = {(sensor_id, start): inserted for sensor_id, start, inserted in returned}
+    for row in rows:
+        if row.index < 0 or results[row.index].status == "baseline":
             continue
-        result = results[row.index]
-        if position not in changed:
-            result.status = "unchanged" if result.status != "baseline" else result.status
-        elif changed[position] is None:
-            result.status = "rejected"
-            _err(result, "start", "overlaps_stored_interval", _("Overlaps a stored interval with another start."))
-        elif result.status != "baseline":
-            result.status = "created" if changed[position] else "updated"
-    return [row for position, row in enumerate(rows) if changed.get(position) is not None]
+        inserted = changed.get((row.sensor.id, row.start))
+        results[row.index].status = "unchanged" if inserted is None else ("created" if inserted else "updated")
+    return [row for row in rows if (row.sensor.id, row.start) in changed]
 
 
 _REBUILD_DAYS = """
@@ -458,7 +487,7 @@ SELECT d.sensor_id, d.day, coalesce(sum(c.in_count), 0), coalesce(sum(c.out_coun
        coalesce(sum(extract(epoch FROM c."end" - c.start)
                     * coalesce(c.samples::float8 / nullif(c.samples_expected, 0), 1)), 0),
        count(c.start)
-FROM unnest(%s::bigint[], %s::date[], %s::timestamptz[], %s::timestamptz[]) AS d(sensor_id, day, lo, hi)
+FROM unnest(%b::bigint[], %b::date[], %b::timestamptz[], %b::timestamptz[]) AS d(sensor_id, day, lo, hi)
 LEFT JOIN footfall_countinterval c ON c.sensor_id = d.sensor_id AND c.start >= d.lo AND c.start < d.hi
 GROUP BY d.sensor_id, d.day
 ON CONFLICT (sensor_id, day) DO UPDATE SET
@@ -486,5 +515,4 @@ def count_days_rebuild(*, days: dict[tuple[int, dt.date], Any]) -> None:
         labels.append(day)
         lows.append(low)
         highs.append(high)
-    with connection.cursor() as cursor:
-        cursor.execute(_REBUILD_DAYS, [ids, labels, lows, highs])
+    bulk_execute(_REBUILD_DAYS, [ids, labels, lows, highs])

@@ -12,11 +12,12 @@ from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from django.db import connection, transaction
+from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from footfall import store_time
+from footfall.bulk_sql import bulk_fetch
 from footfall.errors import InvalidBatch, SalesNotForDevices
 from footfall.services.adapters import check_batch_size, parse_timestamp
 from footfall.services.ingest import CLOCK_SKEW, MAX_INTERVAL, RecordResult
@@ -42,10 +43,13 @@ class _SalesRow:
     currency: str
 
 
-def sales_intervals_ingest(*, caller: Caller, payload: Any, now: dt.datetime | None = None) -> list[RecordResult]:
+def sales_intervals_ingest(
+    *, caller: Caller | None, payload: Any, now: dt.datetime | None = None
+) -> list[RecordResult]:
     """Upsert the valid sales intervals of ``{"intervals": [...]}``; every
-    record gets a result (created, updated, unchanged or rejected)."""
-    if caller.kind == CallerKind.DEVICE:
+    record gets a result (created, updated, unchanged or rejected).
+    ``caller`` None is the project itself (demo data): every store."""
+    if caller is not None and caller.kind == CallerKind.DEVICE:
         raise SalesNotForDevices(_("Sales come from tills or the back office, not from counting devices."))
     if not isinstance(payload, dict) or not isinstance(payload.get("intervals"), list):
         raise InvalidBatch(_('Expected an object {"intervals": [...]}.'))
@@ -56,7 +60,7 @@ def sales_intervals_ingest(*, caller: Caller, payload: Any, now: dt.datetime | N
     results = [RecordResult(index=i, locator=f"/intervals/{i}") for i in range(len(items))]
     rows = []
     for item, result in zip(items, results, strict=True):
-        row = _sales_row(item, result, stores, caller, now)
+        row = _sales_row(item, result, stores, now)
         if row is not None:
             rows.append(row)
     rows = _last_wins(rows, results)
@@ -65,10 +69,10 @@ def sales_intervals_ingest(*, caller: Caller, payload: Any, now: dt.datetime | N
     return results
 
 
-def _stores_for(*, caller: Caller, items: list[Any]) -> dict[str, tuple[int, Any]]:
+def _stores_for(*, caller: Caller | None, items: list[Any]) -> dict[str, tuple[int, Any]]:
     """Stores the caller may post for, by code: every store for the operator,
     its own for a store client ("" also names it)."""
-    if caller.is_operator:
+    if caller is None or caller.is_operator:
         codes = {item.get("store") for item in items if isinstance(item, dict) and isinstance(item.get("store"), str)}
         queryset = Location.objects.filter(code__in=codes, kind=LocationKind.STORE)
     else:
@@ -77,7 +81,7 @@ def _stores_for(*, caller: Caller, items: list[Any]) -> dict[str, tuple[int, Any
             Location.objects.filter(pk=store_id, kind=LocationKind.STORE) if store_id else Location.objects.none()
         )
     found = {code: (pk, store_time.zone(tz)) for pk, code, tz in queryset.values_list("pk", "code", "time_zone")}
-    if not caller.is_operator and found:
+    if caller is not None and not caller.is_operator and found:
         found[""] = next(iter(found.values()))
     return found
 
@@ -87,7 +91,7 @@ def _fail(result: RecordResult, field_name: str, code: str, message: str) -> Non
 
 
 def _sales_row(
-    item: Any, result: RecordResult, stores: dict[str, tuple[int, Any]], caller: Caller, now: dt.datetime
+    item: Any, result: RecordResult, stores: dict[str, tuple[int, Any]], now: dt.datetime
 ) -> _SalesRow | None:
     if not isinstance(item, dict):
         _fail(result, "", "invalid", _("Each interval is an object."))
@@ -180,8 +184,8 @@ def _last_wins(rows: list[_SalesRow], results: list[RecordResult]) -> list[_Sale
 
 _UPSERT = """
 WITH input AS (
-    SELECT * FROM unnest(%s::int[], %s::bigint[], %s::text[], %s::timestamptz[], %s::timestamptz[], %s::int[],
-                         %s::numeric[], %s::text[])
+    SELECT * FROM unnest(%b::int[], %b::bigint[], %b::text[], %b::timestamptz[], %b::timestamptz[], %b::int[],
+                         %b::numeric[], %b::text[])
         AS t(idx, store_id, register, start, "end", tickets, revenue_amount, revenue_currency)
 ),
 written AS (
@@ -213,9 +217,7 @@ def _upsert(rows: list[_SalesRow], results: list[RecordResult]) -> None:
         [r.amount for r in rows],
         [r.currency for r in rows],
     ]
-    with connection.cursor() as cursor:
-        cursor.execute(_UPSERT, columns)
-        changed = dict(cursor.fetchall())
+    changed = dict(bulk_fetch(_UPSERT, columns))
     for row in rows:
         result = results[row.index]
         result.status = "unchanged" if row.index not in changed else ("created" if changed[row.index] else "updated")

@@ -37,7 +37,7 @@ INGEST_ANSWER = OpenApiExample(
         "updated": 0,
         "unchanged": 0,
         "results": [
-            {"index": 0, "locator": "/intervals/0", "status": "created"},
+            {"index": 0, "status": "created"},
             {
                 "index": 1,
                 "locator": "/intervals/1",

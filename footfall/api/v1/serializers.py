@@ -134,7 +134,11 @@ class RecordIssue(serializers.Serializer[Any]):
 
 class RecordResultOutput(serializers.Serializer[Any]):
     index = serializers.IntegerField(help_text="Position of the record in the batch (0-based).")
-    locator = serializers.CharField(help_text='Where the record is: a JSON pointer ("/intervals/3") or "line 4".')
+    locator = serializers.CharField(
+        required=False,
+        help_text="Where the record is, on records with errors or warnings: a JSON pointer "
+        '("/intervals/3") or "line 4".',
+    )
     status = serializers.CharField(
         help_text="created, updated, unchanged, baseline or rejected. baseline: the first running total of a "
         "cumulative sensor, stored as the reference for the next one (its counts are unknown: completeness 0).",
@@ -160,10 +164,12 @@ def ingest_body(results: list[RecordResult], **extra: Any) -> dict[str, Any]:
     rows = []
     for result in results:
         counts[result.status] += 1
-        row: dict[str, Any] = {"index": result.index, "locator": result.locator, "status": result.status}
+        row: dict[str, Any] = {"index": result.index, "status": result.status}
         if result.errors:
+            row["locator"] = result.locator
             row["errors"] = result.errors
         if result.warnings:
+            row["locator"] = result.locator
             row["warnings"] = result.warnings
         rows.append(row)
     accepted = len(results) - counts["rejected"]
