@@ -2,7 +2,11 @@
 
 Order: stock levels are locked by ascending primary key, always, so two
 transactions touching overlapping products can never wait on each other in
-a cycle (no deadlocks). A caller that also locks rows of another app takes
+a cycle (no deadlocks). A batch that also creates levels (a first sync of a
+product at a location) locks the existing ones first, then inserts the new
+ones in (product, location) order, the unique index's order, and locks
+those: new levels get higher keys than every level that existed, so the
+order still only ever climbs. A caller that also locks rows of another app takes
 those first only if that app's locks.py says so (commerce: slot, then stock)."""
 
 from collections.abc import Iterable, Sequence
@@ -45,6 +49,11 @@ def lock_stock_levels_by_pairs(
     if not product_ids:
         return []
     with connection.cursor() as cursor:
+        # Stock levels are hot in memory, so an index probe costs about what a
+        # sequential page read does. With the default random_page_cost (4) the
+        # planner hashes the whole table instead of probing 5,000 pairs: 138 ms
+        # against 27 ms measured on 200,000 levels. For this transaction only.
+        cursor.execute("SET LOCAL random_page_cost = 1.1")
         cursor.execute(
             """
             SELECT s.id, s.product_id, s.location_id, s.on_hand, s.reserved, s.version

@@ -8,6 +8,7 @@ query per line): at 20,000 lines/s the whole budget is 50 microseconds a line.""
 
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 from django.db import connection, transaction
 from django.utils.translation import gettext as _
@@ -68,8 +69,7 @@ class StockChanges:
         return len(self.product_ids)
 
 
-@dataclass(frozen=True)
-class ChangeOutcome:
+class ChangeOutcome(NamedTuple):
     """What happened to one line: ``status`` applied / unchanged / failed,
     ``code`` why it failed, and the level's figures after the batch (the
     figures found, for a failed or unchanged line; zeros when there is no level)."""
@@ -110,9 +110,7 @@ def stock_changes_apply(
     if not len(changes):
         return []
     with transaction.atomic():
-        created = _levels_ensure(changes)
-        rows = lock_stock_levels_by_pairs(product_ids=changes.product_ids, location_ids=changes.location_ids)
-        locked: Locked = {(row[1], row[2]): row for row in rows}
+        locked, created = _levels_lock(changes)
         outcomes, writes = _decide(changes, locked)
         if all_or_nothing and any(o.status == FAILED for o in outcomes):
             raise ChangesRejected(outcomes)
@@ -122,22 +120,31 @@ def stock_changes_apply(
     return outcomes
 
 
-def _levels_ensure(changes: StockChanges) -> set[tuple[int, int]]:
-    """Create the levels a set or a positive delta needs (on hand 0, which the
-    empty ledger already sums to). Inserted in (product, location) order, the
-    unique index's order, so two batches creating the same levels queue
-    instead of deadlocking. Returns the pairs created."""
-    pairs = sorted(
-        {
-            (p, loc)
-            for p, loc, q, s in zip(
-                changes.product_ids, changes.location_ids, changes.quantities, changes.is_set, strict=True
-            )
-            if s or q > 0
-        }
+def _levels_lock(changes: StockChanges) -> tuple[Locked, set[tuple[int, int]]]:
+    """Lock the levels of the batch: those that exist, in primary-key order;
+    then create the ones a set or a positive delta needs and lock them too.
+    Returns the locked rows by (product, location) and the pairs created."""
+    pairs = list(zip(changes.product_ids, changes.location_ids, strict=True))
+    rows = lock_stock_levels_by_pairs(product_ids=changes.product_ids, location_ids=changes.location_ids)
+    locked: Locked = {(row[1], row[2]): row for row in rows}
+    missing = sorted(
+        {pair for pair, q, s in zip(pairs, changes.quantities, changes.is_set, strict=True) if s or q > 0}
+        - locked.keys()
     )
-    if not pairs:
-        return set()
+    if not missing:
+        return locked, set()
+    created = _levels_create(missing)
+    products, locations = zip(*missing, strict=True)
+    for row in lock_stock_levels_by_pairs(product_ids=products, location_ids=locations):
+        locked[(row[1], row[2])] = row
+    return locked, created
+
+
+def _levels_create(pairs: list[tuple[int, int]]) -> set[tuple[int, int]]:
+    """Create levels at on hand 0 (what their empty ledger sums to), in
+    (product, location) order, the unique index's order, so two batches
+    creating the same levels queue instead of deadlocking. A level another
+    transaction created meanwhile is left as it is. Returns the pairs created."""
     products, locations = zip(*pairs, strict=True)
     with connection.cursor() as cursor:
         cursor.execute(
@@ -145,6 +152,7 @@ def _levels_ensure(changes: StockChanges) -> set[tuple[int, int]]:
             INSERT INTO inventory_stocklevel (product_id, location_id, on_hand, reserved, version, updated_at)
             SELECT v.product_id, v.location_id, 0, 0, 1, now()
             FROM unnest(%s::bigint[], %s::bigint[]) AS v(product_id, location_id)
+            ORDER BY v.product_id, v.location_id
             ON CONFLICT (product_id, location_id) DO NOTHING
             RETURNING product_id, location_id
             """,

@@ -12,7 +12,6 @@ from gateway.api.etag import check_if_match, etag_for
 from gateway.api.idempotency import idempotent
 from inventory import services
 from inventory.api.v1.params import bool_param, choice_param, instant_param, text_param
-from inventory.api.v1.parsers import NestingSafeJSONParser
 from inventory.api.v1.serializers import LocationCreateInput, LocationOutput, LocationUpdateInput
 from inventory.api.v1.views.common import IF_MATCH, IF_NONE_MATCH, NOT_MODIFIED, UPDATED_SINCE, with_etag
 from inventory.models import Location, LocationKind
@@ -30,7 +29,6 @@ _KINDS = tuple(LocationKind.values)
 
 
 class LocationListView(GenericAPIView[Location]):
-    parser_classes = [NestingSafeJSONParser]
     required_scopes = {"GET": ["inventory:read"], "POST": ["inventory:write"]}
     serializer_class = LocationOutput
     extra_error_statuses = {"POST": [409]}
@@ -111,7 +109,6 @@ class LocationListView(GenericAPIView[Location]):
 
 
 class LocationDetailView(APIView):
-    parser_classes = [NestingSafeJSONParser]
     required_scopes = {"GET": ["inventory:read"], "PATCH": ["inventory:write"]}
     extra_error_statuses = {"PATCH": [412, 428]}
 

@@ -12,7 +12,6 @@ from gateway.api.etag import check_if_match, etag_for
 from gateway.api.idempotency import idempotent
 from inventory import services
 from inventory.api.v1.params import instant_param, text_param
-from inventory.api.v1.parsers import NestingSafeJSONParser
 from inventory.api.v1.serializers import ProductCreateInput, ProductOutput, ProductUpdateInput
 from inventory.api.v1.views.common import IF_MATCH, IF_NONE_MATCH, NOT_MODIFIED, UPDATED_SINCE, with_etag
 from inventory.models import Product
@@ -44,7 +43,6 @@ _PRODUCT_EXAMPLE = {
 
 
 class ProductListView(GenericAPIView[Product]):
-    parser_classes = [NestingSafeJSONParser]
     required_scopes = {"GET": ["catalog:read"], "POST": ["inventory:write"]}
     serializer_class = ProductOutput
     extra_error_statuses = {"POST": [409]}
@@ -124,7 +122,6 @@ class ProductListView(GenericAPIView[Product]):
 
 
 class ProductDetailView(APIView):
-    parser_classes = [NestingSafeJSONParser]
     required_scopes = {"GET": ["catalog:read"], "PATCH": ["inventory:write"]}
     extra_error_statuses = {"PATCH": [412, 428]}
 

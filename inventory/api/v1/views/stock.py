@@ -14,7 +14,6 @@ from gateway.api.idempotency import idempotent
 from gateway.api.problems import PreconditionRequired
 from inventory import services
 from inventory.api.v1.params import instant_param
-from inventory.api.v1.parsers import NestingSafeJSONParser
 from inventory.api.v1.serializers import StockAdjustInput, StockLevelOutput, StockSetInput
 from inventory.api.v1.views.common import IF_NONE_MATCH, NOT_MODIFIED, UPDATED_SINCE, with_etag
 from inventory.models import Location, Product, StockLevel
@@ -82,7 +81,6 @@ def _level_answer(request: Request, location: Location, product: Product) -> Res
 
 
 class StockLevelView(APIView):
-    parser_classes = [NestingSafeJSONParser]
     required_scopes = {"GET": ["inventory:read"], "PUT": ["inventory:write"]}
     extra_error_statuses = {"PUT": [409, 412, 428]}
 
@@ -146,7 +144,6 @@ class StockLevelView(APIView):
 
 
 class StockAdjustmentView(APIView):
-    parser_classes = [NestingSafeJSONParser]
     required_scopes = ["inventory:write"]
     extra_error_statuses = {"POST": [409, 428]}
 

@@ -11,7 +11,6 @@ from rest_framework.views import APIView
 
 from gateway.api.idempotency import HEADER as IDEMPOTENCY_HEADER
 from gateway.api.idempotency import idempotent
-from inventory.api.v1.parsers import NestingSafeJSONParser
 from inventory.api.v1.serializers import StockSyncInput, StockSyncOutput, shown_name
 from inventory.errors import SyncBatchTooLarge
 from inventory.services.sync import ERROR_POLICIES, REJECT_ALL, SYNC_MAX_LINES, stock_sync
@@ -46,7 +45,6 @@ def _body(data: Any) -> tuple[list[Any], str, str]:
 
 
 class StockSyncView(APIView):
-    parser_classes = [NestingSafeJSONParser]
     required_scopes = ["inventory:write"]
 
     @extend_schema(
