@@ -239,6 +239,9 @@ SPECTACULAR_SETTINGS = {
         "LocationKindEnum": "inventory.models.LocationKind",
         "StockSyncLineStatusEnum": "inventory.services.changes.LINE_STATUSES",
         "StockAdjustmentReasonEnum": "inventory.api.v1.serializers.ADJUSTMENT_REASONS",
+        "SensorKindEnum": "footfall.models.SensorKind",
+        "AnomalyKindEnum": "footfall.models.AnomalyKind",
+        "AnomalyStatusEnum": "footfall.models.AnomalyStatus",
     },
     "DISABLE_ERRORS_AND_WARNINGS": False,
 }
@@ -255,6 +258,10 @@ CELERY_TIMEZONE = "UTC"
 CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {
     "purge-idempotency-keys": {"task": "gateway.api.tasks.purge_idempotency_keys", "schedule": 3600.0},
     "clear-expired-oauth-tokens": {"task": "partners.tasks.clear_expired_tokens", "schedule": 3600.0},
+    # Footfall: judge each store's recent hours (runs overlap harmlessly); send the
+    # weekly and monthly reports of periods that ended and were not sent yet.
+    "footfall-check-anomalies": {"task": "footfall.tasks.check_anomalies", "schedule": 900.0},
+    "footfall-send-due-reports": {"task": "footfall.tasks.send_due_reports", "schedule": 3600.0},
     # Webhooks: fan out events whose after-commit dispatch was lost, queue due retries.
     "webhooks-sweep-due": {"task": "partners.tasks.webhooks_sweep_due", "schedule": 15.0},
     # Inventory: prove every stock level equals the sum of its ledger movements.
@@ -289,6 +296,11 @@ DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", "gateway@localhost")
 # Webhook targets must be https and public; local development and tests may
 # allow loopback receivers explicitly.
 WEBHOOK_ALLOW_PRIVATE_TARGETS = env_bool("WEBHOOK_ALLOW_PRIVATE_TARGETS", False)
+
+# ---------------------------------------------------------------- footfall
+# Hours younger than this are not judged by the anomaly notifier yet: devices
+# push every 15 minutes and retry, so a fresh gap is usually data in transit.
+FOOTFALL_ANOMALY_GRACE_MINUTES = int(env("FOOTFALL_ANOMALY_GRACE_MINUTES", "120"))
 
 # ---------------------------------------------------------------- inventory
 # Availability shows other parties' quantities above this cap as the cap
