@@ -1,0 +1,98 @@
+"""The back office: ledger and levels are read only; a location or product
+saved there goes through the services (version bump, product event)."""
+
+import json
+
+import pytest
+from django.contrib.auth import get_user_model
+from django.test import Client
+
+from inventory.models import Location, Product, StockLevel
+from partners.models import Event
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def staff() -> Client:
+    user = get_user_model().objects.create_superuser("admin", "admin@example.com", "admin-password-123")
+    client = Client()
+    client.force_login(user)
+    return client
+
+
+def test_every_inventory_page_opens(staff, network) -> None:
+    level = StockLevel.objects.first()
+    assert level is not None
+    for path in [
+        "/admin/inventory/location/",
+        "/admin/inventory/product/",
+        "/admin/inventory/stocklevel/",
+        "/admin/inventory/stockmovement/",
+        f"/admin/inventory/stocklevel/{level.pk}/change/",
+        f"/admin/inventory/product/{network.product_a.pk}/change/",
+    ]:
+        assert staff.get(path).status_code == 200, path
+
+
+def test_levels_and_movements_cannot_be_changed_there(staff, network) -> None:
+    level = StockLevel.objects.get(location=network.store, product=network.retail_product)
+
+    response = staff.post(f"/admin/inventory/stocklevel/{level.pk}/change/", {"on_hand": 999, "reserved": 0})
+
+    assert response.status_code == 403
+    level.refresh_from_db()
+    assert level.on_hand == 30
+    assert staff.get("/admin/inventory/stockmovement/add/").status_code == 403
+
+
+def test_a_location_saved_in_the_admin_bumps_its_version(staff, network) -> None:
+    location = network.warehouse_a
+    form = {
+        "code": location.code,
+        "name": "Renamed in the back office",
+        "kind": location.kind,
+        "owner": location.owner_id,
+        "address": "",
+        "city": "",
+        "postal_code": "",
+        "country": "FR",
+        "latitude": "48.856600",
+        "longitude": "2.352200",
+        "time_zone": "Europe/Paris",
+        "opening_hours": json.dumps({}),
+        "lead_time_days": 3,
+        "is_active": "on",
+    }
+
+    response = staff.post(f"/admin/inventory/location/{location.pk}/change/", form)
+
+    assert response.status_code == 302, response.content[:2000]
+    location.refresh_from_db()
+    assert (location.name, location.lead_time_days, location.version) == ("Renamed in the back office", 3, 2)
+
+
+def test_a_product_saved_in_the_admin_records_its_event(staff, network) -> None:
+    product = network.product_a
+    form = {
+        "gtin": product.gtin,
+        "brand": "Acme",
+        "category": product.category,
+        "price_amount": "3.10",
+        "price_currency": "EUR",
+        "name_fr": product.name_fr,
+        "name_en": product.name_en,
+        "description_fr": "",
+        "description_en": "",
+        "is_active": "on",
+    }
+
+    response = staff.post(f"/admin/inventory/product/{product.pk}/change/", form)
+
+    assert response.status_code == 302, response.content[:2000]
+    product = Product.objects.get(pk=product.pk)
+    assert (product.brand, product.version) == ("Acme", 2)
+    assert Event.objects.filter(
+        type="product.changed", payload__change="updated", subject=f"product:{product.pk}"
+    ).exists()
+    assert Location.objects.filter(code="ACME-WH1").exists()
