@@ -12,7 +12,6 @@ import bisect
 import datetime as dt
 from collections import Counter, defaultdict
 from collections.abc import Iterable
-from dataclasses import dataclass, field
 from typing import Any
 
 from django.db import transaction
@@ -25,59 +24,19 @@ from footfall.bulk_sql import bulk_execute, bulk_fetch, staged_fetch
 from footfall.locks import lock_sensors_for_ingest
 from footfall.models import Sensor
 from footfall.services.adapters import CountRecord
+from footfall.services.cumulative import cumulative_to_deltas
+from footfall.services.records import (
+    CLOCK_SKEW,
+    MAX_INTERVAL,
+    IngestOutcome,
+    IntervalRow,
+    RecordResult,
+    SensorRef,
+    record_error,
+)
 from inventory.selectors import store_id_of_caller
 from partners.callers import Caller
 from partners.models import CallerKind
-
-MAX_INTERVAL = dt.timedelta(days=1)
-# Device clocks drift; an interval may start this far in the future.
-CLOCK_SKEW = dt.timedelta(minutes=5)
-
-
-@dataclass(slots=True)
-class SensorRef:
-    id: int
-    code: str
-    store_id: int
-    device_id: int | None
-    is_active: bool
-    tz: Any
-
-
-@dataclass
-class RecordResult:
-    index: int
-    locator: str
-    status: str = "rejected"
-    subject: str | None = None  # the sensor or store code the record names
-    start: dt.datetime | None = None
-    errors: list[dict[str, str]] = field(default_factory=list)
-    warnings: list[dict[str, str]] = field(default_factory=list)
-
-
-@dataclass
-class IngestOutcome:
-    results: list[RecordResult]
-
-    def count(self, status: str) -> int:
-        return sum(1 for result in self.results if result.status == status)
-
-
-@dataclass(slots=True)
-class _Row:
-    """One interval to write; ``index`` -1 for a stored neighbour whose delta
-    changed because a cumulative reading arrived before it."""
-
-    index: int
-    sensor: SensorRef
-    start: dt.datetime
-    end: dt.datetime
-    in_count: int
-    out_count: int
-    samples: int | None
-    samples_expected: int | None
-    in_cumulative: int | None = None
-    out_cumulative: int | None = None
 
 
 def count_intervals_ingest(
@@ -94,7 +53,7 @@ def count_intervals_ingest(
         lock_sensors_for_ingest(sensor_ids=[row.sensor.id for row in rows])
         rows = _drop_overlaps_with_stored(rows, results)
         if cumulative:
-            rows = _cumulative_to_deltas(rows, results)
+            rows = cumulative_to_deltas(rows, results)
         written = _upsert(rows, results)
         _rebuild_days(written)
     return IngestOutcome(results=results)
@@ -159,13 +118,9 @@ def _writable_sensors(*, caller: Caller | None, codes: set[str], serials: set[st
 # ------------------------------------------------------------------ time
 
 
-def _err(result: RecordResult, field_name: str, code: str, message: str) -> None:
-    result.errors.append({"field": field_name, "code": code, "message": message})
-
-
 def _rows_in_utc(
     records: list[CountRecord], sensors: list[SensorRef | None], results: list[RecordResult], *, now: dt.datetime
-) -> list[_Row]:
+) -> list[IntervalRow]:
     """Valid records as UTC rows. Local times are read in the store's zone;
     in a repeated hour (clocks going back) the first record of the batch
     with that local start is the first occurrence and the second one the
@@ -186,7 +141,7 @@ def _rows_in_utc(
             continue
         result.start = span[0]
         rows.append(
-            _Row(
+            IntervalRow(
                 index=result.index,
                 sensor=ref,
                 start=span[0],
@@ -211,7 +166,7 @@ def _span_in_utc(
     assert start is not None
     assert end is not None
     if (start.tzinfo is None) != (end.tzinfo is None):
-        _err(result, "end", "mixed_offsets", _("Give both start and end with an offset, or both without."))
+        record_error(result, "end", "mixed_offsets", _("Give both start and end with an offset, or both without."))
         return None
     if start.tzinfo is not None:
         return start.astimezone(dt.UTC), end.astimezone(dt.UTC)
@@ -222,7 +177,9 @@ def _span_in_utc(
     occurrence[key] += 1
     start_utc, wall = store_time.local_to_utc(start, ref.tz, fold=fold)
     if wall == store_time.WallClock.NONEXISTENT:
-        _err(result, "start", "nonexistent_local_time", _("This local time is skipped by a daylight-saving change."))
+        record_error(
+            result, "start", "nonexistent_local_time", _("This local time is skipped by a daylight-saving change.")
+        )
         return None
     if wall == store_time.WallClock.AMBIGUOUS and seen_local[key] == 1:
         result.warnings.append(
@@ -240,26 +197,26 @@ def _span_in_utc(
 def _span_is_valid(span: tuple[dt.datetime, dt.datetime], result: RecordResult, now: dt.datetime) -> bool:
     start, end = span
     if end <= start:
-        _err(result, "end", "invalid_period", _("The end must be after the start."))
+        record_error(result, "end", "invalid_period", _("The end must be after the start."))
     elif end - start > MAX_INTERVAL:
-        _err(result, "end", "interval_too_long", _("An interval lasts at most one day."))
+        record_error(result, "end", "interval_too_long", _("An interval lasts at most one day."))
     elif start > now + CLOCK_SKEW:
-        _err(result, "start", "in_future", _("This interval starts in the future."))
+        record_error(result, "start", "in_future", _("This interval starts in the future."))
     else:
         return True
     result.status = "rejected"
     return False
 
 
-def _drop_duplicates_and_overlaps(rows: list[_Row], results: list[RecordResult]) -> list[_Row]:
+def _drop_duplicates_and_overlaps(rows: list[IntervalRow], results: list[RecordResult]) -> list[IntervalRow]:
     """A later record with the same sensor and start wins over an earlier
     one; a record overlapping another of the batch with a different start is
     rejected (it would count the same people twice)."""
-    last: dict[tuple[int, dt.datetime], _Row] = {}
+    last: dict[tuple[int, dt.datetime], IntervalRow] = {}
     for row in rows:
         previous = last.get((row.sensor.id, row.start))
         if previous is not None:
-            _err(
+            record_error(
                 results[previous.index],
                 "start",
                 "duplicate_in_batch",
@@ -267,7 +224,7 @@ def _drop_duplicates_and_overlaps(rows: list[_Row], results: list[RecordResult])
             )
         last[(row.sensor.id, row.start)] = row
     kept = []
-    by_sensor: dict[int, list[_Row]] = defaultdict(list)
+    by_sensor: dict[int, list[IntervalRow]] = defaultdict(list)
     for row in last.values():
         by_sensor[row.sensor.id].append(row)
     for sensor_rows in by_sensor.values():
@@ -275,108 +232,14 @@ def _drop_duplicates_and_overlaps(rows: list[_Row], results: list[RecordResult])
         end = None
         for row in sensor_rows:
             if end is not None and row.start < end:
-                _err(results[row.index], "start", "overlaps_in_batch", _("Overlaps another interval of this batch."))
+                record_error(
+                    results[row.index], "start", "overlaps_in_batch", _("Overlaps another interval of this batch.")
+                )
                 continue
             kept.append(row)
             end = row.end
     kept.sort(key=lambda r: r.index)
     return kept
-
-
-# ------------------------------------------------------------------ cumulative
-
-
-def _cumulative_to_deltas(rows: list[_Row], results: list[RecordResult]) -> list[_Row]:
-    """Running totals to counts per interval. Each reading is diffed with the
-    reading before it (from the batch or already stored); a total lower than
-    the one before means the counter was reset, so the interval counts from
-    zero. The first reading ever of a sensor has nothing to diff with: it is
-    stored as a reference with completeness 0 (counts unknown). A stored
-    reading right after the batch is re-diffed too, for late batches."""
-    by_sensor: dict[int, list[_Row]] = defaultdict(list)
-    for row in rows:
-        row.in_cumulative, row.out_cumulative = row.in_count, row.out_count
-        by_sensor[row.sensor.id].append(row)
-    stored = _stored_readings(by_sensor)
-    out = []
-    for sensor_id, sensor_rows in by_sensor.items():
-        chain: dict[dt.datetime, _Row] = {r.start: r for r in stored.get(sensor_id, [])}
-        chain.update({r.start: r for r in sensor_rows})
-        out.extend(_diff_chain([chain[start] for start in sorted(chain)], results))
-    return out
-
-
-def _stored_readings(by_sensor: dict[int, list[_Row]]) -> dict[int, list[_Row]]:
-    """Stored cumulative readings from the last one before each sensor's
-    batch to the first one after it."""
-    refs = {sensor_id: rows[0].sensor for sensor_id, rows in by_sensor.items()}
-    ids = list(by_sensor)
-    lows = [min(r.start for r in by_sensor[i]) for i in ids]
-    highs = [max(r.start for r in by_sensor[i]) for i in ids]
-    sql = """
-        SELECT c.sensor_id, c.start, c."end", c.in_count, c.out_count, c.samples, c.samples_expected,
-               c.in_cumulative, c.out_cumulative
-        FROM unnest(%b::bigint[], %b::timestamptz[], %b::timestamptz[]) AS w(sensor_id, lo, hi)
-        JOIN footfall_countinterval c ON c.sensor_id = w.sensor_id AND c.in_cumulative IS NOT NULL
-         AND c.start >= coalesce((SELECT max(p.start) FROM footfall_countinterval p WHERE p.sensor_id = w.sensor_id
-                                  AND p.start < w.lo AND p.in_cumulative IS NOT NULL), w.lo)
-         AND c.start <= coalesce((SELECT min(n.start) FROM footfall_countinterval n WHERE n.sensor_id = w.sensor_id
-                                  AND n.start > w.hi AND n.in_cumulative IS NOT NULL), w.hi)
-    """
-    stored: dict[int, list[_Row]] = defaultdict(list)
-    for sensor_id, start, end, in_count, out_count, samples, expected, in_cum, out_cum in bulk_fetch(
-        sql, [ids, lows, highs]
-    ):
-        row = _Row(-1, refs[sensor_id], start, end, in_count, out_count, samples, expected, in_cum, out_cum)
-        stored[sensor_id].append(row)
-    return stored
-
-
-def _diff_chain(chain: list[_Row], results: list[RecordResult]) -> list[_Row]:
-    out = []
-    previous: _Row | None = None
-    for row in chain:
-        assert row.in_cumulative is not None
-        assert row.out_cumulative is not None
-        if previous is None:
-            if row.index >= 0:
-                row.in_count = row.out_count = 0
-                row.samples, row.samples_expected = 0, 1
-                results[row.index].status = "baseline"
-                out.append(row)
-            previous = row
-            continue
-        assert previous.in_cumulative is not None
-        assert previous.out_cumulative is not None
-        reset = row.in_cumulative < previous.in_cumulative or row.out_cumulative < previous.out_cumulative
-        in_delta = (
-            row.in_cumulative
-            if row.in_cumulative < previous.in_cumulative
-            else row.in_cumulative - previous.in_cumulative
-        )
-        out_delta = (
-            row.out_cumulative
-            if row.out_cumulative < previous.out_cumulative
-            else row.out_cumulative - previous.out_cumulative
-        )
-        if row.index >= 0:
-            if reset:
-                results[row.index].warnings.append(
-                    {
-                        "field": "in",
-                        "code": "counter_reset",
-                        "message": _("The running total went down: counted from zero."),
-                    }
-                )
-            row.in_count, row.out_count = in_delta, out_delta
-            out.append(row)
-        elif (row.in_count, row.out_count) != (in_delta, out_delta) or row.samples == 0:
-            row.in_count, row.out_count = in_delta, out_delta
-            if row.samples == 0:  # a stored reference reading that now has a reading before it
-                row.samples = row.samples_expected = None
-            out.append(row)
-        previous = row
-    return out
 
 
 # ------------------------------------------------------------------ writes
@@ -414,7 +277,7 @@ ORDER BY c.sensor_id, c.start
 """
 
 
-def _drop_overlaps_with_stored(rows: list[_Row], results: list[RecordResult]) -> list[_Row]:
+def _drop_overlaps_with_stored(rows: list[IntervalRow], results: list[RecordResult]) -> list[IntervalRow]:
     """Rejects rows overlapping a stored interval with another start (they
     would count the same people twice). Stored intervals of a sensor never
     overlap (this check keeps it so), so the only candidate for a row is the
@@ -422,7 +285,7 @@ def _drop_overlaps_with_stored(rows: list[_Row], results: list[RecordResult]) ->
     sensors' ingest locks, so nothing is stored concurrently."""
     if not rows:
         return rows
-    by_sensor: dict[int, list[_Row]] = defaultdict(list)
+    by_sensor: dict[int, list[IntervalRow]] = defaultdict(list)
     for row in rows:
         by_sensor[row.sensor.id].append(row)
     ids = list(by_sensor)
@@ -439,7 +302,7 @@ def _drop_overlaps_with_stored(rows: list[_Row], results: list[RecordResult]) ->
         if sensor_starts:
             last = bisect.bisect_left(sensor_starts, row.end) - 1
             if last >= 0 and sensor_starts[last] != row.start and ends[row.sensor.id][last] > row.start:
-                _err(
+                record_error(
                     results[row.index],
                     "start",
                     "overlaps_stored_interval",
@@ -450,7 +313,7 @@ def _drop_overlaps_with_stored(rows: list[_Row], results: list[RecordResult]) ->
     return kept
 
 
-def _upsert(rows: list[_Row], results: list[RecordResult]) -> list[_Row]:
+def _upsert(rows: list[IntervalRow], results: list[RecordResult]) -> list[IntervalRow]:
     """One statement for the batch (rows staged by binary COPY). Unchanged
     rows are not rewritten. Returns the rows that changed the table."""
     if not rows:
@@ -496,7 +359,7 @@ ON CONFLICT (sensor_id, day) DO UPDATE SET
 """
 
 
-def _rebuild_days(rows: Iterable[_Row]) -> None:
+def _rebuild_days(rows: Iterable[IntervalRow]) -> None:
     """Daily totals of every (sensor, store-local day) the batch changed,
     recomputed from the intervals (so they cannot drift from them)."""
     days = {(row.sensor.id, store_time.local_date(row.start, row.sensor.tz)): row.sensor.tz for row in rows}

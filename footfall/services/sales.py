@@ -20,7 +20,7 @@ from footfall import store_time
 from footfall.bulk_sql import bulk_fetch
 from footfall.errors import InvalidBatch, SalesNotForDevices
 from footfall.services.adapters import check_batch_size, parse_timestamp
-from footfall.services.ingest import CLOCK_SKEW, MAX_INTERVAL, RecordResult
+from footfall.services.records import CLOCK_SKEW, MAX_INTERVAL, RecordResult, record_error
 from inventory.models import Location, LocationKind
 from inventory.selectors import store_id_of_caller
 from partners.callers import Caller
@@ -86,29 +86,25 @@ def _stores_for(*, caller: Caller | None, items: list[Any]) -> dict[str, tuple[i
     return found
 
 
-def _fail(result: RecordResult, field_name: str, code: str, message: str) -> None:
-    result.errors.append({"field": field_name, "code": code, "message": message})
-
-
 def _sales_row(
     item: Any, result: RecordResult, stores: dict[str, tuple[int, Any]], now: dt.datetime
 ) -> _SalesRow | None:
     if not isinstance(item, dict):
-        _fail(result, "", "invalid", _("Each interval is an object."))
+        record_error(result, "", "invalid", _("Each interval is an object."))
         return None
     code = item.get("store", "")
     store = stores.get(code) if isinstance(code, str) else None
     result.subject = code or None
     if store is None:
-        _fail(result, "store", "unknown_store", _("No store by this code that you may post sales for."))
+        record_error(result, "store", "unknown_store", _("No store by this code that you may post sales for."))
     register = item.get("register", "")
     if not isinstance(register, str) or len(register) > 40:
-        _fail(result, "register", "invalid", _("A register code is text of at most 40 characters."))
+        record_error(result, "register", "invalid", _("A register code is text of at most 40 characters."))
     span = _span(item, result, store[1] if store else None, now)
     tickets = item.get("tickets")
     if not isinstance(tickets, int) or isinstance(tickets, bool) or not 0 <= tickets <= MAX_TICKETS:
         tickets = None
-        _fail(
+        record_error(
             result, "tickets", "invalid_count", _("Expected a whole number from 0 to %(max)d.") % {"max": MAX_TICKETS}
         )
     money = _money(item.get("revenue"), result)
@@ -124,33 +120,33 @@ def _span(
     try:
         start, end = parse_timestamp(item.get("start")), parse_timestamp(item.get("end"))
     except (ValueError, OverflowError, OSError):
-        _fail(result, "start", "invalid_datetime", _("start and end are RFC 3339 date-times."))
+        record_error(result, "start", "invalid_datetime", _("start and end are RFC 3339 date-times."))
         return None
     if tz is None:
         return None
     if start.tzinfo is None or end.tzinfo is None:
         if start.tzinfo is not None or end.tzinfo is not None:
-            _fail(result, "end", "mixed_offsets", _("Give both start and end with an offset, or both without."))
+            record_error(result, "end", "mixed_offsets", _("Give both start and end with an offset, or both without."))
             return None
         start_utc, wall = store_time.local_to_utc(start, tz)
         if wall == store_time.WallClock.NONEXISTENT:
-            _fail(
+            record_error(
                 result, "start", "nonexistent_local_time", _("This local time is skipped by a daylight-saving change.")
             )
             return None
         start, end = start_utc, start_utc + (end - start)
     if not start < end <= start + MAX_INTERVAL:
-        _fail(result, "end", "invalid_period", _("The end is after the start, at most one day later."))
+        record_error(result, "end", "invalid_period", _("The end is after the start, at most one day later."))
         return None
     if start > now + CLOCK_SKEW:
-        _fail(result, "start", "in_future", _("This interval starts in the future."))
+        record_error(result, "start", "in_future", _("This interval starts in the future."))
         return None
     return start.astimezone(dt.UTC), end.astimezone(dt.UTC)
 
 
 def _money(value: Any, result: RecordResult) -> tuple[Decimal, str] | None:
     if not isinstance(value, dict):
-        _fail(result, "revenue", "invalid_money", _('Expected {"amount": "123.45", "currency": "EUR"}.'))
+        record_error(result, "revenue", "invalid_money", _('Expected {"amount": "123.45", "currency": "EUR"}.'))
         return None
     amount, currency = value.get("amount"), value.get("currency")
     try:
@@ -159,10 +155,12 @@ def _money(value: Any, result: RecordResult) -> tuple[Decimal, str] | None:
         parsed = None
     exponent = parsed.as_tuple().exponent if parsed is not None else None
     if parsed is None or not isinstance(exponent, int) or exponent < -2 or abs(parsed) > MAX_REVENUE:
-        _fail(result, "revenue.amount", "invalid_amount", _('A decimal string with at most 2 decimals, e.g. "123.45".'))
+        record_error(
+            result, "revenue.amount", "invalid_amount", _('A decimal string with at most 2 decimals, e.g. "123.45".')
+        )
         return None
     if not isinstance(currency, str) or not _CURRENCY.match(currency):
-        _fail(result, "revenue.currency", "invalid_currency", _("An ISO 4217 code such as EUR."))
+        record_error(result, "revenue.currency", "invalid_currency", _("An ISO 4217 code such as EUR."))
         return None
     return parsed, currency
 
@@ -172,7 +170,7 @@ def _last_wins(rows: list[_SalesRow], results: list[RecordResult]) -> list[_Sale
     for row in rows:
         key = (row.store_id, row.register, row.start)
         if key in last:
-            _fail(
+            record_error(
                 results[last[key].index],
                 "start",
                 "duplicate_in_batch",

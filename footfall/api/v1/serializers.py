@@ -13,7 +13,7 @@ from rest_framework import serializers
 from footfall import store_time
 from footfall.models import Anomaly, AnomalyKind, AnomalyStatus, Sensor, SensorKind
 from footfall.services.adapters import MAX_BATCH_RECORDS
-from footfall.services.ingest import RecordResult
+from footfall.services.records import RecordResult
 from gateway.api.money import MoneySerializer
 
 _BATCH_HELP = f"At most {MAX_BATCH_RECORDS} records per batch; a larger batch is rejected whole (413 batch_too_large)."
