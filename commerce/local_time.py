@@ -64,7 +64,8 @@ def release_instant(day: dt.date, *, days_ahead: int, release_time: dt.time, tz:
 @dataclass(frozen=True)
 class Window:
     """One pickup window of a weekday: slots of ``slot_minutes`` from ``opens``
-    until ``closes`` (a closing time at or before the opening one is on the next day)."""
+    until ``closes`` (a closing time at or before the opening one is on the
+    next day: 00:00 is the end of the day)."""
 
     opens: dt.time
     closes: dt.time

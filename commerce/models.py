@@ -55,7 +55,8 @@ class SlotSchedule(models.Model):
 class SlotWindow(models.Model):
     """One window of the weekly template: on ISO ``weekday`` (1 = Monday),
     slots of ``slot_minutes`` from ``opens`` to ``closes`` store-local, each
-    for ``capacity`` orders. ``closes`` at or before ``opens`` is the next day."""
+    for ``capacity`` orders. ``closes`` 00:00 is midnight at the end of the
+    day; windows end by then, so every slot starts on its window's date."""
 
     schedule = models.ForeignKey(SlotSchedule, on_delete=models.CASCADE, related_name="windows")
     weekday = models.PositiveSmallIntegerField()

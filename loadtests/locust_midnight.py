@@ -157,9 +157,10 @@ def _write_history(environment: Any, **_kwargs: Any) -> None:
                 out.write(json.dumps(row) + "\n")
 
 
-class SlotReader(FastHttpUser):
-    """The ceiling run: an authenticated one-row read (a slot) on the same
-    server, the cheapest useful request a shopper makes."""
+class OrdersReader(FastHttpUser):
+    """The ceiling run, just before the release: the cheapest authenticated
+    request a shopper makes (its own orders list: token, rate limit, one
+    query), on the same server and connections."""
 
     network_timeout = 30.0
 
@@ -168,14 +169,12 @@ class SlotReader(FastHttpUser):
 
     @task
     def read(self) -> None:
-        store = PLAN["stores"][self.rng.randrange(len(PLAN["stores"]))]
-        slot = store["slot_ids"][self.rng.randrange(len(store["slot_ids"]))]
         token = PLAN["tokens"][self.rng.randrange(len(PLAN["tokens"]))]
         sent = time.time()
         with self.client.get(
-            f"/api/v1/pickup-slots/{slot}",
+            "/api/v1/orders?page_size=1",
             headers={"Authorization": f"Bearer {token}"},
-            name="GET /api/v1/pickup-slots/{id}",
+            name="GET /api/v1/orders",
             catch_response=True,
         ) as response:
             _history.append({"status": response.status_code or 0, "sent": sent, "ms": (time.time() - sent) * 1000})

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from django.db import IntegrityError, connection, transaction
 from django.db.models.functions import Now
 from django.utils.translation import gettext as _
+from rest_framework.exceptions import ValidationError
 
 from commerce.errors import CapacityBelowBookings, DayAlreadyReleased, ObjectNotFound, WindowsOverlap
 from commerce.models import PickupSlot, SlotException, SlotSchedule, SlotWindow
@@ -52,7 +53,7 @@ def slot_schedule_set(
 ) -> SlotSchedule:
     """Create or replace a store's schedule and weekly windows. Replacing
     needs the version the caller read (If-Match); a stale one is refused (412)."""
-    _check_no_overlap(windows)
+    _check_windows(windows)
     values = {name: getattr(settings, name) for name in _SETTINGS_FIELDS}
     with transaction.atomic():
         schedule = SlotSchedule.objects.filter(store=store).first()
@@ -99,13 +100,19 @@ def _schedule_replace(*, schedule: SlotSchedule, values: dict[str, object], expe
     return schedule
 
 
-def _check_no_overlap(windows: Sequence[WindowSpec]) -> None:
+def _check_windows(windows: Sequence[WindowSpec]) -> None:
+    """Windows end by midnight (a closing time of 00:00 is the end of the day,
+    so every slot starts on its window's date) and do not overlap within a weekday."""
     by_day: dict[int, list[tuple[int, int]]] = {}
-    for w in windows:
+    for index, w in enumerate(windows):
         start = w.opens.hour * 60 + w.opens.minute
         end = w.closes.hour * 60 + w.closes.minute
+        if end == 0:
+            end = 24 * 60
         if end <= start:
-            end += 24 * 60
+            raise ValidationError(
+                {f"windows.{index}.closes": [_("A window closes after it opens, at 00:00 (midnight) at the latest.")]}
+            )
         by_day.setdefault(w.weekday, []).append((start, end))
     for weekday, spans in by_day.items():
         spans.sort()

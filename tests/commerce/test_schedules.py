@@ -77,12 +77,19 @@ def test_shoppers_cannot_touch_schedules(alice, store) -> None:
         ([{**WEEKDAYS[0], "slot_minutes": 2}], "windows.0.slot_minutes"),
         ([{**WEEKDAYS[0], "capacity": -1}], "windows.0.capacity"),
         ([{**WEEKDAYS[0], "colour": "red"}], "windows.0.colour"),
+        ([WEEKDAYS[1], {**WEEKDAYS[0], "opens": "20:00", "closes": "02:00"}], "windows.1.closes"),
     ],
 )
 def test_invalid_windows_are_422(operator_api, windows, field) -> None:
     response = put(operator_api, LocationFactory.create(), {"windows": windows})
     assert response.status_code == 422
     assert field in [error["field"] for error in response.json()["errors"]]
+
+
+def test_a_window_may_run_until_midnight(operator_api) -> None:
+    response = put(operator_api, LocationFactory.create(), {"windows": [{**WEEKDAYS[0], "closes": "00:00"}]})
+    assert response.status_code == 200
+    assert response.json()["windows"][0]["closes"] == "00:00"
 
 
 def test_overlapping_windows_are_refused(operator_api) -> None:

@@ -249,7 +249,7 @@ class SlotWindowSerializerFields(serializers.Serializer[Any]):
     weekday = serializers.IntegerField(min_value=1, max_value=7, help_text="ISO weekday, 1 = Monday.")
     opens = serializers.TimeField(format="%H:%M", help_text="First slot starts (store-local).")
     closes = serializers.TimeField(
-        format="%H:%M", help_text="Last slot ends (store-local); at or before `opens` means the next day."
+        format="%H:%M", help_text="Last slot ends (store-local); 00:00 is midnight at the end of the day."
     )
     slot_minutes = serializers.IntegerField(min_value=5, max_value=24 * 60)
     capacity = serializers.IntegerField(min_value=0, max_value=100_000, help_text="Orders per slot.")
