@@ -240,6 +240,10 @@ class Order(models.Model):
             models.Index(fields=["store", "created_at"], name="order_store_created_idx"),
             models.Index(fields=["slot", "status"], name="order_slot_status_idx"),
             models.Index(fields=["created_at"], name="order_created_idx"),
+            # The no-show sweep reads only open orders: few, whatever the history.
+            models.Index(
+                fields=["slot"], condition=Q(status__in=["placed", "preparing", "ready"]), name="order_open_slot_idx"
+            ),
         ]
 
     def __str__(self) -> str:

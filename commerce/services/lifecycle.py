@@ -142,12 +142,12 @@ def orders_mark_no_show(*, batch: int = 200) -> int:
                 SELECT o.id FROM commerce_order o
                 JOIN commerce_pickupslot s ON s.id = o.slot_id
                 LEFT JOIN commerce_slotschedule sch ON sch.store_id = o.store_id
-                WHERE o.status = ANY(%s)
+                WHERE o.status IN ('placed', 'preparing', 'ready')  -- as in order_open_slot_idx
                   AND s.ends_at + make_interval(mins => COALESCE(sch.no_show_grace_minutes, %s)) <= now()
                 ORDER BY o.id
                 LIMIT %s
                 """,
-                [list(OPEN_STATUSES), DEFAULT_NO_SHOW_GRACE_MINUTES, batch],
+                [DEFAULT_NO_SHOW_GRACE_MINUTES, batch],
             )
             due = [row[0] for row in cursor.fetchall()]
         for order_id in due:
