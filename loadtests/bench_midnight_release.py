@@ -45,7 +45,7 @@ LOCUST = str(ROOT / ".venv" / "bin" / "locust")
 LOCUSTFILE = str(ROOT / "loadtests" / "locust_midnight.py")
 SIZES = {
     "full": {"shoppers": 3000, "stores": 3, "capacity": 50, "products": 40, "users": 48},
-    "quick": {"shoppers": 300, "stores": 1, "capacity": 15, "products": 20, "users": 24},
+    "quick": {"shoppers": 300, "stores": 1, "capacity": 20, "products": 20, "users": 24},
 }
 
 
@@ -100,7 +100,10 @@ def main() -> int:
         beat.join()
         drain_s = _wait_for_celery(stack)
         cpu_all = _cpu_delta(cpu_before, _cpu_seconds(stack))
-        history = [json.loads(line) for line in history_path.read_text().splitlines()]
+        rows = [json.loads(line) for line in history_path.read_text().splitlines()]
+        history = [row for row in rows if "final" not in row]
+        finals = Counter(row["final"] for row in rows if "final" in row)
+        progress(f"shoppers' final outcomes: {dict(finals)}")
         figures = _figures(history, plan)
         checks = _checks(stack.env["DATABASE_URL"], plan, history)
     figures["cpu_rush"], figures["cpu_all"], figures["celery_drain_s"] = cpu_rush, cpu_all, drain_s

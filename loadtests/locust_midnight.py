@@ -11,10 +11,12 @@ or proxy multiplexes many devices onto few upstream connections). A shopper:
 
 - waits for the release instant (a few arrive a little early and are told
   ``slot_not_released`` with Retry-After);
+- prefers morning slots (with a personal spread), so the popular slots fill first;
 - posts its order with an Idempotency-Key; on a timeout, a connection error, a
   5xx or 409 ``idempotency_in_progress`` it retries with the same key; on a
   definitive refusal it changes what it asks for and uses a new key:
-  ``slot_full`` -> another slot, ``slot_not_released`` -> same slot after
+  ``slot_full`` -> reloads the day's available slots (GET /pickup-slots) and
+  takes its favourite among them, ``slot_not_released`` -> same slot after
   Retry-After, ``insufficient_stock`` -> without the missing lines."""
 
 import json
@@ -36,7 +38,7 @@ PLAN: dict[str, Any] = (
 HISTORY_PATH = os.environ.get("MIDNIGHT_HISTORY", "")
 # How early the first shoppers fire, in seconds: the gate is the database clock, not ours.
 EARLY_S = float(os.environ.get("MIDNIGHT_EARLY_S", "0.3"))
-MAX_ATTEMPTS = 30
+MAX_ATTEMPTS = 100
 
 _queue: deque[int] = deque(range(len(PLAN.get("tokens", []))))
 _history: list[dict[str, Any]] = []
@@ -48,9 +50,12 @@ class Shopper:
         self.index = index
         self.token = PLAN["tokens"][index]
         store = PLAN["stores"][index % len(PLAN["stores"])]
-        # Demand is uneven: early slots are wanted most, so they fill and shoppers move on.
-        self.slots = sorted(store["slot_ids"], key=lambda _slot: rng.random() ** 2)
-        self.slot_pos = min(int(rng.random() ** 3 * len(self.slots)), len(self.slots) - 1)
+        # Demand is uneven: everyone prefers the morning, with personal noise, so the
+        # popular slots fill first and shoppers move on to their next choice.
+        count = len(store["slot_ids"])
+        ranked = sorted(range(count), key=lambda index: index / count + rng.random() * 0.5)
+        self.slots = [store["slot_ids"][index] for index in ranked]
+        self.slot_pos = 0
         products = rng.sample(store["product_ids"], k=min(len(store["product_ids"]), rng.randint(3, 8)))
         self.lines = [{"product_id": pid, "quantity": rng.randint(1, 3)} for pid in products]
         self.key = secrets.token_hex(16)
@@ -58,10 +63,14 @@ class Shopper:
     def body(self) -> dict[str, Any]:
         return {"slot_id": self.slots[self.slot_pos], "lines": self.lines}
 
-    def next_slot(self) -> bool:
-        self.slot_pos += 1
+    def next_choice(self, available: set[int]) -> bool:
+        """Their most preferred slot among those still available; False if none is."""
         self.key = secrets.token_hex(16)
-        return self.slot_pos < len(self.slots)
+        for position, slot in enumerate(self.slots):
+            if slot in available:
+                self.slot_pos = position
+                return True
+        return False
 
 
 class MidnightShopper(FastHttpUser):
@@ -79,10 +88,10 @@ class MidnightShopper(FastHttpUser):
         if not _queue:
             raise StopUser()
         shopper = Shopper(_queue.popleft(), self.rng)
-        for _attempt in range(MAX_ATTEMPTS):
-            outcome = self._post(shopper)
-            if outcome in ("placed", "given_up"):
-                break
+        outcome, attempts = "too_many_attempts", 0
+        while attempts < MAX_ATTEMPTS and outcome not in ("placed", "given_up"):
+            outcome, attempts = self._post(shopper), attempts + 1
+        _history.append({"shopper": shopper.index, "final": outcome, "attempts": attempts})
         _done["shoppers"] += 1
         if _done["shoppers"] == len(PLAN["tokens"]):
             gevent.spawn(self.environment.runner.quit)  # not from this user's greenlet, which quit() kills
@@ -129,7 +138,7 @@ class MidnightShopper(FastHttpUser):
             shopper.key = secrets.token_hex(16)
             return "retry"
         if code in ("slot_full", "slot_started", "store_closed"):
-            return "retry" if shopper.next_slot() else "given_up"
+            return "retry" if shopper.next_choice(self._available(shopper)) else "given_up"
         if code == "insufficient_stock":
             short = {line.get("sku") for line in data.get("lines", [])}
             kept = [line for line in shopper.lines if PLAN["skus"].get(str(line["product_id"])) not in short]
@@ -139,6 +148,17 @@ class MidnightShopper(FastHttpUser):
             shopper.key = secrets.token_hex(16)
             return "retry"
         return "given_up"
+
+    def _available(self, shopper: Shopper) -> set[int]:
+        """What the app shows after a full slot: the day's slots with room left."""
+        store = PLAN["stores"][shopper.index % len(PLAN["stores"])]
+        response = self.client.get(
+            f"/api/v1/pickup-slots?store={store['id']}&from={PLAN['date']}&to={PLAN['date']}&available=true"
+            "&page_size=100",
+            headers={"Authorization": f"Bearer {shopper.token}"},
+            name="GET /api/v1/pickup-slots",
+        )
+        return {row["id"] for row in _json(response).get("results", [])}
 
 
 def _json(response: Any) -> dict[str, Any]:

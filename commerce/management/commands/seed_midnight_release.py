@@ -173,6 +173,7 @@ def _plan(
     return {
         "release_at": release_at.isoformat(),
         "release_epoch": release_at.timestamp(),
+        "date": (release_at.astimezone(zone(TIME_ZONE)).date() + dt.timedelta(days=7)).isoformat(),
         "tokens": tokens,
         "skus": {str(product.pk): product.sku for product in products},
         "stores": [
