@@ -40,3 +40,21 @@ def try_lock_store_for_anomaly_check(*, store_id: int) -> bool:
     with connection.cursor() as cursor:
         cursor.execute("SELECT pg_try_advisory_xact_lock(%s, %s)", [_ANOMALY_NAMESPACE, store_id % _INT4_MAX])
         return bool(cursor.fetchone()[0])
+
+
+# Namespace of the per-store sales ingest lock: "FF" + 3.
+_SALES_NAMESPACE = 0x4646_0003
+
+
+def lock_stores_for_sales(*, store_ids: Iterable[int]) -> None:
+    """Blocks until this transaction holds the sales ingest lock of every
+    store, in ascending id: the daily sales totals a batch rebuilds then
+    include every interval a concurrent batch committed."""
+    keys = sorted({store_id % _INT4_MAX for store_id in store_ids})
+    if not keys:
+        return
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT count(pg_advisory_xact_lock(%s, k)) FROM (SELECT unnest(%s::int[]) AS k ORDER BY 1) ordered",
+            [_SALES_NAMESPACE, keys],
+        )

@@ -154,6 +154,26 @@ class SalesInterval(models.Model):
         return f"{self.store_id}/{self.register}@{self.start:%Y-%m-%dT%H:%M}Z tickets={self.tickets}"
 
 
+class SalesDay(models.Model):
+    """Till sales of one store over one store-local day (per currency),
+    rebuilt from ``SalesInterval`` by every sales ingest that touches the
+    day (same transaction, under the store's sales lock), so KPIs over the
+    network read one row per store and day."""
+
+    pk = models.CompositePrimaryKey("store_id", "day", "revenue_currency")
+    store = models.ForeignKey(Location, on_delete=models.CASCADE, related_name="+")
+    day = models.DateField()
+    revenue_currency = models.CharField(max_length=3)
+    tickets = models.BigIntegerField()
+    revenue_amount = models.DecimalField(max_digits=16, decimal_places=2)
+
+    class Meta:
+        indexes = [models.Index(fields=["day"], name="footfall_salesday_day_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.store_id}@{self.day}: {self.tickets} tickets, {self.revenue_amount} {self.revenue_currency}"
+
+
 class AnomalyKind(models.TextChoices):
     MISSING_DATA = "missing_data", "Missing data during opening hours"
     ZERO_COUNTS = "zero_counts", "Zero counts during opening hours"

@@ -73,24 +73,18 @@ class SalesTotals:
 SalesSource = Callable[[Sequence[int] | None, Sequence[Period]], dict[str, SalesTotals]]
 
 _SALES = """
-SELECT p.label, si.revenue_currency, sum(si.tickets), sum(si.revenue_amount)
+SELECT p.label, d.revenue_currency, sum(d.tickets), sum(d.revenue_amount)
 FROM unnest(%s::text[], %s::date[], %s::date[]) AS p(label, lo, hi)
-JOIN footfall_salesinterval si
-  ON si.start >= (p.lo::timestamp AT TIME ZONE 'UTC') - interval '14 hours'
- AND si.start < ((p.hi + 1)::timestamp AT TIME ZONE 'UTC') + interval '14 hours'
-JOIN inventory_location l ON l.id = si.store_id
-WHERE si.start >= (p.lo::timestamp AT TIME ZONE l.time_zone)
-  AND si.start < ((p.hi + 1)::timestamp AT TIME ZONE l.time_zone)
-  {store_filter}
+JOIN footfall_salesday d ON d.day >= p.lo AND d.day <= p.hi
+{store_filter}
 GROUP BY 1, 2
 """
 
 
 def till_sales(store_ids: Sequence[int] | None, periods: Sequence[Period]) -> dict[str, SalesTotals]:
-    """Tickets and revenue of the till sales intervals starting in each
-    period's store-local days (the outer bounds, 14 h either side of UTC,
-    let PostgreSQL use the index on start; the inner ones are exact per zone)."""
-    sql = _SALES.format(store_filter="AND si.store_id = ANY(%s)" if store_ids is not None else "")
+    """Tickets and revenue of the till sales, from the daily totals of each
+    period's store-local days."""
+    sql = _SALES.format(store_filter="WHERE d.store_id = ANY(%s)" if store_ids is not None else "")
     params: list[Any] = [[p.label for p in periods], [p.first for p in periods], [p.last for p in periods]]
     if store_ids is not None:
         params.append(list(store_ids))

@@ -17,8 +17,9 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from footfall import store_time
-from footfall.bulk_sql import bulk_fetch
+from footfall.bulk_sql import bulk_execute, bulk_fetch
 from footfall.errors import InvalidBatch, SalesNotForDevices
+from footfall.locks import lock_stores_for_sales
 from footfall.services.adapters import check_batch_size, parse_timestamp
 from footfall.services.records import CLOCK_SKEW, MAX_INTERVAL, RecordResult, record_error
 from inventory.models import Location, LocationKind
@@ -57,6 +58,7 @@ def sales_intervals_ingest(
     check_batch_size(len(items))
     now = now or timezone.now()
     stores = _stores_for(caller=caller, items=items)
+    zones = dict(stores.values())
     results = [RecordResult(index=i, locator=f"/intervals/{i}") for i in range(len(items))]
     rows = []
     for item, result in zip(items, results, strict=True):
@@ -65,7 +67,11 @@ def sales_intervals_ingest(
             rows.append(row)
     rows = _last_wins(rows, results)
     with transaction.atomic():
-        _upsert(rows, results)
+        lock_stores_for_sales(store_ids=[row.store_id for row in rows])
+        written = _upsert(rows, results)
+        sales_days_rebuild(
+            days={(row.store_id, store_time.local_date(row.start, zones[row.store_id])) for row in written}, zones=zones
+        )
     return results
 
 
@@ -202,9 +208,10 @@ JOIN input i ON i.store_id = w.store_id AND i.register = w.register AND i.start 
 """
 
 
-def _upsert(rows: list[_SalesRow], results: list[RecordResult]) -> None:
+def _upsert(rows: list[_SalesRow], results: list[RecordResult]) -> list[_SalesRow]:
+    """One statement for the batch; returns the rows that changed the table."""
     if not rows:
-        return
+        return []
     columns: list[Any] = [
         [r.index for r in rows],
         [r.store_id for r in rows],
@@ -219,3 +226,31 @@ def _upsert(rows: list[_SalesRow], results: list[RecordResult]) -> None:
     for row in rows:
         result = results[row.index]
         result.status = "unchanged" if row.index not in changed else ("created" if changed[row.index] else "updated")
+    return [row for row in rows if row.index in changed]
+
+
+_DROP_DAYS = """
+DELETE FROM footfall_salesday d
+USING unnest(%b::bigint[], %b::date[]) AS t(store_id, day)
+WHERE d.store_id = t.store_id AND d.day = t.day
+"""
+
+_INSERT_DAYS = """
+INSERT INTO footfall_salesday (store_id, day, revenue_currency, tickets, revenue_amount)
+SELECT t.store_id, t.day, s.revenue_currency, sum(s.tickets), sum(s.revenue_amount)
+FROM unnest(%b::bigint[], %b::date[], %b::timestamptz[], %b::timestamptz[]) AS t(store_id, day, lo, hi)
+JOIN footfall_salesinterval s ON s.store_id = t.store_id AND s.start >= t.lo AND s.start < t.hi
+GROUP BY 1, 2, 3
+"""
+
+
+def sales_days_rebuild(*, days: set[tuple[int, dt.date]], zones: dict[int, Any]) -> None:
+    """Recompute ``SalesDay`` of the (store, store-local day) pairs from the
+    intervals. Callers hold the stores' sales locks (footfall.locks)."""
+    if not days:
+        return
+    ordered = sorted(days)
+    spans = [store_time.days_span(day, day, zones[store_id]) for store_id, day in ordered]
+    ids, labels = [store_id for store_id, _ in ordered], [day for _, day in ordered]
+    bulk_execute(_DROP_DAYS, [ids, labels])
+    bulk_execute(_INSERT_DAYS, [ids, labels, [low for low, _ in spans], [high for _, high in spans]])

@@ -2,10 +2,11 @@
 ingest; who may read and post what."""
 
 import datetime as dt
+from decimal import Decimal
 
 import pytest
 
-from footfall.models import SalesInterval
+from footfall.models import SalesDay, SalesInterval
 from partners.models import CallerKind
 from tests.factories import api_as, make_client
 from tests.footfall.helpers import interval
@@ -141,6 +142,16 @@ def test_sales_sent_twice_and_corrected(operator_api, store):
     fix = {"intervals": [sale("PAR01", "2026-03-10", 11, "110.00")]}
     assert operator_api.post(SALES, fix, format="json").json()["updated"] == 1
     assert sorted(SalesInterval.objects.values_list("register", "tickets")) == [("T1", 11), ("T2", 5)]
+    # and the day's totals followed the correction
+    day = SalesDay.objects.get(store=store)
+    assert (day.day, day.tickets, day.revenue_amount) == (dt.date(2026, 3, 10), 16, Decimal("160.00"))
+
+
+def test_a_day_whose_sales_change_currency_keeps_no_stale_total(operator_api, store):
+    operator_api.post(SALES, {"intervals": [sale("PAR01", "2026-03-10", 10, "100.00")]}, format="json")
+    chf = sale("PAR01", "2026-03-10", 10, "100.00") | {"revenue": {"amount": "95.00", "currency": "CHF"}}
+    operator_api.post(SALES, {"intervals": [chf]}, format="json")
+    assert list(SalesDay.objects.values_list("revenue_currency", "revenue_amount")) == [("CHF", Decimal("95.00"))]
 
 
 def test_bad_sales_records_get_their_own_errors(operator_api, store, other_store):

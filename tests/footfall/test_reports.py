@@ -13,12 +13,13 @@ from django.core.mail import EmailMultiAlternatives
 from django.core.management import call_command
 
 from footfall import simulation
-from footfall.models import ReportDispatch, ReportRecipient, SalesInterval, Sensor
+from footfall.models import ReportDispatch, ReportRecipient, Sensor
 from footfall.selectors.kpis import kpis_compute
 from footfall.services.adapters import CountRecord
 from footfall.services.anomalies import anomalies_detect
 from footfall.services.ingest import count_intervals_ingest
 from footfall.services.reports import last_complete_period, period_containing, reports_due, store_report_send
+from footfall.services.sales import sales_intervals_ingest
 from footfall.tasks import send_due_reports, send_store_report
 from gateway.celery import app
 from inventory.models import Location
@@ -41,20 +42,22 @@ def load_weeks(store: Location, sensor: Sensor, first: dt.date, days: int) -> No
         for r in rows.values()
     ]
     count_intervals_ingest(caller=None, records=records, now=dt.datetime(2026, 6, 1, tzinfo=dt.UTC))
-    SalesInterval.objects.bulk_create(
-        SalesInterval(
-            store=store,
-            register="T1",
-            start=r.start,
-            end=r.start + dt.timedelta(hours=1),
-            tickets=r.tickets,
-            revenue_amount=r.revenue,
-            revenue_currency="EUR",
-            received_at=r.start,
-        )
+    sales = [
+        {
+            "store": store.code,
+            "register": "T1",
+            "start": r.start.isoformat(),
+            "end": (r.start + dt.timedelta(hours=1)).isoformat(),
+            "tickets": r.tickets,
+            "revenue": {"amount": str(r.revenue), "currency": "EUR"},
+        }
         for r in rows.values()
         if r.tickets
+    ]
+    results = sales_intervals_ingest(
+        caller=None, payload={"intervals": sales}, now=dt.datetime(2026, 6, 1, tzinfo=dt.UTC)
     )
+    assert {r.status for r in results} == {"created"}
 
 
 @pytest.fixture

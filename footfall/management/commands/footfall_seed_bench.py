@@ -36,6 +36,18 @@ ON CONFLICT (store_id, register, start) DO NOTHING
 """
 
 
+# ... and their daily totals (what sales ingest maintains), from the intervals.
+_SALES_DAYS = """
+INSERT INTO footfall_salesday (store_id, day, revenue_currency, tickets, revenue_amount)
+SELECT s.store_id, (s.start AT TIME ZONE l.time_zone)::date, s.revenue_currency, sum(s.tickets), sum(s.revenue_amount)
+FROM footfall_salesinterval s JOIN inventory_location l ON l.id = s.store_id
+WHERE l.code LIKE %(prefix)s
+GROUP BY 1, 2, 3
+ON CONFLICT (store_id, day, revenue_currency) DO UPDATE SET
+    tickets = EXCLUDED.tickets, revenue_amount = EXCLUDED.revenue_amount
+"""
+
+
 class Command(BaseCommand):
     help = "Seed stores, sensors and sales for loadtests/bench_footfall.py (idempotent)."
 
@@ -70,6 +82,7 @@ class Command(BaseCommand):
                     _SALES, {"first": first, "last": last, "basket": Decimal("23.50"), "prefix": f"{PREFIX}%"}
                 )
                 sales = cursor.rowcount
+                cursor.execute(_SALES_DAYS, {"prefix": f"{PREFIX}%"})
         self.stdout.write(
             f"{len(stores)} stores, {2 * len(stores)} sensors, {sales} new sales intervals ({first} .. {last})"
         )
