@@ -44,8 +44,16 @@ INSTANCE, PG_PORT, REDIS_PORT, WEB_PORT = "commerce-bench", "55454", "56404", 88
 LOCUST = str(ROOT / ".venv" / "bin" / "locust")
 LOCUSTFILE = str(ROOT / "loadtests" / "locust_midnight.py")
 SIZES = {
-    "full": {"shoppers": 3000, "stores": 3, "capacity": 50, "products": 40, "users": 48},
-    "quick": {"shoppers": 300, "stores": 1, "capacity": 20, "products": 20, "users": 24},
+    "full": {
+        "shoppers": 3000,
+        "stores": 3,
+        "capacity": 50,
+        "products": 40,
+        "users": 48,
+        "ceiling_s": 8,
+        "drain_s": 600,
+    },
+    "quick": {"shoppers": 300, "stores": 1, "capacity": 20, "products": 20, "users": 24, "ceiling_s": 4, "drain_s": 20},
 }
 
 
@@ -65,8 +73,7 @@ def main() -> int:
     parser.add_argument(
         "--release-in",
         type=float,
-        default=25.0,
-        help="Seconds between seeding and the release (the ceiling runs first).",
+        help="Seconds between seeding and the release (the ceiling runs first); 25 by default, 14 quick.",
     )
     args = parser.parse_args()
     size = dict(SIZES["quick" if args.quick else "full"])
@@ -85,11 +92,13 @@ def main() -> int:
             "seed_midnight_release",
             *("--shoppers", str(size["shoppers"]), "--stores", str(size["stores"])),
             *("--products", str(size["products"]), "--capacity", str(size["capacity"])),
-            *("--release-in", str(args.release_in), "--out", str(plan_path)),
+            *("--release-in", str(args.release_in or (14.0 if args.quick else 25.0)), "--out", str(plan_path)),
         )
         plan = json.loads(plan_path.read_text())
-        progress("ceiling before the release: GET /api/v1/orders (token, rate limit, one query) for 8 s")
-        ceiling = _ceiling(stack, plan_path, tmp, users=size["users"])
+        progress(
+            f"ceiling before the release: GET /api/v1/orders (token, rate limit, one query), {size['ceiling_s']} s"
+        )
+        ceiling = _ceiling(stack, plan_path, tmp, users=size["users"], seconds=size["ceiling_s"])
         slots = sum(len(store["slot_ids"]) for store in plan["stores"])
         progress(f"{slots} slots x {size['capacity']} open at {plan['release_at']}; {size['users']} Locust users")
         beat = threading.Thread(target=_beat_tick_after_release, args=(stack, plan["release_epoch"]))
@@ -98,7 +107,7 @@ def main() -> int:
         _locust(stack, "MidnightShopper", plan_path, history_path, users=size["users"], run_time="300s")
         cpu_rush = _cpu_delta(cpu_before, _cpu_seconds(stack))
         beat.join()
-        drain_s = _wait_for_celery(stack)
+        drain_s, queue_left = _wait_for_celery(stack, limit_s=size["drain_s"])
         cpu_all = _cpu_delta(cpu_before, _cpu_seconds(stack))
         rows = [json.loads(line) for line in history_path.read_text().splitlines()]
         history = [row for row in rows if "final" not in row]
@@ -107,6 +116,7 @@ def main() -> int:
         figures = _figures(history, plan)
         checks = _checks(stack.env["DATABASE_URL"], plan, history)
     figures["cpu_rush"], figures["cpu_all"], figures["celery_drain_s"] = cpu_rush, cpu_all, drain_s
+    figures["celery_queue_left"] = queue_left
     return _report(figures, checks, ceiling, shoppers=size["shoppers"])
 
 
@@ -148,13 +158,14 @@ def _cpu_delta(before: dict[str, float], after: dict[str, float]) -> dict[str, f
     return {part: after[part] - before.get(part, 0.0) for part in after}
 
 
-def _wait_for_celery(stack: Stack, limit_s: float = 600.0) -> float:
-    """Seconds until the Celery queue is empty (webhook fan-out of the rush's events)."""
+def _wait_for_celery(stack: Stack, *, limit_s: float) -> tuple[float, int]:
+    """Seconds until the Celery queue is empty (webhook fan-out of the rush's
+    events), at most ``limit_s``; and the tasks still queued then."""
     client = redis.Redis.from_url(stack.env["REDIS_URL"])
     started = time.monotonic()
-    while client.llen("celery") and time.monotonic() - started < limit_s:
+    while (left := int(client.llen("celery"))) and time.monotonic() - started < limit_s:
         time.sleep(0.5)
-    return time.monotonic() - started
+    return time.monotonic() - started, left
 
 
 def _services_env(action: str) -> dict[str, str]:
@@ -327,9 +338,9 @@ def _checks(database_url: str, plan: dict[str, Any], history: list[dict[str, Any
     }
 
 
-def _ceiling(stack: Stack, plan_path: Path, tmp: str, *, users: int) -> float:
+def _ceiling(stack: Stack, plan_path: Path, tmp: str, *, users: int, seconds: int) -> float:
     history = Path(tmp) / "ceiling.jsonl"
-    _locust(stack, "OrdersReader", plan_path, history, users=users, run_time="8s")
+    _locust(stack, "OrdersReader", plan_path, history, users=users, run_time=f"{seconds}s")
     rows = [json.loads(line) for line in history.read_text().splitlines()] if history.exists() else []
     ok = [row for row in rows if row["status"] == 200]
     if not ok:
@@ -355,6 +366,7 @@ def _report(figures: dict[str, Any], checks: dict[str, int], ceiling: float, *, 
         result(f"cpu_ms_per_order_{part}", round(seconds * 1000 / accepted, 2), "ms")
     result("cpu_ms_per_order_celery_incl_drain", round(figures["cpu_all"]["celery"] * 1000 / accepted, 2), "ms")
     result("celery_drain_s", round(figures["celery_drain_s"], 1), "s")
+    result("celery_queue_left", figures["celery_queue_left"], "tasks")
     result("read_ceiling_per_s", ceiling, "requests/s")
     result("orders_vs_read_ceiling", round(figures["orders_per_s"] / ceiling, 3) if ceiling else 0.0, "")
     for metric, value in checks.items():

@@ -11,7 +11,7 @@ or proxy multiplexes many devices onto few upstream connections). A shopper:
 
 - waits for the release instant (a few arrive a little early and are told
   ``slot_not_released`` with Retry-After);
-- prefers morning slots (with a personal spread), so the popular slots fill first;
+- leans to morning slots (personal taste dominates), so early slots fill first;
 - posts its order with an Idempotency-Key; on a timeout, a connection error, a
   5xx or 409 ``idempotency_in_progress`` it retries with the same key; on a
   definitive refusal it changes what it asks for and uses a new key:
@@ -50,10 +50,10 @@ class Shopper:
         self.index = index
         self.token = PLAN["tokens"][index]
         store = PLAN["stores"][index % len(PLAN["stores"])]
-        # Demand is uneven: everyone prefers the morning, with personal noise, so the
-        # popular slots fill first and shoppers move on to their next choice.
+        # Demand leans to the morning (a mild bias under personal taste, weight 1 : 2),
+        # so early slots fill first and shoppers move on to their next choice.
         count = len(store["slot_ids"])
-        ranked = sorted(range(count), key=lambda index: index / count + rng.random() * 0.5)
+        ranked = sorted(range(count), key=lambda index: index / count + rng.random() * 2)
         self.slots = [store["slot_ids"][index] for index in ranked]
         self.slot_pos = 0
         products = rng.sample(store["product_ids"], k=min(len(store["product_ids"]), rng.randint(3, 8)))
