@@ -30,7 +30,7 @@ def test_money_input_refuses_floats_of_too_many_places_and_bad_currencies() -> N
 
 
 def request_with(**headers: str):
-    return APIView().initialize_request(APIRequestFactory().get("/", **headers))
+    return APIView().initialize_request(APIRequestFactory().get("/", None, **headers))
 
 
 def test_etag_changes_with_the_version() -> None:

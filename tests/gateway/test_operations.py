@@ -34,11 +34,19 @@ def test_deploy_checks_are_clean_under_production_settings() -> None:
     assert "no issues" in done.stdout
 
 
+class ListHandler(logging.Handler):
+    def __init__(self, records: list[logging.LogRecord]) -> None:
+        super().__init__()
+        self.records = records
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.records.append(record)
+
+
 @pytest.mark.django_db
 def test_access_log_is_one_json_line_without_secrets(client) -> None:
     records: list[logging.LogRecord] = []
-    handler = logging.Handler()
-    handler.emit = records.append  # type: ignore[method-assign]
+    handler = ListHandler(records)
     handler.addFilter(RequestContextFilter())
     logger = logging.getLogger("gateway.access")
     logger.addHandler(handler)
