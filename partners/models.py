@@ -42,6 +42,7 @@ SCOPES_BY_KIND: dict[str, frozenset[str]] = {
             "orders:fulfil",
             "loyalty:read",
             "loyalty:redeem",
+            "footfall:ingest",  # tills post sales; counts stay with the store's devices
             "footfall:read",
         }
     ),

@@ -178,9 +178,8 @@ def test_bad_sales_records_get_their_own_errors(operator_api, store, other_store
 
 
 def test_a_till_posts_for_its_own_store_only(store, other_store):
-    # Store clients may not be granted footfall:ingest yet (partners.SCOPES_BY_KIND);
-    # a token carrying it shows the store-scoping that applies once they may.
     till = make_client(CallerKind.STORE, store=store)
+    assert "footfall:ingest" in till.allowed_scope_list()
     api = api_as(till, scopes=["footfall:ingest"])
     own = {k: v for k, v in sale("PAR01", "2026-03-10", 10, "100.00").items() if k != "store"}
     body = api.post(SALES, {"intervals": [own, sale("LYO01", "2026-03-10", 10, "100.00")]}, format="json").json()
