@@ -8,10 +8,10 @@ from typing import Any
 from django.contrib.auth import get_user_model
 from django.core.management.base import OutputWrapper
 
-from commerce.local_time import zone
 from commerce.models import Order, PickupSlot, SlotSchedule, SlotWindow
 from commerce.services.orders import LineRequest, order_place
 from commerce.services.release import slots_release_due
+from inventory.local_time import zone
 from inventory.models import Location, StockLevel
 from partners.callers import Caller
 from partners.models import ApiClient

@@ -15,13 +15,14 @@ from django.core.management import call_command
 from django.core.management.base import OutputWrapper
 from django.utils import timezone
 
-from footfall import simulation, store_time
+from footfall import simulation
 from footfall.holidays import is_public_holiday
 from footfall.models import ReportRecipient, Sensor, SensorKind
 from footfall.services.adapters import MAX_BATCH_RECORDS, CountRecord
 from footfall.services.anomalies import anomalies_detect
 from footfall.services.ingest import count_intervals_ingest
 from footfall.services.sales import sales_intervals_ingest
+from inventory import local_time
 from inventory.models import Location
 
 # store, sensor code, name, kind, device serial, channel, daily visitors (passers-by for a window)
@@ -48,7 +49,7 @@ def load(*, stdout: OutputWrapper, options: dict[str, Any]) -> None:
     ReportRecipient.objects.get_or_create(store=sensors[0].store, email="manager.par01@example.com")
     opened = sum(len(anomalies_detect(store=s.store, now=now, window=dt.timedelta(hours=72))) for s in sensors)
     stdout.write(f"  footfall: {len(sensors)} sensors, {DAYS} days of counts and sales, anomalies opened: {opened}")
-    today = store_time.local_date(now, store_time.zone("Europe/Paris"))
+    today = local_time.local_date(now, local_time.zone("Europe/Paris"))
     stdout.write(
         f"  try: GET /api/v1/footfall/kpis?store=PAR01&from={today - dt.timedelta(days=7)}&to={today}"
         "  |  GET /api/v1/footfall/anomalies  |  manage.py footfall_report --store PAR01 --to you@example.com"
@@ -71,7 +72,7 @@ def _sensors() -> list[Sensor]:
 
 def _profile(sensor: Sensor) -> simulation.StoreProfile:
     visitors = next(spec[6] for spec in DEMO_SENSORS if spec[1] == sensor.code)
-    return simulation.StoreProfile(daily_visitors=visitors, tz=store_time.zone(sensor.store.time_zone))
+    return simulation.StoreProfile(daily_visitors=visitors, tz=local_time.zone(sensor.store.time_zone))
 
 
 def _last_open_day(today: dt.date) -> dt.date:
@@ -83,7 +84,7 @@ def _last_open_day(today: dt.date) -> dt.date:
 
 def _counts_and_sales(sensor: Sensor, *, seed: int, now: dt.datetime, stdout: OutputWrapper) -> None:
     profile = _profile(sensor)
-    today = store_time.local_date(now, profile.tz)
+    today = local_time.local_date(now, profile.tz)
     rows = simulation.clean_series(today - dt.timedelta(days=DAYS), DAYS + 1, seed=seed, profile=profile)
     if sensor.code == FAULTY_SENSOR:
         simulation.inject_dead_day(rows, _last_open_day(today), profile)
@@ -129,7 +130,7 @@ def _calit2(options: dict[str, Any], now: dt.datetime, stdout: OutputWrapper) ->
     Sensor.objects.update_or_create(
         code=CALIT2_SENSOR[1], defaults={"store": store, "name": CALIT2_SENSOR[2], "kind": SensorKind.ENTRANCE}
     )
-    yesterday = store_time.local_date(now, store_time.zone(store.time_zone)) - dt.timedelta(days=1)
+    yesterday = local_time.local_date(now, local_time.zone(store.time_zone)) - dt.timedelta(days=1)
     stdout.write(f"  footfall: replaying {source.name} into {CALIT2_SENSOR[1]}")
     call_command(
         "footfall_import_csv",

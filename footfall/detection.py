@@ -27,9 +27,9 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from footfall import store_time
 from footfall.holidays import is_public_holiday
 from footfall.models import AnomalyKind, SensorKind
+from inventory import local_time
 
 BASELINE_WEEKS = 6  # the reference's N = 6 to 8 same weekdays
 BASELINE_MIN_SAMPLES = 3  # fewer usable weeks: not judged
@@ -166,8 +166,8 @@ def _same_hour_weeks_before(local: dt.datetime, tz: Any) -> Iterator[tuple[dt.da
     """(day, UTC start) of the same local weekday and hour in previous weeks."""
     for weeks in range(1, BASELINE_WEEKS + 1):
         day = local.date() - dt.timedelta(weeks=weeks)
-        start, wall = store_time.local_to_utc(dt.datetime.combine(day, local.time().replace(tzinfo=None)), tz)
-        if wall != store_time.WallClock.NONEXISTENT:
+        start, wall = local_time.local_to_utc(dt.datetime.combine(day, local.time().replace(tzinfo=None)), tz)
+        if wall != local_time.WallClock.NONEXISTENT:
             yield day, start
 
 
@@ -183,7 +183,7 @@ def _history(
 
 
 def judge_hours(
-    series: SensorSeries, calendar: StoreCalendar, hours: list[store_time.Bucket]
+    series: SensorSeries, calendar: StoreCalendar, hours: list[local_time.Bucket]
 ) -> dict[str, list[Verdict]]:
     """Hour rules over ``hours`` (local hours, in time order)."""
     verdicts: dict[str, list[Verdict]] = {}
@@ -193,7 +193,7 @@ def judge_hours(
     return verdicts
 
 
-def _judge_hour(series: SensorSeries, calendar: StoreCalendar, bucket: store_time.Bucket) -> list[Verdict]:
+def _judge_hour(series: SensorSeries, calendar: StoreCalendar, bucket: local_time.Bucket) -> list[Verdict]:
     local = bucket.start.astimezone(calendar.tz)
     state = calendar.open_state(local)
     stat = series.hours.get(bucket.start, HourStat(0, 0, 0.0))
@@ -271,7 +271,7 @@ def _judge_against_baseline(
 
 
 def judge_days(
-    series: SensorSeries, calendar: StoreCalendar, days: list[store_time.Bucket]
+    series: SensorSeries, calendar: StoreCalendar, days: list[local_time.Bucket]
 ) -> dict[str, list[Verdict]]:
     """Day rules (entrance sensors only): exits far above entries, and a
     swapped direction."""
@@ -286,16 +286,16 @@ def judge_days(
 
 
 def _open_hours(
-    series: SensorSeries, calendar: StoreCalendar, day: store_time.Bucket
+    series: SensorSeries, calendar: StoreCalendar, day: local_time.Bucket
 ) -> list[tuple[dt.datetime, HourStat | None]]:
     out = []
-    for hour in store_time.hour_buckets(day.label or day.start.date(), day.label or day.start.date(), calendar.tz):
+    for hour in local_time.hour_buckets(day.label or day.start.date(), day.label or day.start.date(), calendar.tz):
         if calendar.open_state(hour.start.astimezone(calendar.tz)) in ("open", "partial", "unknown"):
             out.append((hour.start, series.hours.get(hour.start)))
     return out
 
 
-def _judge_exits(series: SensorSeries, calendar: StoreCalendar, day: store_time.Bucket) -> Verdict | None:
+def _judge_exits(series: SensorSeries, calendar: StoreCalendar, day: local_time.Bucket) -> Verdict | None:
     hours = _open_hours(series, calendar, day)
     if not hours or any(stat is None or stat.coverage < BASELINE_MIN_COVERAGE for _, stat in hours):
         return None
@@ -307,13 +307,13 @@ def _judge_exits(series: SensorSeries, calendar: StoreCalendar, day: store_time.
     )
 
 
-def _judge_reversed(series: SensorSeries, calendar: StoreCalendar, day: store_time.Bucket) -> Verdict | None:
+def _judge_reversed(series: SensorSeries, calendar: StoreCalendar, day: local_time.Bucket) -> Verdict | None:
     if day.label is None or calendar.is_holiday(day.label):
         return None
     products = norm = variance = 0.0
     # Every hour of the day: the hour after closing (the last shoppers and the
     # staff leave) and the one before opening carry the strongest signal.
-    for hour in store_time.hour_buckets(day.label, day.label, calendar.tz):
+    for hour in local_time.hour_buckets(day.label, day.label, calendar.tz):
         start, stat = hour.start, series.hours.get(hour.start)
         if stat is None or stat.coverage < MISSING_BELOW:
             continue

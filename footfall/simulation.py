@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 
 from footfall.holidays import is_public_holiday
-from footfall.store_time import local_to_utc, zone
+from inventory.local_time import local_to_utc, zone
 
 PARIS = zone("Europe/Paris")
 # Share of the day's shoppers arriving in each opening hour, 09:00 .. 19:00.

@@ -5,17 +5,12 @@ changes (a fixed offset would put late-evening instants on the wrong day
 for half the year)."""
 
 import datetime as dt
-import functools
-import zoneinfo
 from typing import Any
+
+from inventory.local_time import zone
 
 # A store with opening hours opens at least once a week; beyond that the hours are empty.
 _WEEK = 7
-
-
-@functools.lru_cache(maxsize=256)
-def zone(name: str) -> zoneinfo.ZoneInfo:
-    return zoneinfo.ZoneInfo(name)
 
 
 def local_date(at: dt.datetime, time_zone: str) -> dt.date:

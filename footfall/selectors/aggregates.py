@@ -14,8 +14,8 @@ from typing import Any
 from django.db import connection
 from django.db.models import Count
 
-from footfall import store_time
 from footfall.models import Sensor
+from inventory import local_time
 from inventory.models import Location
 
 GRANULARITIES = ("hour", "day", "week", "month")
@@ -26,7 +26,7 @@ MAX_RANGE_DAYS = {"hour": 31, "day": 366, "week": 731, "month": 1827}
 @dataclass(frozen=True)
 class AggregateRow:
     kind: str
-    bucket: store_time.Bucket
+    bucket: local_time.Bucket
     in_total: int | None
     out_total: int | None
     completeness: float
@@ -67,15 +67,15 @@ def footfall_aggregates(
     """Every bucket of ``first`` .. ``last`` for every kind of sensor the
     store has (or ``kind``), in time order. A bucket without data has null
     counts and completeness 0."""
-    tz = store_time.zone(store.time_zone)
+    tz = local_time.zone(store.time_zone)
     params: dict[str, Any]
     if granularity == "hour":
-        buckets = store_time.hour_buckets(first, last, tz)
+        buckets = local_time.hour_buckets(first, last, tz)
         lo, hi = buckets[0].start, buckets[-1].end
         sql, params = _HOURLY, {"tz": store.time_zone, "lo": lo, "hi": hi, "store": store.pk}
     else:
-        buckets = store_time.calendar_buckets(first, last, granularity, tz)
-        end = store_time.next_calendar_start(buckets[-1].label or last, granularity)
+        buckets = local_time.calendar_buckets(first, last, granularity, tz)
+        end = local_time.next_calendar_start(buckets[-1].label or last, granularity)
         sql, params = _CALENDAR, {"unit": granularity, "lo": buckets[0].label, "hi": end, "store": store.pk}
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
@@ -92,7 +92,7 @@ def footfall_aggregates(
     return rows
 
 
-def _row(kind: str, bucket: store_time.Bucket, data: tuple[Any, ...] | None, sensors: int) -> AggregateRow:
+def _row(kind: str, bucket: local_time.Bucket, data: tuple[Any, ...] | None, sensors: int) -> AggregateRow:
     if data is None:
         return AggregateRow(kind, bucket, None, None, 0.0, 0, sensors)
     in_total, out_total, covered, intervals = data

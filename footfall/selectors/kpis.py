@@ -32,10 +32,10 @@ from django.db import connection
 from django.db.models import Count
 from django.utils.translation import gettext as _
 
-from footfall import store_time
 from footfall.errors import MixedCurrencies
 from footfall.models import Sensor, SensorKind
 from gateway.api.money import money
+from inventory import local_time
 
 CAPTURE_FORMULAS = {
     "entries_per_passerby": "entries / passersby",
@@ -143,7 +143,7 @@ def _expected_seconds(sensors_by_zone: dict[str, int], period: Period) -> float:
     day lasts 23 or 25 hours when the clocks change)."""
     total = 0.0
     for zone_name, count in sensors_by_zone.items():
-        start, end = store_time.days_span(period.first, period.last, store_time.zone(zone_name))
+        start, end = local_time.days_span(period.first, period.last, local_time.zone(zone_name))
         total += count * (end - start).total_seconds()
     return total
 

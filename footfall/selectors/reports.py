@@ -7,8 +7,8 @@ from decimal import Decimal
 
 from django.db import connection
 
-from footfall import store_time
 from footfall.models import Anomaly, SensorKind
+from inventory import local_time
 from inventory.models import Location
 
 
@@ -63,8 +63,8 @@ def daily_figures(*, store: Location, first: dt.date, last: dt.date) -> list[Day
 
 def hourly_profile(*, store: Location, first: dt.date, last: dt.date) -> list[float]:
     """Average entries per day in each local hour of the day (0 .. 23)."""
-    tz = store_time.zone(store.time_zone)
-    low, high = store_time.days_span(first, last, tz)
+    tz = local_time.zone(store.time_zone)
+    low, high = local_time.days_span(first, last, tz)
     with connection.cursor() as cursor:
         cursor.execute(_ENTRIES_PER_HOUR, [store.time_zone, low, high, store.pk, SensorKind.ENTRANCE])
         per_hour = dict(cursor.fetchall())
@@ -73,7 +73,7 @@ def hourly_profile(*, store: Location, first: dt.date, last: dt.date) -> list[fl
 
 
 def anomalies_of_period(*, store: Location, first: dt.date, last: dt.date) -> list[Anomaly]:
-    low, high = store_time.days_span(first, last, store_time.zone(store.time_zone))
+    low, high = local_time.days_span(first, last, local_time.zone(store.time_zone))
     return list(
         Anomaly.objects.filter(sensor__store=store, period_start__lt=high, period_end__gt=low)
         .select_related("sensor")

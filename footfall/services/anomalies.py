@@ -18,9 +18,10 @@ from django.db import connection, transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from footfall import detection, store_time
+from footfall import detection
 from footfall.locks import try_lock_store_for_anomaly_check
 from footfall.models import Anomaly, AnomalyStatus, Sensor
+from inventory import local_time
 from inventory.models import Location
 from partners.services import NewEvent, events_record
 
@@ -86,21 +87,21 @@ def _load_series(
 
 def _judged_window(
     store: Location, now: dt.datetime, window: dt.timedelta
-) -> tuple[list[store_time.Bucket], list[store_time.Bucket]]:
+) -> tuple[list[local_time.Bucket], list[local_time.Bucket]]:
     """Local hours ending by ``now - grace`` within ``window``, and the local
     days that ended in that span."""
-    tz = store_time.zone(store.time_zone)
+    tz = local_time.zone(store.time_zone)
     end = now - grace()
     start = end - window
     hours = [
         b
-        for b in store_time.hour_buckets(store_time.local_date(start, tz), store_time.local_date(end, tz), tz)
+        for b in local_time.hour_buckets(local_time.local_date(start, tz), local_time.local_date(end, tz), tz)
         if b.start >= start and b.end <= end
     ]
     days = [
         b
-        for b in store_time.calendar_buckets(
-            store_time.local_date(start, tz) - dt.timedelta(days=1), store_time.local_date(end, tz), "day", tz
+        for b in local_time.calendar_buckets(
+            local_time.local_date(start, tz) - dt.timedelta(days=1), local_time.local_date(end, tz), "day", tz
         )
         if start < b.end <= end
     ]
@@ -119,7 +120,7 @@ def anomalies_detect(
     if not sensors or not hours:
         return []
     start, end = hours[0].start, hours[-1].end
-    calendar = detection.StoreCalendar(store_time.zone(store.time_zone), store.opening_hours or {}, store.country)
+    calendar = detection.StoreCalendar(local_time.zone(store.time_zone), store.opening_hours or {}, store.country)
     verdicts: dict[tuple[int, str], list[detection.Verdict]] = {}
     for series in _load_series(store, sensors, min(start, days[0].start) if days else start, end):
         judged = detection.judge_hours(series, calendar, hours) | detection.judge_days(series, calendar, days)
@@ -240,15 +241,15 @@ def _resolve(anomaly: Anomaly, at: dt.datetime) -> None:
 
 
 def anomaly_payload(anomaly: Anomaly, store: Location, sensor: Sensor) -> dict[str, Any]:
-    tz = store_time.zone(store.time_zone)
+    tz = local_time.zone(store.time_zone)
     return {
         "id": anomaly.pk,
         "store": store.code,
         "sensor": sensor.code,
         "kind": anomaly.kind,
         "status": anomaly.status,
-        "period_start": store_time.rfc3339(anomaly.period_start, tz),
-        "period_end": store_time.rfc3339(anomaly.period_end, tz),
+        "period_start": local_time.rfc3339(anomaly.period_start, tz),
+        "period_end": local_time.rfc3339(anomaly.period_end, tz),
         "metric": anomaly.metric,
         "actual": anomaly.actual,
         "expected": anomaly.expected,

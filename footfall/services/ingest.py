@@ -19,7 +19,6 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from footfall import store_time
 from footfall.bulk_sql import bulk_execute, bulk_fetch, staged_fetch
 from footfall.locks import lock_sensors_for_ingest
 from footfall.models import Sensor
@@ -34,6 +33,7 @@ from footfall.services.records import (
     SensorRef,
     record_error,
 )
+from inventory import local_time
 from inventory.selectors import store_id_of_caller
 from partners.callers import Caller
 from partners.models import CallerKind
@@ -110,7 +110,7 @@ def _writable_sensors(*, caller: Caller | None, codes: set[str], serials: set[st
         "id", "code", "store_id", "device_id", "is_active", "store__time_zone", "device_serial", "channel"
     )
     return [
-        (SensorRef(pk, code, store, device, active, store_time.zone(tz)), serial, channel)
+        (SensorRef(pk, code, store, device, active, local_time.zone(tz)), serial, channel)
         for pk, code, store, device, active, tz, serial, channel in values
     ]
 
@@ -175,13 +175,13 @@ def _span_in_utc(
     key = (ref.id, start)
     fold = min(occurrence[key], 1)
     occurrence[key] += 1
-    start_utc, wall = store_time.local_to_utc(start, ref.tz, fold=fold)
-    if wall == store_time.WallClock.NONEXISTENT:
+    start_utc, wall = local_time.local_to_utc(start, ref.tz, fold=fold)
+    if wall == local_time.WallClock.NONEXISTENT:
         record_error(
             result, "start", "nonexistent_local_time", _("This local time is skipped by a daylight-saving change.")
         )
         return None
-    if wall == store_time.WallClock.AMBIGUOUS and seen_local[key] == 1:
+    if wall == local_time.WallClock.AMBIGUOUS and seen_local[key] == 1:
         result.warnings.append(
             {
                 "field": "start",
@@ -362,7 +362,7 @@ ON CONFLICT (sensor_id, day) DO UPDATE SET
 def _rebuild_days(rows: Iterable[IntervalRow]) -> None:
     """Daily totals of every (sensor, store-local day) the batch changed,
     recomputed from the intervals (so they cannot drift from them)."""
-    days = {(row.sensor.id, store_time.local_date(row.start, row.sensor.tz)): row.sensor.tz for row in rows}
+    days = {(row.sensor.id, local_time.local_date(row.start, row.sensor.tz)): row.sensor.tz for row in rows}
     count_days_rebuild(days=days)
 
 
@@ -373,7 +373,7 @@ def count_days_rebuild(*, days: dict[tuple[int, dt.date], Any]) -> None:
         return
     ids, labels, lows, highs = [], [], [], []
     for (sensor_id, day), tz in sorted(days.items(), key=lambda item: item[0]):
-        low, high = store_time.days_span(day, day, tz)
+        low, high = local_time.days_span(day, day, tz)
         ids.append(sensor_id)
         labels.append(day)
         lows.append(low)

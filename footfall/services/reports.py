@@ -19,11 +19,11 @@ from django.db import IntegrityError, transaction
 from django.template.loader import render_to_string
 from django.utils import timezone
 
-from footfall import store_time
 from footfall.models import Anomaly, ReportDispatch, ReportFrequency, ReportRecipient
 from footfall.selectors.kpis import kpis_compute
 from footfall.selectors.reports import DayFigures, anomalies_of_period, daily_figures, hourly_profile
 from footfall.services import report_charts
+from inventory import local_time
 from inventory.models import Location
 
 
@@ -50,7 +50,7 @@ def period_containing(frequency: str, day: dt.date) -> ReportPeriod:
         first = day - dt.timedelta(days=day.weekday())
         return ReportPeriod(frequency, first, first + dt.timedelta(days=6))
     first = day.replace(day=1)
-    return ReportPeriod(frequency, first, store_time.next_calendar_start(first, "month") - dt.timedelta(days=1))
+    return ReportPeriod(frequency, first, local_time.next_calendar_start(first, "month") - dt.timedelta(days=1))
 
 
 def last_complete_period(frequency: str, today: dt.date) -> ReportPeriod:
@@ -150,7 +150,7 @@ def kpi_rows(report: StoreReport) -> list[list[str]]:
 
 
 def anomaly_rows(report: StoreReport) -> list[list[str]]:
-    tz = store_time.zone(report.store.time_zone)
+    tz = local_time.zone(report.store.time_zone)
     rows = []
     for anomaly in report.anomalies:
         expected = "-" if anomaly.expected is None else f"{anomaly.expected:.0f}"
@@ -268,7 +268,7 @@ def reports_due(*, now: dt.datetime) -> list[tuple[int, ReportPeriod]]:
     sent = set(ReportDispatch.objects.values_list("store_id", "frequency", "period_start"))
     due = []
     for store_id, zone_name in Location.objects.filter(pk__in=wanted).values_list("pk", "time_zone"):
-        today = store_time.local_date(now, store_time.zone(zone_name))
+        today = local_time.local_date(now, local_time.zone(zone_name))
         for frequency in sorted(wanted[store_id], reverse=True):  # weekly first
             period = last_complete_period(frequency, today)
             if (store_id, frequency, period.first) not in sent:

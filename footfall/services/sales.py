@@ -16,12 +16,12 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from footfall import store_time
 from footfall.bulk_sql import bulk_execute, bulk_fetch
 from footfall.errors import InvalidBatch, SalesNotForDevices
 from footfall.locks import lock_stores_for_sales
 from footfall.services.adapters import check_batch_size, parse_timestamp
 from footfall.services.records import CLOCK_SKEW, MAX_INTERVAL, RecordResult, record_error
+from inventory import local_time
 from inventory.models import Location, LocationKind
 from inventory.selectors import store_id_of_caller
 from partners.callers import Caller
@@ -70,7 +70,7 @@ def sales_intervals_ingest(
         lock_stores_for_sales(store_ids=[row.store_id for row in rows])
         written = _upsert(rows, results)
         sales_days_rebuild(
-            days={(row.store_id, store_time.local_date(row.start, zones[row.store_id])) for row in written}, zones=zones
+            days={(row.store_id, local_time.local_date(row.start, zones[row.store_id])) for row in written}, zones=zones
         )
     return results
 
@@ -86,7 +86,7 @@ def _stores_for(*, caller: Caller | None, items: list[Any]) -> dict[str, tuple[i
         queryset = (
             Location.objects.filter(pk=store_id, kind=LocationKind.STORE) if store_id else Location.objects.none()
         )
-    found = {code: (pk, store_time.zone(tz)) for pk, code, tz in queryset.values_list("pk", "code", "time_zone")}
+    found = {code: (pk, local_time.zone(tz)) for pk, code, tz in queryset.values_list("pk", "code", "time_zone")}
     if caller is not None and not caller.is_operator and found:
         found[""] = next(iter(found.values()))
     return found
@@ -134,8 +134,8 @@ def _span(
         if start.tzinfo is not None or end.tzinfo is not None:
             record_error(result, "end", "mixed_offsets", _("Give both start and end with an offset, or both without."))
             return None
-        start_utc, wall = store_time.local_to_utc(start, tz)
-        if wall == store_time.WallClock.NONEXISTENT:
+        start_utc, wall = local_time.local_to_utc(start, tz)
+        if wall == local_time.WallClock.NONEXISTENT:
             record_error(
                 result, "start", "nonexistent_local_time", _("This local time is skipped by a daylight-saving change.")
             )
@@ -250,7 +250,7 @@ def sales_days_rebuild(*, days: set[tuple[int, dt.date]], zones: dict[int, Any])
     if not days:
         return
     ordered = sorted(days)
-    spans = [store_time.days_span(day, day, zones[store_id]) for store_id, day in ordered]
+    spans = [local_time.days_span(day, day, zones[store_id]) for store_id, day in ordered]
     ids, labels = [store_id for store_id, _ in ordered], [day for _, day in ordered]
     bulk_execute(_DROP_DAYS, [ids, labels])
     bulk_execute(_INSERT_DAYS, [ids, labels, [low for low, _ in spans], [high for _, high in spans]])

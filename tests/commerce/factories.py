@@ -13,8 +13,8 @@ from django.db import connection
 from django.utils import timezone
 from oauth2_provider.models import get_access_token_model, set_token_value
 
-from commerce.local_time import zone
 from commerce.models import PickupSlot, SlotSchedule, SlotWindow
+from inventory.local_time import zone
 from inventory.models import Location, Product, StockLevel, StockMovement
 from inventory.services import stock_set
 from partners.models import ApiClient, CallerKind

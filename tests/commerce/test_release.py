@@ -9,10 +9,10 @@ from zoneinfo import ZoneInfo
 import pytest
 from django.db import connection
 
-from commerce.local_time import local_instant
 from commerce.models import PickupSlot, SlotException, SlotRelease
 from commerce.services.release import PRECREATE_AHEAD, slots_release_due
 from commerce.tasks import release_pickup_slots
+from inventory.local_time import local_instant
 from partners.models import Event
 from tests.commerce.factories import store_with_schedule
 

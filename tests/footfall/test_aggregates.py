@@ -6,7 +6,7 @@ import datetime as dt
 
 import pytest
 
-from footfall.store_time import days_span, zone
+from inventory.local_time import days_span, zone
 from tests.footfall.helpers import interval
 
 URL = "/api/v1/footfall/aggregates"

@@ -7,9 +7,10 @@ import io
 from django.core.management.base import OutputWrapper
 from django.utils import timezone
 
-from footfall import demo, store_time
+from footfall import demo
 from footfall.models import Anomaly, CountInterval, ReportRecipient, SalesInterval, Sensor
 from footfall.selectors.kpis import kpis_compute
+from inventory import local_time
 from tests.factories import LocationFactory
 from tests.footfall.conftest import OPENING_HOURS
 
@@ -27,7 +28,7 @@ def test_the_demo_shows_kpis_and_an_anomaly(db):
     anomalies = Anomaly.objects.count()
     assert ReportRecipient.objects.filter(store=stores[0]).exists()
     # KPIs of the last week have figures
-    today = store_time.local_date(timezone.now(), store_time.zone("Europe/Paris"))
+    today = local_time.local_date(timezone.now(), local_time.zone("Europe/Paris"))
     kpis = kpis_compute(store_ids=[stores[0].pk], first=today - dt.timedelta(days=7), last=today - dt.timedelta(days=1))
     assert kpis["current"]["visitors"] > 1000
     assert 0.2 < kpis["current"]["conversion_rate"] < 0.4

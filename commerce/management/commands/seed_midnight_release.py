@@ -22,9 +22,9 @@ from django.utils import timezone
 from oauth2_provider.models import get_access_token_model, set_token_value
 
 from commerce.clock import db_now
-from commerce.local_time import zone
 from commerce.models import PickupSlot, SlotSchedule, SlotWindow
 from commerce.services.release import slots_release_due
+from inventory.local_time import zone
 from inventory.models import Location, LocationKind, MovementReason, Product
 from inventory.services import StockChanges, stock_changes_apply
 from partners.models import ApiClient, CallerKind

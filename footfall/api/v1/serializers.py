@@ -10,11 +10,11 @@ from typing import Any
 
 from rest_framework import serializers
 
-from footfall import store_time
 from footfall.models import Anomaly, AnomalyKind, AnomalyStatus, Sensor, SensorKind
 from footfall.services.adapters import MAX_BATCH_RECORDS
 from footfall.services.records import RecordResult
 from gateway.api.money import MoneySerializer
+from inventory import local_time
 
 _BATCH_HELP = f"At most {MAX_BATCH_RECORDS} records per batch; a larger batch is rejected whole (413 batch_too_large)."
 
@@ -231,10 +231,10 @@ class AnomalyOutput(serializers.ModelSerializer[Anomaly]):
         ]
 
     def get_period_start(self, obj: Anomaly) -> str:
-        return store_time.rfc3339(obj.period_start, store_time.zone(obj.sensor.store.time_zone))
+        return local_time.rfc3339(obj.period_start, local_time.zone(obj.sensor.store.time_zone))
 
     def get_period_end(self, obj: Anomaly) -> str:
-        return store_time.rfc3339(obj.period_end, store_time.zone(obj.sensor.store.time_zone))
+        return local_time.rfc3339(obj.period_end, local_time.zone(obj.sensor.store.time_zone))
 
 
 class AggregateBucketOutput(serializers.Serializer[Any]):

@@ -14,7 +14,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from footfall import selectors, store_time
+from footfall import selectors
 from footfall.api.v1 import examples, params
 from footfall.api.v1.parsers import CsvTextParser
 from footfall.api.v1.serializers import (
@@ -36,6 +36,7 @@ from footfall.services import adapters
 from footfall.services.ingest import count_intervals_ingest
 from footfall.services.sales import sales_intervals_ingest
 from gateway.api.idempotency import idempotent
+from inventory import local_time
 from partners.callers import caller_from_request
 
 TAG = ["footfall"]
@@ -260,12 +261,12 @@ class AggregatesView(APIView):
         code = params.text_param(request, "store", required=caller.is_operator)
         store = selectors.store_for_reading(caller=caller, code=code)
         rows = footfall_aggregates(store=store, granularity=granularity, first=first, last=last, kind=kind)
-        tz = store_time.zone(store.time_zone)
+        tz = local_time.zone(store.time_zone)
         buckets = [
             {
                 "kind": row.kind,
-                "period_start": store_time.rfc3339(row.bucket.start, tz),
-                "period_end": store_time.rfc3339(row.bucket.end, tz),
+                "period_start": local_time.rfc3339(row.bucket.start, tz),
+                "period_end": local_time.rfc3339(row.bucket.end, tz),
                 "in": row.in_total,
                 "out": row.out_total,
                 "completeness": row.completeness,

@@ -13,7 +13,6 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.utils import timezone
 
-from footfall import store_time
 from footfall.models import ReportFrequency
 from footfall.services.reports import (
     last_complete_period,
@@ -23,6 +22,7 @@ from footfall.services.reports import (
     store_report_render,
     store_report_send,
 )
+from inventory import local_time
 from inventory.models import Location, LocationKind
 
 
@@ -47,7 +47,7 @@ class Command(BaseCommand):
             period = period_containing(frequency, options["period_start"])
         else:
             period = last_complete_period(
-                frequency, store_time.local_date(timezone.now(), store_time.zone(store.time_zone))
+                frequency, local_time.local_date(timezone.now(), local_time.zone(store.time_zone))
             )
         rendered = store_report_render(store_report_build(store=store, period=period))
         if options["save_pdf"]:
