@@ -20,8 +20,9 @@ from dataclasses import dataclass
 from django.db import connection, transaction
 
 from commerce.clock import db_now
-from commerce.local_time import SlotTimes, Window, day_slots, release_instant, zone
 from commerce.models import PickupSlot, SlotRelease, SlotSchedule
+from commerce.slot_layout import SlotTimes, Window, day_slots, release_instant
+from inventory.local_time import zone
 from inventory.models import LocationKind
 from partners.services import event_record
 

@@ -21,7 +21,6 @@ from commerce.api.v1.serializers import (
     SlotHoldCreateInput,
     SlotHoldOutput,
 )
-from commerce.local_time import zone
 from commerce.models import DEFAULT_DAYS_AHEAD, Order, OrderStatus, PickupSlot
 from commerce.services.schedules import pickup_slot_update
 from commerce.services.slots import slot_hold_create, slot_hold_release
@@ -29,6 +28,7 @@ from gateway.api.etag import check_if_match, etag_for
 from gateway.api.idempotency import idempotent
 from gateway.api.pagination import GatewayCursorPagination
 from gateway.api.problems import InvalidQueryParameter
+from inventory.local_time import zone
 from partners.callers import caller_from_request
 
 SLOTS = ["pickup slots"]
