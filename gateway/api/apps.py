@@ -9,3 +9,6 @@ class GatewayApiConfig(AppConfig):
 
     def ready(self) -> None:
         from gateway.api import schema  # noqa: F401  registers the OpenAPI auth extension
+        from gateway.api.auth import connect_signals
+
+        connect_signals()  # token cache evictions, in every process that may revoke a token

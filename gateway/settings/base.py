@@ -191,6 +191,10 @@ OAUTH2_PROVIDER = {
     "COMPLIANT_BCP_RFC9700_PKCE_REQUIRED": True,
 }
 
+# Each web process keeps the tokens it read this long (gateway/api/auth.py says
+# how revocations reach it at once); 0 reads every token from the database.
+AUTH_TOKEN_CACHE_SECONDS = float(env("AUTH_TOKEN_CACHE_SECONDS", "5"))
+
 # ---------------------------------------------------------------- rate limits
 # Requests per window per OAuth client, by partner tier. A standard partner at
 # 1,200/min is 20/s sustained; Black Friday peaks are 10-12x normal, which the

@@ -15,6 +15,9 @@ OAUTH2_PROVIDER = {
 EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
 CELERY_TASK_ALWAYS_EAGER = False
 WEBHOOK_ALLOW_PRIVATE_TARGETS = True
+# Off, so query counts pinned by tests do not depend on what an earlier request
+# cached; tests/gateway/test_auth.py turns it on to test it.
+AUTH_TOKEN_CACHE_SECONDS = float(os.environ.get("AUTH_TOKEN_CACHE_SECONDS", "0"))
 
 # One test database per pytest process: several runs (developers, CI, helpers)
 # can share the project-local PostgreSQL without dropping each other's database.

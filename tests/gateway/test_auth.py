@@ -1,0 +1,218 @@
+"""Bearer tokens: the one-statement lookup, and the per-process token cache
+with its revocation semantics (gateway/api/auth.py)."""
+
+import base64
+import datetime as dt
+import time
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import psycopg
+import pytest
+import requests
+from django.db import connection
+from django.test import Client
+from django.test.utils import CaptureQueriesContext
+from oauth2_provider.models import get_access_token_model
+
+from gateway.api import auth
+from gateway.api.auth import TOKEN_CACHE, publish_eviction, token_checksum
+from partners.models import CallerKind
+from tests.conftest import GatewayServer
+from tests.factories import PartnerFactory, UserFactory, make_client, token_for
+
+AccessToken = get_access_token_model()
+ME = "/api/v1/partners/me"
+
+
+def get_me(raw: str) -> int:
+    return Client().get(ME, HTTP_AUTHORIZATION=f"Bearer {raw}").status_code
+
+
+def token_queries(queries: CaptureQueriesContext) -> int:
+    return sum(1 for query in queries.captured_queries if "oauth2_provider_accesstoken" in query["sql"])
+
+
+def eventually(condition: Callable[[], bool], seconds: float = 3.0) -> bool:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if condition():
+            return True
+        time.sleep(0.01)
+    return condition()
+
+
+@pytest.fixture
+def token_cache(settings: Any) -> Iterator[None]:
+    """The cache on (the test settings turn it off), its listener subscribed."""
+    settings.AUTH_TOKEN_CACHE_SECONDS = 5
+    TOKEN_CACHE.clear()
+    assert eventually(TOKEN_CACHE._live), "the eviction listener did not subscribe"
+    yield
+    TOKEN_CACHE.clear()
+
+
+def delete_behind_the_cache(raw: str) -> None:
+    """Delete a token the way another process or a raw script would: no signal here."""
+    with connection.cursor() as cursor:
+        cursor.execute("DELETE FROM oauth2_provider_accesstoken WHERE token_checksum = %s", [token_checksum(raw)])
+
+
+@pytest.mark.django_db
+def test_the_lookup_builds_what_the_orm_would() -> None:
+    partner = PartnerFactory.create()
+    client = make_client(CallerKind.PARTNER, partner=partner)
+    raw = token_for(client)
+    rows = auth._lookup(token_checksum(raw))
+    assert rows is not None
+    token = auth._instances(*rows)
+    expected = AccessToken.objects.select_related("application__partner").get(token_checksum=token_checksum(raw))
+    pairs = [(token, expected), (token.application, expected.application), (token.application.partner, partner)]
+    for mine, theirs in pairs:
+        assert [getattr(mine, f.attname) for f in mine._meta.concrete_fields] == [
+            getattr(theirs, f.attname) for f in theirs._meta.concrete_fields
+        ]
+    with CaptureQueriesContext(connection) as queries:
+        assert token.application.partner.pk == partner.pk
+    assert not queries.captured_queries, "client and partner come with the token"
+
+
+@pytest.mark.django_db
+def test_a_shoppers_user_is_loaded_only_when_asked_for() -> None:
+    user = UserFactory.create()
+    raw = token_for(make_client(CallerKind.SHOPPER), user=user)
+    request = type("R", (), {"META": {"HTTP_AUTHORIZATION": f"Bearer {raw}"}, "_request": object()})()
+    with CaptureQueriesContext(connection) as queries:
+        authenticated = auth.BearerTokenAuthentication().authenticate(request)
+    assert authenticated is not None
+    lazy_user, token = authenticated
+    assert len(queries.captured_queries) == 1
+    assert token.user_id == user.pk
+    assert lazy_user.username == user.username
+
+
+@pytest.mark.django_db
+def test_a_cached_token_is_read_once(token_cache) -> None:
+    raw = token_for(make_client(CallerKind.PARTNER))
+    with CaptureQueriesContext(connection) as first:
+        assert get_me(raw) == 200
+    with CaptureQueriesContext(connection) as second:
+        assert get_me(raw) == 200
+    assert (token_queries(first), token_queries(second)) == (1, 0)
+
+
+@pytest.mark.django_db
+def test_without_the_cache_every_request_reads_the_token() -> None:
+    raw = token_for(make_client(CallerKind.PARTNER))
+    get_me(raw)
+    with CaptureQueriesContext(connection) as again:
+        assert get_me(raw) == 200
+    assert token_queries(again) == 1
+
+
+@pytest.mark.django_db
+def test_a_revoked_cached_token_stops_working_at_once(token_cache) -> None:
+    client = make_client(CallerKind.PARTNER, secret="s")
+    raw = Client().post("/oauth/token/", {"grant_type": "client_credentials"}, HTTP_AUTHORIZATION=basic(client, "s"))
+    token = raw.json()["access_token"]
+    assert get_me(token) == 200
+    assert token_checksum(token) in TOKEN_CACHE._entries
+    revoke = Client().post("/oauth/revoke/", {"token": token}, HTTP_AUTHORIZATION=basic(client, "s"))
+    assert revoke.status_code == 200
+    assert get_me(token) == 401
+
+
+@pytest.mark.django_db
+def test_a_cached_token_expires_on_time(token_cache, monkeypatch) -> None:
+    raw = token_for(make_client(CallerKind.PARTNER), ttl_seconds=60)
+    assert get_me(raw) == 200
+    later = auth.timezone.now() + dt.timedelta(seconds=61)
+    monkeypatch.setattr(auth.timezone, "now", lambda: later)
+    assert get_me(raw) == 401
+
+
+@pytest.mark.django_db
+def test_deactivating_the_partner_drops_its_cached_tokens(token_cache) -> None:
+    partner = PartnerFactory.create()
+    raw = token_for(make_client(CallerKind.PARTNER, partner=partner))
+    assert get_me(raw) == 200
+    partner.is_active = False
+    partner.save(update_fields=["is_active"])
+    assert get_me(raw) == 401
+
+
+@pytest.mark.django_db
+def test_another_process_revoking_reaches_this_one_through_redis(token_cache) -> None:
+    # given a cached token deleted behind this process's back (as by another process)
+    raw = token_for(make_client(CallerKind.PARTNER))
+    assert get_me(raw) == 200
+    delete_behind_the_cache(raw)
+    assert get_me(raw) == 200, "served from the cache until told"
+    # when that process publishes the eviction after its commit
+    publish_eviction(token_checksum(raw))
+    # then this one refuses the token within moments
+    assert eventually(lambda: get_me(raw) == 401, seconds=2.0)
+
+
+@pytest.mark.django_db
+def test_an_entry_is_trusted_for_the_cache_lifetime_only(token_cache, settings) -> None:
+    settings.AUTH_TOKEN_CACHE_SECONDS = 0.2
+    raw = token_for(make_client(CallerKind.PARTNER))
+    assert get_me(raw) == 200
+    delete_behind_the_cache(raw)  # a write that bypasses the signals
+    time.sleep(0.25)
+    assert get_me(raw) == 401
+
+
+@pytest.mark.django_db
+def test_without_news_from_redis_the_cache_is_not_used(token_cache, monkeypatch) -> None:
+    raw = token_for(make_client(CallerKind.PARTNER))
+    assert get_me(raw) == 200
+    monkeypatch.setattr(auth, "_LIVENESS_S", 0.0)  # the listener has not heard from Redis lately
+    delete_behind_the_cache(raw)
+    assert get_me(raw) == 401
+
+
+def basic(client: Any, secret: str) -> str:
+    return "Basic " + base64.b64encode(f"{client.client_id}:{secret}".encode()).decode()
+
+
+@pytest.mark.concurrency
+def test_revoking_over_http_reaches_every_server_process(transactional_db) -> None:
+    # given the real server (2 worker processes) with the cache on, and two tokens
+    # that 8 keep-alive connections (spread over both workers) have used
+    client = make_client(CallerKind.PARTNER, secret="s")
+    server = GatewayServer(env={"AUTH_TOKEN_CACHE_SECONDS": "30"})
+    try:
+        auth_header = {"Authorization": basic(client, "s")}
+        tokens = [
+            requests.post(
+                f"{server.url}/oauth/token/", data={"grant_type": "client_credentials"}, headers=auth_header
+            ).json()["access_token"]
+            for _ in range(2)
+        ]
+        sessions = [requests.Session() for _ in range(8)]
+
+        def statuses(token: str) -> set[int]:
+            headers = {"Authorization": f"Bearer {token}"}
+            return {session.get(f"{server.url}{ME}", headers=headers).status_code for session in sessions}
+
+        assert statuses(tokens[0]) == statuses(tokens[1]) == {200}
+        # the server serves from its cache: a delete behind its back goes unnoticed
+        db = connection.settings_dict
+        with psycopg.connect(
+            host=db["HOST"], port=db["PORT"], user=db["USER"], password=db["PASSWORD"], dbname=db["NAME"]
+        ) as conn:
+            conn.execute(
+                "DELETE FROM oauth2_provider_accesstoken WHERE token_checksum = %s", [token_checksum(tokens[0])]
+            )
+        assert statuses(tokens[0]) == {200}
+        # when the other token is revoked through the OAuth endpoint
+        revoke = requests.post(f"{server.url}/oauth/revoke/", data={"token": tokens[1]}, headers=auth_header)
+        assert revoke.status_code == 200
+        # then every connection, whichever worker serves it, refuses it within moments
+        started = time.monotonic()
+        assert eventually(lambda: statuses(tokens[1]) == {401}, seconds=2.0)
+        assert time.monotonic() - started < 2.0
+    finally:
+        server.stop()
