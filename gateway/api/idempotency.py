@@ -12,6 +12,7 @@ import functools
 import hashlib
 import json
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 from django.db import connection, transaction
@@ -72,30 +73,61 @@ def _lock_id(scope: str, key: str) -> int:
     return int.from_bytes(hashlib.sha256(f"{scope}\x00{key}".encode()).digest()[:8], "big", signed=True)
 
 
-def _replay(record: IdempotencyRecord) -> Response:
-    headers = dict(record.response_headers)
+# Plain SQL for the two statements every keyed write runs: the ORM's
+# compilation cost more than the statements themselves (about 1 ms of CPU
+# per order, measured on the midnight bench).
+_FIND_SQL = f"""
+    SELECT fingerprint, status_code, response_body::text, response_headers::text
+    FROM {IdempotencyRecord._meta.db_table} WHERE scope = %s AND key = %s
+"""  # noqa: S608  table name from the model
+_STORE_SQL = f"""
+    INSERT INTO {IdempotencyRecord._meta.db_table}
+        (scope, key, fingerprint, status_code, response_body, response_headers, created_at)
+    VALUES (%s, %s, %s, %s, %s::jsonb, %s::jsonb, now())
+"""  # noqa: S608  table name from the model
+
+
+@dataclass(frozen=True)
+class StoredOutcome:
+    fingerprint: str
+    status_code: int
+    body: Any
+    headers: dict[str, str]
+
+
+def _find(scope: str, key: str) -> StoredOutcome | None:
+    with connection.cursor() as cursor:
+        cursor.execute(_FIND_SQL, [scope, key])
+        row = cursor.fetchone()
+    if row is None:
+        return None
+    fingerprint, status_code, body, headers = row
+    return StoredOutcome(fingerprint, status_code, json.loads(body) if body is not None else None, json.loads(headers))
+
+
+def _replay(record: StoredOutcome) -> Response:
+    headers = dict(record.headers)
     headers[REPLAYED_HEADER] = "true"
     content_type = headers.pop("Content-Type", None)
-    return Response(record.response_body, status=record.status_code, headers=headers, content_type=content_type)
+    return Response(record.body, status=record.status_code, headers=headers, content_type=content_type)
 
 
 def _store(scope: str, key: str, fingerprint: str, response: Response, redact: tuple[str, ...]) -> None:
-    body = json.loads(json.dumps(response.data, cls=JSONEncoder)) if response.data is not None else None
-    if isinstance(body, dict):
-        for field in redact:
-            if field in body:
-                body[field] = None
+    body: Any = None
+    if response.data is not None:
+        body = json.dumps(response.data, cls=JSONEncoder)
+        if redact:
+            data = json.loads(body)
+            if isinstance(data, dict):
+                for field in redact:
+                    if field in data:
+                        data[field] = None
+            body = json.dumps(data)
     headers = {name: response[name] for name in _REPLAYED_HEADERS if name in response}
     if response.content_type:
         headers["Content-Type"] = response.content_type
-    IdempotencyRecord.objects.create(
-        scope=scope,
-        key=key,
-        fingerprint=fingerprint,
-        status_code=response.status_code,
-        response_body=body,
-        response_headers=headers,
-    )
+    with connection.cursor() as cursor:
+        cursor.execute(_STORE_SQL, [scope, key, fingerprint, response.status_code, body, json.dumps(headers)])
 
 
 Handler = Callable[..., Response]
@@ -128,7 +160,7 @@ def idempotent(*, required: bool, redact: tuple[str, ...] = ()) -> Callable[[Han
                         _("The first request with this key is still running; retry shortly."),
                         headers={"Retry-After": "1"},
                     )
-                record = IdempotencyRecord.objects.filter(scope=scope, key=key).first()
+                record = _find(scope, key)
                 if record is not None:
                     if record.fingerprint != fingerprint:
                         raise IdempotencyKeyReused(_("This Idempotency-Key was used with a different request."))
