@@ -1,15 +1,15 @@
 """Celery tasks of partners: thin, idempotent, ``acks_late``, work loaded by id.
 
-Webhooks: ``webhook_events_fan_out`` runs after the commit that recorded
-events; ``webhook_deliver`` makes one due attempt (a duplicate task finds
-nothing due and does nothing); ``webhooks_sweep`` (beat, every 15 s) catches
-whatever a lost message or a dead worker left behind."""
+Webhooks: ``webhook_events_fan_out`` answers the outbox doorbell that commits
+recording events ring; ``webhook_deliver`` makes one due attempt (a duplicate
+task finds nothing due and does nothing); ``webhooks_sweep`` (beat, every
+15 s) catches whatever a lost message or a dead worker left behind."""
 
 from celery import shared_task
 from oauth2_provider.models import clear_expired
 
 from partners.services.delivery import webhook_delivery_attempt, webhooks_sweep
-from partners.services.events import events_fan_out
+from partners.services.events import events_fan_out, events_fan_out_pending
 
 
 @shared_task(acks_late=True)
@@ -19,9 +19,12 @@ def clear_expired_tokens() -> None:
 
 
 @shared_task(acks_late=True, reject_on_worker_lost=True)
-def webhook_events_fan_out(event_ids: list[int]) -> int:
-    """Create the deliveries of these events; returns how many."""
-    return len(events_fan_out(event_ids=event_ids).delivery_ids)
+def webhook_events_fan_out(event_ids: list[int] | None = None) -> int:
+    """Create the deliveries of every undispatched event (or of ``event_ids``,
+    as messages queued before the doorbell name them); returns how many."""
+    if event_ids is not None:
+        return len(events_fan_out(event_ids=event_ids).delivery_ids)
+    return len(events_fan_out_pending().delivery_ids)
 
 
 @shared_task(acks_late=True, reject_on_worker_lost=True)

@@ -16,6 +16,10 @@ LATENCY = Histogram(
 RATE_LIMITER_FAIL_OPEN = Counter(
     "gateway_rate_limiter_fail_open_total", "Requests let through because Redis was unreachable"
 )
+OUTBOX_DOORBELL_FAIL_OPEN = Counter(
+    "gateway_outbox_doorbell_fail_open_total",
+    "Commits whose events were left to the webhook sweep because Redis or the broker was unreachable",
+)
 
 
 def observe_request(method: str, route: str, status: int, seconds: float) -> None:

@@ -1,7 +1,7 @@
 """Writes of partners: API clients, the events outbox and webhooks.
 
 clients     api_client_create, api_client_rotate_secret
-events      events_record / event_record (the outbox), fan-out to deliveries
+events      events_record / event_record (the outbox), the doorbell, fan-out to deliveries
 webhooks    subscriptions: create, update, delete, rotate secret, disable, redeliver
 delivery    one signed attempt, retries, the sweep
 targets     SSRF guard on webhook URLs; egress sends one request

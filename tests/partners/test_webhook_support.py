@@ -11,7 +11,7 @@ import hmac
 import json
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -108,3 +108,13 @@ def running_receiver(script: list[int], **kwargs: Any) -> Iterator[Receiver]:
     finally:
         server.shutdown()
         server.server_close()
+
+
+def wait_for(condition: Callable[[], object], timeout_s: float) -> None:
+    """Polls ``condition`` every 0.1 s until it is true; fails after ``timeout_s``."""
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if condition():
+            return
+        time.sleep(0.1)
+    raise AssertionError("timed out")

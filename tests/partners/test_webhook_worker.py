@@ -2,56 +2,16 @@
 after commit, delivered signed, retried after a failure with the same
 webhook-id, and nothing leaves before the commit."""
 
-import os
-import subprocess
-import sys
 import time
-from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
-from django.conf import settings
 from django.db import transaction
 
 from partners.models import DeliveryStatus, WebhookDelivery
 from partners.services import event_record
 from partners.services.webhooks import webhook_subscription_create
 from tests.factories import PartnerFactory
-from tests.partners.test_webhook_support import running_receiver, verify_standard_webhook
-
-ROOT = Path(__file__).resolve().parents[2]
-
-
-@pytest.fixture
-def celery_worker(transactional_db: object) -> Iterator[subprocess.Popen[bytes]]:
-    db = settings.DATABASES["default"]
-    env = {
-        **os.environ,
-        "DJANGO_SETTINGS_MODULE": "gateway.settings.test",
-        "DATABASE_URL": f"postgres://{db['USER']}:{db['PASSWORD']}@{db['HOST']}:{db['PORT']}/{db['NAME']}",
-        "REDIS_URL": settings.REDIS_URL,
-        "LOG_LEVEL": "WARNING",
-    }
-    command = [sys.executable, "-m", "celery", "-A", "gateway", "worker", "--pool=solo", "--without-heartbeat"]
-    command += ["--without-gossip", "--without-mingle", "--loglevel=WARNING"]
-    worker = subprocess.Popen(command, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    try:
-        yield worker
-    finally:
-        worker.terminate()
-        try:
-            worker.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            worker.kill()
-
-
-def wait_for(condition: object, timeout_s: float) -> None:
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        if callable(condition) and condition():
-            return
-        time.sleep(0.1)
-    raise AssertionError("timed out")
+from tests.partners.test_webhook_support import running_receiver, verify_standard_webhook, wait_for
 
 
 @pytest.mark.django_db(transaction=True)
