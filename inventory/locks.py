@@ -13,6 +13,8 @@ from collections.abc import Iterable, Sequence
 
 from django.db import connection
 
+from inventory.sql import int_array
+
 
 def lock_stock_levels(*, location_id: int, product_ids: Iterable[int]) -> dict[int, tuple[int, str, str, int | None]]:
     """Lock the stock levels of ``product_ids`` at ``location_id`` in primary-key
@@ -63,6 +65,6 @@ def lock_stock_levels_by_pairs(
             ORDER BY s.id
             FOR UPDATE OF s
             """,
-            [list(product_ids), list(location_ids)],
+            [int_array(product_ids), int_array(location_ids)],
         )
         return cursor.fetchall()

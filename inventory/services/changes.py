@@ -18,6 +18,7 @@ from inventory.errors import InsufficientStock, QuantityTooLarge, StockBelowRese
 from inventory.locks import lock_stock_levels_by_pairs
 from inventory.models import Location, MovementReason, Product
 from inventory.services.stock import MAX_QUANTITY, stock_changed_event
+from inventory.sql import int_array
 from partners.services import events_record
 
 APPLIED = "applied"
@@ -156,7 +157,7 @@ def _levels_create(pairs: list[tuple[int, int]]) -> set[tuple[int, int]]:
             ON CONFLICT (product_id, location_id) DO NOTHING
             RETURNING product_id, location_id
             """,
-            [list(products), list(locations)],
+            [int_array(products), int_array(locations)],
         )
         return {(row[0], row[1]) for row in cursor.fetchall()}
 
@@ -217,8 +218,31 @@ def _levels_drop_failed(
         with connection.cursor() as cursor:
             cursor.execute(
                 "DELETE FROM inventory_stocklevel WHERE id = ANY(%s::bigint[]) AND on_hand = 0 AND reserved = 0",
-                [failed],
+                [int_array(failed)],
             )
+
+
+# One statement writes the levels and their movements (a data-modifying CTE):
+# the new figures cross the wire once, and the movements take ``reserved``
+# from the rows just updated. Movements are inserted in line order.
+_WRITE_SQL = """
+WITH v AS (
+    SELECT * FROM unnest(%s::bigint[], %s::int[], %s::int[]) WITH ORDINALITY AS v(id, new, old, n)
+), updated AS (
+    UPDATE inventory_stocklevel s
+    SET on_hand = v.new, version = s.version + 1, updated_at = now()
+    FROM v
+    WHERE s.id = v.id AND s.reserved <= v.new
+    RETURNING s.id, s.reserved, s.version, v.new, v.old, v.n
+), moved AS (
+    INSERT INTO inventory_stockmovement
+        (stock_level_id, reason, delta_on_hand, delta_reserved, on_hand_after, reserved_after,
+         actor_id, idempotency_key, reference, created_at)
+    SELECT u.id, %s, u.new - u.old, 0, u.new, u.reserved, %s, %s, %s, now()
+    FROM updated u ORDER BY u.n
+)
+SELECT id, reserved, version FROM updated
+"""
 
 
 def _write(
@@ -230,41 +254,23 @@ def _write(
     reference: str,
     idempotency_key: str,
 ) -> list[ChangeOutcome]:
-    level_ids = [w[0] for w in writes.values()]
-    new_values = [w[1] for w in writes.values()]
+    level_ids, new_values, old_values = zip(*writes.values(), strict=True)
     with connection.cursor() as cursor:
         cursor.execute(
-            """
-            UPDATE inventory_stocklevel s
-            SET on_hand = v.on_hand, version = s.version + 1, updated_at = now()
-            FROM unnest(%s::bigint[], %s::int[]) AS v(id, on_hand)
-            WHERE s.id = v.id AND s.reserved <= v.on_hand
-            RETURNING s.id, s.reserved, s.version
-            """,
-            [level_ids, new_values],
-        )
-        after = {row[0]: (row[1], row[2]) for row in cursor.fetchall()}
-        if len(after) != len(writes):  # impossible while the rows are locked; never write a partial batch
-            raise RuntimeError("stock levels changed under their row locks")
-        cursor.execute(
-            """
-            INSERT INTO inventory_stockmovement
-                (stock_level_id, reason, delta_on_hand, delta_reserved, on_hand_after, reserved_after,
-                 actor_id, idempotency_key, reference, created_at)
-            SELECT v.id, %s, v.new - v.old, 0, v.new, v.reserved, %s, %s, %s, now()
-            FROM unnest(%s::bigint[], %s::int[], %s::int[], %s::int[]) AS v(id, new, old, reserved)
-            """,
+            _WRITE_SQL,
             [
+                int_array(level_ids),
+                int_array(new_values),
+                int_array(old_values),
                 reason,
                 actor_id,
                 idempotency_key,
                 reference,
-                level_ids,
-                new_values,
-                [w[2] for w in writes.values()],
-                [after[level_id][0] for level_id in level_ids],
             ],
         )
+        after = {row[0]: (row[1], row[2]) for row in cursor.fetchall()}
+    if len(after) != len(writes):  # impossible while the rows are locked; never write a partial batch
+        raise RuntimeError("stock levels changed under their row locks")
     return _record_events(changes, outcomes, writes, after, reason)
 
 
