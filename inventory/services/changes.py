@@ -1,7 +1,8 @@
 """Absolute sets and signed deltas on stock levels, one line or thousands, in
 a constant number of statements: create missing levels, lock every level in
 primary-key order, decide each line in Python on the locked values, then one
-UPDATE, one INSERT of movements and one batch of outbox events.
+statement that updates the levels and inserts their movements, and one batch
+of outbox events.
 
 The per-line work is a few comparisons on lists (no model instances, no
 query per line): at 20,000 lines/s the whole budget is 50 microseconds a line."""

@@ -6,8 +6,8 @@ rows in primary-key order (inventory/locks.py):
 - ``stock_changes_apply`` (absolute sets and signed deltas from partners,
   stores and the operator: single-level PUT/POST and bulk sync), which
   creates missing levels, locks, decides every line in Python on the locked
-  values, then writes with one UPDATE, one INSERT of movements and one batch
-  of outbox events.
+  values, then writes levels and movements with one statement and the
+  outbox events with one more.
 
 Either way every change appends a StockMovement and a ``stock.changed`` event
 in the same transaction, so the ledger always sums to the levels."""

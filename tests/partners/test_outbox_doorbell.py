@@ -128,7 +128,7 @@ def _waiting_on_lock() -> bool:
         cursor.execute(
             "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND datname = current_database()"
         )
-        return bool(cursor.fetchone()[0])  # type: ignore[index]  # count(*) always returns a row
+        return bool(cursor.fetchone()[0])
 
 
 def test_with_redis_down_the_write_commits_and_the_sweep_delivers(settings: Any) -> None:
