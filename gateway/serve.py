@@ -2,7 +2,25 @@
 
 Granian (WSGI interface, keep-alive) served about 5,100 plain Django
 responses/s on 2 cores against about 2,500 for gunicorn sync workers; ASGI
-was about ten times slower for this synchronous stack (see README)."""
+was about ten times slower for this synchronous stack (see README).
+
+What bounds what, per worker process:
+
+- requests handled at once: ``--threads`` (granian's blocking threads, the
+  only threads that run Python); more only add GIL contention on 2 cores;
+- database connections: ``DB_POOL_MAX`` (Django's psycopg pool), defaulted
+  here to the thread count, since a thread holds at most one connection for
+  the length of a request; workers x DB_POOL_MAX stays far under
+  PostgreSQL's max_connections (200, bin/lib.sh);
+- open connections: granian's ``backpressure``. It counts accepted
+  connections, idle keep-alive ones included, not requests in flight: at 4 x
+  threads (16 with 4 threads) a worker whose 16 connections belonged to idle
+  keep-alive clients (a proxy's pool, a shopper app between taps) accepted
+  nothing more, and new clients hung in the listen queue while its threads
+  sat idle. So it is set to what a worker may hold open, ``BACKLOG //
+  workers`` (granian's own default, 512 each with 2 workers), and requests
+  beyond the threads wait in granian's queue, where they cost no thread, no
+  database connection and no CPU."""
 
 import argparse
 import os
@@ -11,15 +29,19 @@ from pathlib import Path
 from granian import Granian
 from granian.constants import Interfaces
 
+# The listen queue, granian's default; per worker it is also the open-connection budget.
+BACKLOG = 1024
+
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__)
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=8000)
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--threads", type=int, default=int(os.environ.get("WEB_THREADS", "4")))
     args = parser.parse_args()
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "gateway.settings.local")
+    os.environ.setdefault("DB_POOL_MAX", str(args.threads))
     static_root = _collect_static()
     Granian(
         "gateway.wsgi:application",
@@ -28,7 +50,8 @@ def main() -> None:
         interface=Interfaces.WSGI,
         workers=args.workers,
         blocking_threads=args.threads,
-        backpressure=args.threads * 4,
+        backlog=BACKLOG,
+        backpressure=max(args.threads, BACKLOG // args.workers),
         log_access=False,
         # The docs (Swagger UI, Redoc) load their assets from the sidecar
         # package; granian serves the collected files itself, no CDN.
