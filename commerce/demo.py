@@ -1,6 +1,7 @@
 """Demo click-and-collect: slot schedules for the demo stores, their next
 days released at once (so the running server shows bookable slots), and a
-couple of orders for the demo shopper when the demo catalogue has stock."""
+few orders for the demo shopper when the demo catalogue has stock, one of
+them already collected (a sale in the footfall KPIs of PAR01)."""
 
 import datetime as dt
 from typing import Any
@@ -8,7 +9,8 @@ from typing import Any
 from django.contrib.auth import get_user_model
 from django.core.management.base import OutputWrapper
 
-from commerce.models import Order, PickupSlot, SlotSchedule, SlotWindow
+from commerce.models import Order, OrderStatus, PickupSlot, SlotSchedule, SlotWindow
+from commerce.services.lifecycle import Actor, order_transition
 from commerce.services.orders import LineRequest, order_place
 from commerce.services.release import slots_release_due
 from inventory.local_time import zone
@@ -67,13 +69,13 @@ def _demo_orders(*, stdout: OutputWrapper, store: Location | None) -> None:
     )
     tomorrow = dt.datetime.now(zone(store.time_zone)).date() + dt.timedelta(days=1)
     slots = list(
-        PickupSlot.objects.filter(store=store, local_date__gte=tomorrow, is_closed=False).order_by("starts_at")[:2]
+        PickupSlot.objects.filter(store=store, local_date__gte=tomorrow, is_closed=False).order_by("starts_at")[:3]
     )
     if not stocked or not slots:
         stdout.write("  no demo orders: the demo catalogue has no stock at PAR01 yet")
         return
     caller = Caller(client=operator, scopes=frozenset({"orders:write"}))
-    for index, slot in enumerate(slots):
+    orders = [
         order_place(
             caller=caller,
             lines=[LineRequest(product_id=pid, quantity=index + 1) for pid in stocked],
@@ -81,4 +83,9 @@ def _demo_orders(*, stdout: OutputWrapper, store: Location | None) -> None:
             customer_id=shopper.pk,
             idempotency_key=f"demo-order-{index}",
         )
-    stdout.write(f"  {len(slots)} demo orders for the shopper at PAR01")
+        for index, slot in enumerate(slots)
+    ]
+    # The last one was picked early: prepared, ready and handed over now.
+    for status in (OrderStatus.PREPARING, OrderStatus.READY, OrderStatus.COLLECTED):
+        order_transition(order_id=orders[-1].pk, to_status=status, actor=Actor(client=operator))
+    stdout.write(f"  {len(orders)} demo orders for the shopper at PAR01, the last one collected")

@@ -2,16 +2,21 @@
 is absent (404), never forbidden.
 
 Who sees which orders: a shopper its own (as customer); a store client those
-of its store; the operator all; partners and devices none."""
+of its store; the operator all; partners and devices none. Collected orders
+as sales (``collected_orders``) are read by the project itself (footfall),
+not by a caller."""
 
 import datetime as dt
 import uuid
+from collections.abc import Collection
+from dataclasses import dataclass
+from decimal import Decimal
 
 from django.db.models import Count, F, IntegerField, OuterRef, Prefetch, Q, QuerySet, Subquery, Value
 from django.db.models.functions import Coalesce, Now
 
 from commerce.errors import ObjectNotFound
-from commerce.models import HoldState, Order, OrderStatusChange, PickupSlot, SlotHold, SlotSchedule
+from commerce.models import HoldState, Order, OrderStatus, OrderStatusChange, PickupSlot, SlotHold, SlotSchedule
 from inventory.models import Location, LocationKind
 from inventory.selectors import store_id_of_caller
 from partners.callers import Caller
@@ -173,3 +178,38 @@ def orders_filter(
     if updated_since is not None:
         conditions &= Q(updated_at__gte=updated_since)
     return orders.filter(conditions)
+
+
+@dataclass(frozen=True)
+class CollectedOrder:
+    """A click-and-collect order handed over to its customer: a sale of
+    ``total`` at ``store_id``, at the instant of the ``collected`` status
+    (database clock)."""
+
+    order_id: int
+    store_id: int
+    collected_at: dt.datetime
+    total: Decimal
+    currency: str
+
+
+def collected_orders(
+    *, public_ids: Collection[uuid.UUID | str] | None = None, after_id: int = 0, limit: int | None = None
+) -> list[CollectedOrder]:
+    """Orders whose status is ``collected`` (placed, cancelled and no-show
+    orders are no sales), by public id, or all of them by ascending id after
+    ``after_id`` (``limit`` per page). Two index reads: the orders (primary
+    key or public id), then their ``collected`` history rows (order, at)."""
+    orders = Order.objects.filter(status=OrderStatus.COLLECTED, pk__gt=after_id).order_by("pk")
+    if public_ids is not None:
+        orders = orders.filter(public_id__in=list(public_ids))
+    rows = list(orders.values_list("pk", "store_id", "total_amount", "currency")[:limit])
+    changes = OrderStatusChange.objects.filter(order_id__in=[row[0] for row in rows], to_status=OrderStatus.COLLECTED)
+    collected_at: dict[int, dt.datetime] = {}
+    for order_id, at in changes.order_by("at").values_list("order_id", "at"):
+        collected_at.setdefault(order_id, at)
+    return [
+        CollectedOrder(order_id=pk, store_id=store_id, collected_at=collected_at[pk], total=total, currency=currency)
+        for pk, store_id, total, currency in rows
+        if pk in collected_at
+    ]

@@ -1,5 +1,9 @@
 """Domain errors of footfall, each with a stable code."""
 
+import datetime as dt
+from collections.abc import Iterable
+
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from gateway.api.problems import ProblemError
@@ -36,3 +40,15 @@ class MixedCurrencies(ProblemError):
     status_code = 422
     code = "mixed_currencies"
     title = _("Sales in several currencies")
+
+
+def store_in_several_currencies(*, first: dt.date, last: dt.date, currencies: Iterable[str]) -> MixedCurrencies:
+    """A store whose sales of a period are in several currencies (its tills
+    and its click-and-collect orders, say): refused, never added up."""
+    return MixedCurrencies(
+        gettext(
+            "This store's sales of %(first)s to %(last)s are in several currencies (%(currencies)s); "
+            "they are never added up."
+        )
+        % {"first": first, "last": last, "currencies": ", ".join(sorted(currencies))}
+    )

@@ -1,6 +1,7 @@
 """Footfall: people-counting sensors of the stores, their count intervals,
-the till sales they are crossed with, the anomalies the notifier finds and
-who receives the emailed reports.
+the sales they are crossed with (till sales intervals and collected
+click-and-collect orders), the anomalies the notifier finds and who receives
+the emailed reports.
 
 Sizes: a network of 1,800 stores with two sensors each reporting every 15
 minutes writes 10.4 M count intervals a month. ``CountInterval`` therefore has
@@ -154,11 +155,48 @@ class SalesInterval(models.Model):
         return f"{self.store_id}/{self.register}@{self.start:%Y-%m-%dT%H:%M}Z tickets={self.tickets}"
 
 
+class CollectedOrderSale(models.Model):
+    """A click-and-collect order collected at a store, as a sale: one ticket
+    of the order's total at the instant it was collected. Copied from
+    commerce (``commerce.selectors.collected_orders``) when footfall reads the
+    ``order.status_changed`` event of the collection from the events feed, so
+    a store-day's sales can be rebuilt without reading commerce's tables."""
+
+    # Commerce's order id, no foreign key: a sale stays a sale of its day
+    # whatever becomes of the order row later.
+    order_id = models.BigIntegerField(primary_key=True)
+    store = models.ForeignKey(Location, on_delete=models.CASCADE, related_name="+")
+    collected_at = models.DateTimeField()
+    revenue_amount = models.DecimalField(max_digits=12, decimal_places=2)
+    revenue_currency = models.CharField(max_length=3)
+
+    class Meta:
+        indexes = [models.Index(fields=["store", "collected_at"], name="footfall_collected_store_at")]
+
+    def __str__(self) -> str:
+        return f"order {self.order_id} collected at {self.store_id} {self.collected_at:%Y-%m-%dT%H:%M}Z"
+
+
+class EventFeedPosition(models.Model):
+    """How far a footfall reader of the partners events feed has read
+    (``txid``, ``event_id``: the feed's order, which a late commit never
+    passes). One row per reader."""
+
+    reader = models.CharField(max_length=40, primary_key=True)
+    txid = models.BigIntegerField(default=0)
+    event_id = models.BigIntegerField(default=0)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    def __str__(self) -> str:
+        return f"{self.reader} at {self.txid}-{self.event_id}"
+
+
 class SalesDay(models.Model):
-    """Till sales of one store over one store-local day (per currency),
-    rebuilt from ``SalesInterval`` by every sales ingest that touches the
-    day (same transaction, under the store's sales lock), so KPIs over the
-    network read one row per store and day."""
+    """Sales of one store over one store-local day (per currency): its till
+    sales intervals and its collected click-and-collect orders. Rebuilt from
+    ``SalesInterval`` and ``CollectedOrderSale`` whenever either changes on
+    the day (same transaction, under the store's sales lock), so KPIs over
+    the network read one row per store and day."""
 
     pk = models.CompositePrimaryKey("store_id", "day", "revenue_currency")
     store = models.ForeignKey(Location, on_delete=models.CASCADE, related_name="+")

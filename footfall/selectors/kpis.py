@@ -16,14 +16,19 @@ numerators by summed denominators, never averages ratios:
 "Last year" is 364 days earlier, so weekdays line up (retail calendars
 compare a Saturday with a Saturday).
 
-Sales come from ``SALES_SOURCES``: today the till sales intervals. Collected
-click-and-collect orders are a second source: a function with the same
-signature reading commerce's selectors, appended to that tuple, and nothing
-else changes."""
+Sales (tickets and revenue) are the daily totals of ``SalesDay``: the till
+sales intervals plus the collected click-and-collect orders, each of those
+one ticket of its total on the store-local day it was collected
+(footfall.services.click_and_collect). Pickups belong in conversion: a
+shopper collecting an order walks in through the entrance counter, so the
+visit is in the denominator and its ticket in the numerator; leaving it out
+would understate conversion in stores with many pickups. Revenue is never
+added up across currencies: a period whose sales are in several currencies
+is refused (422 ``mixed_currencies``)."""
 
 import datetime as dt
 from collections import defaultdict
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
@@ -32,7 +37,7 @@ from django.db import connection
 from django.db.models import Count
 from django.utils.translation import gettext as _
 
-from footfall.errors import MixedCurrencies
+from footfall.errors import MixedCurrencies, store_in_several_currencies
 from footfall.models import Sensor, SensorKind
 from gateway.api.money import money
 from inventory import local_time
@@ -44,7 +49,11 @@ CAPTURE_FORMULAS = {
 FORMULAS = {
     "visitors": "sum of in of entrance sensors",
     "passersby": "sum of in + out of window sensors",
-    "conversion_rate": "tickets / visitors",
+    "tickets": "till tickets + collected click-and-collect orders (one ticket each, on the store-local day "
+    "of collection)",
+    "revenue": "till revenue + totals of collected click-and-collect orders, in one currency",
+    "conversion_rate": "tickets / visitors (click-and-collect pickups included: their shoppers walk in through "
+    "the entrance counter)",
     "sales_per_visitor": "revenue / visitors",
     "average_ticket": "revenue / tickets",
     "entrance_completeness": "covered seconds of entrance sensors / (active entrance sensors x seconds in the period)",
@@ -69,9 +78,6 @@ class SalesTotals:
         self.revenue[currency] = self.revenue.get(currency, Decimal(0)) + amount
 
 
-# A sales source: (store ids or None for the network, periods) -> totals per period label.
-SalesSource = Callable[[Sequence[int] | None, Sequence[Period]], dict[str, SalesTotals]]
-
 _SALES = """
 SELECT p.label, d.revenue_currency, sum(d.tickets), sum(d.revenue_amount)
 FROM unnest(%s::text[], %s::date[], %s::date[]) AS p(label, lo, hi)
@@ -81,9 +87,9 @@ GROUP BY 1, 2
 """
 
 
-def till_sales(store_ids: Sequence[int] | None, periods: Sequence[Period]) -> dict[str, SalesTotals]:
-    """Tickets and revenue of the till sales, from the daily totals of each
-    period's store-local days."""
+def _sales(store_ids: Sequence[int] | None, periods: Sequence[Period]) -> dict[str, SalesTotals]:
+    """Tickets and revenue (tills and collected orders) of each period's
+    store-local days, from the daily totals."""
     sql = _SALES.format(store_filter="WHERE d.store_id = ANY(%s)" if store_ids is not None else "")
     params: list[Any] = [[p.label for p in periods], [p.first for p in periods], [p.last for p in periods]]
     if store_ids is not None:
@@ -95,8 +101,6 @@ def till_sales(store_ids: Sequence[int] | None, periods: Sequence[Period]) -> di
             totals[label].add(int(tickets), currency, amount)
     return totals
 
-
-SALES_SOURCES: tuple[SalesSource, ...] = (till_sales,)
 
 _TRAFFIC = """
 SELECT p.label, s.kind, sum(d.in_total), sum(d.out_total), sum(d.covered_seconds)
@@ -160,19 +164,29 @@ def _per(amount: Decimal | None, denominator: int) -> Decimal | None:
     return amount / denominator if amount is not None and denominator else None
 
 
+def _one_currency(sales: SalesTotals, period: Period, *, one_store: bool) -> tuple[str | None, Decimal | None]:
+    """The period's revenue and its currency; several currencies are refused,
+    never added up (a store's tills and its click-and-collect orders too)."""
+    if len(sales.revenue) > 1:
+        if not one_store:
+            raise MixedCurrencies(_("These stores sell in several currencies; ask for one store at a time."))
+        raise store_in_several_currencies(first=period.first, last=period.last, currencies=sales.revenue)
+    return next(iter(sales.revenue.items()), (None, None))
+
+
 def _period_kpis(
     period: Period,
     traffic: dict[tuple[str, str], tuple[int, int, float]],
     sales: SalesTotals,
     capture_formula: str,
     expected_seconds: float,
+    *,
+    one_store: bool,
 ) -> dict[str, Any]:
     entries, exits, covered = traffic.get((period.label, SensorKind.ENTRANCE), (0, 0, 0.0))
     window_in, window_out, _covered = traffic.get((period.label, SensorKind.WINDOW), (0, 0, 0.0))
     passersby = window_in + window_out
-    if len(sales.revenue) > 1:
-        raise MixedCurrencies(_("These stores sell in several currencies; ask for one store at a time."))
-    currency, revenue = next(iter(sales.revenue.items()), (None, None))
+    currency, revenue = _one_currency(sales, period, one_store=one_store)
     capture_denominator = passersby if capture_formula == "entries_per_passerby" else entries + passersby
     return {
         "from": period.first,
@@ -194,17 +208,15 @@ def kpis_compute(
     *, store_ids: Sequence[int] | None, first: dt.date, last: dt.date, capture_formula: str = "entries_per_passerby"
 ) -> dict[str, Any]:
     """KPIs of ``first`` .. ``last`` (store-local days) for the stores, or
-    the network when ``store_ids`` is None, with the comparison periods."""
+    the network when ``store_ids`` is None, with the comparison periods.
+    Tickets and revenue include collected click-and-collect orders, and so
+    does conversion (tickets / visitors): a pickup shopper is counted coming
+    in through the entrance, so the ticket belongs with the visit."""
     periods = [Period("current", first, last)] + [
         Period(label, first - dt.timedelta(days=shift), last - dt.timedelta(days=shift)) for label, shift in COMPARISONS
     ]
     traffic = _traffic(store_ids, periods)
-    sales: dict[str, SalesTotals] = defaultdict(SalesTotals)
-    for source in SALES_SOURCES:
-        for label, totals in source(store_ids, periods).items():
-            for currency, amount in totals.revenue.items():
-                sales[label].add(0, currency, amount)
-            sales[label].tickets += totals.tickets
+    sales = _sales(store_ids, periods)
     out: dict[str, Any] = {
         "capture_rate_formula": CAPTURE_FORMULAS[capture_formula],
         "formulas": {**FORMULAS, "capture_rate": CAPTURE_FORMULAS[capture_formula]},
@@ -212,5 +224,12 @@ def kpis_compute(
     sensors_by_zone = _entrance_sensors_by_zone(store_ids)
     for period in periods:
         expected = _expected_seconds(sensors_by_zone, period)
-        out[period.label] = _period_kpis(period, traffic, sales[period.label], capture_formula, expected)
+        out[period.label] = _period_kpis(
+            period,
+            traffic,
+            sales[period.label],
+            capture_formula,
+            expected,
+            one_store=store_ids is not None and len(store_ids) == 1,
+        )
     return out

@@ -1,5 +1,6 @@
-"""Figures of a store's emailed report: visitors and sales per store-local
-day, the average day's traffic per local hour, and the period's anomalies."""
+"""Figures of a store's emailed report: visitors and sales (tills and
+collected click-and-collect orders) per store-local day, the average day's
+traffic per local hour, and the period's anomalies."""
 
 import datetime as dt
 from dataclasses import dataclass
@@ -7,6 +8,7 @@ from decimal import Decimal
 
 from django.db import connection
 
+from footfall.errors import store_in_several_currencies
 from footfall.models import Anomaly, SensorKind
 from inventory import local_time
 from inventory.models import Location
@@ -32,10 +34,9 @@ GROUP BY 1
 """
 
 _SALES_PER_DAY = """
-SELECT d.day, sum(d.tickets), sum(d.revenue_amount)
+SELECT d.day, d.revenue_currency, d.tickets, d.revenue_amount
 FROM footfall_salesday d
 WHERE d.store_id = %s AND d.day >= %s AND d.day <= %s
-GROUP BY 1
 """
 
 _ENTRIES_PER_HOUR = """
@@ -47,12 +48,17 @@ GROUP BY 1
 
 
 def daily_figures(*, store: Location, first: dt.date, last: dt.date) -> list[DayFigures]:
-    """Every day of ``first`` .. ``last``, zeros where nothing was received."""
+    """Every day of ``first`` .. ``last``, zeros where nothing was received.
+    Revenue in several currencies is refused, never added up."""
     with connection.cursor() as cursor:
         cursor.execute(_VISITORS_PER_DAY, [first, last, store.pk, SensorKind.ENTRANCE])
         visitors = dict(cursor.fetchall())
         cursor.execute(_SALES_PER_DAY, [store.pk, first, last])
-        sales = {day: (tickets, revenue) for day, tickets, revenue in cursor.fetchall()}
+        rows = cursor.fetchall()
+    currencies = sorted({currency for _day, currency, _tickets, _revenue in rows})
+    if len(currencies) > 1:
+        raise store_in_several_currencies(first=first, last=last, currencies=currencies)
+    sales = {day: (tickets, revenue) for day, _currency, tickets, revenue in rows}
     out = []
     for offset in range((last - first).days + 1):
         day = first + dt.timedelta(days=offset)

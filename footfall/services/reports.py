@@ -99,7 +99,7 @@ def store_report_build(*, store: Location, period: ReportPeriod) -> StoreReport:
 _KPI_LINES = [
     ("Visitors", "visitors", "count"),
     ("Passers-by", "passersby", "count"),
-    ("Tickets", "tickets", "count"),
+    ("Tickets (tills and click-and-collect pickups)", "tickets", "count"),
     ("Revenue", "revenue", "money"),
     ("Conversion (tickets / visitors)", "conversion_rate", "percent"),
     ("Capture rate (entries / passers-by)", "capture_rate", "percent"),

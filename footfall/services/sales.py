@@ -235,18 +235,30 @@ USING unnest(%b::bigint[], %b::date[]) AS t(store_id, day)
 WHERE d.store_id = t.store_id AND d.day = t.day
 """
 
+# A day's sales: its till intervals (by start) and its collected
+# click-and-collect orders (one ticket each, by the instant of collection).
 _INSERT_DAYS = """
+WITH t AS (
+    SELECT * FROM unnest(%b::bigint[], %b::date[], %b::timestamptz[], %b::timestamptz[]) AS t(store_id, day, lo, hi)
+)
 INSERT INTO footfall_salesday (store_id, day, revenue_currency, tickets, revenue_amount)
-SELECT t.store_id, t.day, s.revenue_currency, sum(s.tickets), sum(s.revenue_amount)
-FROM unnest(%b::bigint[], %b::date[], %b::timestamptz[], %b::timestamptz[]) AS t(store_id, day, lo, hi)
-JOIN footfall_salesinterval s ON s.store_id = t.store_id AND s.start >= t.lo AND s.start < t.hi
+SELECT store_id, day, currency, sum(tickets), sum(amount)
+FROM (
+    SELECT t.store_id, t.day, s.revenue_currency AS currency, s.tickets, s.revenue_amount AS amount
+    FROM t JOIN footfall_salesinterval s ON s.store_id = t.store_id AND s.start >= t.lo AND s.start < t.hi
+    UNION ALL
+    SELECT t.store_id, t.day, c.revenue_currency, 1, c.revenue_amount
+    FROM t JOIN footfall_collectedordersale c
+        ON c.store_id = t.store_id AND c.collected_at >= t.lo AND c.collected_at < t.hi
+) AS sales
 GROUP BY 1, 2, 3
 """
 
 
 def sales_days_rebuild(*, days: set[tuple[int, dt.date]], zones: dict[int, Any]) -> None:
     """Recompute ``SalesDay`` of the (store, store-local day) pairs from the
-    intervals. Callers hold the stores' sales locks (footfall.locks)."""
+    till intervals and the collected orders. Callers hold the stores' sales
+    locks (footfall.locks)."""
     if not days:
         return
     ordered = sorted(days)

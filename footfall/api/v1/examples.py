@@ -2,6 +2,8 @@
 
 from drf_spectacular.utils import OpenApiExample
 
+from footfall.selectors.kpis import FORMULAS
+
 CANONICAL_BATCH = OpenApiExample(
     "Two quarter-hours of an entrance",
     request_only=True,
@@ -127,7 +129,7 @@ KPIS = OpenApiExample(
         "store": "PAR01",
         "time_zone": "Europe/Paris",
         "capture_rate_formula": "entries / passersby",
-        "formulas": {"conversion_rate": "tickets / visitors", "capture_rate": "entries / passersby"},
+        "formulas": {**FORMULAS, "capture_rate": "entries / passersby"},
         "current": {"from": "2026-03-28", "to": "2026-03-28", **_PERIOD},
         "same_period_last_week": {"from": "2026-03-21", "to": "2026-03-21", **_PERIOD},
         "same_period_last_year": {"from": "2025-03-29", "to": "2025-03-29", **_PERIOD},

@@ -275,9 +275,18 @@ class KpiPeriodOutput(serializers.Serializer[Any]):
     visitors = serializers.IntegerField(help_text="Entries of entrance sensors.")
     exits = serializers.IntegerField()
     passersby = serializers.IntegerField(help_text="in + out of window sensors.")
-    tickets = serializers.IntegerField()
-    revenue = MoneySerializer(allow_null=True)
-    conversion_rate = serializers.FloatField(allow_null=True, help_text="tickets / visitors (0.25 = 25 %).")
+    tickets = serializers.IntegerField(
+        help_text="Till tickets plus collected click-and-collect orders (one ticket each, on the store-local day "
+        "they were collected)."
+    )
+    revenue = MoneySerializer(
+        allow_null=True, help_text="Till revenue plus the totals of collected click-and-collect orders."
+    )
+    conversion_rate = serializers.FloatField(
+        allow_null=True,
+        help_text="tickets / visitors (0.25 = 25 %), click-and-collect pickups included: their shoppers are "
+        "counted coming in.",
+    )
     capture_rate = serializers.FloatField(allow_null=True, help_text="See capture_rate_formula.")
     sales_per_visitor = MoneySerializer(allow_null=True)
     average_ticket = MoneySerializer(allow_null=True)
