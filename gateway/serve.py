@@ -7,7 +7,10 @@ was about ten times slower for this synchronous stack (see README).
 What bounds what, per worker process:
 
 - requests handled at once: ``--threads`` (granian's blocking threads, the
-  only threads that run Python); more only add GIL contention on 2 cores;
+  only threads that run Python). Two per process, and a process per core
+  and a half or so, did best: on the 2-core midnight bench (3,000 orders,
+  48 keep-alive clients) 4 workers x 2 threads placed 52-60 orders/s, 2 x 8
+  34-52 and 2 x 4 35 (gateway/wsgi.py explains the GIL side of it);
 - database connections: ``DB_POOL_MAX`` (Django's psycopg pool), defaulted
   here to the thread count, since a thread holds at most one connection for
   the length of a request; workers x DB_POOL_MAX stays far under
@@ -37,8 +40,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=8000)
-    parser.add_argument("--workers", type=int, default=2)
-    parser.add_argument("--threads", type=int, default=int(os.environ.get("WEB_THREADS", "4")))
+    parser.add_argument("--workers", type=int, default=int(os.environ.get("WEB_WORKERS", "4")))
+    parser.add_argument("--threads", type=int, default=int(os.environ.get("WEB_THREADS", "2")))
     args = parser.parse_args()
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "gateway.settings.local")
     os.environ.setdefault("DB_POOL_MAX", str(args.threads))

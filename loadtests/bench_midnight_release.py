@@ -2,7 +2,7 @@
 
     .venv/bin/python loadtests/bench_midnight_release.py [--quick]
 
-Starts PostgreSQL, Redis, granian (production settings, 2 workers) and a
+Starts PostgreSQL, Redis, granian (production settings, 4 workers x 2 threads) and a
 Celery worker on an instance of its own (the harness's Stack, port 8854),
 seeds stores, stock and shoppers with tokens through ``manage.py
 seed_midnight_release`` (set-based) with slots opening 25 s later, measures a
@@ -63,8 +63,8 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--quick", action="store_true", help="300 shoppers, one store (under a minute).")
     parser.add_argument("--users", type=int, help="Concurrent Locust users (connections); default 48 (24 quick).")
-    parser.add_argument("--workers", type=int, default=2, help="Server worker processes (granian).")
-    parser.add_argument("--threads", type=int, default=8, help="Server threads per worker.")
+    parser.add_argument("--workers", type=int, default=4, help="Server worker processes (granian).")
+    parser.add_argument("--threads", type=int, default=2, help="Server threads per worker.")
     parser.add_argument(
         "--celery-nice",
         type=int,
@@ -105,12 +105,14 @@ def main() -> int:
         progress(f"{slots} slots x {size['capacity']} open at {plan['release_at']}; {size['users']} Locust users")
         beat = threading.Thread(target=_beat_tick_after_release, args=(stack, plan["release_epoch"]))
         beat.start()
+        speed_before = _cpu_speed()
         cpu_before, machine_before = _cpu_seconds(stack), _machine_busy_seconds()
         locust_cpu = _locust(stack, "MidnightShopper", plan_path, history_path, users=size["users"], run_time="300s")
         cpu_rush = {**_cpu_delta(cpu_before, _cpu_seconds(stack)), "locust_client": locust_cpu}
         # Anything else the machine ran meanwhile (another engineer's tests or benchmark):
         # a noisy neighbour on 2 cores shows here rather than as a mysterious slowdown.
         figures_other_cpu = _machine_busy_seconds() - machine_before - sum(cpu_rush.values())
+        speed = (speed_before + _cpu_speed()) / 2
         beat.join()
         drain_s, queue_left = _wait_for_celery(stack, limit_s=size["drain_s"])
         cpu_all = _cpu_delta(cpu_before, _cpu_seconds(stack))
@@ -122,7 +124,7 @@ def main() -> int:
         checks = _checks(stack.env["DATABASE_URL"], plan, history)
     figures["cpu_rush"], figures["cpu_all"], figures["celery_drain_s"] = cpu_rush, cpu_all, drain_s
     figures["celery_queue_left"] = queue_left
-    figures["other_cpu_s"] = figures_other_cpu
+    figures["other_cpu_s"], figures["cpu_speed"] = figures_other_cpu, speed
     return _report(figures, checks, ceiling, shoppers=size["shoppers"])
 
 
@@ -158,6 +160,21 @@ def _cpu_seconds(stack: Stack) -> dict[str, float]:
                 continue
         totals[part] = total
     return totals
+
+
+def _cpu_speed() -> float:
+    """Millions of loop steps per CPU second of a fixed pure-Python loop (best
+    of five): on a shared virtual machine the same work took from 0.37 to
+    0.65 s of CPU within a minute, so CPU figures of two runs compare only
+    alongside this."""
+    best = float("inf")
+    for _ in range(5):
+        started = time.process_time()
+        total = 0
+        for step in range(300_000):
+            total += step * step
+        best = min(best, time.process_time() - started)
+    return 0.3 / max(best, 1e-9)
 
 
 def _machine_busy_seconds() -> float:
@@ -390,6 +407,7 @@ def _report(figures: dict[str, Any], checks: dict[str, int], ceiling: float, *, 
         result(f"cpu_ms_per_order_{part}", round(seconds * 1000 / accepted, 2), "ms")
     result("cpu_ms_per_order_total", round(sum(figures["cpu_rush"].values()) * 1000 / accepted, 2), "ms")
     result("cpu_ms_per_order_celery_incl_drain", round(figures["cpu_all"]["celery"] * 1000 / accepted, 2), "ms")
+    result("cpu_speed_index", round(figures["cpu_speed"], 1), "Msteps/s")
     result("cpu_s_outside_the_stack_during_rush", round(figures["other_cpu_s"], 1), "s")
     result("celery_drain_s", round(figures["celery_drain_s"], 1), "s")
     result("celery_queue_left", figures["celery_queue_left"], "tasks")

@@ -31,9 +31,7 @@ pytestmark = [pytest.mark.concurrency, pytest.mark.django_db(transaction=True)]
 def post_order(
     url: str, token: str, body: dict[str, Any], key: str | None = None, timeout: float = 30
 ) -> requests.Response:
-    # A connection per request, as separate shoppers' devices would: granian counts every open
-    # connection against its per-worker backpressure (4 x threads), so idle keep-alive
-    # connections of a few clients could starve the others.
+    # A connection per request, as separate shoppers' devices would.
     return requests.post(
         f"{url}/api/v1/orders",
         json=body,
