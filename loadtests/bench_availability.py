@@ -35,8 +35,7 @@ import psycopg
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from loadtests.bench_stock_sync import InventoryStack
-from loadtests.harness import progress, result
+from loadtests.harness import Stack, cpu_speed, progress, result
 
 SIZES = {
     "full": {"stores": 1800, "levels": 200_000, "seconds": 15.0, "rounds": 2},
@@ -57,7 +56,7 @@ def main() -> int:
     size = dict(SIZES["quick" if args.quick else "full"])
     seconds = args.seconds or size["seconds"]
     os.environ["BENCHMARK_ENDPOINTS"] = "1"  # read by the Stack's server (production settings)
-    with InventoryStack(instance="inventory-availability-bench", pg_port=55465, redis_port=56415, port=8865) as stack:
+    with Stack(instance="inventory-availability-bench", pg_port=55465, redis_port=56415, port=8865) as stack:
         progress(f"seeding {size['stores']:,} stores and {size['levels']:,} stock levels (seed_bench_stock)")
         stack.manage("seed_bench_stock", "--stores", str(size["stores"]), "--levels", str(size["levels"]))
         dsn = stack.env["DATABASE_URL"]
@@ -95,6 +94,7 @@ def main() -> int:
     result("availability_p50_ms", round(_percentile(latencies["availability"], 50) * 1000, 2), "ms")
     result("availability_p95_ms", round(_percentile(latencies["availability"], 95) * 1000, 2), "ms")
     result("availability_check_failures", len(failures), "failures")
+    result("cpu_speed_index", round(cpu_speed(), 1), "Msteps/s")  # harness.cpu_speed: compare runs alongside it
     return 1 if failures else 0
 
 

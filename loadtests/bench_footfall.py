@@ -22,9 +22,7 @@ import argparse
 import datetime as dt
 import os
 import random
-import signal
 import statistics
-import subprocess
 import sys
 import threading
 import time
@@ -32,96 +30,18 @@ from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 import psycopg
 import requests
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from loadtests.harness import PYTHON, ROOT, Stack, progress, result
+from loadtests.harness import Stack, cpu_speed, progress, result
 
-INSTANCE, PG_PORT, REDIS_PORT = "footfall-bench", "55444", "56394"
+INSTANCE, PG_PORT, REDIS_PORT = "footfall-bench", 55444, 56394
 BATCH = 5000  # the endpoint's limit (footfall.services.adapters.MAX_BATCH_RECORDS)
 FIRST_DAY = dt.date(2026, 10, 1)  # 30 days of October 2026, across the fall-back night of the 25th
 UTC = dt.UTC
-
-
-def services_env(action: str) -> dict[str, str]:
-    env = {**os.environ, "PG_PORT": PG_PORT, "REDIS_PORT": REDIS_PORT}
-    out = subprocess.run(
-        [str(ROOT / "bin" / "services"), action, INSTANCE],
-        check=True,
-        capture_output=True,
-        text=True,
-        cwd=ROOT,
-        env=env,
-    ).stdout
-    parsed: dict[str, str] = {}
-    for part in out.replace("export ", "").split():
-        if "=" in part:
-            key, value = part.split("=", 1)
-            parsed[key] = value.strip("'")
-    return parsed
-
-
-class FootfallStack(Stack):
-    """The harness's stack on an instance of its own."""
-
-    def __enter__(self) -> "FootfallStack":
-        signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
-        progress(f"starting PostgreSQL and Redis (instance {INSTANCE})")
-        self.env = {
-            **os.environ,
-            **services_env("start"),
-            "DJANGO_SETTINGS_MODULE": "gateway.settings.production",
-            "SECRET_KEY": "bench-" + "x" * 60,
-            "SECURE_SSL_REDIRECT": "0",
-            "ALLOWED_HOSTS": "127.0.0.1,localhost",
-            "LOG_LEVEL": "WARNING",
-            "RATE_LIMIT_INTERNAL": "100000000",
-            "RATE_LIMIT_PREMIUM": "100000000",
-            "RATE_LIMIT_STANDARD": "100000000",
-            "DB_POOL_MAX": str(self.threads + 2),
-        }
-        try:
-            self.manage("reset_bench_database", "--force")
-            progress("migrating")
-            self.manage("migrate", "--no-input", "-v", "0")
-            self.start_server()
-        except BaseException:
-            self.__exit__(*sys.exc_info())
-            raise
-        return self
-
-    def start_server(self) -> None:
-        """As the harness does, but a slow first answer on a busy machine
-        (a read timeout) means "not up yet", not a failure."""
-        progress(f"starting granian on {self.url} ({self.workers} workers x {self.threads} threads)")
-        command = [PYTHON, "-m", "gateway.serve", "--port", str(self.port)]
-        command += ["--workers", str(self.workers), "--threads", str(self.threads)]
-        self.processes.append(
-            subprocess.Popen(command, cwd=ROOT, env=self.env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        )
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            try:
-                if requests.get(f"{self.url}/health/live", timeout=2).ok:
-                    return
-            except requests.RequestException:
-                time.sleep(0.3)
-        raise RuntimeError("server did not start")
-
-    def __exit__(self, *exc: Any) -> None:
-        for process in reversed(self.processes):
-            process.terminate()
-        for process in self.processes:
-            try:
-                process.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                process.kill()
-        services_env("stop")
-        progress("stack stopped")
 
 
 # ------------------------------------------------------------------ the counts sent
@@ -310,7 +230,7 @@ def main() -> int:
     stores, days = (60, 7) if args.quick else (args.stores, args.days)
     plan = Plan(stores, days)
     problems: list[str] = []
-    with FootfallStack(port=8844, workers=2, threads=4) as stack:
+    with Stack(instance=INSTANCE, pg_port=PG_PORT, redis_port=REDIS_PORT, port=8844, workers=2, threads=4) as stack:
         progress(f"seeding {stores} stores, {2 * stores} sensors and their sales")
         progress(
             "  "
@@ -352,6 +272,7 @@ def main() -> int:
     result("kpi_store_month_p95_ms", round(month_p95, 1), "ms")
     result("kpi_network_day_p95_ms", round(day_p95, 1), "ms")
     result("failed_checks", len(problems), "checks")
+    result("cpu_speed_index", round(cpu_speed(), 1), "Msteps/s")  # harness.cpu_speed: compare runs alongside it
     return 1 if problems else 0
 
 

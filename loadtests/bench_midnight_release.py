@@ -21,7 +21,6 @@ import argparse
 import contextlib
 import json
 import os
-import signal
 import subprocess
 import sys
 import tempfile
@@ -37,11 +36,11 @@ import redis
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from loadtests.harness import ROOT, Stack, progress, result
+from loadtests.harness import ROOT, Stack, cpu_speed, progress, result
 
 # An instance of its own (not the shared "bench" one), so another benchmark
 # running at the same time never resets this one's database.
-INSTANCE, PG_PORT, REDIS_PORT, WEB_PORT = "commerce-bench", "55454", "56404", 8854
+INSTANCE, PG_PORT, REDIS_PORT, WEB_PORT = "commerce-bench", 55454, 56404, 8854
 LOCUST = str(ROOT / ".venv" / "bin" / "locust")
 CELERY_QUEUES = ("celery", "commerce")  # CELERY_TASK_QUEUES
 LOCUSTFILE = str(ROOT / "loadtests" / "locust_midnight.py")
@@ -83,8 +82,15 @@ def main() -> int:
         size["users"] = args.users
     with (
         tempfile.TemporaryDirectory() as tmp,
-        CommerceStack(
-            port=WEB_PORT, workers=args.workers, threads=args.threads, celery=True, celery_nice=args.celery_nice
+        Stack(
+            instance=INSTANCE,
+            pg_port=PG_PORT,
+            redis_port=REDIS_PORT,
+            port=WEB_PORT,
+            workers=args.workers,
+            threads=args.threads,
+            celery=True,
+            celery_nice=args.celery_nice,
         ) as stack,
     ):
         plan_path, history_path = Path(tmp) / "plan.json", Path(tmp) / "history.jsonl"
@@ -105,14 +111,14 @@ def main() -> int:
         progress(f"{slots} slots x {size['capacity']} open at {plan['release_at']}; {size['users']} Locust users")
         beat = threading.Thread(target=_beat_tick_after_release, args=(stack, plan["release_epoch"]))
         beat.start()
-        speed_before = _cpu_speed()
+        speed_before = cpu_speed()
         cpu_before, machine_before = _cpu_seconds(stack), _machine_busy_seconds()
         locust_cpu = _locust(stack, "MidnightShopper", plan_path, history_path, users=size["users"], run_time="300s")
         cpu_rush = {**_cpu_delta(cpu_before, _cpu_seconds(stack)), "locust_client": locust_cpu}
         # Anything else the machine ran meanwhile (another engineer's tests or benchmark):
         # a noisy neighbour on 2 cores shows here rather than as a mysterious slowdown.
         figures_other_cpu = _machine_busy_seconds() - machine_before - sum(cpu_rush.values())
-        speed = (speed_before + _cpu_speed()) / 2
+        speed = (speed_before + cpu_speed()) / 2
         beat.join()
         drain_s, queue_left = _wait_for_celery(stack, limit_s=size["drain_s"])
         cpu_all = _cpu_delta(cpu_before, _cpu_seconds(stack))
@@ -162,21 +168,6 @@ def _cpu_seconds(stack: Stack) -> dict[str, float]:
     return totals
 
 
-def _cpu_speed() -> float:
-    """Millions of loop steps per CPU second of a fixed pure-Python loop (best
-    of five): on a shared virtual machine the same work took from 0.37 to
-    0.65 s of CPU within a minute, so CPU figures of two runs compare only
-    alongside this."""
-    best = float("inf")
-    for _ in range(5):
-        started = time.process_time()
-        total = 0
-        for step in range(300_000):
-            total += step * step
-        best = min(best, time.process_time() - started)
-    return 0.3 / max(best, 1e-9)
-
-
 def _machine_busy_seconds() -> float:
     """CPU seconds the whole machine spent busy (all cores, every process)."""
     times = psutil.cpu_times()
@@ -195,79 +186,6 @@ def _wait_for_celery(stack: Stack, *, limit_s: float) -> tuple[float, int]:
     while (left := sum(int(client.llen(queue)) for queue in CELERY_QUEUES)) and time.monotonic() - started < limit_s:
         time.sleep(0.5)
     return time.monotonic() - started, left
-
-
-def _services_env(action: str) -> dict[str, str]:
-    done = subprocess.run(
-        [str(ROOT / "bin" / "services"), action, INSTANCE],
-        check=True,
-        capture_output=True,
-        text=True,
-        cwd=ROOT,
-        env={**os.environ, "PG_PORT": PG_PORT, "REDIS_PORT": REDIS_PORT},
-    )
-    env: dict[str, str] = {}
-    for part in done.stdout.replace("export ", "").split():
-        if "=" in part:
-            key, value = part.split("=", 1)
-            env[key] = value.strip("'")
-    return env
-
-
-class CommerceStack(Stack):
-    """The harness's stack (production settings, granian, Celery) on this
-    benchmark's own instance; no demo data: the seeding command makes what it needs."""
-
-    def __init__(self, *, celery_nice: int = 0, **kwargs: Any) -> None:
-        super().__init__(**kwargs)
-        self.celery_nice = celery_nice
-
-    def __enter__(self) -> "CommerceStack":
-        signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
-        progress(f"starting PostgreSQL and Redis (instance {INSTANCE})")
-        self.env = {
-            **os.environ,
-            **_services_env("start"),
-            "DJANGO_SETTINGS_MODULE": "gateway.settings.production",
-            "SECRET_KEY": "bench-" + "x" * 60,
-            "SECURE_SSL_REDIRECT": "0",
-            "ALLOWED_HOSTS": "127.0.0.1,localhost",
-            "LOG_LEVEL": "WARNING",
-            "RATE_LIMIT_INTERNAL": "100000000",
-            "RATE_LIMIT_PREMIUM": "100000000",
-            "RATE_LIMIT_STANDARD": "100000000",
-            "DB_POOL_MAX": str(self.threads + 2),
-        }
-        try:
-            self.manage("reset_bench_database", "--force")
-            progress("migrating")
-            self.manage("migrate", "--no-input", "-v", "0")
-            self.start_server()
-            celery = [str(ROOT / ".venv" / "bin" / "celery"), "-A", "gateway", "worker", "-l", "warning", "-c", "2"]
-            self.processes.append(
-                subprocess.Popen(
-                    ["nice", "-n", str(self.celery_nice), *celery] if self.celery_nice else celery,
-                    cwd=ROOT,
-                    env=self.env,
-                    stdout=subprocess.DEVNULL,
-                    stderr=subprocess.DEVNULL,
-                )
-            )
-        except BaseException:
-            self.__exit__(*sys.exc_info())
-            raise
-        return self
-
-    def __exit__(self, *exc: Any) -> None:
-        for process in reversed(self.processes):
-            process.terminate()
-        for process in self.processes:
-            try:
-                process.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                process.kill()
-        _services_env("stop")
-        progress("stack stopped")
 
 
 def _locust(stack: Stack, user_class: str, plan: Path, history: Path, *, users: int, run_time: str) -> float:

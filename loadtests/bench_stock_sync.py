@@ -16,10 +16,7 @@ that ``check_stock_ledger`` reconciles, and prints
 
 import argparse
 import json
-import os
 import random
-import signal
-import subprocess
 import sys
 import threading
 import time
@@ -31,7 +28,7 @@ import requests
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from loadtests.harness import ROOT, Stack, progress, result
+from loadtests.harness import Stack, cpu_speed, progress, result
 
 SIZES = {
     "full": {"stores": 1800, "levels": 200_000, "lines": 100_000},
@@ -41,80 +38,13 @@ BATCH = 5000
 SAFE_FLOOR = 10_000  # deltas and sets stay far from 0, so no line may fail for lack of stock
 
 
-class InventoryStack(Stack):
-    """The harness's stack (production settings, granian) on an instance and
-    port of its own, so a benchmark of another app running at the same time
-    never resets this one's database; no demo data (the benchmark creates the
-    clients it needs with the project's commands). Everything started is
-    stopped again if starting fails half way."""
-
-    def __init__(self, *, instance: str, pg_port: int, redis_port: int, **kwargs: Any) -> None:
-        super().__init__(**kwargs)
-        self.instance = instance
-        self.ports = {"PG_PORT": str(pg_port), "REDIS_PORT": str(redis_port)}
-
-    def services(self, action: str) -> dict[str, str]:
-        out = subprocess.run(
-            [str(ROOT / "bin" / "services"), action, self.instance],
-            check=True,
-            capture_output=True,
-            text=True,
-            cwd=ROOT,
-            env={**os.environ, **self.ports},
-        ).stdout
-        return dict(part.split("=", 1) for part in out.replace("export ", "").replace("'", "").split() if "=" in part)
-
-    def __enter__(self) -> "InventoryStack":
-        signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
-        progress(f"starting PostgreSQL and Redis (instance {self.instance})")
-        try:
-            self.env = {
-                **os.environ,
-                **self.services("start"),
-                "DJANGO_SETTINGS_MODULE": "gateway.settings.production",
-                "SECRET_KEY": "bench-" + "x" * 60,
-                "SECURE_SSL_REDIRECT": "0",
-                "ALLOWED_HOSTS": "127.0.0.1,localhost",
-                "LOG_LEVEL": "WARNING",
-                "RATE_LIMIT_INTERNAL": "100000000",
-                "RATE_LIMIT_PREMIUM": "100000000",
-                "RATE_LIMIT_STANDARD": "100000000",
-                "DB_POOL_MAX": str(self.threads + 2),
-            }
-            self.manage("reset_bench_database", "--force")
-            progress("migrating")
-            self.manage("migrate", "--no-input", "-v", "0")
-            self.start_server()
-        except BaseException:
-            self.__exit__(*sys.exc_info())
-            raise
-        return self
-
-    def __exit__(self, *exc: Any) -> None:
-        for process in reversed(self.processes):
-            process.terminate()
-        for process in self.processes:
-            try:
-                process.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                process.kill()
-        self.services("stop")
-        progress("stack stopped")
-
-    def client(self, kind: str, name: str, *extra: str) -> tuple[str, str]:
-        """A new API client made with manage.py create_api_client: (client_id, secret)."""
-        out = self.manage("create_api_client", "--kind", kind, "--name", name, *extra)
-        values = dict(line.split("=", 1) for line in out.splitlines() if "=" in line)
-        return values["client_id"], values["client_secret"]
-
-
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--quick", action="store_true", help="20,000 levels, 10,000 lines (under a minute).")
     parser.add_argument("--clients", type=int, default=2, help="Concurrent HTTP clients (default 2).")
     args = parser.parse_args()
     size = SIZES["quick" if args.quick else "full"]
-    with InventoryStack(instance="inventory-sync-bench", pg_port=55464, redis_port=56414, port=8864) as stack:
+    with Stack(instance="inventory-sync-bench", pg_port=55464, redis_port=56414, port=8864) as stack:
         progress(f"seeding {size['levels']:,} stock levels over {size['stores']:,} stores (seed_bench_stock)")
         started = time.perf_counter()
         stack.manage("seed_bench_stock", "--stores", str(size["stores"]), "--levels", str(size["levels"]))
@@ -137,6 +67,7 @@ def main() -> int:
     result("bulk_sync_lines_per_s", round(rate), "lines/s")
     result("bulk_sync_request_p50_ms", round(latencies[len(latencies) // 2] * 1000, 1), "ms")
     result("bulk_sync_check_failures", len(failures), "failures")
+    result("cpu_speed_index", round(cpu_speed(), 1), "Msteps/s")  # harness.cpu_speed: compare runs alongside it
     return 1 if failures else 0
 
 

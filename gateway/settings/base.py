@@ -224,7 +224,8 @@ SPECTACULAR_SETTINGS = {
     "TITLE": "Omnichannel Commerce Gateway API",
     "DESCRIPTION": (
         "One API for every channel of the retail network: shared partner inventory, "
-        "click-and-collect, loyalty and footfall.\n\n"
+        "click-and-collect and footfall. Loyalty (members, points, coupons) is not built yet: "
+        "its `loyalty:*` scopes are reserved and no endpoint uses them.\n\n"
         "Authenticate with OAuth 2.0 (`/oauth/token/`). Errors are RFC 9457 "
         "`application/problem+json`; lists use cursor pagination; retried writes take an "
         "`Idempotency-Key`; every response of a limited endpoint carries `RateLimit` and "
