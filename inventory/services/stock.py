@@ -2,7 +2,8 @@
 rows in primary-key order (inventory/locks.py):
 
 - ``stock_apply`` (orders: reserve, release, sell, return), all or nothing,
-  one guarded UPDATE whose WHERE clause mirrors the CHECK constraints;
+  one statement: a guarded UPDATE whose WHERE clause mirrors the CHECK
+  constraints, and the movements of the rows it changed;
 - ``stock_changes_apply`` (absolute sets and signed deltas from partners,
   stores and the operator: single-level PUT/POST and bulk sync), which
   creates missing levels, locks, decides every line in Python on the locked
@@ -21,7 +22,8 @@ from django.utils.translation import gettext as _
 
 from inventory.errors import InsufficientStock
 from inventory.locks import lock_stock_levels
-from inventory.models import MovementReason, Product, StockLevel, StockMovement
+from inventory.models import MovementReason, Product, StockLevel
+from inventory.sql import int_array
 from partners.models import ApiClient
 from partners.services import NewEvent, events_record
 
@@ -62,36 +64,33 @@ def stock_apply(
     merged: dict[int, int] = {}
     for line in lines:
         merged[line.product_id] = merged.get(line.product_id, 0) + line.quantity
-    with transaction.atomic():
+    # No savepoint of its own: the caller's transaction is all or nothing, and
+    # every caller lets InsufficientStock propagate (two round trips fewer per order).
+    with transaction.atomic(savepoint=False):
         levels = lock_stock_levels(location_id=location_id, product_ids=merged)
         values = [
             (levels[pid][0], qty * on_hand_sign, qty * reserved_sign)
             for pid, qty in merged.items()
             if pid in levels and abs(qty) <= MAX_QUANTITY
         ]
-        changed = _guarded_update(values) if values else {}
+        changed = (
+            _guarded_update(
+                values,
+                reason=reason,
+                actor_id=actor.pk if actor is not None else None,
+                reference=reference,
+                idempotency_key=idempotency_key,
+                all_of=len(merged),
+            )
+            if values
+            else {}
+        )
         failed = [pid for pid in merged if pid not in levels or levels[pid][0] not in changed]
         if failed:
             raise InsufficientStock(
                 _("Not enough stock for %(count)d line(s).") % {"count": len(failed)},
                 extra={"lines": _shortfalls(location_id, failed, merged)},
             )
-        StockMovement.objects.bulk_create(
-            [
-                StockMovement(
-                    stock_level_id=level_id,
-                    reason=reason,
-                    delta_on_hand=d_on_hand,
-                    delta_reserved=d_reserved,
-                    on_hand_after=changed[level_id][0],
-                    reserved_after=changed[level_id][1],
-                    actor=actor,
-                    reference=reference,
-                    idempotency_key=idempotency_key,
-                )
-                for level_id, d_on_hand, d_reserved in values
-            ]
-        )
         by_level = {level[0]: level for level in levels.values()}
         events_record(
             events=[
@@ -135,24 +134,64 @@ def stock_changed_event(
     return NewEvent(type="stock.changed", partner_id=owner_id, subject=f"stock:{location_code}:{sku}", payload=payload)
 
 
-def _guarded_update(values: list[tuple[int, int, int]]) -> dict[int, tuple[int, int, int]]:
-    """One UPDATE for the batch; rows whose bound would break are left out.
-    Returns {stock_level_id: (on_hand, reserved, version)} of the rows changed."""
+# One statement: the guarded UPDATE (its WHERE clause mirrors the CHECK
+# constraints, so a line that would break one is left out, not an error) and
+# the ledger movements of the rows it changed, written only when every line
+# changed (otherwise the caller raises and rolls back, and nothing is wasted).
+_APPLY_SQL = """
+WITH v AS (
+    SELECT * FROM unnest(%(ids)s::bigint[], %(d_on_hand)s::int[], %(d_reserved)s::int[])
+        WITH ORDINALITY AS v(id, d_on_hand, d_reserved, n)
+), updated AS (
+    UPDATE inventory_stocklevel s
+    SET on_hand = s.on_hand + v.d_on_hand, reserved = s.reserved + v.d_reserved,
+        version = s.version + 1, updated_at = now()
+    FROM v
+    WHERE s.id = v.id
+      AND s.on_hand + v.d_on_hand >= 0
+      AND s.reserved + v.d_reserved >= 0
+      AND s.reserved + v.d_reserved <= s.on_hand + v.d_on_hand
+    RETURNING s.id, s.on_hand, s.reserved, s.version, v.d_on_hand, v.d_reserved, v.n
+), moved AS (
+    INSERT INTO inventory_stockmovement
+        (stock_level_id, reason, delta_on_hand, delta_reserved, on_hand_after, reserved_after,
+         actor_id, idempotency_key, reference, created_at)
+    SELECT u.id, %(reason)s, u.d_on_hand, u.d_reserved, u.on_hand, u.reserved,
+           %(actor)s, %(key)s, %(reference)s, now()
+    FROM updated u
+    WHERE (SELECT count(*) FROM updated) = %(all_of)s
+    ORDER BY u.n
+)
+SELECT id, on_hand, reserved, version FROM updated
+"""
+
+
+def _guarded_update(
+    values: list[tuple[int, int, int]],
+    *,
+    reason: str,
+    actor_id: int | None,
+    reference: str,
+    idempotency_key: str,
+    all_of: int,
+) -> dict[int, tuple[int, int, int]]:
+    """Apply the batch and, when all ``all_of`` lines changed, their
+    movements. Returns {stock_level_id: (on_hand, reserved, version)} of the
+    rows changed."""
     ids, d_on_hand, d_reserved = (list(column) for column in zip(*values, strict=True))
     with connection.cursor() as cursor:
         cursor.execute(
-            """
-            UPDATE inventory_stocklevel s
-            SET on_hand = s.on_hand + v.d_on_hand, reserved = s.reserved + v.d_reserved,
-                version = s.version + 1, updated_at = now()
-            FROM unnest(%s::bigint[], %s::int[], %s::int[]) AS v(id, d_on_hand, d_reserved)
-            WHERE s.id = v.id
-              AND s.on_hand + v.d_on_hand >= 0
-              AND s.reserved + v.d_reserved >= 0
-              AND s.reserved + v.d_reserved <= s.on_hand + v.d_on_hand
-            RETURNING s.id, s.on_hand, s.reserved, s.version
-            """,
-            [ids, d_on_hand, d_reserved],
+            _APPLY_SQL,
+            {
+                "ids": int_array(ids),
+                "d_on_hand": int_array(d_on_hand),
+                "d_reserved": int_array(d_reserved),
+                "reason": reason,
+                "actor": actor_id,
+                "key": idempotency_key,
+                "reference": reference,
+                "all_of": all_of,
+            },
         )
         return {row[0]: (row[1], row[2], row[3]) for row in cursor.fetchall()}
 

@@ -16,11 +16,12 @@ from tests.commerce.factories import idempotency_key, open_slot, stocked_product
 pytestmark = pytest.mark.django_db
 
 # token; advisory lock and record lookup of the Idempotency-Key; catalogue;
-# slot booking; stock: lock, guarded update, movements, events; order with
-# lines and first status; order events; idempotency record; plus the
-# savepoints of the nested atomic blocks (idempotency, order, stock: three
-# here, since the test runs inside a transaction of its own).
-MAX_STATEMENTS_PLACED = 18
+# slot booking; stock: lock, then guarded update with its movements in one
+# statement, events; order with lines and first status; order events;
+# idempotency record; plus the savepoints of the nested atomic blocks
+# (idempotency and order: two here, since the test runs inside a transaction
+# of its own; stock has none).
+MAX_STATEMENTS_PLACED = 15
 # token; advisory lock and lookup; catalogue; the refused booking, the lazy
 # expiry of held units and the diagnosis; the stored 409; savepoints (the
 # order's rolled back).
