@@ -15,8 +15,9 @@ or proxy multiplexes many devices onto few upstream connections). A shopper:
 - posts its order with an Idempotency-Key; on a timeout, a connection error, a
   5xx or 409 ``idempotency_in_progress`` it retries with the same key; on a
   definitive refusal it changes what it asks for and uses a new key:
-  ``slot_full`` -> reloads the day's available slots (GET /pickup-slots) and
-  takes its favourite among them, ``slot_not_released`` -> same slot after
+  ``slot_full`` -> takes its favourite among the ``alternatives`` the refusal
+  lists (the day's slots with room left; ``slot_started`` and ``store_closed``
+  reload them with GET /pickup-slots), ``slot_not_released`` -> same slot after
   Retry-After, ``insufficient_stock`` -> without the missing lines."""
 
 import json
@@ -137,6 +138,10 @@ class MidnightShopper(FastHttpUser):
             gevent.sleep(min(float(headers.get("Retry-After", "1")), 1.0) * self.rng.random())
             shopper.key = secrets.token_hex(16)
             return "retry"
+        if code == "slot_full" and "alternatives" in data:
+            # the refusal lists the day's slots with room left: no reload needed
+            available = {row["id"] for row in data["alternatives"]}
+            return "retry" if shopper.next_choice(available) else "given_up"
         if code in ("slot_full", "slot_started", "store_closed"):
             return "retry" if shopper.next_choice(self._available(shopper)) else "given_up"
         if code == "insufficient_stock":

@@ -10,6 +10,7 @@ import pytest
 from django.utils import timezone
 
 from commerce.models import Order, OrderStatus, PickupSlot
+from inventory.local_time import zone
 from inventory.models import StockMovement
 from partners.models import CallerKind, Event
 from tests.commerce.factories import (
@@ -140,6 +141,47 @@ def test_a_full_slot_answers_slot_full_and_touches_no_stock(alice, bob, store, a
     assert response["Content-Type"] == "application/problem+json"
     assert Order.objects.count() == 1
     assert stock_of(store, apples).reserved == 1
+
+
+def test_slot_full_lists_the_days_other_slots_with_room(alice, bob, store, apples) -> None:
+    # given a store-local day two days ahead with slots at 10:00 (full), 8:00, 11:00,
+    # 12:00 (full too), 13:00 (closed) and 14:00 (not released), and a 10:00 slot the day after
+    day = (timezone.now().astimezone(zone(store.time_zone)) + dt.timedelta(days=2)).date()
+
+    def slot_at(hour: int, *, on: dt.date = day, capacity: int = 3, **fields) -> PickupSlot:
+        start = dt.datetime.combine(on, dt.time(hour), tzinfo=zone(store.time_zone))
+        slot = open_slot(store, capacity=capacity, starts_in=start - timezone.now())
+        PickupSlot.objects.filter(pk=slot.pk).update(**fields)
+        return slot
+
+    wanted = slot_at(10, capacity=1)
+    early, late = slot_at(8), slot_at(11, capacity=2)
+    also_full = slot_at(12, capacity=1)
+    slot_at(13, is_closed=True)
+    slot_at(14, release_at=timezone.now() + dt.timedelta(hours=1))
+    slot_at(10, on=day + dt.timedelta(days=1))
+    for taken in (wanted, also_full):
+        assert place(alice[0] if taken == wanted else bob[0], basket(taken, (apples, 1))).status_code == 201
+    assert place(alice[0], basket(late, (apples, 1))).status_code == 201
+    # when Bob asks for the full 10:00 slot
+    response = place(bob[0], basket(wanted, (apples, 1)))
+    # then the problem lists the open slots of that day with room left, in start order
+    assert response.status_code == 409
+    body = response.json()
+    assert body["code"] == "slot_full"
+    assert body["alternatives"] == [
+        {
+            "id": slot.pk,
+            "starts_at": refreshed(slot).starts_at.isoformat(),
+            "ends_at": refreshed(slot).ends_at.isoformat(),
+            "remaining": remaining,
+        }
+        for slot, remaining in ((early, 3), (late, 1))
+    ]
+    # and Bob orders from it without reloading the day
+    retry = place(bob[0], {**basket(wanted, (apples, 1)), "slot_id": body["alternatives"][0]["id"]})
+    assert retry.status_code == 201
+    assert retry.json()["slot"]["id"] == early.pk
 
 
 def test_insufficient_stock_lists_the_lines_and_leaves_nothing_behind(alice, slot, apples, bread, store) -> None:

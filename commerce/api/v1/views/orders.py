@@ -36,7 +36,9 @@ Any failure leaves nothing behind.
 A shopper token orders for its signed-in customer; store and operator clients name the customer
 (`customer_id`); a store client only at its own store.
 
-Problems: `slot_full`, `slot_not_released` (with `release_at` and `Retry-After`), `slot_started`,
+Problems: `slot_full` (with `alternatives`: the same store-local day's open slots with room left, in
+start order, each `id`, `starts_at`, `ends_at`, `remaining`, so the next choice needs no reload),
+`slot_not_released` (with `release_at` and `Retry-After`), `slot_started`,
 `store_closed`, `hold_expired`, `hold_not_active` (409); `insufficient_stock` (409, with `lines`:
 sku, requested, available); `product_unavailable` (422, with `lines`), `mixed_currencies`,
 `customer_required`, `customer_not_found` (422). The same `Idempotency-Key` replays the first answer."""

@@ -166,7 +166,9 @@ class SlotHoldCreateView(APIView):
         summary="Hold one unit of a slot while the customer checks out",
         description="The unit is yours until `expires_at` (the store's hold time, 10 minutes by default); "
         "place the order with `hold_id` before then. A shopper holds one slot at a time: a new hold gives the "
-        "previous one back. Problems: `slot_full`, `slot_not_released` (with `release_at` and `Retry-After`), "
+        "previous one back. Problems: `slot_full` (with `alternatives`: the same day's open slots with room "
+        "left, in start order, each `id`, `starts_at`, `ends_at`, `remaining`), `slot_not_released` (with "
+        "`release_at` and `Retry-After`), "
         "`slot_started`, `store_closed`.",
         request=SlotHoldCreateInput,
         responses={201: SlotHoldOutput},
