@@ -131,11 +131,17 @@ stop_postgres() {
 start_redis() {
   if redis-cli -h 127.0.0.1 -p "$REDIS_PORT" ping >/dev/null 2>&1; then return 0; fi
   log "Starting Redis on 127.0.0.1:$REDIS_PORT"
-  redis-server --bind 127.0.0.1 --port "$REDIS_PORT" --dir "$VAR/redis" --daemonize yes \
-    --pidfile "$VAR/run/redis.pid" --logfile "$VAR/log/redis.log" --save '' --appendonly no >/dev/null
-  for _ in $(seq 50); do
-    redis-cli -h 127.0.0.1 -p "$REDIS_PORT" ping >/dev/null 2>&1 && return 0
-    sleep 0.1
+  # Three tries: the ports sit inside Linux's ephemeral range (32768-60999), and
+  # once a busy machine's short-lived client socket held the port for a moment
+  # ("bind: Address already in use" in the log).
+  for _ in 1 2 3; do
+    redis-server --bind 127.0.0.1 --port "$REDIS_PORT" --dir "$VAR/redis" --daemonize yes \
+      --pidfile "$VAR/run/redis.pid" --logfile "$VAR/log/redis.log" --save '' --appendonly no >/dev/null
+    for _ in $(seq 50); do
+      redis-cli -h 127.0.0.1 -p "$REDIS_PORT" ping >/dev/null 2>&1 && return 0
+      sleep 0.1
+    done
+    sleep 1
   done
   log "Redis did not start; see ${VAR#"$ROOT"/}/log/redis.log"
   return 1
