@@ -59,6 +59,18 @@ def test_slots_list_shows_released_open_future_slots_with_remaining(alice, store
     assert [row["id"] for row in only_available] == [open_one.pk]
 
 
+def test_a_shopper_finds_the_store_id_for_its_slots_in_the_locations(alice, store) -> None:
+    # given a shopper who knows the store by its code (availability, footfall and the locations use codes)
+    open_slot(store, starts_in=dt.timedelta(days=1))
+    location = alice[0].get(f"/api/v1/locations/{store.code}").json()
+    listed = alice[0].get(f"/api/v1/locations?q={store.code}").json()["results"]
+    # then the location carries the id the slot and order endpoints take
+    assert location["id"] == store.pk
+    assert [row["id"] for row in listed] == [store.pk]
+    slots = alice[0].get(f"/api/v1/pickup-slots?store={location['id']}").json()["results"]
+    assert [row["store_id"] for row in slots] == [store.pk]
+
+
 @pytest.mark.parametrize(
     ("params", "name"),
     [

@@ -243,6 +243,7 @@ class LocationOutput(serializers.ModelSerializer[Location]):
     class Meta:
         model = Location
         fields = [
+            "id",
             "code",
             "name",
             "kind",
