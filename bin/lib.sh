@@ -113,7 +113,13 @@ CONF
   if [ "$(id -u)" = 0 ]; then chown -R postgres: "$data" "$VAR/run" "$VAR/log"; fi
   if ! pg_run "$bin/pg_ctl" -D "$data" status >/dev/null 2>&1; then
     log "Starting PostgreSQL on 127.0.0.1:$PG_PORT"
-    pg_run "$bin/pg_ctl" -D "$data" -l "$VAR/log/postgres.log" -o "-p $PG_PORT" -w -t 60 start >/dev/null
+    # Three tries, as for Redis below: the port sits in the ephemeral range.
+    local try
+    for try in 1 2 3; do
+      pg_run "$bin/pg_ctl" -D "$data" -l "$VAR/log/postgres.log" -o "-p $PG_PORT" -w -t 60 start >/dev/null && break
+      if [ "$try" = 3 ]; then log "PostgreSQL did not start; see ${VAR#"$ROOT"/}/log/postgres.log"; return 1; fi
+      sleep 1
+    done
   fi
   if ! PGPASSWORD=$(pg_password) psql -h 127.0.0.1 -p "$PG_PORT" -U "$PG_USER" -d postgres -tAc \
     "select 1 from pg_database where datname='$PG_DB'" | grep -q 1; then
@@ -133,7 +139,7 @@ start_redis() {
   log "Starting Redis on 127.0.0.1:$REDIS_PORT"
   # Three tries: the ports sit inside Linux's ephemeral range (32768-60999), and
   # once a busy machine's short-lived client socket held the port for a moment
-  # ("bind: Address already in use" in the log).
+  # ("bind: Address already in use" in the log). PostgreSQL above likewise.
   for _ in 1 2 3; do
     redis-server --bind 127.0.0.1 --port "$REDIS_PORT" --dir "$VAR/redis" --daemonize yes \
       --pidfile "$VAR/run/redis.pid" --logfile "$VAR/log/redis.log" --save '' --appendonly no >/dev/null
