@@ -74,7 +74,7 @@ def stock_apply(
             if pid in levels and abs(qty) <= MAX_QUANTITY
         ]
         changed = (
-            _guarded_update(
+            _update_with_movements(
                 values,
                 reason=reason,
                 actor_id=actor.pk if actor is not None else None,
@@ -166,7 +166,7 @@ SELECT id, on_hand, reserved, version FROM updated
 """
 
 
-def _guarded_update(
+def _update_with_movements(
     values: list[tuple[int, int, int]],
     *,
     reason: str,
