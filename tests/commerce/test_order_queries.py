@@ -22,11 +22,11 @@ pytestmark = pytest.mark.django_db
 # (idempotency and order: two here, since the test runs inside a transaction
 # of its own; stock has none).
 MAX_STATEMENTS_PLACED = 15
-# token; advisory lock and lookup; catalogue; the refused booking, the lazy
-# expiry of held units, the diagnosis and the day's alternatives (which spare
-# the shopper a reload of the day); the stored 409; savepoints (the order's
-# rolled back).
-MAX_STATEMENTS_SLOT_FULL = 14
+# token; advisory lock and lookup; catalogue; the refused booking, then one
+# statement for why: the diagnosis, the slot's expired holds (given back only
+# if there are any) and the day's alternatives (which spare the shopper a
+# reload of the day); the stored 409; savepoints (the order's rolled back).
+MAX_STATEMENTS_SLOT_FULL = 12
 
 
 def statements_of(api: Any, body: dict[str, Any]) -> tuple[int, list[str]]:

@@ -9,7 +9,7 @@ from decimal import Decimal
 import pytest
 from django.utils import timezone
 
-from commerce.models import Order, OrderStatus, PickupSlot
+from commerce.models import Order, OrderStatus, PickupSlot, SlotHold
 from inventory.local_time import zone
 from inventory.models import StockMovement
 from partners.models import CallerKind, Event
@@ -18,6 +18,7 @@ from tests.commerce.factories import (
     idempotency_key,
     ledger_matches_levels,
     open_slot,
+    shopper,
     stock_of,
     stocked_product,
     store_with_schedule,
@@ -182,6 +183,35 @@ def test_slot_full_lists_the_days_other_slots_with_room(alice, bob, store, apple
     retry = place(bob[0], {**basket(wanted, (apples, 1)), "slot_id": body["alternatives"][0]["id"]})
     assert retry.status_code == 201
     assert retry.json()["slot"]["id"] == early.pk
+
+
+def test_slot_full_alternatives_match_the_days_list_expired_holds_free(app, alice, bob, store, apples) -> None:
+    # given, on a store-local day two days ahead, a full slot at 10:00, a slot of 2 at 11:00
+    # with one live and one expired hold, and a slot of 1 at 12:00 held by an expired hold
+    day = (timezone.now().astimezone(zone(store.time_zone)) + dt.timedelta(days=2)).date()
+
+    def slot_at(hour: int, capacity: int) -> PickupSlot:
+        start = dt.datetime.combine(day, dt.time(hour), tzinfo=zone(store.time_zone))
+        return open_slot(store, capacity=capacity, starts_in=start - timezone.now())
+
+    full, held, lapsed = slot_at(10, 1), slot_at(11, 2), slot_at(12, 1)
+    assert place(alice[0], basket(full, (apples, 1))).status_code == 201
+    holders = [shopper(app)[0] for _ in range(3)]
+    for api, slot in zip(holders, (held, held, lapsed), strict=True):
+        assert api.post("/api/v1/pickup-holds", {"slot_id": slot.pk}, format="json").status_code == 201
+    gone = timezone.now() - dt.timedelta(seconds=1)
+    SlotHold.objects.filter(pk=SlotHold.objects.filter(slot=held).order_by("pk")[0].pk).update(expires_at=gone)
+    SlotHold.objects.filter(slot=lapsed).update(expires_at=gone)
+    # when Bob is refused the full slot
+    response = place(bob[0], basket(full, (apples, 1)))
+    # then the alternatives are what the day's list of available slots shows
+    assert response.status_code == 409
+    listed = bob[0].get(f"/api/v1/pickup-slots?store={store.pk}&from={day}&to={day}&available=true").json()
+    assert [(row["id"], row["remaining"]) for row in response.json()["alternatives"]] == [
+        (row["id"], row["remaining"]) for row in listed["results"]
+    ]
+    assert [row["remaining"] for row in listed["results"]] == [1, 1]  # expired holds count as free
+    assert (refreshed(held).held, refreshed(lapsed).held) == (2, 1)  # reads give nothing back themselves
 
 
 def test_insufficient_stock_lists_the_lines_and_leaves_nothing_behind(alice, slot, apples, bread, store) -> None:
