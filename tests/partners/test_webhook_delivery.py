@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 from django.core import mail
 from django.db import connection
+from django.test.utils import CaptureQueriesContext
 
 from partners.models import DeliveryStatus, Event, WebhookDelivery, WebhookSubscription
 from partners.services import event_record, events_fan_out
@@ -300,6 +301,24 @@ def test_fan_out_matches_audience_and_types_and_happens_once() -> None:
     assert (second.events, second.delivery_ids) == (0, [])
     assert acme_orders.pk not in receivers
     assert other_all.pk not in receivers
+
+
+@pytest.mark.django_db
+def test_fan_out_statements_do_not_grow_with_the_batch_nor_read_payloads() -> None:
+    # given a partner subscribed to stock events, and batches of 1 and 30 stock events
+    partner = PartnerFactory.create()
+    subscribe("http://127.0.0.1:9/unused", partner)
+
+    def fan_out_statements(count: int) -> list[str]:
+        ids = [event_record(type="stock.changed", payload=PAYLOAD, partner_id=partner.pk).pk for _ in range(count)]
+        with CaptureQueriesContext(connection) as queries:
+            assert len(events_fan_out(event_ids=ids).delivery_ids) == count
+        return [query["sql"] for query in queries.captured_queries]
+
+    one, thirty = fan_out_statements(1), fan_out_statements(30)
+    # then both cost the same statements, and none reads the events' payloads
+    assert len(one) == len(thirty), "\n".join(thirty)
+    assert not [sql for sql in thirty if "payload" in sql], "\n".join(thirty)
 
 
 @pytest.mark.django_db(transaction=True)
