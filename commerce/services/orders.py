@@ -24,7 +24,7 @@ from inventory.models import Location, MovementReason
 from inventory.services import StockLine, stock_apply
 from partners.callers import Caller
 from partners.models import CallerKind
-from partners.services import NewEvent, events_record
+from partners.services import NewEvent
 
 
 @dataclass(frozen=True)
@@ -67,15 +67,7 @@ def order_place(
             slot = slot_hold_consume(hold_id=hold_id, caller=caller, store_id=store_id)
         else:
             slot = slot_book(slot_id=slot_id, store_id=store_id)  # type: ignore[arg-type]  # checked above
-        stock_apply(
-            location_id=slot.store_id,
-            lines=[StockLine(product_id=line.product_id, quantity=line.quantity) for line in lines],
-            reason=MovementReason.RESERVATION,
-            actor=caller.client,
-            reference=f"order:{public_id}",
-            idempotency_key=idempotency_key,
-        )
-        order = _order_rows(
+        order, priced, placed = _order_build(
             caller=caller,
             public_id=public_id,
             slot=slot,
@@ -84,7 +76,17 @@ def order_place(
             catalogue=catalogue,
             idempotency_key=idempotency_key,
         )
-        events_record(events=order_events("order.created", order=order, owners=_owners(catalogue)))
+        stock_apply(
+            location_id=slot.store_id,
+            lines=[StockLine(product_id=line.product_id, quantity=line.quantity) for line in lines],
+            reason=MovementReason.RESERVATION,
+            actor=caller.client,
+            reference=f"order:{public_id}",
+            idempotency_key=idempotency_key,
+            events=order_events("order.created", order=order, owners=_owners(catalogue), lines=priced),
+        )
+        _insert_order(order=order, lines=priced, placed=placed)
+        order._prefetched_objects_cache = {"lines": priced, "history": [placed]}  # type: ignore[attr-defined]  # read by the output serializer like a prefetch
     return order
 
 
@@ -132,7 +134,7 @@ def catalogue_items(*, product_ids: Sequence[int]) -> dict[int, CatalogueItem]:
     return items
 
 
-def _order_rows(
+def _order_build(
     *,
     caller: Caller,
     public_id: uuid.UUID,
@@ -141,7 +143,9 @@ def _order_rows(
     lines: Sequence[LineRequest],
     catalogue: dict[int, CatalogueItem],
     idempotency_key: str,
-) -> Order:
+) -> tuple[Order, list[OrderLine], OrderStatusChange]:
+    """The order priced from the catalogue, its lines and its first status,
+    not saved yet: everything its events show is known before the insert."""
     currency = next(iter(catalogue.values())).currency
     priced = [
         OrderLine(
@@ -172,9 +176,7 @@ def _order_rows(
     placed = OrderStatusChange(
         from_status="", to_status=OrderStatus.PLACED, actor_client=caller.client, actor_user_id=caller.user_id
     )
-    _insert_order(order=order, lines=priced, placed=placed)
-    order._prefetched_objects_cache = {"lines": priced, "history": [placed]}  # type: ignore[attr-defined]  # read by the output serializer like a prefetch
-    return order
+    return order, priced, placed
 
 
 def _insert_order(*, order: Order, lines: list[OrderLine], placed: OrderStatusChange) -> None:

@@ -56,10 +56,14 @@ def stock_apply(
     actor: ApiClient | None = None,
     reference: str = "",
     idempotency_key: str = "",
+    events: Sequence[NewEvent] = (),
 ) -> None:
     """Reserve, release, sell or return ``lines`` at one location, all or
     nothing. Raises InsufficientStock listing every line that cannot move
-    (the caller's transaction then rolls back). Quantities are positive."""
+    (the caller's transaction then rolls back). Quantities are positive.
+    ``events`` are the caller's own events of this change (an order's
+    ``order.created``): recorded after the ``stock.changed`` ones, in the
+    same statement, one round trip fewer while the rows are locked."""
     on_hand_sign, reserved_sign = _EFFECTS[reason]
     merged: dict[int, int] = {}
     for line in lines:
@@ -105,6 +109,7 @@ def stock_apply(
                 )
                 for level_id, _d1, _d2 in values
             ]
+            + list(events)
         )
 
 

@@ -17,11 +17,11 @@ pytestmark = pytest.mark.django_db
 
 # token; advisory lock and record lookup of the Idempotency-Key; catalogue;
 # slot booking; stock: lock, then guarded update with its movements in one
-# statement, events; order with lines and first status; order events;
-# idempotency record; plus the savepoints of the nested atomic blocks
+# statement; the stock and order events in one; order with lines and first
+# status; idempotency record; plus the savepoints of the nested atomic blocks
 # (idempotency and order: two here, since the test runs inside a transaction
 # of its own; stock has none).
-MAX_STATEMENTS_PLACED = 15
+MAX_STATEMENTS_PLACED = 14
 # token; advisory lock and lookup; catalogue; the refused booking, then one
 # statement for why: the diagnosis, the slot's expired holds (given back only
 # if there are any) and the day's alternatives (which spare the shopper a
