@@ -58,9 +58,9 @@ instance_env() {
   INSTANCE="$1"
   VAR="$ROOT/.var/$INSTANCE"
   case "$INSTANCE" in
-    dev) : "${PG_PORT:=55432}" "${REDIS_PORT:=56379}" ;;
-    test) : "${PG_PORT:=55433}" "${REDIS_PORT:=56380}" ;;
-    *) : "${PG_PORT:=55434}" "${REDIS_PORT:=56381}" ;;
+    dev) : "${PG_PORT:=15432}" "${REDIS_PORT:=16379}" ;;
+    test) : "${PG_PORT:=15433}" "${REDIS_PORT:=16380}" ;;
+    *) : "${PG_PORT:=15434}" "${REDIS_PORT:=16381}" ;;
   esac
   mkdir -p "$VAR/run" "$VAR/log" "$VAR/redis"
   PG_USER=gateway
@@ -113,7 +113,7 @@ CONF
   if [ "$(id -u)" = 0 ]; then chown -R postgres: "$data" "$VAR/run" "$VAR/log"; fi
   if ! pg_run "$bin/pg_ctl" -D "$data" status >/dev/null 2>&1; then
     log "Starting PostgreSQL on 127.0.0.1:$PG_PORT"
-    # Three tries, as for Redis below: the port sits in the ephemeral range.
+    # Three tries, as for Redis below.
     local try
     for try in 1 2 3; do
       pg_run "$bin/pg_ctl" -D "$data" -l "$VAR/log/postgres.log" -o "-p $PG_PORT" -w -t 60 start >/dev/null && break
@@ -137,9 +137,11 @@ stop_postgres() {
 start_redis() {
   if redis-cli -h 127.0.0.1 -p "$REDIS_PORT" ping >/dev/null 2>&1; then return 0; fi
   log "Starting Redis on 127.0.0.1:$REDIS_PORT"
-  # Three tries: the ports sit inside Linux's ephemeral range (32768-60999), and
-  # once a busy machine's short-lived client socket held the port for a moment
-  # ("bind: Address already in use" in the log). PostgreSQL above likewise.
+  # Three tries (PostgreSQL above likewise): when the ports sat inside Linux's
+  # ephemeral range (32768-60999), a busy machine's short-lived client socket
+  # once held one for a moment ("bind: Address already in use"). They now sit
+  # below it (15432.., 16379..), where the kernel never picks client ports;
+  # the retries stay for a port another program frees a moment late.
   for _ in 1 2 3; do
     redis-server --bind 127.0.0.1 --port "$REDIS_PORT" --dir "$VAR/redis" --daemonize yes \
       --pidfile "$VAR/run/redis.pid" --logfile "$VAR/log/redis.log" --save '' --appendonly no >/dev/null

@@ -56,7 +56,7 @@ def main() -> int:
     size = dict(SIZES["quick" if args.quick else "full"])
     seconds = args.seconds or size["seconds"]
     os.environ["BENCHMARK_ENDPOINTS"] = "1"  # read by the Stack's server (production settings)
-    with Stack(instance="inventory-availability-bench", pg_port=55465, redis_port=56415, port=8865) as stack:
+    with Stack(instance="inventory-availability-bench", pg_port=15465, redis_port=16415, port=8865) as stack:
         progress(f"seeding {size['stores']:,} stores and {size['levels']:,} stock levels (seed_bench_stock)")
         stack.manage("seed_bench_stock", "--stores", str(size["stores"]), "--levels", str(size["levels"]))
         dsn = stack.env["DATABASE_URL"]

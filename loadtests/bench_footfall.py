@@ -15,7 +15,7 @@ accepted interval is stored exactly once with the values sent, that the
 daily totals equal the intervals, that a re-sent batch changes nothing, and
 that the KPI endpoint returns the figures sent; it exits non-zero otherwise.
 
-Runs on an instance of its own (PostgreSQL 55444, Redis 56394), so another
+Runs on an instance of its own (PostgreSQL 15444, Redis 16394), so another
 benchmark using the shared "bench" instance is not disturbed."""
 
 import argparse
@@ -38,7 +38,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from loadtests.harness import Stack, cpu_speed, progress, result
 
-INSTANCE, PG_PORT, REDIS_PORT = "footfall-bench", 55444, 56394
+INSTANCE, PG_PORT, REDIS_PORT = "footfall-bench", 15444, 16394
 BATCH = 5000  # the endpoint's limit (footfall.services.adapters.MAX_BATCH_RECORDS)
 FIRST_DAY = dt.date(2026, 10, 1)  # 30 days of October 2026, across the fall-back night of the 25th
 UTC = dt.UTC

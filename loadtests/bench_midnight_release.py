@@ -40,7 +40,7 @@ from loadtests.harness import ROOT, Stack, cpu_speed, progress, result
 
 # An instance of its own (not the shared "bench" one), so another benchmark
 # running at the same time never resets this one's database.
-INSTANCE, PG_PORT, REDIS_PORT, WEB_PORT = "commerce-bench", 55454, 56404, 8854
+INSTANCE, PG_PORT, REDIS_PORT, WEB_PORT = "commerce-bench", 15454, 16404, 8854
 LOCUST = str(ROOT / ".venv" / "bin" / "locust")
 CELERY_QUEUES = ("celery", "commerce")  # CELERY_TASK_QUEUES
 LOCUSTFILE = str(ROOT / "loadtests" / "locust_midnight.py")

@@ -44,7 +44,7 @@ def main() -> int:
     parser.add_argument("--clients", type=int, default=2, help="Concurrent HTTP clients (default 2).")
     args = parser.parse_args()
     size = SIZES["quick" if args.quick else "full"]
-    with Stack(instance="inventory-sync-bench", pg_port=55464, redis_port=56414, port=8864) as stack:
+    with Stack(instance="inventory-sync-bench", pg_port=15464, redis_port=16414, port=8864) as stack:
         progress(f"seeding {size['levels']:,} stock levels over {size['stores']:,} stores (seed_bench_stock)")
         started = time.perf_counter()
         stack.manage("seed_bench_stock", "--stores", str(size["stores"]), "--levels", str(size["levels"]))

@@ -6,7 +6,7 @@ progress, a CPU speed index and ``RESULT metric=value unit`` lines.
 Everything started is stopped on exit, on failure half way through starting,
 or on Ctrl-C.
 
-    with Stack(instance="inventory-sync-bench", pg_port=55464, redis_port=56414, port=8864) as stack:
+    with Stack(instance="inventory-sync-bench", pg_port=15464, redis_port=16414, port=8864) as stack:
         token = stack.token(*stack.client("operator", "bench operator"))
         ...
         result("bulk_sync_lines_per_s", 23500, "lines/s")

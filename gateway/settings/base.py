@@ -85,7 +85,7 @@ TEMPLATES = [
 # well under max_connections (an unbounded thread count exhausted it in our runs).
 DATABASES = {
     "default": dj_database_url.parse(
-        env("DATABASE_URL", "postgres://gateway:gateway@127.0.0.1:55432/gateway"),
+        env("DATABASE_URL", "postgres://gateway:gateway@127.0.0.1:15432/gateway"),
         conn_max_age=0,
     )
 }
@@ -107,7 +107,7 @@ DATABASES["default"]["OPTIONS"] = {
 }
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
-REDIS_URL = env("REDIS_URL", "redis://127.0.0.1:56379/0")
+REDIS_URL = env("REDIS_URL", "redis://127.0.0.1:16379/0")
 CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}}
 
 AUTH_PASSWORD_VALIDATORS = [

@@ -1,5 +1,5 @@
 """Drops and recreates the public schema of the configured database. Refuses
-unless the database is the benchmark one (port 55434) or --force is given."""
+unless the database is the benchmark one (port 15434) or --force is given."""
 
 from typing import Any
 
@@ -14,7 +14,7 @@ class Command(BaseCommand):
         parser.add_argument("--force", action="store_true")
 
     def handle(self, *args: Any, **options: Any) -> None:
-        if str(connection.settings_dict.get("PORT")) != "55434" and not options["force"]:
+        if str(connection.settings_dict.get("PORT")) != "15434" and not options["force"]:
             raise CommandError("Refusing: this is not the benchmark database (use --force to insist).")
         with connection.cursor() as cursor:
             cursor.execute("DROP SCHEMA public CASCADE; CREATE SCHEMA public;")
