@@ -14,6 +14,17 @@ ROOT = Path(__file__).resolve().parents[2]
 
 @pytest.fixture
 def celery_worker(transactional_db: object) -> Iterator[subprocess.Popen[bytes]]:
+    yield from _worker("--pool=solo")
+
+
+@pytest.fixture
+def deployed_celery_worker(transactional_db: object) -> Iterator[subprocess.Popen[bytes]]:
+    """A worker started the way bin/serve starts one: the pool from the
+    settings (CELERY_WORKER_POOL), two at a time."""
+    yield from _worker("--concurrency=2")
+
+
+def _worker(*options: str) -> Iterator[subprocess.Popen[bytes]]:
     db = settings.DATABASES["default"]
     env = {
         **os.environ,
@@ -22,7 +33,7 @@ def celery_worker(transactional_db: object) -> Iterator[subprocess.Popen[bytes]]
         "REDIS_URL": settings.REDIS_URL,
         "LOG_LEVEL": "WARNING",
     }
-    command = [sys.executable, "-m", "celery", "-A", "gateway", "worker", "--pool=solo", "--without-heartbeat"]
+    command = [sys.executable, "-m", "celery", "-A", "gateway", "worker", *options, "--without-heartbeat"]
     command += ["--without-gossip", "--without-mingle", "--loglevel=WARNING"]
     worker = subprocess.Popen(command, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
