@@ -270,7 +270,7 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 # Django's connection pool before and after every task (celery/celery#10554,
 # open in Celery 5.7), so every task opened a new PostgreSQL connection (a new
 # backend, SCRAM authentication on both ends): 8.5 ms of worker CPU per webhook
-# fan-out task against 1.9 ms with threads, whose tasks take a connection
+# fan-out task against 1.8-1.9 ms with threads, whose tasks take a connection
 # from the pool and give it back. The tasks wait on PostgreSQL, Redis and
 # webhook receivers far more than they compute.
 CELERY_WORKER_POOL = "threads"
