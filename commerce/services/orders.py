@@ -18,7 +18,7 @@ from rest_framework.exceptions import PermissionDenied, ValidationError
 
 from commerce.errors import CustomerNotFound, CustomerRequired, MixedCurrencies, ProductUnavailable
 from commerce.models import Order, OrderLine, OrderStatus, OrderStatusChange, PickupSlot
-from commerce.services.slots import BookedSlot, slot_book, slot_hold_consume, store_restriction
+from commerce.services.slots import BookedSlot, UnitRefused, slot_book, slot_hold_consume, store_restriction
 from gateway.api.money import money_round
 from inventory.models import Location, MovementReason
 from inventory.services import StockLine, stock_apply
@@ -63,30 +63,60 @@ def order_place(
     catalogue = catalogue_items(product_ids=[line.product_id for line in lines])
     public_id = uuid.uuid4()
     with transaction.atomic():
-        if hold_id is not None:
-            slot = slot_hold_consume(hold_id=hold_id, caller=caller, store_id=store_id)
+        try:
+            if hold_id is not None:
+                slot = slot_hold_consume(hold_id=hold_id, caller=caller, store_id=store_id)
+            else:
+                slot = slot_book(slot_id=slot_id, store_id=store_id)  # type: ignore[arg-type]  # checked above
+        except UnitRefused as refused:
+            # Nothing written: the block ends normally (a release, not a
+            # rollback, which would cost the connection its prepared statements).
+            refusal = refused.problem
         else:
-            slot = slot_book(slot_id=slot_id, store_id=store_id)  # type: ignore[arg-type]  # checked above
-        order, priced, placed = _order_build(
-            caller=caller,
-            public_id=public_id,
-            slot=slot,
-            customer_id=customer,
-            lines=lines,
-            catalogue=catalogue,
-            idempotency_key=idempotency_key,
-        )
-        stock_apply(
-            location_id=slot.store_id,
-            lines=[StockLine(product_id=line.product_id, quantity=line.quantity) for line in lines],
-            reason=MovementReason.RESERVATION,
-            actor=caller.client,
-            reference=f"order:{public_id}",
-            idempotency_key=idempotency_key,
-            events=order_events("order.created", order=order, owners=_owners(catalogue), lines=priced),
-        )
-        _insert_order(order=order, lines=priced, placed=placed)
-        order._prefetched_objects_cache = {"lines": priced, "history": [placed]}  # type: ignore[attr-defined]  # read by the output serializer like a prefetch
+            return _order_write(
+                caller=caller,
+                public_id=public_id,
+                slot=slot,
+                customer_id=customer,
+                lines=lines,
+                catalogue=catalogue,
+                idempotency_key=idempotency_key,
+            )
+    raise refusal
+
+
+def _order_write(
+    *,
+    caller: Caller,
+    public_id: uuid.UUID,
+    slot: BookedSlot,
+    customer_id: int,
+    lines: Sequence[LineRequest],
+    catalogue: dict[int, CatalogueItem],
+    idempotency_key: str,
+) -> Order:
+    """Stock, rows and events of an order whose slot unit is taken, inside
+    the caller's transaction."""
+    order, priced, placed = _order_build(
+        caller=caller,
+        public_id=public_id,
+        slot=slot,
+        customer_id=customer_id,
+        lines=lines,
+        catalogue=catalogue,
+        idempotency_key=idempotency_key,
+    )
+    stock_apply(
+        location_id=slot.store_id,
+        lines=[StockLine(product_id=line.product_id, quantity=line.quantity) for line in lines],
+        reason=MovementReason.RESERVATION,
+        actor=caller.client,
+        reference=f"order:{public_id}",
+        idempotency_key=idempotency_key,
+        events=order_events("order.created", order=order, owners=_owners(catalogue), lines=priced),
+    )
+    _insert_order(order=order, lines=priced, placed=placed)
+    order._prefetched_objects_cache = {"lines": priced, "history": [placed]}  # type: ignore[attr-defined]  # read by the output serializer like a prefetch
     return order
 
 

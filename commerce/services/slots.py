@@ -41,6 +41,21 @@ from partners.callers import Caller
 from partners.models import CallerKind
 
 
+class UnitRefused(Exception):
+    """No unit of the slot was taken and nothing was written that the caller
+    must undo: the guarded UPDATE matched no row (expired holds it found on
+    the way were given back, which stands on its own). ``problem`` is the
+    answer to give. A caller inside a savepoint leaves it normally and raises
+    ``problem`` after it, so the savepoint is released, not rolled back: on
+    any ROLLBACK, a savepoint's included, psycopg forgets every statement the
+    connection had prepared (gateway/settings/base.py, DB_PREPARE_THRESHOLD),
+    and a third of the midnight rush's order requests are refused."""
+
+    def __init__(self, problem: Exception) -> None:
+        super().__init__(str(problem))
+        self.problem = problem
+
+
 @dataclass(frozen=True)
 class BookedSlot:
     id: int
@@ -105,13 +120,17 @@ _EXPIRE_SLOT_HOLDS_SQL = """
 
 
 def slot_book(*, slot_id: int, store_id: int | None = None) -> BookedSlot:
-    """Book one unit of a slot (inside the caller's transaction) or raise the
-    precise problem: slot_full, slot_not_released, slot_started, store_closed, not_found."""
+    """Book one unit of a slot (inside the caller's transaction); when it
+    cannot, raise ``UnitRefused`` with the precise problem: slot_full,
+    slot_not_released, slot_started, store_closed, not_found."""
     return BookedSlot(*_take_unit(_BOOK_SQL, slot_id=slot_id, store_id=store_id))
 
 
 def slot_hold_consume(*, hold_id: uuid.UUID, caller: Caller, store_id: int | None = None) -> BookedSlot:
-    """Turn the caller's active hold into a booking of its slot."""
+    """Turn the caller's active hold into a booking of its slot. A hold that
+    cannot be used raises ``UnitRefused`` (nothing written); a slot that can
+    no longer take it raises the problem itself, since the hold was consumed
+    by then and the caller's transaction must roll that back."""
     with connection.cursor() as cursor:
         cursor.execute(
             """
@@ -124,7 +143,7 @@ def slot_hold_consume(*, hold_id: uuid.UUID, caller: Caller, store_id: int | Non
         )
         consumed = cursor.fetchone()
         if consumed is None:
-            raise _hold_problem(hold_id=hold_id, caller=caller)
+            raise UnitRefused(_hold_problem(hold_id=hold_id, caller=caller))
         cursor.execute(_HOLD_TO_BOOKING_SQL, {"slot": consumed[0], "store": store_id})
         row = cursor.fetchone()
         if row is None:
@@ -160,6 +179,8 @@ def slot_hold_create(*, slot_id: int, caller: Caller) -> SlotHold:
             )
     except IntegrityError as exc:  # two holds for one user at once: the unique index refused the second
         raise HoldConflict(_("Another hold was taken for you at the same moment; retry.")) from exc
+    except UnitRefused as refused:  # rolled back all the same: an earlier hold of the user may have been given back
+        raise refused.problem from None
 
 
 def slot_hold_release(*, hold_id: uuid.UUID, caller: Caller) -> bool:
@@ -228,7 +249,8 @@ def _take_unit(sql: str, *, slot_id: int, store_id: int | None, **params: int) -
     """Run a guarded UPDATE that takes one unit of the slot; when it changes
     nothing, one more statement says why (``_refusal``). Units of expired
     holds the sweep has not given back yet are given back then, and the unit
-    is taken again: a refusal costs two statements unless holds expired."""
+    is taken again: a refusal costs two statements unless holds expired, and
+    raises ``UnitRefused``."""
     values: dict[str, int | None] = {"slot": slot_id, "store": store_id, **params}
     with connection.cursor() as cursor:
         cursor.execute(sql, values)
@@ -242,7 +264,7 @@ def _take_unit(sql: str, *, slot_id: int, store_id: int | None, **params: int) -
             if row is not None:
                 return tuple(row)
             refusal = _refusal(cursor, slot_id)
-    raise _refusal_problem(refusal, store_id=store_id)
+    raise UnitRefused(_refusal_problem(refusal, store_id=store_id))
 
 
 def _release_user_holds(*, user_id: int) -> None:

@@ -155,25 +155,28 @@ def idempotent(*, required: bool, redact: tuple[str, ...] = ()) -> Callable[[Han
                 with connection.cursor() as cursor:
                     cursor.execute("SELECT pg_try_advisory_xact_lock(%s)", [_lock_id(scope, key)])
                     locked = cursor.fetchone()[0]
-                if not locked:
-                    raise IdempotencyInProgress(
-                        _("The first request with this key is still running; retry shortly."),
-                        headers={"Retry-After": "1"},
-                    )
-                record = _find(scope, key)
-                if record is not None:
-                    if record.fingerprint != fingerprint:
-                        raise IdempotencyKeyReused(_("This Idempotency-Key was used with a different request."))
-                    return _replay(record)
-                try:
-                    response = handler(view, request, *args, **kwargs)
-                except Exception as exc:  # a domain 4xx is an outcome to store; anything else propagates
-                    response = view.handle_exception(exc)
-                if response.status_code >= 500:
-                    transaction.set_rollback(True)
+                record = _find(scope, key) if locked else None
+                if locked and record is None:
+                    try:
+                        response = handler(view, request, *args, **kwargs)
+                    except Exception as exc:  # a domain 4xx is an outcome to store; anything else propagates
+                        response = view.handle_exception(exc)
+                    if response.status_code >= 500:
+                        transaction.set_rollback(True)
+                        return response
+                    _store(scope, key, fingerprint, response, redact)
                     return response
-                _store(scope, key, fingerprint, response, redact)
-                return response
+            # Answered without running the handler: the transaction wrote
+            # nothing and has committed, since a rollback would cost the
+            # connection its prepared statements (gateway/settings/base.py).
+            if record is None:
+                raise IdempotencyInProgress(
+                    _("The first request with this key is still running; retry shortly."),
+                    headers={"Retry-After": "1"},
+                )
+            if record.fingerprint != fingerprint:
+                raise IdempotencyKeyReused(_("This Idempotency-Key was used with a different request."))
+            return _replay(record)
 
         wrapper.idempotency = "required" if required else "accepted"  # type: ignore[attr-defined]  # read by the schema
         return wrapper

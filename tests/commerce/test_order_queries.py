@@ -25,7 +25,8 @@ MAX_STATEMENTS_PLACED = 14
 # token; advisory lock and lookup; catalogue; the refused booking, then one
 # statement for why: the diagnosis, the slot's expired holds (given back only
 # if there are any) and the day's alternatives (which spare the shopper a
-# reload of the day); the stored 409; savepoints (the order's rolled back).
+# reload of the day); the stored 409; savepoints (the order's released, as
+# nothing was written: see the last test).
 MAX_STATEMENTS_SLOT_FULL = 12
 
 
@@ -59,3 +60,26 @@ def test_a_full_slot_is_refused_in_few_statements(alice, bob, store: Location, a
     status, statements = statements_of(bob[0], basket(slot.pk, [apples]))
     assert status == 409
     assert len(statements) <= MAX_STATEMENTS_SLOT_FULL, "\n".join(statements)
+
+
+def prepared_statements() -> set[str]:
+    """The statements this connection's session has prepared (PostgreSQL's view)."""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT name FROM pg_prepared_statements")
+        return {row[0] for row in cursor.fetchall()}
+
+
+def test_a_refused_order_keeps_the_statements_the_connection_prepared(alice, bob, store: Location, apples) -> None:
+    # given a connection that has placed enough orders to prepare their
+    # statements (DB_PREPARE_THRESHOLD), which filled the slot
+    full = open_slot(store, capacity=7)
+    for _ in range(7):
+        assert statements_of(alice[0], basket(full.pk, [apples]))[0] == 201
+    prepared = prepared_statements()
+    assert prepared, "nothing prepared: is DB_PREPARE_THRESHOLD off?"
+    # when another shopper's order for that slot is refused
+    status, _statements = statements_of(bob[0], basket(full.pk, [apples]))
+    # then the session keeps them: a rollback would have made psycopg
+    # deallocate them all, and plan each statement again ten times over
+    assert status == 409
+    assert prepared <= prepared_statements()
