@@ -5,6 +5,7 @@ with Redis down the write still commits and the sweep delivers. Real
 PostgreSQL, Redis and broker (this run's own Redis database)."""
 
 import base64
+import datetime as dt
 import json
 import threading
 import time
@@ -20,7 +21,12 @@ from gateway.api import metrics, ratelimit
 from partners.models import Event, WebhookDelivery, WebhookSubscription
 from partners.services import NewEvent, event_record, events_record
 from partners.services.delivery import SWEEP_FAN_OUT_AGE, webhooks_sweep
-from partners.services.events import FAN_OUT_DOORBELL, FAN_OUT_DOORBELL_TTL_MS, events_fan_out_pending
+from partners.services.events import (
+    FAN_OUT_COALESCE_S,
+    FAN_OUT_DOORBELL,
+    FAN_OUT_DOORBELL_TTL_MS,
+    events_fan_out_pending,
+)
 from partners.services.webhooks import webhook_subscription_create
 from partners.tasks import webhook_events_fan_out
 from tests.factories import PartnerFactory
@@ -35,12 +41,13 @@ def broker() -> redis.Redis:
 
 def queued(task: str) -> list[Any]:
     """Arguments of the messages of ``task`` waiting in the broker's default queue."""
-    found = []
-    for raw in broker().lrange("celery", 0, -1):
-        message = json.loads(raw)
-        if message["headers"]["task"] == task:
-            found.append(json.loads(base64.b64decode(message["body"]))[0])
-    return found
+    return [json.loads(base64.b64decode(message["body"]))[0] for message in queued_messages(task)]
+
+
+def queued_messages(task: str) -> list[dict[str, Any]]:
+    return [
+        message for raw in broker().lrange("celery", 0, -1) if (message := json.loads(raw))["headers"]["task"] == task
+    ]
 
 
 def fan_out_messages() -> int:
@@ -58,6 +65,7 @@ def test_a_burst_of_commits_publishes_one_fan_out_task() -> None:
     webhook_subscription_create(partner=partner, url="http://127.0.0.1:9/h", event_types=["*"])
     broker().delete("celery")
     # when 40 transactions commit events, one of them recording twice
+    rung_at = dt.datetime.now(dt.UTC)
     for n in range(39):
         commit_event(partner.pk, n)
     with transaction.atomic():
@@ -66,6 +74,10 @@ def test_a_burst_of_commits_publishes_one_fan_out_task() -> None:
     # then a single fan-out task was published, with no ids: it fans out whatever is undispatched
     assert queued("partners.tasks.webhook_events_fan_out") == [[]]
     assert 0 < broker().pttl(FAN_OUT_DOORBELL) <= FAN_OUT_DOORBELL_TTL_MS
+    # due a moment later, so commits of that moment ride along rather than ring for a task of their own
+    (message,) = queued_messages("partners.tasks.webhook_events_fan_out")
+    delay = (dt.datetime.fromisoformat(message["headers"]["eta"]) - rung_at).total_seconds()
+    assert FAN_OUT_COALESCE_S <= delay < FAN_OUT_COALESCE_S + 2
     # and when it runs, every event of the burst gets its delivery
     assert webhook_events_fan_out() == 41
     assert not Event.objects.filter(dispatched_at__isnull=True).exists()
