@@ -73,7 +73,7 @@ def order_place(
             # rollback, which would cost the connection its prepared statements).
             refusal = refused.problem
         else:
-            return _order_write(
+            order, priced, placed = _order_build(
                 caller=caller,
                 public_id=public_id,
                 slot=slot,
@@ -82,42 +82,19 @@ def order_place(
                 catalogue=catalogue,
                 idempotency_key=idempotency_key,
             )
+            stock_apply(
+                location_id=slot.store_id,
+                lines=[StockLine(product_id=line.product_id, quantity=line.quantity) for line in lines],
+                reason=MovementReason.RESERVATION,
+                actor=caller.client,
+                reference=f"order:{public_id}",
+                idempotency_key=idempotency_key,
+                events=order_events("order.created", order=order, owners=_owners(catalogue), lines=priced),
+            )
+            _insert_order(order=order, lines=priced, placed=placed)
+            order._prefetched_objects_cache = {"lines": priced, "history": [placed]}  # type: ignore[attr-defined]  # read by the output serializer like a prefetch
+            return order
     raise refusal
-
-
-def _order_write(
-    *,
-    caller: Caller,
-    public_id: uuid.UUID,
-    slot: BookedSlot,
-    customer_id: int,
-    lines: Sequence[LineRequest],
-    catalogue: dict[int, CatalogueItem],
-    idempotency_key: str,
-) -> Order:
-    """Stock, rows and events of an order whose slot unit is taken, inside
-    the caller's transaction."""
-    order, priced, placed = _order_build(
-        caller=caller,
-        public_id=public_id,
-        slot=slot,
-        customer_id=customer_id,
-        lines=lines,
-        catalogue=catalogue,
-        idempotency_key=idempotency_key,
-    )
-    stock_apply(
-        location_id=slot.store_id,
-        lines=[StockLine(product_id=line.product_id, quantity=line.quantity) for line in lines],
-        reason=MovementReason.RESERVATION,
-        actor=caller.client,
-        reference=f"order:{public_id}",
-        idempotency_key=idempotency_key,
-        events=order_events("order.created", order=order, owners=_owners(catalogue), lines=priced),
-    )
-    _insert_order(order=order, lines=priced, placed=placed)
-    order._prefetched_objects_cache = {"lines": priced, "history": [placed]}  # type: ignore[attr-defined]  # read by the output serializer like a prefetch
-    return order
 
 
 def order_customer_id(*, caller: Caller, customer_id: int | None) -> int:

@@ -162,3 +162,22 @@ def test_twenty_concurrent_duplicates_make_one_effect(token) -> None:
     assert statuses.count(201) >= 1
     assert set(statuses) <= {201, 409}
     assert Partner.objects.filter(name="Crowd").count() == 1
+
+
+@pytest.mark.django_db
+def test_a_reused_key_keeps_the_statements_the_connection_prepared(token) -> None:
+    # given a connection that has run the keyed write often enough to prepare its statements
+    api = client_for(token)
+    for n in range(6):
+        api.post(URL, {"name": f"Delta {n}", "count": 1}, format="json", HTTP_IDEMPOTENCY_KEY=f"prepared-{n}")
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT name FROM pg_prepared_statements")
+        prepared = {row[0] for row in cursor.fetchall()}
+    assert prepared
+    # when a key comes back with another body
+    reused = api.post(URL, {"name": "Other", "count": 1}, format="json", HTTP_IDEMPOTENCY_KEY="prepared-0")
+    # then the 422 leaves them: its transaction wrote nothing and was not rolled back
+    assert reused.status_code == 422
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT name FROM pg_prepared_statements")
+        assert prepared <= {row[0] for row in cursor.fetchall()}
