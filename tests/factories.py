@@ -7,6 +7,7 @@ from typing import Any
 
 import factory
 from django.contrib.auth import get_user_model
+from django.db import connection
 from django.utils import timezone
 from oauth2_provider.models import get_access_token_model, set_token_value
 from rest_framework.test import APIClient
@@ -94,3 +95,10 @@ def api_as(client: ApiClient, *, scopes: list[str] | None = None, user: Any = No
     api = APIClient()
     api.credentials(HTTP_AUTHORIZATION=f"Bearer {token_for(client, scopes=scopes, user=user)}")
     return api
+
+
+def prepared_statements() -> set[str]:
+    """The statements this connection's session has prepared (PostgreSQL's view)."""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT name FROM pg_prepared_statements")
+        return {row[0] for row in cursor.fetchall()}

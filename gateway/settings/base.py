@@ -109,7 +109,7 @@ DATABASES["default"]["OPTIONS"] = {
     # after it (slot refusals, commerce.services.slots.UnitRefused; an
     # Idempotency-Key in progress or reused). Measured on the midnight bench,
     # where a third of the order requests are refused: PostgreSQL spent a
-    # quarter of its CPU planning; 4.5 -> 2.4 ms of PostgreSQL CPU per order.
+    # quarter of its CPU planning; 4.5 -> 2.1-2.7 ms of PostgreSQL CPU per order.
     "server_side_binding": env_bool("DB_SERVER_SIDE_BINDING", True),
     "prepare_threshold": int(env("DB_PREPARE_THRESHOLD", "5")) if env("DB_PREPARE_THRESHOLD", "5") else None,
 }

@@ -12,6 +12,7 @@ from django.test.utils import CaptureQueriesContext
 from commerce.models import Order
 from inventory.models import Location, Product
 from tests.commerce.factories import idempotency_key, open_slot, stocked_product
+from tests.factories import prepared_statements
 
 pytestmark = pytest.mark.django_db
 
@@ -60,13 +61,6 @@ def test_a_full_slot_is_refused_in_few_statements(alice, bob, store: Location, a
     status, statements = statements_of(bob[0], basket(slot.pk, [apples]))
     assert status == 409
     assert len(statements) <= MAX_STATEMENTS_SLOT_FULL, "\n".join(statements)
-
-
-def prepared_statements() -> set[str]:
-    """The statements this connection's session has prepared (PostgreSQL's view)."""
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT name FROM pg_prepared_statements")
-        return {row[0] for row in cursor.fetchall()}
 
 
 def test_a_refused_order_keeps_the_statements_the_connection_prepared(alice, bob, store: Location, apples) -> None:

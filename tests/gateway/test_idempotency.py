@@ -10,7 +10,7 @@ from rest_framework.test import APIClient
 
 from gateway.api.models import IdempotencyRecord
 from partners.models import CallerKind, Partner
-from tests.factories import make_client, token_for
+from tests.factories import make_client, prepared_statements, token_for
 
 URL = "/api/v1/test/slow-create"
 pytestmark = pytest.mark.urls("tests.gateway.urls")
@@ -170,14 +170,10 @@ def test_a_reused_key_keeps_the_statements_the_connection_prepared(token) -> Non
     api = client_for(token)
     for n in range(6):
         api.post(URL, {"name": f"Delta {n}", "count": 1}, format="json", HTTP_IDEMPOTENCY_KEY=f"prepared-{n}")
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT name FROM pg_prepared_statements")
-        prepared = {row[0] for row in cursor.fetchall()}
+    prepared = prepared_statements()
     assert prepared
     # when a key comes back with another body
     reused = api.post(URL, {"name": "Other", "count": 1}, format="json", HTTP_IDEMPOTENCY_KEY="prepared-0")
     # then the 422 leaves them: its transaction wrote nothing and was not rolled back
     assert reused.status_code == 422
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT name FROM pg_prepared_statements")
-        assert prepared <= {row[0] for row in cursor.fetchall()}
+    assert prepared <= prepared_statements()
