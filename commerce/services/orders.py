@@ -12,14 +12,15 @@ from decimal import Decimal
 from typing import Any
 
 from django.contrib.auth import get_user_model
-from django.db import connection, transaction
+from django.db import connection
 from django.utils.translation import gettext as _
 from rest_framework.exceptions import PermissionDenied, ValidationError
 
 from commerce.errors import CustomerNotFound, CustomerRequired, MixedCurrencies, ProductUnavailable
 from commerce.models import Order, OrderLine, OrderStatus, OrderStatusChange, PickupSlot
-from commerce.services.slots import BookedSlot, UnitRefused, slot_book, slot_hold_consume, store_restriction
+from commerce.services.slots import BookedSlot, slot_book, slot_hold_consume, store_restriction
 from gateway.api.money import money_round
+from gateway.transactions import refusable_atomic
 from inventory.models import Location, MovementReason
 from inventory.services import StockLine, stock_apply
 from partners.callers import Caller
@@ -62,39 +63,35 @@ def order_place(
     store_id = store_restriction(caller)
     catalogue = catalogue_items(product_ids=[line.product_id for line in lines])
     public_id = uuid.uuid4()
-    with transaction.atomic():
-        try:
-            if hold_id is not None:
-                slot = slot_hold_consume(hold_id=hold_id, caller=caller, store_id=store_id)
-            else:
-                slot = slot_book(slot_id=slot_id, store_id=store_id)  # type: ignore[arg-type]  # checked above
-        except UnitRefused as refused:
-            # Nothing written: the block ends normally (a release, not a
-            # rollback, which would cost the connection its prepared statements).
-            refusal = refused.problem
+    # A refused slot wrote nothing: its Refusal leaves the block with a
+    # release, not a rollback, and the problem is raised after it
+    # (gateway/transactions.py says why that matters).
+    with refusable_atomic():
+        if hold_id is not None:
+            slot = slot_hold_consume(hold_id=hold_id, caller=caller, store_id=store_id)
         else:
-            order, priced, placed = _order_build(
-                caller=caller,
-                public_id=public_id,
-                slot=slot,
-                customer_id=customer,
-                lines=lines,
-                catalogue=catalogue,
-                idempotency_key=idempotency_key,
-            )
-            stock_apply(
-                location_id=slot.store_id,
-                lines=[StockLine(product_id=line.product_id, quantity=line.quantity) for line in lines],
-                reason=MovementReason.RESERVATION,
-                actor=caller.client,
-                reference=f"order:{public_id}",
-                idempotency_key=idempotency_key,
-                events=order_events("order.created", order=order, owners=_owners(catalogue), lines=priced),
-            )
-            _insert_order(order=order, lines=priced, placed=placed)
-            order._prefetched_objects_cache = {"lines": priced, "history": [placed]}  # type: ignore[attr-defined]  # read by the output serializer like a prefetch
-            return order
-    raise refusal
+            slot = slot_book(slot_id=slot_id, store_id=store_id)  # type: ignore[arg-type]  # checked above
+        order, priced, placed = _order_build(
+            caller=caller,
+            public_id=public_id,
+            slot=slot,
+            customer_id=customer,
+            lines=lines,
+            catalogue=catalogue,
+            idempotency_key=idempotency_key,
+        )
+        stock_apply(
+            location_id=slot.store_id,
+            lines=[StockLine(product_id=line.product_id, quantity=line.quantity) for line in lines],
+            reason=MovementReason.RESERVATION,
+            actor=caller.client,
+            reference=f"order:{public_id}",
+            idempotency_key=idempotency_key,
+            events=order_events("order.created", order=order, owners=_owners(catalogue), lines=priced),
+        )
+        _insert_order(order=order, lines=priced, placed=placed)
+    order._prefetched_objects_cache = {"lines": priced, "history": [placed]}  # type: ignore[attr-defined]  # read by the output serializer like a prefetch
+    return order
 
 
 def order_customer_id(*, caller: Caller, customer_id: int | None) -> int:

@@ -36,24 +36,10 @@ from commerce.errors import (
 from commerce.locks import lock_due_holds, lock_slots
 from commerce.models import DEFAULT_HOLD_MINUTES, HoldState, SlotHold
 from commerce.selectors import expired_holds_sql, remaining_sql
+from gateway.transactions import Refusal
 from inventory.selectors import store_id_of_caller
 from partners.callers import Caller
 from partners.models import CallerKind
-
-
-class UnitRefused(Exception):
-    """No unit of the slot was taken and nothing was written that the caller
-    must undo: the guarded UPDATE matched no row (expired holds it found on
-    the way were given back, which stands on its own). ``problem`` is the
-    answer to give. A caller inside a savepoint leaves it normally and raises
-    ``problem`` after it, so the savepoint is released, not rolled back: on
-    any ROLLBACK, a savepoint's included, psycopg forgets every statement the
-    connection had prepared (gateway/settings/base.py, DB_PREPARE_THRESHOLD),
-    and a third of the midnight rush's order requests are refused."""
-
-    def __init__(self, problem: Exception) -> None:
-        super().__init__(str(problem))
-        self.problem = problem
 
 
 @dataclass(frozen=True)
@@ -121,14 +107,14 @@ _EXPIRE_SLOT_HOLDS_SQL = """
 
 def slot_book(*, slot_id: int, store_id: int | None = None) -> BookedSlot:
     """Book one unit of a slot (inside the caller's transaction); when it
-    cannot, raise ``UnitRefused`` with the precise problem: slot_full,
+    cannot, raise ``Refusal`` (gateway/transactions.py) with the precise problem: slot_full,
     slot_not_released, slot_started, store_closed, not_found."""
     return BookedSlot(*_take_unit(_BOOK_SQL, slot_id=slot_id, store_id=store_id))
 
 
 def slot_hold_consume(*, hold_id: uuid.UUID, caller: Caller, store_id: int | None = None) -> BookedSlot:
     """Turn the caller's active hold into a booking of its slot. A hold that
-    cannot be used raises ``UnitRefused`` (nothing written); a slot that can
+    cannot be used raises ``Refusal`` (nothing written); a slot that can
     no longer take it raises the problem itself, since the hold was consumed
     by then and the caller's transaction must roll that back."""
     with connection.cursor() as cursor:
@@ -143,7 +129,7 @@ def slot_hold_consume(*, hold_id: uuid.UUID, caller: Caller, store_id: int | Non
         )
         consumed = cursor.fetchone()
         if consumed is None:
-            raise UnitRefused(_hold_problem(hold_id=hold_id, caller=caller))
+            raise Refusal(_hold_problem(hold_id=hold_id, caller=caller))
         cursor.execute(_HOLD_TO_BOOKING_SQL, {"slot": consumed[0], "store": store_id})
         row = cursor.fetchone()
         if row is None:
@@ -179,8 +165,8 @@ def slot_hold_create(*, slot_id: int, caller: Caller) -> SlotHold:
             )
     except IntegrityError as exc:  # two holds for one user at once: the unique index refused the second
         raise HoldConflict(_("Another hold was taken for you at the same moment; retry.")) from exc
-    except UnitRefused as refused:  # rolled back all the same: an earlier hold of the user may have been given back
-        raise refused.problem from None
+    except Refusal as refused:  # rolled back all the same: an earlier hold of the user may have been given back
+        raise refused.error from None
 
 
 def slot_hold_release(*, hold_id: uuid.UUID, caller: Caller) -> bool:
@@ -250,7 +236,7 @@ def _take_unit(sql: str, *, slot_id: int, store_id: int | None, **params: int) -
     nothing, one more statement says why (``_refusal``). Units of expired
     holds the sweep has not given back yet are given back then, and the unit
     is taken again: a refusal costs two statements unless holds expired, and
-    raises ``UnitRefused``."""
+    raises ``Refusal``."""
     values: dict[str, int | None] = {"slot": slot_id, "store": store_id, **params}
     with connection.cursor() as cursor:
         cursor.execute(sql, values)
@@ -264,7 +250,7 @@ def _take_unit(sql: str, *, slot_id: int, store_id: int | None, **params: int) -
             if row is not None:
                 return tuple(row)
             refusal = _refusal(cursor, slot_id)
-    raise UnitRefused(_refusal_problem(refusal, store_id=store_id))
+    raise Refusal(_refusal_problem(refusal, store_id=store_id))
 
 
 def _release_user_holds(*, user_id: int) -> None:

@@ -106,8 +106,8 @@ DATABASES["default"]["OPTIONS"] = {
     # statements on any ROLLBACK, ROLLBACK TO SAVEPOINT included, and then
     # parses and plans each of them again at least ten times. So answers that
     # wrote nothing leave their transaction or savepoint normally and raise
-    # after it (slot refusals, commerce.services.slots.UnitRefused; an
-    # Idempotency-Key in progress or reused). Measured on the midnight bench,
+    # after it (gateway/transactions.py: slot refusals, an Idempotency-Key in
+    # progress or reused). Measured on the midnight bench,
     # where a third of the order requests are refused: PostgreSQL spent a
     # quarter of its CPU planning; 4.5 -> 2.1-2.7 ms of PostgreSQL CPU per order.
     "server_side_binding": env_bool("DB_SERVER_SIDE_BINDING", True),

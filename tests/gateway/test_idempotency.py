@@ -177,3 +177,44 @@ def test_a_reused_key_keeps_the_statements_the_connection_prepared(token) -> Non
     # then the 422 leaves them: its transaction wrote nothing and was not rolled back
     assert reused.status_code == 422
     assert prepared <= prepared_statements()
+
+
+def _write_then_refuse_twice(api: APIClient, *, name: str, returned: bool) -> None:
+    # given a handler that writes a partner and then refuses with a 409
+    body = {"name": name, "returned": returned}
+    # when it is called with a key, and again with the same key
+    first = api.post("/api/v1/test/write-then-refuse", body, format="json", HTTP_IDEMPOTENCY_KEY=name)
+    again = api.post("/api/v1/test/write-then-refuse", body, format="json", HTTP_IDEMPOTENCY_KEY=name)
+    # then the refusal is stored and replayed, and the partner it wrote is gone
+    assert first.status_code == again.status_code == 409
+    assert again["Idempotent-Replayed"] == "true"
+    assert again.json() == first.json()
+    assert not Partner.objects.filter(name=name).exists()
+    assert IdempotencyRecord.objects.filter(key=name).count() == 1
+
+
+@pytest.mark.parametrize("returned", [False, True], ids=["raised", "returned"])
+@pytest.mark.django_db(transaction=True)
+def test_a_stored_4xx_keeps_nothing_the_handler_wrote_before_it(token, returned) -> None:
+    _write_then_refuse_twice(client_for(token), name=f"half-done-{returned}", returned=returned)
+
+
+@pytest.mark.django_db
+def test_a_stored_4xx_keeps_nothing_written_inside_an_outer_transaction(token) -> None:
+    _write_then_refuse_twice(client_for(token), name="half-done-nested", returned=False)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_refusal_that_wrote_nothing_keeps_the_prepared_statements(token) -> None:
+    # given a connection that has prepared the keyed write's statements
+    api = client_for(token)
+    for n in range(6):
+        api.post(URL, {"name": f"Epsilon {n}", "count": 1}, format="json", HTTP_IDEMPOTENCY_KEY=f"eps-{n}")
+    prepared = prepared_statements()
+    assert prepared
+    # when a new key gets a validation failure (nothing written before it)
+    refused = api.post(URL, {"name": "", "count": 1}, format="json", HTTP_IDEMPOTENCY_KEY="eps-bad")
+    # then it is stored without a rollback: the statements survive
+    assert refused.status_code == 422
+    assert IdempotencyRecord.objects.filter(key="eps-bad").exists()
+    assert prepared <= prepared_statements()

@@ -11,6 +11,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from gateway.api.idempotency import idempotent
+from gateway.api.problems import Conflict
 from gateway.urls import urlpatterns as gateway_urlpatterns
 from partners.models import Partner
 
@@ -51,7 +52,22 @@ class ServerErrorResponseView(APIView):
         return Response({"detail": "upstream failed"}, status=503)
 
 
+class WriteThenRefuseView(APIView):
+    """Writes a partner, then refuses with a 4xx: a stored refusal must not
+    keep what the handler wrote before it."""
+
+    required_scopes = ["partners:manage"]
+
+    @idempotent(required=True)
+    def post(self, request: Request) -> Response:
+        Partner.objects.create(name=request.data.get("name", "half-done"), slug=f"p-{time.time_ns()}")
+        if request.data.get("returned"):
+            return Response({"detail": "refused after writing"}, status=409)
+        raise Conflict("Refused after writing.")
+
+
 test_patterns = [
+    path("write-then-refuse", WriteThenRefuseView.as_view()),
     path("crash", CrashView.as_view()),
     path("slow-create", SlowCreateView.as_view()),
     path("server-error", ServerErrorResponseView.as_view()),
