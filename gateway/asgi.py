@@ -1,4 +1,4 @@
-"""ASGI entry point (kept for tooling; production serves WSGI, see README)."""
+"""ASGI entry point (kept for tooling; production serves WSGI, see docs/architecture.md)."""
 
 import os
 

@@ -1,4 +1,4 @@
-"""Footfall benchmark (see ../shared/BENCHMARKS.md): a month of 15-minute
+"""Footfall benchmark (docs/benchmarks.md): a month of 15-minute
 counts for 1,800 stores with two sensors each (an entrance and a window:
 10.4 M intervals) sent through the HTTP API in batches as large as the
 endpoint allows, by several client threads; then KPI query times for one

@@ -16,7 +16,7 @@ class RateTier(models.TextChoices):
 
 
 class CallerKind(models.TextChoices):
-    """Who is calling (CONVENTIONS section 2); decides what a client may see."""
+    """Who is calling (docs/api-guide.md, Callers and scopes); decides what a client may see."""
 
     OPERATOR = "operator", "Operator (the retailer's own systems)"
     PARTNER = "partner", "Business partner system"

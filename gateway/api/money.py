@@ -1,4 +1,4 @@
-"""Money (CONVENTIONS section 7): ``{"amount": "10.00", "currency": "EUR"}``,
+"""Money (docs/api-guide.md, Money): ``{"amount": "10.00", "currency": "EUR"}``,
 Decimal in code, never float; rounding to minor units is half-up and
 happens here and nowhere else."""
 

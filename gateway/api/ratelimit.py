@@ -1,4 +1,4 @@
-"""Per-client rate limits in Redis (CONVENTIONS section 6).
+"""Per-client rate limits in Redis (docs/api-guide.md, Rate limits).
 
 A fixed window per client, counted with one atomic Lua call (INCR, then
 EXPIRE on the first hit), so any number of web processes share one count.

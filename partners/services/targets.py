@@ -1,4 +1,4 @@
-"""Where a webhook may point (SSRF guard, CONVENTIONS section 9).
+"""Where a webhook may point (SSRF guard, docs/api-guide.md, Webhooks).
 
 A target must be ``https`` on the default port, without credentials, and
 every address its host resolves to must be public: not private (RFC 1918,

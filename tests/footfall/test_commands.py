@@ -1,5 +1,5 @@
 """Management commands: the CSV import with a column mapping (the CalIt2
-layout is rebuilt here, the project never reads ../shared), the notifier run
+layout is rebuilt here: the project reads no file outside it), the notifier run
 on demand, and the periodic task's fan-out."""
 
 import datetime as dt
