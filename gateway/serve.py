@@ -2,7 +2,7 @@
 
 Granian (WSGI interface, keep-alive) served about 5,100 plain Django
 responses/s on 2 cores against about 2,500 for gunicorn sync workers; ASGI
-was about ten times slower for this synchronous stack (see README).
+was about ten times slower for this synchronous stack (docs/benchmarks.md).
 
 What bounds what, per worker process:
 

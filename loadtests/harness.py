@@ -1,4 +1,4 @@
-"""What every benchmark shares (see ../shared/BENCHMARKS.md): start the real
+"""What every benchmark shares (docs/benchmarks.md): start the real
 stack on an instance and ports of its own (PostgreSQL, Redis, a fresh
 database, the WSGI server with production settings, optionally a Celery
 worker), make API clients and get tokens through /oauth/token/, print

@@ -1,4 +1,4 @@
-"""``Idempotency-Key`` for writes that clients retry (CONVENTIONS section 5).
+"""``Idempotency-Key`` for writes that clients retry (docs/api-guide.md, Idempotency).
 
 How it holds under concurrency: the wrapped handler runs inside one
 transaction that first takes a transaction-scoped advisory lock on

@@ -126,7 +126,7 @@ AUTH_PASSWORD_VALIDATORS = [
 ]
 LOGIN_URL = "/accounts/login/"
 
-# Language: French by default, English on request (CONVENTIONS section 8).
+# Language: French by default, English on request (docs/api-guide.md, Language).
 LANGUAGE_CODE = "fr"
 LANGUAGES = [("fr", _("French")), ("en", _("English"))]
 LOCALE_PATHS = [BASE_DIR / "locale"]

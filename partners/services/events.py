@@ -1,5 +1,5 @@
 """The outbox: events written in the caller's transaction, then fanned out to
-webhook deliveries once committed (CONVENTIONS section 9).
+webhook deliveries once committed (docs/api-guide.md, Events feed and webhooks).
 
 Recording is one ``INSERT ... SELECT`` for the whole batch, with every
 column sent as one JSON array (orjson: 5,000 stock payloads in about 1 ms
