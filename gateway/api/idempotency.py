@@ -5,12 +5,20 @@ transaction that first takes a transaction-scoped advisory lock on
 (client, key). A concurrent duplicate cannot take it and answers 409
 ``idempotency_in_progress``; once the first commits, its stored record is
 replayed. The record is inserted in the same transaction as the effect, so
-a crash leaves either both or neither. 5xx outcomes are never stored."""
+a crash leaves either both or neither. 5xx outcomes are never stored.
+
+A 4xx outcome is stored without what the handler wrote before failing: a
+refusal that wrote nothing (``gateway.transactions``: a ``Refusal``, or a
+transaction PostgreSQL says has written nothing) keeps the transaction and
+stores the answer in it, sparing the connection's prepared statements;
+any other 4xx rolls the handler's writes back and stores the answer in a
+transaction of its own, under the same lock."""
 
 import contextlib
 import functools
 import hashlib
 import json
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -24,8 +32,13 @@ from rest_framework.views import APIView
 
 from gateway.api.models import IdempotencyRecord
 from gateway.api.problems import ProblemError
+from gateway.transactions import refused_without_rollback, wrote_nothing
 
 HEADER = "Idempotency-Key"
+KEY_MAX_LENGTH = 255
+# Printable ASCII, spaces included: what an HTTP header carries unchanged
+# through every proxy (other bytes arrive as latin-1 or not at all).
+KEY_PATTERN = re.compile(r"^[\x20-\x7e]+$")
 REPLAYED_HEADER = "Idempotent-Replayed"
 _REPLAYED_HEADERS = ("Location", "ETag", "Retry-After")
 
@@ -130,6 +143,23 @@ def _store(scope: str, key: str, fingerprint: str, response: Response, redact: t
         cursor.execute(_STORE_SQL, [scope, key, fingerprint, response.status_code, body, json.dumps(headers)])
 
 
+def _store_after_rollback(
+    scope: str, key: str, fingerprint: str, response: Response, redact: tuple[str, ...], lock_id: int
+) -> Response:
+    """Store a 4xx whose handler had written something before failing: that
+    transaction rolled back (taking the lock with it), so the answer is kept
+    in one of its own, under the lock again. A duplicate that ran in between
+    stored its own outcome, which is then the key's answer."""
+    with transaction.atomic():
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_xact_lock(%s)", [lock_id])
+        record = _find(scope, key)
+        if record is None:
+            _store(scope, key, fingerprint, response, redact)
+            return response
+    return _replay(record) if record.fingerprint == fingerprint else response
+
+
 Handler = Callable[..., Response]
 
 
@@ -148,12 +178,14 @@ def idempotent(*, required: bool, redact: tuple[str, ...] = ()) -> Callable[[Han
                         _("Send an Idempotency-Key header (1 to 255 characters) with this request.")
                     )
                 return handler(view, request, *args, **kwargs)
-            if not 1 <= len(key) <= 255 or not key.isprintable():
-                raise IdempotencyKeyInvalid(_("Idempotency-Key must be 1 to 255 printable characters."))
+            if len(key) > KEY_MAX_LENGTH or not KEY_PATTERN.match(key):
+                raise IdempotencyKeyInvalid(_("Idempotency-Key must be 1 to 255 printable ASCII characters."))
             scope, fingerprint = key_scope(request), request_fingerprint(request)
+            lock_id = _lock_id(scope, key)
+            keep = True  # False: the handler wrote, then failed with a 4xx; its writes must not stand
             with transaction.atomic():
                 with connection.cursor() as cursor:
-                    cursor.execute("SELECT pg_try_advisory_xact_lock(%s)", [_lock_id(scope, key)])
+                    cursor.execute("SELECT pg_try_advisory_xact_lock(%s)", [lock_id])
                     locked = cursor.fetchone()[0]
                 record = _find(scope, key) if locked else None
                 if locked and record is None:
@@ -161,11 +193,18 @@ def idempotent(*, required: bool, redact: tuple[str, ...] = ()) -> Callable[[Han
                         response = handler(view, request, *args, **kwargs)
                     except Exception as exc:  # a domain 4xx is an outcome to store; anything else propagates
                         response = view.handle_exception(exc)
-                    if response.status_code >= 500:
+                        keep = refused_without_rollback(exc) or wrote_nothing()
+                    else:
+                        keep = response.status_code < 400 or wrote_nothing()
+                    if response.status_code >= 500 or not keep:
                         transaction.set_rollback(True)
+                    if response.status_code >= 500:
                         return response
-                    _store(scope, key, fingerprint, response, redact)
-                    return response
+                    if keep:
+                        _store(scope, key, fingerprint, response, redact)
+                        return response
+            if not keep:
+                return _store_after_rollback(scope, key, fingerprint, response, redact, lock_id)
             # Answered without running the handler: the transaction wrote
             # nothing and has committed, since a rollback would cost the
             # connection its prepared statements (gateway/settings/base.py).

@@ -8,11 +8,11 @@ from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from drf_spectacular.openapi import AutoSchema
 from drf_spectacular.plumbing import build_basic_type
 from drf_spectacular.settings import spectacular_settings
-from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter
 from rest_framework import serializers
 
 from gateway.api.idempotency import HEADER as IDEMPOTENCY_HEADER
+from gateway.api.idempotency import KEY_MAX_LENGTH, KEY_PATTERN
 from gateway.api.problems import PROBLEM_CONTENT_TYPE
 from gateway.api.scopes import scopes_for
 
@@ -58,7 +58,28 @@ _RATE_LIMIT_HEADERS = {
 }
 
 
+# A store-local wall-clock time ("08:30", or "00:00:00" with seconds). Not
+# OpenAPI's `format: time`, which is RFC 3339's full-time with an offset:
+# generated clients reject "08:30" against it.
+LOCAL_TIME_SCHEMA = {
+    "type": "string",
+    "pattern": r"^([01][0-9]|2[0-3]):[0-5][0-9](:[0-5][0-9])?$",
+    "description": "Store-local wall-clock time, HH:MM (or HH:MM:SS), in the store's time zone.",
+    "example": "08:30",
+}
+
+
 class GatewayAutoSchema(AutoSchema):
+    def _map_serializer_field(self, field: Any, direction: Any, bypass_extensions: bool = False) -> Any:
+        if isinstance(field, serializers.TimeField):
+            schema: dict[str, Any] = dict(LOCAL_TIME_SCHEMA)
+            if field.help_text:
+                schema["description"] = str(field.help_text)
+            if field.allow_null:
+                schema["type"] = ["string", "null"]
+            return schema
+        return super()._map_serializer_field(field, direction, bypass_extensions)
+
     def _error_statuses(self) -> list[str]:
         statuses = ["401", "403", "429"]
         if self.method in {"POST", "PUT", "PATCH"}:
@@ -67,6 +88,11 @@ class GatewayAutoSchema(AutoSchema):
             statuses += ["400"]
         if "{" in self.path:
             statuses.append("404")
+        handler = getattr(self.view, self.method.lower(), None)
+        if getattr(handler, "idempotency", None) is not None:
+            statuses += ["400", "409", "422"]  # a bad key, a key still in flight, a key reused with another body
+            if handler.idempotency == "required":  # type: ignore[union-attr]  # set by gateway.api.idempotency
+                statuses.append("428")
         statuses += [str(s) for s in getattr(self.view, "extra_error_statuses", {}).get(self.method, [])]
         return sorted(set(statuses))
 
@@ -96,10 +122,11 @@ class GatewayAutoSchema(AutoSchema):
             params.append(
                 OpenApiParameter(
                     IDEMPOTENCY_HEADER,
-                    OpenApiTypes.STR,
+                    {"type": "string", "minLength": 1, "maxLength": KEY_MAX_LENGTH, "pattern": KEY_PATTERN.pattern},
                     OpenApiParameter.HEADER,
                     required=idempotency == "required",
-                    description="1 to 255 characters; the same key and body replay the first outcome "
+                    description="1 to 255 printable ASCII characters (a UUID is a good key); the same key and "
+                    "body replay the first outcome "
                     "(`Idempotent-Replayed: true`), another body answers 422, a key still in flight 409.",
                 )
             )
