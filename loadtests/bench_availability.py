@@ -2,10 +2,10 @@
 
     .venv/bin/python loadtests/bench_availability.py [--quick] [--connections N] [--seconds S]
 
-Starts PostgreSQL, Redis and granian with production settings
-(loadtests/harness.py) with BENCHMARK_ENDPOINTS=1, which mounts
-/api/v1/bench/bare (an authenticated DRF view answering a constant, with the
-same authentication, scope check and rate limiter as every endpoint). Seeds
+Starts PostgreSQL, Redis and granian with the bench settings
+(loadtests/harness.py), whose URLs add /api/v1/bench/bare (loadtests/views.py:
+an authenticated DRF view answering a constant, with the same authentication,
+scope check and rate limiter as every endpoint). Seeds
 1,800 stores (a third around Paris) holding stock with
 ``manage.py seed_bench_stock``. Then a light threaded client (http.client,
 keep-alive, ``--connections`` connections) alternates timed rounds of
@@ -22,7 +22,6 @@ import argparse
 import http.client
 import json
 import math
-import os
 import random
 import sys
 import threading
@@ -55,7 +54,6 @@ def main() -> int:
     args = parser.parse_args()
     size = dict(SIZES["quick" if args.quick else "full"])
     seconds = args.seconds or size["seconds"]
-    os.environ["BENCHMARK_ENDPOINTS"] = "1"  # read by the Stack's server (production settings)
     with Stack(instance="inventory-availability-bench", pg_port=15465, redis_port=16415, port=8865) as stack:
         progress(f"seeding {size['stores']:,} stores and {size['levels']:,} stock levels (seed_bench_stock)")
         stack.manage("seed_bench_stock", "--stores", str(size["stores"]), "--levels", str(size["levels"]))

@@ -2,7 +2,7 @@
 
     .venv/bin/python loadtests/bench_midnight_release.py [--quick]
 
-Starts PostgreSQL, Redis, granian (production settings, 4 workers x 2 threads) and a
+Starts PostgreSQL, Redis, granian (bench settings, 4 workers x 2 threads) and a
 Celery worker on an instance of its own (the harness's Stack, port 8854),
 seeds stores, stock and shoppers with tokens through ``manage.py
 seed_midnight_release`` (set-based) with slots opening 25 s later, measures a

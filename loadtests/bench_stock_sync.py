@@ -2,7 +2,7 @@
 
     .venv/bin/python loadtests/bench_stock_sync.py [--quick] [--clients N]
 
-Starts PostgreSQL, Redis and granian with production settings
+Starts PostgreSQL, Redis and granian with the bench settings
 (loadtests/harness.py), seeds 200,000 stock levels with
 ``manage.py seed_bench_stock`` (set-based, ledger included), then syncs
 100,000 lines, 5,000 per request (POST /api/v1/stock/sync with an

@@ -1,10 +1,9 @@
-"""What every benchmark shares (docs/benchmarks.md): start the real
-stack on an instance and ports of its own (PostgreSQL, Redis, a fresh
-database, the WSGI server with production settings, optionally a Celery
-worker), make API clients and get tokens through /oauth/token/, print
-progress, a CPU speed index and ``RESULT metric=value unit`` lines.
-Everything started is stopped on exit, on failure half way through starting,
-or on Ctrl-C.
+"""What every benchmark shares (docs/benchmarks.md): start the real stack on
+an instance and ports of its own (PostgreSQL, Redis, a fresh database, the
+WSGI server with the bench settings, optionally a Celery worker), make API
+clients and get tokens through /oauth/token/, print progress, a CPU speed
+index and ``RESULT metric=value unit`` lines. Everything started is stopped
+on exit, on failure half way through starting, or on Ctrl-C.
 
     with Stack(instance="inventory-sync-bench", pg_port=15464, redis_port=16414, port=8864) as stack:
         token = stack.token(*stack.client("operator", "bench operator"))
@@ -56,9 +55,11 @@ class Stack:
     """PostgreSQL + Redis of one instance (``bin/services``, ports of its
     own, so a benchmark of another app running meanwhile never resets this
     one's database), a fresh database, migrations, the granian WSGI server
-    with production settings and rate limits out of the way, and optionally a
-    Celery worker (``celery_nice`` lowers its priority). No demo data: each
-    benchmark makes what it needs with the project's commands."""
+    with the bench settings (production ones plus the loadtests app: its
+    seeding commands and ceiling endpoints) and rate limits out of the way,
+    and optionally a Celery worker (``celery_nice`` lowers its priority). No
+    demo data: each benchmark makes what it needs with the project's
+    commands. Commands and the worker run with the same settings."""
 
     def __init__(
         self,
@@ -103,7 +104,7 @@ class Stack:
             self.env = {
                 **os.environ,
                 **self.services("start"),
-                "DJANGO_SETTINGS_MODULE": "gateway.settings.production",
+                "DJANGO_SETTINGS_MODULE": "gateway.settings.bench",
                 "SECRET_KEY": "bench-" + "x" * 60,
                 "SECURE_SSL_REDIRECT": "0",
                 "ALLOWED_HOSTS": "127.0.0.1,localhost",

@@ -347,6 +347,3 @@ FOOTFALL_ANOMALY_GRACE_MINUTES = int(env("FOOTFALL_ANOMALY_GRACE_MINUTES", "120"
 # (partners, shoppers), so exact stock of others is not leaked; the operator
 # sees exact figures.
 AVAILABILITY_QUANTITY_CAP = int(env("AVAILABILITY_QUANTITY_CAP", "20"))
-# Mounts /api/v1/bench/bare (an authenticated DRF view answering a constant),
-# the ceiling loadtests/bench_availability.py compares with. Never in production.
-BENCHMARK_ENDPOINTS = env_bool("BENCHMARK_ENDPOINTS", False)

@@ -1,8 +1,7 @@
-from django.conf import settings
 from django.urls import URLPattern, URLResolver, path, register_converter
 
 from inventory.api.v1.converters import ReferenceConverter
-from inventory.api.v1.views import availability, bench, locations, products, stock, sync
+from inventory.api.v1.views import availability, locations, products, stock, sync
 
 register_converter(ReferenceConverter, "ref")
 
@@ -22,6 +21,3 @@ urlpatterns: list[URLPattern | URLResolver] = [
     path("stock/sync", sync.StockSyncView.as_view(), name="stock-sync"),
     path("availability", availability.AvailabilityView.as_view(), name="availability"),
 ]
-
-if settings.BENCHMARK_ENDPOINTS:
-    urlpatterns.append(path("bench/bare", bench.BareView.as_view(), name="bench-bare"))

@@ -1,4 +1,4 @@
-"""The benchmark seeding command: set-based, reconciled, idempotent."""
+"""The benchmark stock seeding command: set-based, reconciled, idempotent."""
 
 import pytest
 from django.core.management import call_command
@@ -6,7 +6,7 @@ from django.core.management import call_command
 from inventory.models import Location, LocationKind, Product, StockLevel
 from inventory.selectors.ledger import stock_ledger_mismatches
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("bench_settings")]
 
 
 def test_seed_bench_stock_creates_what_it_says_with_a_reconciled_ledger(capsys) -> None:

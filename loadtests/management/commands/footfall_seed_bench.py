@@ -1,7 +1,7 @@
 """Seed the "already there" data of the footfall benchmark in a few
 statements: stores (inventory locations), an entrance and a window sensor
 per store, hourly till sales over the benchmarked days, and collected
-click-and-collect orders (commerce's ``seed_collected_orders``, 20 a store
+click-and-collect orders (``seed_collected_orders``, 20 a store
 and day by default, about a tenth of the till tickets) recorded as sales the
 way footfall records orders written without events (the backfill). Counts
 are not seeded: the benchmark sends them through the API.

@@ -1,6 +1,6 @@
 """The ceiling of loadtests/bench_availability.py: an authenticated DRF view
 (same authentication, scope check and rate limiter as every endpoint) that
-answers a constant. Mounted only when settings.BENCHMARK_ENDPOINTS is true."""
+answers a constant. Served only by the bench URLs (loadtests/urls.py)."""
 
 from drf_spectacular.utils import extend_schema
 from rest_framework.request import Request

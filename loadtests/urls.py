@@ -1,0 +1,25 @@
+"""Root URLs of the bench settings: the production ones, with the benchmark
+endpoints added to the ``v1`` include rather than beside it: DRF's namespace
+versioning refuses a route outside a version namespace, and a second ``v1``
+namespace would make reversing ambiguous."""
+
+from django.urls import URLPattern, URLResolver, include, path
+
+from gateway.urls import handler400, handler403, handler404, handler500, v1_patterns
+from gateway.urls import urlpatterns as gateway_urlpatterns
+from loadtests.views import BareView
+
+bench_patterns = [
+    path("bench/bare", BareView.as_view(), name="bench-bare"),
+]
+
+urlpatterns: list[URLPattern | URLResolver] = [
+    path("api/v1/", include(([*bench_patterns, *v1_patterns], "v1"), namespace="v1")),
+    *(
+        pattern
+        for pattern in gateway_urlpatterns
+        if isinstance(pattern, URLPattern) or (isinstance(pattern, URLResolver) and pattern.namespace != "v1")
+    ),
+]
+
+__all__ = ["handler400", "handler403", "handler404", "handler500", "urlpatterns"]
