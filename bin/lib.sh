@@ -63,6 +63,7 @@ instance_env() {
     *) : "${PG_PORT:=15434}" "${REDIS_PORT:=16381}" ;;
   esac
   mkdir -p "$VAR/run" "$VAR/log" "$VAR/redis"
+  pg_layout
   PG_USER=gateway
   PG_DB=gateway
   export DATABASE_URL="postgres://$PG_USER:$(pg_password)@127.0.0.1:$PG_PORT/$PG_DB"
@@ -80,44 +81,67 @@ pg_password() {
 }
 
 # PostgreSQL refuses to run as root: when we are root, the cluster belongs to
-# the "postgres" system user that Debian's package creates.
+# the "postgres" system user that Debian's package creates. From "/", since
+# the current directory may be one that user cannot enter.
 pg_run() {
   if [ "$(id -u)" = 0 ]; then
-    runuser -u postgres -- "$@"
+    (cd / && runuser -u postgres -- "$@")
   else
     "$@"
   fi
 }
 
+# pg_layout: where the instance's cluster (PG_DATA), its sockets (PG_RUN) and
+# logs (PG_LOG) live. Under $VAR, unless we are root and the postgres user
+# cannot reach $VAR, as in a clone under root's home (mode 0700): then in the
+# postgres user's home, under a name made from the clone's path, so that no two
+# clones or instances share a cluster; $VAR/pg links to it.
+pg_layout() {
+  PG_BASE="$VAR"
+  if [ "$(id -u)" = 0 ] && id -u postgres >/dev/null 2>&1 && ! runuser -u postgres -- test -x "$VAR"; then
+    local home
+    home=$(getent passwd postgres | cut -d: -f6)
+    PG_BASE="$home/gateway-clusters/$(basename "$ROOT")-$(printf '%s' "$ROOT" | sha256sum | cut -c1-16)/$INSTANCE"
+  fi
+  PG_DATA="$PG_BASE/pg"
+  PG_RUN="$PG_BASE/run"
+  PG_LOG="$PG_BASE/log"
+}
+
 start_postgres() {
-  local bin data="$VAR/pg"
+  local bin data="$PG_DATA"
   bin=$(pg_bindir)
   if [ ! -s "$data/PG_VERSION" ]; then
     log "Creating PostgreSQL cluster in ${data#"$ROOT"/}"
-    mkdir -p "$data"
-    local pwfile="$VAR/run/pwfile"
+    mkdir -p "$data" "$PG_RUN" "$PG_LOG"
+    local pwfile="$PG_RUN/pwfile"
     pg_password >"$pwfile"
-    if [ "$(id -u)" = 0 ]; then chown -R postgres: "$data" "$VAR/run" "$VAR/log"; chmod 700 "$data"; fi
+    if [ "$(id -u)" = 0 ]; then chown -R postgres: "$data" "$PG_RUN" "$PG_LOG"; chmod 700 "$data"; fi
     pg_run "$bin/initdb" -D "$data" -U "$PG_USER" --pwfile="$pwfile" --auth-local=scram-sha-256 \
       --auth-host=scram-sha-256 -E UTF8 --locale=C.UTF-8 >"$VAR/log/initdb.log"
     rm -f "$pwfile"
     cat >>"$data/postgresql.conf" <<CONF
 listen_addresses = '127.0.0.1'
-unix_socket_directories = '$VAR/run'
+unix_socket_directories = '$PG_RUN'
 max_connections = 200
 shared_buffers = 256MB
 synchronous_commit = ${PG_SYNCHRONOUS_COMMIT:-on}
 timezone = 'UTC'
 CONF
   fi
-  if [ "$(id -u)" = 0 ]; then chown -R postgres: "$data" "$VAR/run" "$VAR/log"; fi
+  if [ "$data" != "$VAR/pg" ]; then
+    # Where the benchmarks and people look for it.
+    if [ -d "$VAR/pg" ] && [ ! -L "$VAR/pg" ]; then rmdir "$VAR/pg" 2>/dev/null || true; fi
+    ln -sfn "$data" "$VAR/pg"
+  fi
+  if [ "$(id -u)" = 0 ]; then chown -R postgres: "$data" "$PG_RUN" "$PG_LOG"; fi
   if ! pg_run "$bin/pg_ctl" -D "$data" status >/dev/null 2>&1; then
     log "Starting PostgreSQL on 127.0.0.1:$PG_PORT"
     # Three tries, as for Redis below.
     local try
     for try in 1 2 3; do
-      pg_run "$bin/pg_ctl" -D "$data" -l "$VAR/log/postgres.log" -o "-p $PG_PORT" -w -t 60 start >/dev/null && break
-      if [ "$try" = 3 ]; then log "PostgreSQL did not start; see ${VAR#"$ROOT"/}/log/postgres.log"; return 1; fi
+      pg_run "$bin/pg_ctl" -D "$data" -l "$PG_LOG/postgres.log" -o "-p $PG_PORT" -w -t 60 start >/dev/null && break
+      if [ "$try" = 3 ]; then log "PostgreSQL did not start; see ${PG_LOG#"$ROOT"/}/postgres.log"; return 1; fi
       sleep 1
     done
   fi
@@ -130,8 +154,19 @@ CONF
 stop_postgres() {
   local bin
   bin=$(pg_bindir)
-  [ -s "$VAR/pg/PG_VERSION" ] || return 0
-  pg_run "$bin/pg_ctl" -D "$VAR/pg" -m fast -w stop >/dev/null 2>&1 || true
+  [ -s "$PG_DATA/PG_VERSION" ] || return 0
+  pg_run "$bin/pg_ctl" -D "$PG_DATA" -m fast -w stop >/dev/null 2>&1 || true
+}
+
+# remove_postgres: stops the instance's cluster and deletes it, wherever pg_layout put it.
+remove_postgres() {
+  stop_postgres
+  rm -rf "$PG_DATA" "$VAR/pg"
+  if [ "$PG_BASE" != "$VAR" ]; then
+    rm -rf "$PG_BASE"
+    # The clone's directory and gateway-clusters/, once no other instance or clone uses them.
+    rmdir "$(dirname "$PG_BASE")" "$(dirname "$(dirname "$PG_BASE")")" 2>/dev/null || true
+  fi
 }
 
 start_redis() {

@@ -23,14 +23,23 @@ What bounds what, per worker process:
   sat idle. So it is set to what a worker may hold open, ``BACKLOG //
   workers`` (granian's own default, 512 each with 2 workers), and requests
   beyond the threads wait in granian's queue, where they cost no thread, no
-  database connection and no CPU."""
+  database connection and no CPU.
+
+Metrics: each worker process counts in its own files under
+``PROMETHEUS_MULTIPROC_DIR`` and /metrics adds them all up (see
+gateway/api/metrics.py). The directory must start empty on every run, or the
+last run's counts would be added in: a given one is emptied, and without one a
+fresh temporary directory is made and removed at exit."""
 
 import argparse
 import os
+import shutil
+import tempfile
 from pathlib import Path
+from typing import Any
 
-from granian import Granian
 from granian.constants import Interfaces
+from granian.server.mp import MPServer
 
 # The listen queue, granian's default; per worker it is also the open-connection budget.
 BACKLOG = 1024
@@ -45,8 +54,10 @@ def main() -> None:
     args = parser.parse_args()
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "gateway.settings.local")
     os.environ.setdefault("DB_POOL_MAX", str(args.threads))
+    # Before anything imports prometheus_client: it picks its storage once, at import.
+    metrics_dir, own_metrics_dir = _metrics_dir()
     static_root = _collect_static()
-    Granian(
+    server = _Server(
         "gateway.wsgi:application",
         address=args.host,
         port=args.port,
@@ -60,7 +71,42 @@ def main() -> None:
         # package; granian serves the collected files itself, no CDN.
         static_path_route=["/static"],
         static_path_mount=[static_root],
-    ).serve()
+    )
+    try:
+        server.serve()
+    finally:
+        if own_metrics_dir:
+            shutil.rmtree(metrics_dir, ignore_errors=True)
+
+
+class _Server(MPServer):
+    """granian's process server (the one ``granian.Granian`` is with the GIL),
+    telling prometheus_client which workers are gone when it replaces them
+    (SIGHUP reload, or lifetime, memory and crash respawns when enabled), so
+    live gauges stop counting them. Counters and histograms of a gone worker
+    stay: what it counted happened."""
+
+    def _respawn_workers(self, workers: Any, spawn_target: Any, target_loader: Any, delay: float = 0) -> None:
+        from prometheus_client import multiprocess  # not at the top: see _metrics_dir() in main()
+
+        before = {worker.inner.pid for worker in self.wrks}
+        super()._respawn_workers(workers, spawn_target, target_loader, delay)
+        for pid in before - {worker.inner.pid for worker in self.wrks}:
+            multiprocess.mark_process_dead(pid)
+
+
+def _metrics_dir() -> tuple[Path, bool]:
+    """This run's metrics directory, empty, and whether it was made here."""
+    given = os.environ.get("PROMETHEUS_MULTIPROC_DIR")
+    if not given:
+        made = Path(tempfile.mkdtemp(prefix="gateway-metrics-"))
+        os.environ["PROMETHEUS_MULTIPROC_DIR"] = str(made)
+        return made, True
+    path = Path(given)
+    path.mkdir(parents=True, exist_ok=True)
+    for stale in path.glob("*.db"):
+        stale.unlink()
+    return path, False
 
 
 def _collect_static() -> Path:

@@ -2,9 +2,11 @@
 and Redis that bin/test starts (.var/test)."""
 
 import os
+import shutil
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -37,12 +39,16 @@ class GatewayServer:
     def __init__(self, workers: int = 2, threads: int = 4, env: dict[str, str] | None = None) -> None:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
+        # Each server its own metrics files, so that tests can read them and a
+        # PROMETHEUS_MULTIPROC_DIR exported in the shell is never shared or emptied.
+        self.metrics_dir = Path(tempfile.mkdtemp(prefix="gateway-test-metrics-"))
         db = settings.DATABASES["default"]
         environment = {
             **os.environ,
             "DJANGO_SETTINGS_MODULE": "gateway.settings.test",
             "DATABASE_URL": f"postgres://{db['USER']}:{db['PASSWORD']}@{db['HOST']}:{db['PORT']}/{db['NAME']}",
             "LOG_LEVEL": "WARNING",
+            "PROMETHEUS_MULTIPROC_DIR": str(self.metrics_dir),
             **(env or {}),
         }
         self.process = subprocess.Popen(
@@ -78,6 +84,7 @@ class GatewayServer:
             self.process.wait(timeout=15)
         except subprocess.TimeoutExpired:
             self.process.kill()
+        shutil.rmtree(self.metrics_dir, ignore_errors=True)
 
 
 @pytest.fixture

@@ -1,5 +1,13 @@
-"""Prometheus metrics. With several web worker processes, set
-PROMETHEUS_MULTIPROC_DIR (bin/serve does) so /metrics sums all of them."""
+"""Prometheus metrics.
+
+The web tier runs several worker processes (gateway/serve.py), and a scrape
+reaches one of them: so each process counts in files under
+PROMETHEUS_MULTIPROC_DIR, which gateway/serve.py sets for every run, and
+/metrics adds up every process's files, those of replaced workers included.
+Counters and histograms need nothing more; a Gauge must say how to combine its
+processes (``multiprocess_mode``, e.g. "livesum"), since the default reports one
+series per process id, dead ones included. Without the variable (the test
+client, a management command) the metrics live in the process, as usual."""
 
 import os
 

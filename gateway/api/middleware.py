@@ -1,11 +1,13 @@
 """Request ids, access logs, the body cap and problem+json for errors that
 never reach DRF (Django's own 404/405/500 and bodiless error responses)."""
 
+import io
 import logging
 import re
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
+from typing import Any
 
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse
@@ -58,13 +60,50 @@ class RequestIdMiddleware:
             client_id_var.reset(client_token)
 
 
+# Methods whose body the API reads; a GET's is ignored, so it is not waited for.
+_BODY_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+
+
+class CountedBodyApplication:
+    """WSGI wrapper (gateway/wsgi.py) that gives a body sent without
+    Content-Length (HTTP/1.1 chunked, HTTP/2 without the header) its length.
+
+    Django reads CONTENT_LENGTH bytes of a body and takes a missing length as 0,
+    so such a body would read as empty ("field required"). When the server ends
+    the input stream where the body ends (``wsgi.input_terminated``, which
+    granian sets), it is read here, one byte past the cap at most, and passed on
+    with the length it has: BodySizeLimitMiddleware then refuses it (413) if it
+    ran past the cap. Other servers' streams are left alone (411 below)."""
+
+    def __init__(self, application: Callable[..., Iterable[bytes]]) -> None:
+        self.application = application
+
+    def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
+        if (
+            not environ.get("CONTENT_LENGTH")
+            and environ.get("wsgi.input_terminated")
+            and (environ.get("REQUEST_METHOD") in _BODY_METHODS or "HTTP_TRANSFER_ENCODING" in environ)
+        ):
+            limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
+            stream = environ["wsgi.input"]
+            body = stream.read() if limit is None else stream.read(limit + 1)
+            environ["wsgi.input"] = io.BytesIO(body)
+            environ["CONTENT_LENGTH"] = str(len(body))
+        return self.application(environ, start_response)
+
+
 class BodySizeLimitMiddleware:
-    """413 before anything reads a body announced as larger than the cap."""
+    """413 before anything reads a body announced as larger than the cap; 411
+    for a body sent without a length that CountedBodyApplication could not
+    count (a server that does not end the stream with the body)."""
 
     def __init__(self, get_response: GetResponse) -> None:
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
+        if not request.META.get("CONTENT_LENGTH") and "HTTP_TRANSFER_ENCODING" in request.META:
+            detail = _("Send the request body with a Content-Length header.")
+            return problem_response(request, status=411, code="length_required", detail=detail)
         try:
             length = int(request.META.get("CONTENT_LENGTH") or 0)
         except ValueError:
@@ -90,6 +129,7 @@ class ProblemMiddleware:
         403: "permission_denied",
         404: "not_found",
         405: "method_not_allowed",
+        411: "length_required",
         413: "payload_too_large",
         415: "unsupported_media_type",
         500: "server_error",

@@ -30,6 +30,7 @@ PROBLEM_TITLES: dict[str, Any] = {
     "conflict": _("Conflict"),
     "precondition_failed": _("Precondition failed"),
     "precondition_required": _("Precondition required"),
+    "length_required": _("Length required"),
     "payload_too_large": _("Request body too large"),
     "unsupported_media_type": _("Unsupported media type"),
     "rate_limited": _("Too many requests"),
