@@ -1,21 +1,33 @@
 """The only place partners takes row locks.
 
-Order: partner (or the operator's advisory lock), then events, then
-deliveries, each in primary-key order. Fan-out locks
+Order: partner (or the operator's advisory lock), then events, then webhook
+subscriptions, then deliveries, each in primary-key order. Fan-out locks
 events with SKIP LOCKED (a concurrent fan-out of the same events simply
 leaves them to the one that holds them); recording an attempt locks one
-delivery, never while an HTTP request is in flight."""
+delivery, never while an HTTP request is in flight.
+
+Deleting a subscription takes its row FOR UPDATE before Django collects the
+rows that go with it; fan-out and attempt recording take it FOR KEY SHARE
+before they write a delivery or an attempt. The two exclude each other, so
+the delete either sees what they wrote (and deletes it) or they see the
+subscription gone (and write nothing): without it, a row inserted between
+the delete's collection and its commit failed the commit on the foreign key.
+KEY SHARE conflicts with nothing but deletes and key changes: fan-outs,
+attempts and UPDATEs of the subscription (its health, a PATCH) do not wait
+on one another for it."""
 
 import datetime as dt
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 
 from django.db import connection
 from django.db.models import QuerySet
 
-from partners.models import Event, Partner, WebhookDelivery
+from partners.models import Event, Partner, WebhookDelivery, WebhookSubscription
 
 # Advisory lock key space of partners: "WHOP" (webhook owner, operator).
 _OPERATOR_WEBHOOKS_LOCK = 0x57484F50
+# Django's ORM locks FOR UPDATE and FOR NO KEY UPDATE only; KEY SHARE is written out.
+_SUBSCRIPTIONS = WebhookSubscription._meta.db_table
 
 
 def lock_undispatched_events(
@@ -31,6 +43,37 @@ def lock_undispatched_events(
         events = events.filter(created_at__lt=created_before)
     locked = events.only("id", "type", "partner_id").order_by("pk").select_for_update(skip_locked=True)
     return list(locked[:limit])
+
+
+def lock_subscription_for_delete(*, subscription_id: int) -> int | None:
+    """The subscription locked FOR UPDATE (waiting for fan-outs and attempts
+    that hold it); its version, or None if it is gone."""
+    versions = WebhookSubscription.objects.select_for_update().filter(pk=subscription_id)
+    return versions.values_list("version", flat=True).first()
+
+
+def lock_subscription_shared(*, subscription_id: int) -> bool:
+    """KEY SHARE on the subscription before writing under it; False if it
+    was deleted (then nothing may be written for it)."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT 1 FROM {_SUBSCRIPTIONS} WHERE id = %s FOR KEY SHARE",  # noqa: S608  name from the model
+            [subscription_id],
+        )
+        return cursor.fetchone() is not None
+
+
+def lock_subscriptions_for_fan_out(*, partner_ids: Collection[int]) -> list[WebhookSubscription]:
+    """The active subscriptions that may receive events of these partners
+    (theirs and the operator's), KEY SHARE locked, with only what matching
+    events reads (``partner_id``, ``event_types``)."""
+    return list(
+        WebhookSubscription.objects.raw(
+            f"SELECT id, partner_id, event_types FROM {_SUBSCRIPTIONS} "  # noqa: S608  name from the model
+            "WHERE is_active AND (partner_id IS NULL OR partner_id = ANY(%s)) ORDER BY id FOR KEY SHARE",
+            [sorted(partner_ids)],
+        )
+    )
 
 
 def lock_delivery(*, delivery_id: int) -> WebhookDelivery | None:

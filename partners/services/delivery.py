@@ -13,6 +13,9 @@ each delay with +/-10 % jitter so endpoints recovering from an outage are
 not hit by every retry at once. ``Retry-After`` on 429/503 pushes the next
 try later (never past the longest delay). 410 Gone disables at once.
 
+Deleting a subscription takes its deliveries and their attempts with it; an
+attempt in flight at that moment is not logged (``_record``).
+
 A subscription is disabled when a delivery exhausts its schedule while the
 endpoint has had no successful attempt for DISABLE_AFTER: a single event the
 receiver rejects does not disable an otherwise healthy endpoint."""
@@ -27,7 +30,7 @@ from django.db import transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
-from partners.locks import lock_delivery
+from partners.locks import lock_delivery, lock_subscription_shared
 from partners.models import (
     AttemptTrigger,
     DeliveryStatus,
@@ -122,7 +125,7 @@ def webhook_delivery_attempt(*, delivery_id: int, now: dt.datetime | None = None
         WebhookDelivery.objects.filter(pk=delivery_id).update(leased_until=None)
         return None
     outcome = _send(delivery, now)
-    return _record(delivery_id=delivery_id, outcome=outcome, now=now)
+    return _record(delivery_id=delivery_id, subscription_id=delivery.subscription_id, outcome=outcome, now=now)
 
 
 @dataclass
@@ -153,10 +156,16 @@ def _next_step(delivery: WebhookDelivery, outcome: HttpOutcome, now: dt.datetime
     return _Next(DeliveryStatus.PENDING, now + delay)
 
 
-def _record(*, delivery_id: int, outcome: HttpOutcome, now: dt.datetime) -> WebhookAttempt | None:
+def _record(*, delivery_id: int, subscription_id: int, outcome: HttpOutcome, now: dt.datetime) -> WebhookAttempt | None:
     """Log the attempt and decide the next step. A redelivery asked for while
-    this attempt was in flight is folded into it (it was being sent anyway)."""
+    this attempt was in flight is folded into it (it was being sent anyway).
+    Nothing is logged once the subscription is deleted: the subscription is
+    locked first (KEY SHARE, partners.locks), so a concurrent delete either
+    waits for this record and deletes it with the rest of the log, or has
+    committed and this one returns None."""
     with transaction.atomic():
+        if not lock_subscription_shared(subscription_id=subscription_id):
+            return None
         delivery = lock_delivery(delivery_id=delivery_id)
         if delivery is None:
             return None

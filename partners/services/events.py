@@ -26,13 +26,12 @@ from typing import Any, overload
 import orjson
 import redis
 from django.db import connection, transaction
-from django.db.models import Q
 from django.utils import timezone
 
 from gateway.api import metrics
 from gateway.api.ratelimit import redis_client
-from partners.locks import lock_undispatched_events
-from partners.models import Event, WebhookDelivery, WebhookSubscription
+from partners.locks import lock_subscriptions_for_fan_out, lock_undispatched_events
+from partners.models import Event, WebhookDelivery
 
 log = logging.getLogger(__name__)
 
@@ -240,11 +239,8 @@ def _fan_out_batch(
         if not events:
             return FanOut(events=0, delivery_ids=[])
         partner_ids = {e.partner_id for e in events if e.partner_id is not None}
-        subscriptions = list(
-            WebhookSubscription.objects.filter(is_active=True).filter(
-                Q(partner__isnull=True) | Q(partner_id__in=partner_ids)
-            )
-        )
+        # Locked (KEY SHARE) so a subscription deleted meanwhile gets no delivery and its delete no 500.
+        subscriptions = lock_subscriptions_for_fan_out(partner_ids=partner_ids)
         deliveries = WebhookDelivery.objects.bulk_create(
             [
                 WebhookDelivery(subscription=s, event=e, next_attempt_at=now)

@@ -18,7 +18,7 @@ from django.utils.translation import gettext as _
 from gateway.api.problems import PreconditionFailed
 from partners.errors import WebhookDisabled, WebhookFieldInvalid, WebhookLimitReached
 from partners.event_types import ALL_TYPES, EVENT_TYPES
-from partners.locks import lock_subscription_owner
+from partners.locks import lock_subscription_for_delete, lock_subscription_owner
 from partners.models import DeliveryStatus, Partner, WebhookDelivery, WebhookSubscription
 from partners.services.events import deliveries_enqueue, event_record
 from partners.services.signing import webhook_secret_encrypt, webhook_secret_new
@@ -117,15 +117,23 @@ def webhook_subscription_update(
 
 
 def webhook_subscription_delete(*, subscription: WebhookSubscription, expected_version: int | None = None) -> None:
-    """Deletes the subscription with its deliveries and their log; with
-    ``expected_version``, only if nobody changed it since (412 otherwise)."""
+    """Deletes the subscription with its deliveries and their log (every
+    attempt); with ``expected_version``, only if nobody changed it since
+    (412 otherwise, as when a concurrent delete came first).
+
+    Deliveries keep going while this runs: the row lock
+    (``lock_subscription_for_delete``, see partners.locks) waits for a
+    fan-out or an attempt record that holds the subscription, so what they
+    wrote is deleted with it, and makes those that come later find it gone.
+    An attempt whose request is in flight meanwhile is not logged (its
+    receiver may still get that one message, with the usual webhook-id), a
+    fan-out creates no delivery for it, and nothing is sent after the
+    commit."""
     with transaction.atomic():
-        rows = WebhookSubscription.objects.filter(pk=subscription.pk)
-        if expected_version is not None:
-            rows = rows.filter(version=expected_version)
-        deleted, _ = rows.delete()
-        if not deleted:
+        version = lock_subscription_for_delete(subscription_id=subscription.pk)
+        if version is None or (expected_version is not None and version != expected_version):
             raise PreconditionFailed()
+        WebhookSubscription.objects.filter(pk=subscription.pk).delete()
 
 
 def webhook_subscription_rotate_secret(
