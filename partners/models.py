@@ -109,6 +109,14 @@ class ApiClient(AbstractApplication):
         partner = self.partner
         return partner is None or partner.is_active
 
+    def may_introspect(self, token_client: "ApiClient") -> bool:
+        """Whose tokens this (authenticated, confidential) client may learn
+        about at /oauth/introspect/: the operator's systems check any
+        caller's token; any other client only tokens issued to itself, so it
+        never learns whether another client's token is live, its scopes or
+        a shopper's username (gateway.api.oauth answers those as inactive)."""
+        return self.kind == CallerKind.OPERATOR or token_client.pk == self.pk
+
 
 class CurrentTransactionId(models.Func):
     """The id of the inserting transaction (xid8, as bigint). Orders the events
