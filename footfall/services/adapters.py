@@ -28,6 +28,7 @@ from typing import Any
 from django.utils.translation import gettext as _
 
 from footfall.errors import BatchTooLarge, InvalidBatch, InvalidCsv
+from gateway.api.strict import is_clean_text
 
 # A batch is answered within about a second at this size (see
 # loadtests/bench_footfall.py) and fits the 4 MiB body cap in every format:
@@ -36,6 +37,8 @@ MAX_BATCH_RECORDS = 5000
 # More people than cross any door in a day: a larger value is a device fault.
 MAX_COUNT = 1_000_000
 MAX_CUMULATIVE = 2**53
+# Device sample counters are 16-bit.
+MAX_SAMPLES = 32767
 
 
 @dataclass(slots=True)
@@ -112,8 +115,8 @@ def _read_samples(record: CountRecord, data: Mapping[str, Any]) -> None:
     samples, expected = data.get("samples"), data.get("samples_expected")
     if samples in (None, "") and expected in (None, ""):
         return
-    got = _read_count(record, data, "samples", "samples", limit=32767)
-    want = _read_count(record, data, "samples_expected", "samples_expected", limit=32767)
+    got = _read_count(record, data, "samples", "samples", limit=MAX_SAMPLES)
+    want = _read_count(record, data, "samples_expected", "samples_expected", limit=MAX_SAMPLES)
     if got is None or want is None:
         return
     if want == 0 or got > want:
@@ -153,6 +156,8 @@ def canonical_records(payload: Any, *, cumulative: bool = False) -> list[CountRe
             code = item.get("sensor")
             if not isinstance(code, str) or not code:
                 record.fail("sensor", "required", _("The sensor code is required."))
+            elif not is_clean_text(code):
+                record.fail("sensor", "invalid_characters", _("Control characters are not allowed."))
             else:
                 record.sensor_code = code
             _read_interval(record, item, ("start", "end"), _limit(cumulative))
@@ -197,7 +202,7 @@ def _xovis_logics(prefix: str, envelope: dict[str, Any]) -> tuple[str | None, li
                 _("%(path)s needs a list of records.") % {"path": f"{prefix}/logics_data/logics/{index}"}
             )
         logics.append((f"{prefix}/logics_data/logics/{index}", logic.get("id"), logic["records"]))
-    return (serial if isinstance(serial, str) and serial else None), logics
+    return (serial if isinstance(serial, str) and serial and is_clean_text(serial) else None), logics
 
 
 _XOVIS_DIRECTIONS = {"fw": "in", "forward": "in", "bw": "out", "backward": "out"}
@@ -283,6 +288,9 @@ def csv_records(text: str, *, sensor_code: str | None, cumulative: bool = False)
         record.sensor_code = clean.get("sensor") or sensor_code
         if not record.sensor_code:
             record.fail("sensor", "required", _("The sensor code is required."))
+        elif not is_clean_text(record.sensor_code):
+            record.fail("sensor", "invalid_characters", _("Control characters are not allowed."))
+            record.sensor_code = None
         _read_interval(record, {k: v for k, v in clean.items() if v != ""}, ("start", "end"), _limit(cumulative))
         records.append(record)
     return records

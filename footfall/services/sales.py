@@ -21,6 +21,7 @@ from footfall.errors import InvalidBatch, SalesNotForDevices
 from footfall.locks import lock_stores_for_sales
 from footfall.services.adapters import check_batch_size, parse_timestamp
 from footfall.services.records import CLOCK_SKEW, MAX_INTERVAL, RecordResult, record_error
+from gateway.api.strict import DECIMAL_STRING, is_clean_text
 from inventory import local_time
 from inventory.models import Location, LocationKind
 from inventory.selectors import store_id_of_caller
@@ -79,7 +80,11 @@ def _stores_for(*, caller: Caller | None, items: list[Any]) -> dict[str, tuple[i
     """Stores the caller may post for, by code: every store for the operator,
     its own for a store client ("" also names it)."""
     if caller is None or caller.is_operator:
-        codes = {item.get("store") for item in items if isinstance(item, dict) and isinstance(item.get("store"), str)}
+        codes = {
+            item["store"]
+            for item in items
+            if isinstance(item, dict) and isinstance(item.get("store"), str) and is_clean_text(item["store"])
+        }
         queryset = Location.objects.filter(code__in=codes, kind=LocationKind.STORE)
     else:
         store_id = store_id_of_caller(caller=caller)
@@ -104,7 +109,7 @@ def _sales_row(
     if store is None:
         record_error(result, "store", "unknown_store", _("No store by this code that you may post sales for."))
     register = item.get("register", "")
-    if not isinstance(register, str) or len(register) > 40:
+    if not isinstance(register, str) or len(register) > 40 or not is_clean_text(register):
         record_error(result, "register", "invalid", _("A register code is text of at most 40 characters."))
     span = _span(item, result, store[1] if store else None, now)
     tickets = item.get("tickets")
@@ -156,7 +161,7 @@ def _money(value: Any, result: RecordResult) -> tuple[Decimal, str] | None:
         return None
     amount, currency = value.get("amount"), value.get("currency")
     try:
-        parsed = Decimal(amount) if isinstance(amount, str) else None
+        parsed = Decimal(amount) if isinstance(amount, str) and DECIMAL_STRING.fullmatch(amount) else None
     except InvalidOperation:
         parsed = None
     exponent = parsed.as_tuple().exponent if parsed is not None else None

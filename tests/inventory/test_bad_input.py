@@ -1,9 +1,12 @@
 """Every bad input to an inventory write answers 4xx problem+json, never a
 500: malformed JSON, wrong shapes and types, huge and negative numbers."""
 
+import json
+from typing import Any
+
 import pytest
 
-from inventory.models import StockLevel
+from inventory.models import Product, StockLevel
 from tests.inventory.factories import problem
 
 pytestmark = pytest.mark.django_db
@@ -83,3 +86,109 @@ def test_a_wrong_content_type_is_415(network) -> None:
 
     assert response.status_code == 415
     assert problem(response)["code"] == "unsupported_media_type"
+
+
+# ---------------------------------------------------------------- strict types: quantities are JSON integers,
+# amounts decimal strings, text has no control character
+
+LEVEL = "/api/v1/locations/ACME-WH1/stock/ACME-GRANOLA"
+NEW_PRODUCT = {"sku": "ACME-NEW", "name_fr": "Nouveau", "price": {"amount": "4.90", "currency": "EUR"}}
+NOT_AMOUNTS = [12.5, 12, "1e3", "NaN", "Infinity", " 1", "1,50"]
+NOT_QUANTITIES = ["2", 2.0, True, "0x2"]
+
+
+def only_error(response: Any) -> tuple[str, str]:
+    assert response.status_code == 422, response.content[:300]
+    errors = problem(response)["errors"]
+    assert len(errors) == 1, errors
+    return errors[0]["field"], errors[0]["code"]
+
+
+@pytest.mark.parametrize("amount", NOT_AMOUNTS)
+def test_a_product_price_is_a_decimal_string(network, amount: Any) -> None:
+    api = network.api("operator")
+    price = {"amount": amount, "currency": "EUR"}
+    url = f"/api/v1/products/{network.product_a.pk}"
+
+    created = api.post("/api/v1/products", {**NEW_PRODUCT, "price": price}, format="json")
+    patched = api.patch(url, {"price": price}, format="json", HTTP_IF_MATCH="*")
+
+    assert only_error(created) == ("price.amount", "invalid")
+    assert only_error(patched) == ("price.amount", "invalid")
+    assert not Product.objects.filter(sku="ACME-NEW").exists()
+    assert Product.objects.get(pk=network.product_a.pk).price_amount == network.product_a.price_amount
+
+
+@pytest.mark.parametrize("quantity", NOT_QUANTITIES)
+def test_stock_quantities_are_json_integers(network, quantity: Any) -> None:
+    api = network.api("operator")
+    before = list(StockLevel.objects.order_by("pk").values_list("on_hand", "version"))
+
+    adjusted = api.post(
+        LEVEL + "/adjustments", {"delta": quantity, "reason": "return"}, format="json", HTTP_IDEMPOTENCY_KEY="q"
+    )
+    set_on_hand = api.put(LEVEL, {"on_hand": quantity, "expected_on_hand": 100}, format="json")
+    set_expected = api.put(LEVEL, {"on_hand": 5, "expected_on_hand": quantity}, format="json")
+
+    assert only_error(adjusted) == ("delta", "invalid")
+    assert only_error(set_on_hand) == ("on_hand", "invalid")
+    assert only_error(set_expected) == ("expected_on_hand", "invalid")
+    assert list(StockLevel.objects.order_by("pk").values_list("on_hand", "version")) == before
+
+
+@pytest.mark.parametrize("quantity", NOT_QUANTITIES)
+@pytest.mark.parametrize("field", ["on_hand", "delta", "expected_on_hand"])
+def test_bulk_sync_quantities_are_json_integers(network, field: str, quantity: Any) -> None:
+    line = {"sku": "ACME-GRANOLA", "location": "ACME-WH1", "on_hand": 3} | {field: quantity}
+    if field == "delta":
+        del line["on_hand"]
+    before = list(StockLevel.objects.order_by("pk").values_list("on_hand", "version"))
+
+    response = network.api("operator").post(
+        "/api/v1/stock/sync", {"lines": [line]}, format="json", HTTP_IDEMPOTENCY_KEY=f"sync-{field}-{quantity!r}"
+    )
+
+    assert response.status_code == 422, response.content[:300]
+    assert [(e["field"], e["code"]) for e in problem(response)["errors"]] == [(f"lines.0.{field}", "invalid_quantity")]
+    assert list(StockLevel.objects.order_by("pk").values_list("on_hand", "version")) == before
+
+
+@pytest.mark.parametrize("reference", ["feed\x00", "feed\x1b[31m", "\ud800"])
+def test_a_control_character_in_a_text_field_is_a_422(network, reference: str) -> None:
+    api = network.api("operator")
+    line = {"sku": "ACME-GRANOLA", "location": "ACME-WH1", "delta": 1}
+    before = list(StockLevel.objects.order_by("pk").values_list("on_hand", "version"))
+
+    synced = api.post(
+        "/api/v1/stock/sync",
+        json.dumps({"lines": [line], "reference": reference}),
+        content_type="application/json",
+        HTTP_IDEMPOTENCY_KEY=f"ref-{reference!r}",
+    )
+    adjusted = api.post(
+        LEVEL + "/adjustments",
+        json.dumps({"delta": 1, "reason": "return", "reference": reference}),
+        content_type="application/json",
+        HTTP_IDEMPOTENCY_KEY=f"adj-{reference!r}",
+    )
+    named = api.post(
+        "/api/v1/products", json.dumps({**NEW_PRODUCT, "name_fr": reference}), content_type="application/json"
+    )
+
+    assert only_error(synced)[0] == "reference"
+    assert only_error(adjusted) == ("reference", "invalid_characters")
+    assert only_error(named) == ("name_fr", "invalid_characters")
+    assert list(StockLevel.objects.order_by("pk").values_list("on_hand", "version")) == before
+
+
+def test_text_is_text_and_descriptions_keep_their_line_breaks(network) -> None:
+    api = network.api("operator")
+
+    numbered = api.post("/api/v1/products", {**NEW_PRODUCT, "name_fr": 5}, format="json")
+    described = api.post(
+        "/api/v1/products", {**NEW_PRODUCT, "description_fr": "Deux lignes :\r\n\tcroquant"}, format="json"
+    )
+
+    assert only_error(numbered) == ("name_fr", "invalid")
+    assert described.status_code == 201, described.content[:300]
+    assert described.json()["description_fr"] == "Deux lignes :\r\n\tcroquant"

@@ -125,7 +125,8 @@ def test_no_token_gets_401() -> None:
         ({"url": URL, "event_types": []}, "event_types", "min_length"),
         ({"url": URL, "event_types": "stock.changed"}, "event_types", "not_a_list"),
         ({"event_types": ["stock.changed"]}, "url", "required"),
-        ({"url": 42, "event_types": ["*"]}, "url", "url_scheme_not_allowed"),
+        ({"url": 42, "event_types": ["*"]}, "url", "invalid"),  # text, not a number made text
+        ({"url": "ftp://example.com/hooks", "event_types": ["*"]}, "url", "url_scheme_not_allowed"),
         ({"url": URL, "event_types": ["*"], "secret": "whsec_mine"}, "secret", "unknown_field"),
         ({"url": "x" * 2001, "event_types": ["*"]}, "url", "max_length"),
     ],

@@ -83,7 +83,7 @@ def create(url: str) -> Any:
         ("https://93.184.215.14:99999/", "url_malformed"),
         ("https:///nohost", "url_malformed"),
         ("https://does-not-resolve.invalid/", "host_not_resolved"),
-        ("https://93.184.215.14/a\r\nX-Injected: 1", "url_malformed"),
+        ("https://93.184.215.14/a\r\nX-Injected: 1", "invalid_characters"),  # refused as text, before parsing
         ("https://93.184.215.14/a b", "url_malformed"),
         ("https://bücher.example/", "url_malformed"),
     ],

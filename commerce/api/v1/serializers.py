@@ -20,23 +20,10 @@ from commerce.models import (
     SlotWindow,
 )
 from gateway.api.money import MoneySerializer, money
+from gateway.api.strict import StrictBooleanField, StrictCharField, StrictInput, StrictIntegerField
 
 MAX_ORDER_LINES = 100
 MAX_LINE_QUANTITY = 999
-
-
-class StrictInput(serializers.Serializer[Any]):
-    """Refuses fields it does not know (a client sending ``status`` or
-    ``total`` learns at once that they are not its to set)."""
-
-    def to_internal_value(self, data: Any) -> Any:
-        if isinstance(data, dict):
-            unknown = sorted(set(data) - set(self.fields))
-            if unknown:
-                raise serializers.ValidationError(
-                    {name: [_("Unknown field.")] for name in unknown}, code="unknown_field"
-                )
-        return super().to_internal_value(data)
 
 
 # ---------------------------------------------------------------- slots
@@ -73,15 +60,15 @@ class PickupSlotStaffOutput(serializers.ModelSerializer[PickupSlot]):
 
 
 class PickupSlotUpdateInput(StrictInput):
-    capacity = serializers.IntegerField(min_value=0, max_value=100_000, required=False)
-    closed = serializers.BooleanField(required=False, help_text="Closed slots take no new orders or holds.")
+    capacity = StrictIntegerField(min_value=0, max_value=100_000, required=False)
+    closed = StrictBooleanField(required=False, help_text="Closed slots take no new orders or holds.")
 
 
 # ---------------------------------------------------------------- holds
 
 
 class SlotHoldCreateInput(StrictInput):
-    slot_id = serializers.IntegerField(min_value=1)
+    slot_id = StrictIntegerField(min_value=1)
 
 
 class SlotHoldOutput(serializers.ModelSerializer[SlotHold]):
@@ -96,14 +83,14 @@ class SlotHoldOutput(serializers.ModelSerializer[SlotHold]):
 
 
 class OrderLineInput(StrictInput):
-    product_id = serializers.IntegerField(min_value=1)
-    quantity = serializers.IntegerField(min_value=1, max_value=MAX_LINE_QUANTITY)
+    product_id = StrictIntegerField(min_value=1)
+    quantity = StrictIntegerField(min_value=1, max_value=MAX_LINE_QUANTITY)
 
 
 class OrderCreateInput(StrictInput):
-    slot_id = serializers.IntegerField(min_value=1, required=False, help_text="The slot to book; or give hold_id.")
+    slot_id = StrictIntegerField(min_value=1, required=False, help_text="The slot to book; or give hold_id.")
     hold_id = serializers.UUIDField(required=False, help_text="A hold of yours to turn into the booking.")
-    customer_id = serializers.IntegerField(
+    customer_id = StrictIntegerField(
         min_value=1, required=False, help_text="Store and operator clients: the customer the order is for."
     )
     lines = OrderLineInput(many=True, min_length=1, max_length=MAX_ORDER_LINES)  # type: ignore[call-arg]  # ListSerializer kwargs
@@ -229,7 +216,7 @@ class OrderQueueOutput(OrderSummaryOutput):
 
 
 class OrderCancelInput(StrictInput):
-    reason = serializers.CharField(max_length=200, required=False, allow_blank=True)
+    reason = StrictCharField(max_length=200, required=False, allow_blank=True)
 
 
 FULFIL_TARGETS = [OrderStatus.PREPARING, OrderStatus.READY, OrderStatus.COLLECTED, OrderStatus.CANCELLED]
@@ -239,24 +226,20 @@ FULFIL_TARGET_CHOICES = [(status.value, status.label) for status in FULFIL_TARGE
 
 class OrderStatusInput(StrictInput):
     status = serializers.ChoiceField(choices=FULFIL_TARGET_CHOICES)
-    reason = serializers.CharField(max_length=200, required=False, allow_blank=True)
+    reason = StrictCharField(max_length=200, required=False, allow_blank=True)
 
 
 # ---------------------------------------------------------------- schedules
 
 
-class SlotWindowSerializerFields(serializers.Serializer[Any]):
-    weekday = serializers.IntegerField(min_value=1, max_value=7, help_text="ISO weekday, 1 = Monday.")
+class SlotWindowInput(StrictInput):
+    weekday = StrictIntegerField(min_value=1, max_value=7, help_text="ISO weekday, 1 = Monday.")
     opens = serializers.TimeField(format="%H:%M", help_text="First slot starts (store-local).")
     closes = serializers.TimeField(
         format="%H:%M", help_text="Last slot ends (store-local); 00:00 is midnight at the end of the day."
     )
-    slot_minutes = serializers.IntegerField(min_value=5, max_value=24 * 60)
-    capacity = serializers.IntegerField(min_value=0, max_value=100_000, help_text="Orders per slot.")
-
-
-class SlotWindowInput(StrictInput, SlotWindowSerializerFields):
-    pass
+    slot_minutes = StrictIntegerField(min_value=5, max_value=24 * 60)
+    capacity = StrictIntegerField(min_value=0, max_value=100_000, help_text="Orders per slot.")
 
 
 class SlotWindowOutput(serializers.ModelSerializer[SlotWindow]):
@@ -276,9 +259,9 @@ class SlotExceptionInput(StrictInput):
         default=None,
         help_text="Store-local start of one slot; absent for the whole day.",
     )
-    closed = serializers.BooleanField(default=False)
-    capacity = serializers.IntegerField(min_value=0, max_value=100_000, required=False, allow_null=True, default=None)
-    note = serializers.CharField(max_length=200, required=False, allow_blank=True, default="")
+    closed = StrictBooleanField(default=False)
+    capacity = StrictIntegerField(min_value=0, max_value=100_000, required=False, allow_null=True, default=None)
+    note = StrictCharField(max_length=200, required=False, allow_blank=True, default="")
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
         if not attrs.get("closed") and attrs.get("capacity") is None:
@@ -295,14 +278,14 @@ class SlotExceptionOutput(serializers.ModelSerializer[SlotException]):
 
 
 class PickupScheduleInput(StrictInput):
-    days_ahead = serializers.IntegerField(min_value=0, max_value=60, default=7)
+    days_ahead = StrictIntegerField(min_value=0, max_value=60, default=7)
     release_time = serializers.TimeField(
         default=dt.time(0, 0), help_text="Store-local time the slots of D open on D - days_ahead."
     )
-    hold_minutes = serializers.IntegerField(min_value=1, max_value=120, default=10)
-    cancel_cutoff_minutes = serializers.IntegerField(min_value=0, max_value=7 * 24 * 60, default=120)
-    no_show_grace_minutes = serializers.IntegerField(min_value=0, max_value=7 * 24 * 60, default=60)
-    is_active = serializers.BooleanField(default=True)
+    hold_minutes = StrictIntegerField(min_value=1, max_value=120, default=10)
+    cancel_cutoff_minutes = StrictIntegerField(min_value=0, max_value=7 * 24 * 60, default=120)
+    no_show_grace_minutes = StrictIntegerField(min_value=0, max_value=7 * 24 * 60, default=60)
+    is_active = StrictBooleanField(default=True)
     windows = SlotWindowInput(many=True, max_length=70)  # type: ignore[call-arg]  # ListSerializer kwargs
 
 

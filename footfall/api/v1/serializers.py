@@ -11,28 +11,41 @@ from typing import Any
 from rest_framework import serializers
 
 from footfall.models import Anomaly, AnomalyKind, AnomalyStatus, Sensor, SensorKind
-from footfall.services.adapters import MAX_BATCH_RECORDS
+from footfall.services.adapters import MAX_BATCH_RECORDS, MAX_COUNT, MAX_CUMULATIVE, MAX_SAMPLES
 from footfall.services.records import RecordResult
+from footfall.services.sales import MAX_TICKETS
 from gateway.api.money import MoneySerializer
+from gateway.api.strict import MoneyInput, StrictCharField, StrictInput, StrictIntegerField
 from inventory import local_time
 
+_COUNT_HELP = f"At most {MAX_COUNT:,} per interval; running totals (counting=cumulative) up to 2^53."
 _BATCH_HELP = f"At most {MAX_BATCH_RECORDS} records per batch; a larger batch is rejected whole (413 batch_too_large)."
 
 
 # ------------------------------------------------------------------ ingest requests (documentation)
 
 
-class CountIntervalInput(serializers.Serializer[Any]):
-    sensor = serializers.CharField(help_text="Sensor code.")
-    start = serializers.CharField(
+class CountIntervalInput(StrictInput):
+    sensor = StrictCharField(help_text="Sensor code.")
+    start = StrictCharField(
         help_text="RFC 3339. Without an offset the time is read in the store's zone (a repeated local hour: "
         "the first record with that local start is the first occurrence)."
     )
-    end = serializers.CharField(help_text="RFC 3339; after start, at most one day later.")
-    in_ = serializers.IntegerField(min_value=0, help_text="Entries (window sensors: one walking direction).")
-    out = serializers.IntegerField(min_value=0, help_text="Exits (window sensors: the other direction).")
-    samples = serializers.IntegerField(required=False, min_value=0, help_text="Samples the device received.")
-    samples_expected = serializers.IntegerField(required=False, min_value=1, help_text="Samples it expected.")
+    end = StrictCharField(help_text="RFC 3339; after start, at most one day later.")
+    in_ = StrictIntegerField(
+        min_value=0,
+        max_value=MAX_CUMULATIVE,
+        help_text="Entries (window sensors: one walking direction). " + _COUNT_HELP,
+    )
+    out = StrictIntegerField(
+        min_value=0, max_value=MAX_CUMULATIVE, help_text="Exits (window sensors: the other direction)."
+    )
+    samples = StrictIntegerField(
+        required=False, min_value=0, max_value=MAX_SAMPLES, help_text="Samples the device received."
+    )
+    samples_expected = StrictIntegerField(
+        required=False, min_value=1, max_value=MAX_SAMPLES, help_text="Samples it expected."
+    )
 
     def get_fields(self) -> dict[str, Any]:
         fields = super().get_fields()
@@ -40,23 +53,23 @@ class CountIntervalInput(serializers.Serializer[Any]):
         return fields
 
 
-class CountBatchInput(serializers.Serializer[Any]):
+class CountBatchInput(StrictInput):
     intervals = CountIntervalInput(  # type: ignore[call-arg]  # DRF 3.14+ takes max_length with many=True; stubs lag
         many=True, max_length=MAX_BATCH_RECORDS, help_text=_BATCH_HELP
     )
 
 
-class XovisCount(serializers.Serializer[Any]):
-    id = serializers.IntegerField(required=False, help_text="Counter id: logic id x 1000 + 1 (fw) or + 2 (bw).")
-    name = serializers.CharField(required=False, help_text="fw (read as in) or bw (read as out).")
-    value = serializers.IntegerField(min_value=0)
+class XovisCount(StrictInput):
+    id = StrictIntegerField(required=False, help_text="Counter id: logic id x 1000 + 1 (fw) or + 2 (bw).")
+    name = StrictCharField(required=False, help_text="fw (read as in) or bw (read as out).")
+    value = StrictIntegerField(min_value=0, max_value=MAX_CUMULATIVE, help_text=_COUNT_HELP)
 
 
-class XovisRecord(serializers.Serializer[Any]):
-    from_ = serializers.CharField(help_text="RFC 3339, or Unix time in seconds or milliseconds (numbers).")
-    to = serializers.CharField()
-    samples = serializers.IntegerField(required=False)
-    samples_expected = serializers.IntegerField(required=False)
+class XovisRecord(StrictInput):
+    from_ = StrictCharField(help_text="RFC 3339, or Unix time in seconds or milliseconds (numbers).")
+    to = StrictCharField()
+    samples = StrictIntegerField(required=False, min_value=0, max_value=MAX_SAMPLES)
+    samples_expected = StrictIntegerField(required=False, min_value=1, max_value=MAX_SAMPLES)
     counts = XovisCount(many=True)
 
     def get_fields(self) -> dict[str, Any]:
@@ -65,36 +78,36 @@ class XovisRecord(serializers.Serializer[Any]):
         return fields
 
 
-class XovisLogic(serializers.Serializer[Any]):
-    id = serializers.IntegerField(help_text="Logic id: with the serial number, names the sensor (its channel).")
-    name = serializers.CharField(required=False)
+class XovisLogic(StrictInput):
+    id = StrictIntegerField(help_text="Logic id: with the serial number, names the sensor (its channel).")
+    name = StrictCharField(required=False)
     records = XovisRecord(many=True)
 
 
-class XovisSensorInfo(serializers.Serializer[Any]):
-    serial_number = serializers.CharField()
-    type = serializers.CharField(required=False)
-    name = serializers.CharField(required=False)
-    time = serializers.CharField(required=False)
+class XovisSensorInfo(StrictInput):
+    serial_number = StrictCharField()
+    type = StrictCharField(required=False)
+    name = StrictCharField(required=False)
+    time = StrictCharField(required=False)
 
 
-class XovisLogicsData(serializers.Serializer[Any]):
+class XovisLogicsData(StrictInput):
     package_info = serializers.DictField(required=False)
     sensor_info = XovisSensorInfo()
     logics = XovisLogic(many=True)
 
 
-class XovisPushInput(serializers.Serializer[Any]):
+class XovisPushInput(StrictInput):
     logics_data = XovisLogicsData(
         help_text=_BATCH_HELP + " Other envelopes (status_data...) are acknowledged and ignored."
     )
 
 
-class AxisRow(serializers.Serializer[Any]):
-    start = serializers.CharField(help_text='Store-local time without offset, "2026-03-29 10:00:00".')
-    end = serializers.CharField()
-    in_ = serializers.IntegerField(min_value=0)
-    out = serializers.IntegerField(min_value=0)
+class AxisRow(StrictInput):
+    start = StrictCharField(help_text='Store-local time without offset, "2026-03-29 10:00:00".')
+    end = StrictCharField()
+    in_ = StrictIntegerField(min_value=0, max_value=MAX_CUMULATIVE, help_text=_COUNT_HELP)
+    out = StrictIntegerField(min_value=0, max_value=MAX_CUMULATIVE)
 
     def get_fields(self) -> dict[str, Any]:
         fields = super().get_fields()
@@ -102,22 +115,22 @@ class AxisRow(serializers.Serializer[Any]):
         return fields
 
 
-class AxisExportInput(serializers.Serializer[Any]):
+class AxisExportInput(StrictInput):
     data = AxisRow(  # type: ignore[call-arg,assignment]  # max_length: stubs lag DRF 3.14; a field named data
         many=True, max_length=MAX_BATCH_RECORDS, help_text=_BATCH_HELP
     )
 
 
-class SalesIntervalInput(serializers.Serializer[Any]):
-    store = serializers.CharField(required=False, help_text="Store code; a store client may leave it out.")
-    register = serializers.CharField(required=False, max_length=40, help_text="Till id; each till posts its own.")
-    start = serializers.CharField(help_text="RFC 3339; without an offset, store-local time.")
-    end = serializers.CharField()
-    tickets = serializers.IntegerField(min_value=0, help_text="Tickets net of voids.")
-    revenue = MoneySerializer(help_text="Net revenue.")
+class SalesIntervalInput(StrictInput):
+    store = StrictCharField(required=False, help_text="Store code; a store client may leave it out.")
+    register = StrictCharField(required=False, max_length=40, help_text="Till id; each till posts its own.")
+    start = StrictCharField(help_text="RFC 3339; without an offset, store-local time.")
+    end = StrictCharField()
+    tickets = StrictIntegerField(min_value=0, max_value=MAX_TICKETS, help_text="Tickets net of voids.")
+    revenue = MoneyInput(help_text="Net revenue.")
 
 
-class SalesBatchInput(serializers.Serializer[Any]):
+class SalesBatchInput(StrictInput):
     intervals = SalesIntervalInput(  # type: ignore[call-arg]  # DRF 3.14+ takes max_length with many=True; stubs lag
         many=True, max_length=MAX_BATCH_RECORDS, help_text=_BATCH_HELP
     )

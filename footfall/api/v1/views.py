@@ -36,6 +36,7 @@ from footfall.services import adapters
 from footfall.services.ingest import count_intervals_ingest
 from footfall.services.sales import sales_intervals_ingest
 from gateway.api.idempotency import idempotent
+from gateway.api.strict import refuse_unclean_text
 from inventory import local_time
 from partners.callers import caller_from_request
 
@@ -65,6 +66,16 @@ def _cumulative(request: Request) -> bool:
     return params.choice_param(request, "counting", ["interval", "cumulative"], default="interval") == "cumulative"
 
 
+def _json_body(request: Request) -> Any:
+    """The parsed JSON body, refused whole (422 naming the place) when any of
+    its text holds a control character or a lone surrogate: the adapters
+    read records by hand, and such text would reach PostgreSQL, which
+    refuses NUL in text."""
+    data = request.data
+    refuse_unclean_text(data)
+    return data
+
+
 def _ingest(request: Request, records: list[adapters.CountRecord], **extra: Any) -> Response:
     outcome = count_intervals_ingest(
         caller=caller_from_request(request), records=records, cumulative=_cumulative(request)
@@ -87,7 +98,7 @@ class CountBatchView(APIView):
     )
     @idempotent(required=False)
     def post(self, request: Request) -> Response:
-        return _ingest(request, adapters.canonical_records(request.data, cumulative=_cumulative(request)))
+        return _ingest(request, adapters.canonical_records(_json_body(request), cumulative=_cumulative(request)))
 
 
 class CountCsvView(APIView):
@@ -132,7 +143,7 @@ class XovisPushView(APIView):
     )
     @idempotent(required=False)
     def post(self, request: Request) -> Response:
-        records, ignored = adapters.xovis_records(request.data, cumulative=_cumulative(request))
+        records, ignored = adapters.xovis_records(_json_body(request), cumulative=_cumulative(request))
         return _ingest(request, records, ignored_envelopes=ignored)
 
 
@@ -154,12 +165,11 @@ class AxisExportView(APIView):
     )
     @idempotent(required=False)
     def post(self, request: Request) -> Response:
+        data = _json_body(request)
         code = params.text_param(request, "sensor", required=True)
         assert code is not None  # required
         sensor = selectors.sensor_for_writing(caller=caller_from_request(request), code=code)
-        return _ingest(
-            request, adapters.axis_records(request.data, sensor_code=sensor.code, cumulative=_cumulative(request))
-        )
+        return _ingest(request, adapters.axis_records(data, sensor_code=sensor.code, cumulative=_cumulative(request)))
 
 
 class SalesBatchView(APIView):
@@ -178,7 +188,7 @@ class SalesBatchView(APIView):
     )
     @idempotent(required=False)
     def post(self, request: Request) -> Response:
-        results = sales_intervals_ingest(caller=caller_from_request(request), payload=request.data)
+        results = sales_intervals_ingest(caller=caller_from_request(request), payload=_json_body(request))
         return Response(ingest_body(results))
 
 

@@ -10,6 +10,16 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from gateway.api.money import MoneySerializer, money
+from gateway.api.strict import (
+    DecimalStringField,
+    MoneyInput,
+    StrictBooleanField,
+    StrictCharField,
+    StrictInput,
+    StrictIntegerField,
+    StrictRegexField,
+    StrictSlugField,
+)
 from inventory.models import (
     Location,
     LocationKind,
@@ -31,26 +41,6 @@ LOCATION_CODE_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._-]{0,39}$"
 CATALOG_CURRENCIES = ("EUR",)
 
 
-def shown_name(name: object) -> str:
-    """A client-sent key, safe to echo in an error: non-printable characters
-    (NUL, lone surrogates) become U+FFFD and the length is bounded."""
-    return "".join(c if c.isprintable() else "\ufffd" for c in str(name)[:64])
-
-
-class StrictInput(serializers.Serializer[Any]):
-    """Refuses fields it does not know: a client sending ``owner`` or
-    ``version`` where it may not learns at once that they are not its to set."""
-
-    def to_internal_value(self, data: Any) -> Any:
-        if isinstance(data, dict):
-            unknown = sorted(shown_name(name) for name in set(data) - set(self.fields))
-            if unknown:
-                raise serializers.ValidationError(
-                    {name: [_("Unknown field.")] for name in unknown}, code="unknown_field"
-                )
-        return super().to_internal_value(data)
-
-
 def _model_validator(validator: Any) -> Any:
     """A model-level validator (Django ValidationError) as a DRF one."""
 
@@ -68,10 +58,8 @@ def _model_validator(validator: Any) -> Any:
 # ---------------------------------------------------------------- products
 
 
-class ProductPriceInput(MoneySerializer):
-    amount = serializers.DecimalField(
-        max_digits=12, decimal_places=2, min_value=Decimal("0"), coerce_to_string=True, help_text="At least 0."
-    )
+class ProductPriceInput(MoneyInput):
+    amount = DecimalStringField(max_digits=12, decimal_places=2, min_value=Decimal("0"), help_text="At least 0.")
 
     def validate_currency(self, value: str) -> str:
         if value not in CATALOG_CURRENCIES:
@@ -83,21 +71,21 @@ class ProductPriceInput(MoneySerializer):
 
 
 class ProductWriteFields(StrictInput):
-    gtin = serializers.CharField(
+    gtin = StrictCharField(
         max_length=14,
         allow_blank=True,
         required=False,
         validators=[_model_validator(validate_gtin)],
         help_text="GTIN-8, -12, -13 or -14; the check digit is verified.",
     )
-    brand = serializers.CharField(max_length=120, allow_blank=True, required=False)
-    category = serializers.CharField(max_length=120, allow_blank=True, required=False)
+    brand = StrictCharField(max_length=120, allow_blank=True, required=False)
+    category = StrictCharField(max_length=120, allow_blank=True, required=False)
     price = ProductPriceInput()
-    name_fr = serializers.CharField(max_length=255)
-    name_en = serializers.CharField(max_length=255, allow_blank=True, required=False)
-    description_fr = serializers.CharField(max_length=5000, allow_blank=True, required=False)
-    description_en = serializers.CharField(max_length=5000, allow_blank=True, required=False)
-    is_active = serializers.BooleanField(required=False)
+    name_fr = StrictCharField(max_length=255)
+    name_en = StrictCharField(max_length=255, allow_blank=True, required=False)
+    description_fr = StrictCharField(max_length=5000, allow_blank=True, required=False, multiline=True)
+    description_en = StrictCharField(max_length=5000, allow_blank=True, required=False, multiline=True)
+    is_active = StrictBooleanField(required=False)
 
     def validate_price(self, value: dict[str, Any]) -> dict[str, Any]:
         if "amount" not in value or "currency" not in value:  # a PATCH still sends the whole price
@@ -114,10 +102,10 @@ class ProductWriteFields(StrictInput):
 
 
 class ProductCreateInput(ProductWriteFields):
-    sku = serializers.RegexField(
+    sku = StrictRegexField(
         SKU_PATTERN, help_text="Unique per owner: letters, digits, '.', '_' and '-' (at most 64); never changes."
     )
-    owner = serializers.SlugField(
+    owner = StrictSlugField(
         required=False,
         allow_null=True,
         help_text="Operator only: the partner (slug) the product belongs to; absent or null for the retailer. "
@@ -183,15 +171,15 @@ class ProductOutput(serializers.ModelSerializer[Product]):
 
 
 class LocationWriteFields(StrictInput):
-    name = serializers.CharField(max_length=200)
-    address = serializers.CharField(max_length=300, allow_blank=True, required=False)
-    city = serializers.CharField(max_length=120, allow_blank=True, required=False)
-    postal_code = serializers.CharField(max_length=20, allow_blank=True, required=False)
-    country = serializers.RegexField(r"^[A-Z]{2}$", required=False, help_text="ISO 3166-1 alpha-2.")
-    latitude = serializers.DecimalField(
+    name = StrictCharField(max_length=200)
+    address = StrictCharField(max_length=300, allow_blank=True, required=False)
+    city = StrictCharField(max_length=120, allow_blank=True, required=False)
+    postal_code = StrictCharField(max_length=20, allow_blank=True, required=False)
+    country = StrictRegexField(r"^[A-Z]{2}$", required=False, help_text="ISO 3166-1 alpha-2.")
+    latitude = DecimalStringField(
         max_digits=9, decimal_places=6, min_value=Decimal(-90), max_value=Decimal(90), required=False, allow_null=True
     )
-    longitude = serializers.DecimalField(
+    longitude = DecimalStringField(
         max_digits=9,
         decimal_places=6,
         min_value=Decimal(-180),
@@ -199,17 +187,17 @@ class LocationWriteFields(StrictInput):
         required=False,
         allow_null=True,
     )
-    time_zone = serializers.CharField(max_length=64, required=False, help_text="IANA zone, e.g. Europe/Paris.")
+    time_zone = StrictCharField(max_length=64, required=False, help_text="IANA zone, e.g. Europe/Paris.")
     opening_hours = serializers.JSONField(
         required=False,
         validators=[_model_validator(validate_opening_hours)],
         help_text='Store-local hours per ISO weekday 1-7, e.g. {"1": [["08:30", "20:30"]]}; a missing day is closed.',
     )
-    click_and_collect = serializers.BooleanField(required=False)
-    lead_time_days = serializers.IntegerField(
+    click_and_collect = StrictBooleanField(required=False)
+    lead_time_days = StrictIntegerField(
         min_value=0, max_value=365, required=False, help_text="For partner locations: days to deliver into a store."
     )
-    is_active = serializers.BooleanField(required=False)
+    is_active = StrictBooleanField(required=False)
 
     def validate_time_zone(self, value: str) -> str:
         if value not in iana_time_zones():
@@ -218,13 +206,13 @@ class LocationWriteFields(StrictInput):
 
 
 class LocationCreateInput(LocationWriteFields):
-    code = serializers.RegexField(
+    code = StrictRegexField(
         LOCATION_CODE_PATTERN, help_text="Unique network-wide: letters, digits, '.', '_' and '-' (at most 40)."
     )
     kind = serializers.ChoiceField(
         choices=LocationKind.choices, help_text="Partners create warehouses and partner stores only."
     )
-    owner = serializers.SlugField(
+    owner = StrictSlugField(
         required=False, allow_null=True, help_text="Operator only: the owning partner's slug (null: the retailer)."
     )
 
@@ -282,22 +270,22 @@ class StockLevelOutput(serializers.ModelSerializer[StockLevel]):
 
 
 class StockSetInput(StrictInput):
-    on_hand = serializers.IntegerField(min_value=0, max_value=MAX_QUANTITY)
-    expected_on_hand = serializers.IntegerField(
+    on_hand = StrictIntegerField(min_value=0, max_value=MAX_QUANTITY)
+    expected_on_hand = StrictIntegerField(
         min_value=0,
         max_value=MAX_QUANTITY,
         required=False,
         help_text="Compare-and-swap: the on-hand figure this set replaces (0 for a level not held yet); "
         "412 when it differs. Send this or If-Match.",
     )
-    reference = serializers.CharField(max_length=120, allow_blank=True, required=False)
+    reference = StrictCharField(max_length=120, allow_blank=True, required=False)
 
 
 ADJUSTMENT_REASONS = (MovementReason.ADJUSTMENT, MovementReason.SALE, MovementReason.RETURN)
 
 
 class StockAdjustInput(StrictInput):
-    delta = serializers.IntegerField(
+    delta = StrictIntegerField(
         min_value=-MAX_QUANTITY, max_value=MAX_QUANTITY, help_text="Signed change of on hand; not 0."
     )
     reason = serializers.ChoiceField(
@@ -305,7 +293,7 @@ class StockAdjustInput(StrictInput):
         help_text="adjustment (a count correction, either sign), sale (a till sale, negative) "
         "or return (a customer return, positive).",
     )
-    reference = serializers.CharField(max_length=120, allow_blank=True, required=False)
+    reference = StrictCharField(max_length=120, allow_blank=True, required=False)
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
         delta, reason = attrs["delta"], attrs["reason"]
@@ -323,23 +311,26 @@ class StockAdjustInput(StrictInput):
 # validated in plain Python by inventory.services.sync, a serializer per line being too slow for 5,000 lines)
 
 
-class StockSyncLineInput(serializers.Serializer[Any]):
-    sku = serializers.CharField(max_length=64, help_text="The SKU among the products of the location's owner.")
-    location = serializers.CharField(max_length=64, help_text="Location code.")
-    on_hand = serializers.IntegerField(
+class StockSyncLineInput(StrictInput):
+    sku = StrictCharField(max_length=64, help_text="The SKU among the products of the location's owner.")
+    location = StrictCharField(max_length=64, help_text="Location code.")
+    on_hand = StrictIntegerField(
         min_value=0, max_value=MAX_QUANTITY, required=False, help_text="Absolute on hand (or send delta)."
     )
-    delta = serializers.IntegerField(
+    delta = StrictIntegerField(
         min_value=-MAX_QUANTITY, max_value=MAX_QUANTITY, required=False, help_text="Signed change (or send on_hand)."
     )
-    expected_on_hand = serializers.IntegerField(
-        min_value=0, required=False, help_text="With on_hand: fail the line unless on hand is this (compare-and-swap)."
+    expected_on_hand = StrictIntegerField(
+        min_value=0,
+        max_value=MAX_QUANTITY,
+        required=False,
+        help_text="With on_hand: fail the line unless on hand is this (compare-and-swap).",
     )
 
 
-class StockSyncInput(serializers.Serializer[Any]):
+class StockSyncInput(StrictInput):
     error_policy = serializers.ChoiceField(choices=list(ERROR_POLICIES), default="reject_all")
-    reference = serializers.CharField(max_length=120, required=False, help_text="Your feed or file reference.")
+    reference = StrictCharField(max_length=120, required=False, help_text="Your feed or file reference.")
     lines: "serializers.ListSerializer[Any]" = serializers.ListSerializer(
         child=StockSyncLineInput(),
         min_length=1,

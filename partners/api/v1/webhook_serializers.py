@@ -5,19 +5,10 @@ from typing import Any
 from django.utils.translation import gettext as _
 from rest_framework import serializers
 
+from gateway.api.strict import StrictBooleanField, StrictCharField, StrictInput, StrictIntegerField
 from partners.models import WebhookAttempt, WebhookDelivery, WebhookSubscription
 from partners.selectors import FeedPosition
 from partners.services.webhooks import DEFAULT_PREVIOUS_SECRET_SECONDS, MAX_PREVIOUS_SECRET_SECONDS
-
-
-class StrictInput(serializers.Serializer[Any]):
-    """Refuses fields it does not know (a typo must not pass silently)."""
-
-    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
-        unknown = sorted(set(self.initial_data) - set(self.fields)) if isinstance(self.initial_data, dict) else []
-        if unknown:
-            raise serializers.ValidationError({name: [_("Unknown field.")] for name in unknown}, code="unknown_field")
-        return attrs
 
 
 # ---------------------------------------------------------------- events
@@ -56,26 +47,26 @@ class EventTypeList(serializers.Serializer[Any]):
 
 # ---------------------------------------------------------------- subscriptions
 class WebhookCreateInput(StrictInput):
-    url = serializers.CharField(
+    url = StrictCharField(
         max_length=2000, help_text="https on port 443, resolving to public addresses only (checked again at delivery)."
     )
     event_types = serializers.ListField(
-        child=serializers.CharField(max_length=64),
+        child=StrictCharField(max_length=64),
         min_length=1,
         max_length=50,
         help_text='Types to receive (see GET /api/v1/events/types), or `["*"]` for all, including future ones.',
     )
-    description = serializers.CharField(max_length=200, required=False, allow_blank=True, default="")
-    is_active = serializers.BooleanField(required=False, default=True)
+    description = StrictCharField(max_length=200, required=False, allow_blank=True, default="")
+    is_active = StrictBooleanField(required=False, default=True)
 
 
 class WebhookUpdateInput(StrictInput):
-    url = serializers.CharField(max_length=2000, required=False)
+    url = StrictCharField(max_length=2000, required=False)
     event_types = serializers.ListField(
-        child=serializers.CharField(max_length=64), min_length=1, max_length=50, required=False
+        child=StrictCharField(max_length=64), min_length=1, max_length=50, required=False
     )
-    description = serializers.CharField(max_length=200, required=False, allow_blank=True)
-    is_active = serializers.BooleanField(
+    description = StrictCharField(max_length=200, required=False, allow_blank=True)
+    is_active = StrictBooleanField(
         required=False, help_text="true re-enables a disabled subscription; its pending deliveries resume."
     )
 
@@ -122,7 +113,7 @@ class WebhookCreatedOutput(WebhookOutput):
 
 
 class WebhookRotateSecretInput(StrictInput):
-    keep_previous_seconds = serializers.IntegerField(
+    keep_previous_seconds = StrictIntegerField(
         min_value=0,
         max_value=MAX_PREVIOUS_SECRET_SECONDS,
         required=False,

@@ -11,7 +11,8 @@ from rest_framework.views import APIView
 
 from gateway.api.idempotency import HEADER as IDEMPOTENCY_HEADER
 from gateway.api.idempotency import idempotent
-from inventory.api.v1.serializers import StockSyncInput, StockSyncOutput, shown_name
+from gateway.api.strict import is_clean_text, refuse_unknown_fields
+from inventory.api.v1.serializers import StockSyncInput, StockSyncOutput
 from inventory.errors import SyncBatchTooLarge
 from inventory.services.sync import ERROR_POLICIES, REJECT_ALL, SYNC_MAX_LINES, stock_sync
 from partners.callers import caller_from_request
@@ -25,9 +26,7 @@ def _body(data: Any) -> tuple[list[Any], str, str]:
     more than the whole per-line budget."""
     if not isinstance(data, dict):
         raise serializers.ValidationError({"lines": [_("Send an object with a list of lines.")]})
-    unknown = sorted(shown_name(key) for key in data.keys() - _BODY_KEYS)
-    if unknown:
-        raise serializers.ValidationError({name: [_("Unknown field.")] for name in unknown}, code="unknown_field")
+    refuse_unknown_fields(data, _BODY_KEYS)
     lines, policy, reference = data.get("lines"), data.get("error_policy", REJECT_ALL), data.get("reference", "")
     if not isinstance(lines, list) or not lines:
         raise serializers.ValidationError({"lines": [_("A list of 1 to %(max)d lines.") % {"max": SYNC_MAX_LINES}]})
@@ -39,8 +38,10 @@ def _body(data: Any) -> tuple[list[Any], str, str]:
         )
     if policy not in ERROR_POLICIES:
         raise serializers.ValidationError({"error_policy": [_("reject_all or apply_valid.")]}, code="invalid_choice")
-    if not isinstance(reference, str) or len(reference) > 120:
-        raise serializers.ValidationError({"reference": [_("A string of at most 120 characters.")]})
+    if not isinstance(reference, str) or len(reference) > 120 or not is_clean_text(reference):
+        raise serializers.ValidationError(
+            {"reference": [_("A string of at most 120 characters, without control characters.")]}
+        )
     return lines, policy, reference
 
 
