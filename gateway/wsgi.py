@@ -21,7 +21,7 @@ import sys
 from django.core.wsgi import get_wsgi_application
 from django.urls import get_resolver
 
-from gateway.api.middleware import CountedBodyApplication
+from gateway.api.middleware import CountedBodyApplication, ProcessEnvironScrub
 
 sys.setswitchinterval(float(os.environ.get("PYTHON_SWITCH_INTERVAL_MS", "5")) / 1000)
 

@@ -3,6 +3,7 @@ never reach DRF (Django's own 404/405/500 and bodiless error responses)."""
 
 import io
 import logging
+import os
 import re
 import time
 import uuid
@@ -89,6 +90,34 @@ class CountedBodyApplication:
             body = stream.read() if limit is None else stream.read(limit + 1)
             environ["wsgi.input"] = io.BytesIO(body)
             environ["CONTENT_LENGTH"] = str(len(body))
+        return self.application(environ, start_response)
+
+
+# What a WSGI environ legitimately holds besides HTTP_* headers (PEP 3333).
+_CGI_KEYS = frozenset(
+    {
+        "REQUEST_METHOD", "SCRIPT_NAME", "PATH_INFO", "QUERY_STRING", "CONTENT_TYPE", "CONTENT_LENGTH",
+        "SERVER_NAME", "SERVER_PORT", "SERVER_PROTOCOL", "REMOTE_ADDR", "REMOTE_HOST", "REMOTE_PORT", "HTTPS",
+    }
+)  # fmt: skip
+
+
+class ProcessEnvironScrub:
+    """WSGI wrapper (gateway/wsgi.py) that keeps the process environment out
+    of requests. granian builds every request's environ on a copy of
+    ``os.environ``, so without this ``request.META`` would hold DATABASE_URL,
+    SECRET_KEY and the rest (for any error report to show), and an
+    ``HTTP_*`` variable of the process would read as a header the client sent.
+    A variable is dropped unless the request itself set it to another value."""
+
+    def __init__(self, application: Callable[..., Iterable[bytes]]) -> None:
+        self.application = application
+        self.process_env = {key: value for key, value in os.environ.items() if key not in _CGI_KEYS}
+
+    def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
+        for key in self.process_env.keys() & environ.keys():
+            if environ[key] == self.process_env[key]:
+                del environ[key]
         return self.application(environ, start_response)
 
 

@@ -153,3 +153,20 @@ def test_a_body_without_length_that_cannot_be_counted_is_refused_with_411(client
     assert response.status_code == 411
     assert response["Content-Type"] == "application/problem+json"
     assert response.json()["code"] == "length_required"
+
+
+@pytest.mark.concurrency
+def test_the_process_environment_is_not_part_of_a_request(transactional_db) -> None:
+    # given a server whose process environment holds a variable shaped like a request header
+    # (granian builds each request's environ on a copy of os.environ)
+    server = GatewayServer(workers=1, threads=2, env={"HTTP_X_REQUEST_ID": "from-the-server-environment"})
+    try:
+        # when a client sends no X-Request-ID, and another sends its own
+        bare = requests.get(f"{server.url}/health/live", timeout=5)
+        own = requests.get(f"{server.url}/health/live", headers={"X-Request-ID": "client-chosen"}, timeout=5)
+    finally:
+        server.stop()
+    # then the first is given a fresh id, not the environment's, and the second keeps its own
+    assert bare.headers["X-Request-ID"] != "from-the-server-environment"
+    assert len(bare.headers["X-Request-ID"]) == 32
+    assert own.headers["X-Request-ID"] == "client-chosen"
