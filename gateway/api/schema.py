@@ -15,6 +15,7 @@ from gateway.api.idempotency import HEADER as IDEMPOTENCY_HEADER
 from gateway.api.idempotency import KEY_MAX_LENGTH, KEY_PATTERN
 from gateway.api.problems import PROBLEM_CONTENT_TYPE
 from gateway.api.scopes import scopes_for
+from gateway.api.strict import StrictInput
 
 
 class ProblemFieldError(serializers.Serializer[Any]):
@@ -79,6 +80,12 @@ class GatewayAutoSchema(AutoSchema):
                 schema["type"] = ["string", "null"]
             return schema
         return super()._map_serializer_field(field, direction, bypass_extensions)
+
+    def _map_basic_serializer(self, serializer: Any, direction: Any) -> Any:
+        schema = super()._map_basic_serializer(serializer, direction)
+        if direction == "request" and isinstance(serializer, StrictInput):
+            schema["additionalProperties"] = False  # what StrictInput enforces: unknown fields are a 422
+        return schema
 
     def _error_statuses(self) -> list[str]:
         statuses = ["401", "403", "429"]
