@@ -25,7 +25,7 @@ _ORDER = {
     "store": "PAR01",
     "store_id": 3,
     "slot_id": 812,
-    "slot_starts_at": "2026-11-24T17:30:00+01:00",
+    "slot_starts_at": "2026-11-24T16:30:00Z",
     "status": "placed",
     "lines": [{"product_id": 55, "sku": "ACME-001", "quantity": 2, "unit_price": "3.49"}],
 }
@@ -70,7 +70,7 @@ _TYPES = [
             "store_id": 3,
             "store": "PAR01",
             "date": "2026-11-24",
-            "release_at": "2026-11-22T00:00:00+01:00",
+            "release_at": "2026-11-21T23:00:00Z",
             "slot_count": 24,
         },
     ),
@@ -102,7 +102,7 @@ _TYPES = [
             "webhook": 42,
             "url": "https://hooks.example.com/gateway",
             "reason": "no successful delivery for 24 hours",
-            "disabled_at": "2026-11-22T10:00:00+00:00",
+            "disabled_at": "2026-11-22T10:00:00Z",
         },
     ),
 ]

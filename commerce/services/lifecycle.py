@@ -30,6 +30,7 @@ from commerce.models import (
 )
 from commerce.services.orders import order_events
 from commerce.services.slots import slot_unit_return
+from gateway.api.instants import instant_text
 from inventory.models import MovementReason
 from inventory.services import StockLine, stock_apply
 from partners.models import ApiClient
@@ -86,8 +87,8 @@ def _check_cutoff(locked: LockedOrder) -> None:
     cutoff_at = locked.starts_at - dt.timedelta(minutes=locked.cancel_cutoff_minutes)
     if locked.now >= cutoff_at:
         raise CancellationCutoffPassed(
-            _("Orders can be cancelled until %(at)s; ask the store.") % {"at": cutoff_at.isoformat()},
-            extra={"cutoff_at": cutoff_at.isoformat()},
+            _("Orders can be cancelled until %(at)s; ask the store.") % {"at": instant_text(cutoff_at)},
+            extra={"cutoff_at": instant_text(cutoff_at)},
         )
 
 

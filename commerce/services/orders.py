@@ -19,6 +19,7 @@ from rest_framework.exceptions import PermissionDenied, ValidationError
 from commerce.errors import CustomerNotFound, CustomerRequired, MixedCurrencies, ProductUnavailable
 from commerce.models import Order, OrderLine, OrderStatus, OrderStatusChange, PickupSlot
 from commerce.services.slots import BookedSlot, slot_book, slot_hold_consume, store_restriction
+from gateway.api.instants import instant_text
 from gateway.api.money import money_round
 from gateway.transactions import refusable_atomic
 from inventory.models import Location, MovementReason
@@ -276,7 +277,7 @@ def order_events(
         "store": order.store.code,
         "store_id": order.store_id,
         "slot_id": order.slot_id,
-        "slot_starts_at": order.slot.starts_at.isoformat(),
+        "slot_starts_at": instant_text(order.slot.starts_at),
         "status": order.status,
         **(extra or {}),
     }

@@ -22,6 +22,7 @@ from django.db import connection, transaction
 from commerce.clock import db_now
 from commerce.models import PickupSlot, SlotRelease, SlotSchedule
 from commerce.slot_layout import SlotTimes, Window, day_slots, release_instant
+from gateway.api.instants import instant_text
 from inventory.local_time import zone
 from inventory.models import LocationKind
 from partners.services import event_record
@@ -160,7 +161,7 @@ def _record_release(*, schedule: SlotSchedule, day: dt.date, release_at: dt.date
             "store_id": store.pk,
             "store": store.code,
             "date": day.isoformat(),
-            "release_at": release_at.isoformat(),
+            "release_at": instant_text(release_at),
             "slot_count": row[0],
         },
     )

@@ -30,6 +30,7 @@ from django.db import transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
+from gateway.api.instants import instant_text
 from partners.locks import lock_delivery, lock_subscription_shared
 from partners.models import (
     AttemptTrigger,
@@ -72,7 +73,7 @@ def retry_delay(failed_attempts: int, *, rng: random.Random | None = None) -> dt
 
 
 def webhook_body(event: Event) -> bytes:
-    body = {"type": event.type, "timestamp": event.created_at.isoformat(), "data": event.payload}
+    body = {"type": event.type, "timestamp": instant_text(event.created_at), "data": event.payload}
     return json.dumps(body, separators=(",", ":"), ensure_ascii=False).encode()
 
 

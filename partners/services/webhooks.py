@@ -15,6 +15,7 @@ from django.db.models import Case, F, Q, Value, When
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from gateway.api.instants import instant_text
 from gateway.api.problems import PreconditionFailed
 from partners.errors import WebhookDisabled, WebhookFieldInvalid, WebhookLimitReached
 from partners.event_types import ALL_TYPES, EVENT_TYPES
@@ -181,7 +182,7 @@ def webhook_subscription_disable(
                 "webhook": subscription.pk,
                 "url": subscription.url,
                 "reason": subscription.disabled_reason,
-                "disabled_at": now.isoformat(),
+                "disabled_at": instant_text(now),
             },
         )
         transaction.on_commit(functools.partial(_tell_owner_disabled, subscription), robust=True)

@@ -10,6 +10,7 @@ import pytest
 from django.utils import timezone
 
 from commerce.models import Order, OrderStatus, PickupSlot, SlotHold
+from gateway.api.instants import instant_text
 from inventory.local_time import zone
 from inventory.models import StockMovement
 from partners.models import CallerKind, Event
@@ -173,8 +174,8 @@ def test_slot_full_lists_the_days_other_slots_with_room(alice, bob, store, apple
     assert body["alternatives"] == [
         {
             "id": slot.pk,
-            "starts_at": refreshed(slot).starts_at.isoformat(),
-            "ends_at": refreshed(slot).ends_at.isoformat(),
+            "starts_at": instant_text(refreshed(slot).starts_at),
+            "ends_at": instant_text(refreshed(slot).ends_at),
             "remaining": remaining,
         }
         for slot, remaining in ((early, 3), (late, 1))

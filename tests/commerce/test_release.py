@@ -139,7 +139,7 @@ def test_a_day_is_released_at_local_midnight_not_a_second_before() -> None:
     events = [e for e in released_events(store) if e.payload["date"] == "2026-06-17"]
     assert len(events) == 1
     assert events[0].payload["slot_count"] == 24
-    assert events[0].payload["release_at"] == "2026-06-09T22:00:00+00:00"
+    assert events[0].payload["release_at"] == "2026-06-09T22:00:00Z"
     assert events[0].partner_id is None
 
 

@@ -15,6 +15,7 @@ from django.core import mail
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
+from gateway.api.instants import instant_text
 from partners.models import DeliveryStatus, Event, WebhookDelivery, WebhookSubscription
 from partners.services import event_record, events_fan_out
 from partners.services.delivery import MAX_SCHEDULED_ATTEMPTS, RETRY_DELAYS, webhook_delivery_attempt
@@ -69,7 +70,7 @@ def test_a_receiver_failing_three_times_gets_the_event_once_per_success_with_the
     event = Event.objects.get(pk=delivery.event_id)
     assert receiver.requests[0].json == {
         "type": "stock.changed",
-        "timestamp": event.created_at.isoformat(),
+        "timestamp": instant_text(event.created_at),
         "data": PAYLOAD,
     }
     # and the retries followed the schedule (5 s, 5 min, 30 min) within the +/-10 % jitter

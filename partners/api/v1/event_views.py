@@ -46,7 +46,7 @@ def _feed_example(name: str) -> OpenApiExample:
                     "type": name,
                     "subject": "stock:PAR01:ACME-001" if name == "stock.changed" else "",
                     "partner_id": 7,
-                    "timestamp": "2026-11-22T10:00:00.123456+00:00",
+                    "timestamp": "2026-11-22T10:00:00.123456Z",
                     "data": event_type.example,
                 }
             ],
