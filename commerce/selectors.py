@@ -25,14 +25,16 @@ from partners.callers import Caller
 from partners.models import CallerKind
 
 
-def click_and_collect_store(*, store_id: int) -> Location:
-    """A store that takes click-and-collect orders (any caller may look at its slots)."""
-    store = Location.objects.filter(
-        pk=store_id, kind=LocationKind.STORE, is_active=True, click_and_collect=True
-    ).first()
-    if store is None:
+def click_and_collect_store(*, store_id: int, location: Location | None = None) -> Location:
+    """A store that takes click-and-collect orders (any caller may look at its
+    slots). ``location``: the store's row if the caller already read it."""
+    if location is None:
+        location = Location.objects.filter(pk=store_id).first()
+    if location is None or location.pk != store_id or location.kind != LocationKind.STORE:
         raise ObjectNotFound()
-    return store
+    if not (location.is_active and location.click_and_collect):
+        raise ObjectNotFound()
+    return location
 
 
 def pickup_slots_open(

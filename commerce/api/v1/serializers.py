@@ -24,6 +24,9 @@ from gateway.api.strict import StrictBooleanField, StrictCharField, StrictInput,
 
 MAX_ORDER_LINES = 100
 MAX_LINE_QUANTITY = 999
+# Beside store_id, which stays for the clients that read it: the code is what
+# every endpoint takes (commerce.api.v1.stores).
+STORE_CODE_HELP = "The store's code, what every endpoint takes to name it."
 
 
 # ---------------------------------------------------------------- slots
@@ -32,20 +35,33 @@ MAX_LINE_QUANTITY = 999
 class PickupSlotOutput(serializers.ModelSerializer[PickupSlot]):
     remaining = serializers.IntegerField(help_text="Orders the slot can still take (expired holds not counted).")
     time_zone = serializers.CharField(source="store.time_zone", help_text="The store's IANA time zone.")
-
-    class Meta:
-        model = PickupSlot
-        fields = ["id", "store_id", "local_date", "starts_at", "ends_at", "time_zone", "capacity", "remaining"]
-
-
-class PickupSlotStaffOutput(serializers.ModelSerializer[PickupSlot]):
-    closed = serializers.BooleanField(source="is_closed")
+    store_code = serializers.CharField(source="store.code", help_text=STORE_CODE_HELP)
 
     class Meta:
         model = PickupSlot
         fields = [
             "id",
             "store_id",
+            "store_code",
+            "local_date",
+            "starts_at",
+            "ends_at",
+            "time_zone",
+            "capacity",
+            "remaining",
+        ]
+
+
+class PickupSlotStaffOutput(serializers.ModelSerializer[PickupSlot]):
+    closed = serializers.BooleanField(source="is_closed")
+    store_code = serializers.CharField(source="store.code", help_text=STORE_CODE_HELP)
+
+    class Meta:
+        model = PickupSlot
+        fields = [
+            "id",
+            "store_id",
+            "store_code",
             "local_date",
             "starts_at",
             "ends_at",
@@ -293,11 +309,13 @@ class PickupScheduleOutput(serializers.ModelSerializer[SlotSchedule]):
     windows = SlotWindowOutput(many=True)
     exceptions = SlotExceptionOutput(many=True)
     release_time = serializers.TimeField(format="%H:%M:%S")
+    store_code = serializers.CharField(source="store.code", help_text=STORE_CODE_HELP)
 
     class Meta:
         model = SlotSchedule
         fields = [
             "store_id",
+            "store_code",
             "days_ahead",
             "release_time",
             "hold_minutes",

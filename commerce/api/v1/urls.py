@@ -1,6 +1,9 @@
-from django.urls import URLPattern, URLResolver, path
+from django.urls import URLPattern, URLResolver, path, register_converter
 
+from commerce.api.v1.stores import StoreConverter
 from commerce.api.v1.views import orders, schedules, slots
+
+register_converter(StoreConverter, "store")
 
 urlpatterns: list[URLPattern | URLResolver] = [
     path("pickup-slots", slots.PickupSlotListView.as_view(), name="pickup-slot-list"),
@@ -12,14 +15,14 @@ urlpatterns: list[URLPattern | URLResolver] = [
     path("orders/<uuid:order_id>", orders.OrderDetailView.as_view(), name="order-detail"),
     path("orders/<uuid:order_id>/cancel", orders.OrderCancelView.as_view(), name="order-cancel"),
     path("orders/<uuid:order_id>/status", orders.OrderStatusView.as_view(), name="order-status"),
-    path("pickup-schedules/<int:store_id>", schedules.PickupScheduleView.as_view(), name="pickup-schedule"),
+    path("pickup-schedules/<store:store>", schedules.PickupScheduleView.as_view(), name="pickup-schedule"),
     path(
-        "pickup-schedules/<int:store_id>/exceptions",
+        "pickup-schedules/<store:store>/exceptions",
         schedules.SlotExceptionListView.as_view(),
         name="pickup-schedule-exceptions",
     ),
     path(
-        "pickup-schedules/<int:store_id>/exceptions/<int:exception_id>",
+        "pickup-schedules/<store:store>/exceptions/<int:exception_id>",
         schedules.SlotExceptionDetailView.as_view(),
         name="pickup-schedule-exception",
     ),

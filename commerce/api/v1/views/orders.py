@@ -11,7 +11,6 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from commerce import selectors
-from commerce.api.v1.params import choices_param, instant_param, int_param
 from commerce.api.v1.serializers import (
     OrderCancelInput,
     OrderCreateInput,
@@ -19,12 +18,14 @@ from commerce.api.v1.serializers import (
     OrderStatusInput,
     OrderSummaryOutput,
 )
+from commerce.api.v1.stores import DEPRECATION_HEADERS, resolve_store, store_parameter
 from commerce.models import Order, OrderStatus
 from commerce.services.lifecycle import Actor, order_transition
 from commerce.services.orders import LineRequest, order_place
 from gateway.api.etag import etag_for, not_modified
 from gateway.api.idempotency import idempotent
 from gateway.api.pagination import GatewayCursorPagination
+from gateway.api.params import choices_param, code_param, id_param, instant_param
 from partners.callers import Caller, caller_from_request
 
 TAG = ["orders"]
@@ -45,7 +46,9 @@ sku, requested, available); `product_unavailable` (422, with `lines`), `mixed_cu
 
 
 class OrderCursorPagination(GatewayCursorPagination):
-    ordering = "-created_at"
+    # pk breaks ties of created_at (the transaction's start), so the rows
+    # a cursor skips by offset are the same on every request.
+    ordering = ("-created_at", "-pk")
 
 
 def _order_etag(order: Order) -> str:
@@ -95,20 +98,22 @@ class OrderListCreateView(GenericAPIView[Order]):
         description="A shopper sees its own orders, a store client its store's, the operator all.",
         parameters=[
             OpenApiParameter("status", OpenApiTypes.STR, description="Comma-separated statuses."),
-            OpenApiParameter("store", OpenApiTypes.INT, description="Store (location) id."),
+            store_parameter(OpenApiParameter.QUERY),
             OpenApiParameter("slot", OpenApiTypes.INT, description="Pickup slot id."),
             OpenApiParameter(
                 "updated_since", OpenApiTypes.DATETIME, description="RFC 3339 with offset; changed since then."
             ),
+            *DEPRECATION_HEADERS,
         ],
         responses=OrderSummaryOutput(many=True),
     )
     def get(self, request: Request) -> Response:
+        store = code_param(request, "store")
         orders = selectors.orders_filter(
             selectors.orders_visible_to(caller=caller_from_request(request)),
             statuses=choices_param(request, "status", OrderStatus.values),
-            store_id=int_param(request, "store"),
-            slot_id=int_param(request, "slot"),
+            store_id=resolve_store(self, store, source="query").id if store is not None else None,
+            slot_id=id_param(request, "slot"),
             updated_since=instant_param(request, "updated_since"),
         )
         page = self.paginate_queryset(orders)

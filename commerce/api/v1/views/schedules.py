@@ -14,6 +14,7 @@ from commerce.api.v1.serializers import (
     SlotExceptionInput,
     SlotExceptionOutput,
 )
+from commerce.api.v1.stores import DEPRECATION_HEADERS, resolve_store, store_parameter
 from commerce.errors import ObjectNotFound
 from commerce.models import SlotSchedule
 from commerce.services.schedules import (
@@ -28,6 +29,7 @@ from gateway.api.idempotency import idempotent
 from partners.callers import caller_from_request
 
 TAG = ["pickup schedules"]
+STORE_PARAMETERS = [store_parameter(OpenApiParameter.PATH), *DEPRECATION_HEADERS]
 
 
 def _schedule_etag(schedule: SlotSchedule) -> str:
@@ -42,9 +44,11 @@ class PickupScheduleView(APIView):
         tags=TAG,
         operation_id="pickup_schedule_detail",
         summary="A store's slot schedule: settings, weekly windows, exceptions",
+        parameters=STORE_PARAMETERS,
         responses={200: PickupScheduleOutput, 304: None},
     )
-    def get(self, request: Request, store_id: int) -> Response:
+    def get(self, request: Request, store: str) -> Response:
+        store_id = resolve_store(self, store, source="path").id
         schedule = selectors.schedule_for_staff(caller=caller_from_request(request), store_id=store_id)
         etag = _schedule_etag(schedule)
         if not_modified(request, etag):
@@ -60,7 +64,7 @@ class PickupScheduleView(APIView):
         "times and capacities: the schedule shapes the days released from now on. Each window gives slots of "
         "`slot_minutes` from `opens` to `closes`, laid out in real time in the store's time zone (an hour fewer "
         "on the spring DST day, an hour more on the autumn one when the window spans 02:00-03:00).",
-        parameters=[OpenApiParameter("If-Match", OpenApiTypes.STR, OpenApiParameter.HEADER)],
+        parameters=[OpenApiParameter("If-Match", OpenApiTypes.STR, OpenApiParameter.HEADER), *STORE_PARAMETERS],
         request=PickupScheduleInput,
         responses={200: PickupScheduleOutput},
         examples=[
@@ -78,10 +82,11 @@ class PickupScheduleView(APIView):
             )
         ],
     )
-    def put(self, request: Request, store_id: int) -> Response:
+    def put(self, request: Request, store: str) -> Response:
         caller = caller_from_request(request)
-        store = selectors.store_for_staff(caller=caller, store_id=store_id)
-        existing = SlotSchedule.objects.filter(store=store).first()
+        store_id = resolve_store(self, store, source="path").id
+        location = selectors.store_for_staff(caller=caller, store_id=store_id)
+        existing = SlotSchedule.objects.filter(store=location).first()
         if existing is not None:
             check_if_match(request, _schedule_etag(existing))
         data = PickupScheduleInput(data=request.data)
@@ -89,7 +94,7 @@ class PickupScheduleView(APIView):
         values = dict(data.validated_data)
         windows = [WindowSpec(**window) for window in values.pop("windows")]
         slot_schedule_set(
-            store=store,
+            store=location,
             settings=ScheduleSettings(**values),
             windows=windows,
             expected_version=existing.version if existing is not None else _if_match_sent(request),
@@ -114,6 +119,7 @@ class SlotExceptionListView(APIView):
         description="Replaces the exception of the same date and `slot_start`. Only for dates whose slots do not "
         "exist yet (409 `day_already_released`); change released slots with PATCH /pickup-slots/{id}. A "
         "`slot_start` on the autumn DST day matches both slots starting at that wall time.",
+        parameters=STORE_PARAMETERS,
         request=SlotExceptionInput,
         responses={201: SlotExceptionOutput},
         examples=[
@@ -122,7 +128,8 @@ class SlotExceptionListView(APIView):
         ],
     )
     @idempotent(required=False)
-    def post(self, request: Request, store_id: int) -> Response:
+    def post(self, request: Request, store: str) -> Response:
+        store_id = resolve_store(self, store, source="path").id
         schedule = selectors.schedule_for_staff(caller=caller_from_request(request), store_id=store_id)
         data = SlotExceptionInput(data=request.data)
         data.is_valid(raise_exception=True)
@@ -138,9 +145,11 @@ class SlotExceptionDetailView(APIView):
         tags=TAG,
         operation_id="pickup_schedule_exception_delete",
         summary="Remove an exception (before its date's slots exist)",
+        parameters=STORE_PARAMETERS,
         responses={204: None},
     )
-    def delete(self, request: Request, store_id: int, exception_id: int) -> Response:
+    def delete(self, request: Request, store: str, exception_id: int) -> Response:
+        store_id = resolve_store(self, store, source="path").id
         schedule = selectors.schedule_for_staff(caller=caller_from_request(request), store_id=store_id)
         if exception_id <= 0:
             raise ObjectNotFound()

@@ -3,7 +3,6 @@
 import datetime as dt
 import uuid
 
-from django.utils.translation import gettext as _
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiExample, OpenApiParameter, extend_schema
 from rest_framework.generics import GenericAPIView
@@ -12,7 +11,6 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from commerce import selectors
-from commerce.api.v1.params import bool_param, choices_param, date_param, int_param
 from commerce.api.v1.serializers import (
     OrderQueueOutput,
     PickupSlotOutput,
@@ -21,19 +19,23 @@ from commerce.api.v1.serializers import (
     SlotHoldCreateInput,
     SlotHoldOutput,
 )
+from commerce.api.v1.stores import DEPRECATION_HEADERS, resolve_store, store_parameter
 from commerce.models import DEFAULT_DAYS_AHEAD, Order, OrderStatus, PickupSlot
 from commerce.services.schedules import pickup_slot_update
 from commerce.services.slots import slot_hold_create, slot_hold_release
 from gateway.api.etag import check_if_match, etag_for
 from gateway.api.idempotency import idempotent
 from gateway.api.pagination import GatewayCursorPagination
-from gateway.api.problems import InvalidQueryParameter
+from gateway.api.params import bool_param, choices_param, code_param, date_range_params, instant_param
 from inventory.local_time import zone
 from partners.callers import caller_from_request
 
 SLOTS = ["pickup slots"]
 HOLDS = ["pickup slots"]
 MAX_RANGE_DAYS = 31
+UPDATED_SINCE = OpenApiParameter(
+    "updated_since", OpenApiTypes.DATETIME, description="RFC 3339 with offset; only rows changed since then."
+)
 
 
 class SlotCursorPagination(GatewayCursorPagination):
@@ -41,7 +43,9 @@ class SlotCursorPagination(GatewayCursorPagination):
 
 
 class QueueCursorPagination(GatewayCursorPagination):
-    ordering = "created_at"
+    # pk breaks ties of created_at (the transaction's start), so the rows
+    # a cursor skips by offset are the same on every request.
+    ordering = ("created_at", "pk")
 
 
 def _slot_etag(slot: PickupSlot) -> str:
@@ -61,26 +65,31 @@ class PickupSlotListView(GenericAPIView[PickupSlot]):
         description="Only released, open, future slots. Dates are store-local; `from` defaults to the store's "
         "today, `to` to the last released day; at most 31 days. `remaining` already ignores expired holds.",
         parameters=[
-            OpenApiParameter("store", OpenApiTypes.INT, required=True, description="Store (location) id."),
+            store_parameter(OpenApiParameter.QUERY, required=True),
             OpenApiParameter("from", OpenApiTypes.DATE, description="First store-local date (YYYY-MM-DD)."),
             OpenApiParameter("to", OpenApiTypes.DATE, description="Last store-local date (YYYY-MM-DD)."),
             OpenApiParameter("available", OpenApiTypes.BOOL, description="true: only slots with remaining > 0."),
+            UPDATED_SINCE,
+            *DEPRECATION_HEADERS,
         ],
         responses=PickupSlotOutput(many=True),
     )
     def get(self, request: Request) -> Response:
-        store = selectors.click_and_collect_store(store_id=int_param(request, "store", required=True) or 0)
+        ref = resolve_store(self, code_param(request, "store", required=True), source="query")
+        store = selectors.click_and_collect_store(store_id=ref.id, location=ref.location)
         today = dt.datetime.now(dt.UTC).astimezone(zone(store.time_zone)).date()
-        date_from = date_param(request, "from") or today
-        date_to = date_param(request, "to") or date_from + dt.timedelta(days=DEFAULT_DAYS_AHEAD)
-        if date_to < date_from or (date_to - date_from).days > MAX_RANGE_DAYS:
-            raise InvalidQueryParameter("to", _("`to` must be on or after `from`, at most 31 days later."))
+        date_from, date_to = date_range_params(
+            request, max_days=MAX_RANGE_DAYS, default_from=today, default_days=DEFAULT_DAYS_AHEAD
+        )
+        updated_since = instant_param(request, "updated_since")
         slots = selectors.pickup_slots_open(
             store_id=store.pk,
             date_from=date_from,
             date_to=date_to,
-            only_available=bool_param(request, "available"),
+            only_available=bool_param(request, "available", default=False),
         ).select_related("store")
+        if updated_since is not None:
+            slots = slots.filter(updated_at__gte=updated_since)
         page = self.paginate_queryset(slots)
         return self.get_paginated_response(PickupSlotOutput(page, many=True).data)
 
@@ -142,14 +151,18 @@ class SlotOrderQueueView(GenericAPIView[Order]):
                 OpenApiTypes.STR,
                 description="Comma-separated statuses to keep, e.g. `placed,preparing`.",
             ),
+            UPDATED_SINCE,
         ],
         responses=OrderQueueOutput(many=True),
     )
     def get(self, request: Request, slot_id: int) -> Response:
         statuses = choices_param(request, "status", OrderStatus.values)
+        updated_since = instant_param(request, "updated_since")
         caller = caller_from_request(request)
         slot = selectors.slot_for_staff(caller=caller, slot_id=slot_id)
         orders = selectors.slot_order_queue(slot=slot, statuses=statuses)
+        if updated_since is not None:
+            orders = orders.filter(updated_at__gte=updated_since)
         page = self.paginate_queryset(orders)
         response = self.get_paginated_response(OrderQueueOutput(page, many=True).data)
         response["ETag"] = _slot_etag(slot)
