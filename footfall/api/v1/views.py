@@ -15,7 +15,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from footfall import selectors
-from footfall.api.v1 import examples, params
+from footfall.api.v1 import examples
 from footfall.api.v1.parsers import CsvTextParser
 from footfall.api.v1.serializers import (
     AggregatesOutput,
@@ -35,6 +35,7 @@ from footfall.selectors.kpis import CAPTURE_FORMULAS, kpis_compute
 from footfall.services import adapters
 from footfall.services.ingest import count_intervals_ingest
 from footfall.services.sales import sales_intervals_ingest
+from gateway.api import params
 from gateway.api.idempotency import idempotent
 from gateway.api.strict import refuse_unclean_text
 from inventory import local_time
@@ -51,9 +52,9 @@ COUNTING_PARAM = OpenApiParameter(
     description="interval (default): counts per interval. cumulative: running totals since the last reset, "
     "turned into per-interval counts (a lower total than the previous one is a reset).",
 )
-SENSOR_PARAM = OpenApiParameter("sensor", OpenApiTypes.STR, description="Code of the sensor the records belong to.")
+SENSOR_PARAM = OpenApiParameter("sensor", params.code_schema(), description="Code of the sensor the records belong to.")
 AXIS_SENSOR_PARAM = OpenApiParameter(
-    "sensor", OpenApiTypes.STR, required=True, description="Code of the sensor the export comes from."
+    "sensor", params.code_schema(required=True), required=True, description="Code of the sensor the export comes from."
 )
 INGEST_DESCRIPTION = (
     "Each record is judged on its own: the answer lists, in order, whether it was created, updated (a re-sent "
@@ -119,7 +120,7 @@ class CountCsvView(APIView):
     )
     @idempotent(required=False)
     def post(self, request: Request) -> Response:
-        code = params.text_param(request, "sensor")
+        code = params.code_param(request, "sensor")
         if code:
             code = selectors.sensor_for_writing(caller=caller_from_request(request), code=code).code
         text = request.data if isinstance(request.data, str) else ""
@@ -166,7 +167,7 @@ class AxisExportView(APIView):
     @idempotent(required=False)
     def post(self, request: Request) -> Response:
         data = _json_body(request)
-        code = params.text_param(request, "sensor", required=True)
+        code = params.code_param(request, "sensor", required=True)
         assert code is not None  # required
         sensor = selectors.sensor_for_writing(caller=caller_from_request(request), code=code)
         return _ingest(request, adapters.axis_records(data, sensor_code=sensor.code, cumulative=_cumulative(request)))
@@ -199,7 +200,7 @@ class SensorListView(ListAPIView[Sensor]):
     def get_queryset(self) -> QuerySet[Sensor]:
         request = self.request
         sensors = selectors.sensors_visible_to(caller=caller_from_request(request))
-        store = params.text_param(request, "store")
+        store = params.code_param(request, "store")
         kind = params.choice_param(request, "kind", SensorKind.values)
         updated_since = params.instant_param(request, "updated_since")
         if store:
@@ -215,7 +216,7 @@ class SensorListView(ListAPIView[Sensor]):
         operation_id="footfall_sensors_list",
         summary="Sensors of the stores you may read",
         parameters=[
-            OpenApiParameter("store", OpenApiTypes.STR, description="Store code."),
+            OpenApiParameter("store", params.code_schema(), description="Store code."),
             OpenApiParameter("kind", OpenApiTypes.STR, enum=SensorKind.values),
             OpenApiParameter("updated_since", OpenApiTypes.DATETIME, description="RFC 3339 with offset."),
         ],
@@ -236,7 +237,7 @@ class SensorDetailView(APIView):
 
 
 STORE_PARAM = OpenApiParameter(
-    "store", OpenApiTypes.STR, description="Store code: required for the operator; a store client reads its own."
+    "store", params.code_schema(), description="Store code: required for the operator; a store client reads its own."
 )
 RANGE_PARAMS = [
     OpenApiParameter("from", OpenApiTypes.DATE, required=True, description="First store-local day."),
@@ -246,6 +247,7 @@ RANGE_PARAMS = [
 
 class AggregatesView(APIView):
     required_scopes = READ
+    extra_error_statuses = {"GET": [400]}
 
     @extend_schema(
         tags=TAG,
@@ -268,7 +270,7 @@ class AggregatesView(APIView):
         first, last = params.date_range_params(request, max_days=MAX_RANGE_DAYS[granularity])
         kind = params.choice_param(request, "kind", SensorKind.values)
         caller = caller_from_request(request)
-        code = params.text_param(request, "store", required=caller.is_operator)
+        code = params.code_param(request, "store", required=caller.is_operator)
         store = selectors.store_for_reading(caller=caller, code=code)
         rows = footfall_aggregates(store=store, granularity=granularity, first=first, last=last, kind=kind)
         tz = local_time.zone(store.time_zone)
@@ -299,6 +301,7 @@ class AggregatesView(APIView):
 
 class KpisView(APIView):
     required_scopes = READ
+    extra_error_statuses = {"GET": [400]}
 
     @extend_schema(
         tags=TAG,
@@ -308,7 +311,7 @@ class KpisView(APIView):
         "days earlier, weekdays aligned). Ratios divide summed numerators by summed denominators. The operator "
         "may leave store out for the whole network. Each period also says how complete the entrance data is.",
         parameters=[
-            OpenApiParameter("store", OpenApiTypes.STR, description="Store code; operator: omit for the network."),
+            OpenApiParameter("store", params.code_schema(), description="Store code; operator: omit for the network."),
             *RANGE_PARAMS,
             OpenApiParameter(
                 "capture_formula",
@@ -325,7 +328,7 @@ class KpisView(APIView):
         first, last = params.date_range_params(request, max_days=366)
         formula = params.choice_param(request, "capture_formula", CAPTURE_FORMULAS, default="entries_per_passerby")
         caller = caller_from_request(request)
-        code = params.text_param(request, "store")
+        code = params.code_param(request, "store")
         store = None if caller.is_operator and not code else selectors.store_for_reading(caller=caller, code=code)
         body = kpis_compute(
             store_ids=[store.pk] if store else None, first=first, last=last, capture_formula=formula or ""
@@ -343,8 +346,8 @@ class AnomalyListView(ListAPIView[Anomaly]):
         request = self.request
         anomalies = selectors.anomalies_visible_to(caller=caller_from_request(request))
         filters = {
-            "sensor__store__code": params.text_param(request, "store"),
-            "sensor__code": params.text_param(request, "sensor"),
+            "sensor__store__code": params.code_param(request, "store"),
+            "sensor__code": params.code_param(request, "sensor"),
             "kind": params.choice_param(request, "kind", AnomalyKind.values),
             "status": params.choice_param(request, "status", AnomalyStatus.values),
             "updated_at__gte": params.instant_param(request, "updated_since"),
@@ -358,8 +361,8 @@ class AnomalyListView(ListAPIView[Anomaly]):
         description="Each anomaly says what was measured, what was expected and how it was judged. An ongoing "
         "fault extends its open anomaly (updated_at moves) instead of adding another.",
         parameters=[
-            OpenApiParameter("store", OpenApiTypes.STR),
-            OpenApiParameter("sensor", OpenApiTypes.STR),
+            OpenApiParameter("store", params.code_schema()),
+            OpenApiParameter("sensor", params.code_schema()),
             OpenApiParameter("kind", OpenApiTypes.STR, enum=AnomalyKind.values),
             OpenApiParameter("status", OpenApiTypes.STR, enum=AnomalyStatus.values),
             OpenApiParameter("updated_since", OpenApiTypes.DATETIME, description="RFC 3339 with offset."),

@@ -9,9 +9,9 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from gateway.api.params import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, choices_param, page_size_param
 from gateway.api.problems import InvalidQueryParameter
 from partners import selectors
-from partners.api.v1.params import choices_param, page_size_param
 from partners.api.v1.webhook_serializers import EventFeedPage, EventOutput, EventTypeList, EventTypeOutput
 from partners.callers import caller_from_request
 from partners.event_types import EVENT_TYPES, event_type_names
@@ -70,7 +70,11 @@ class EventFeedView(APIView):
             OpenApiParameter(
                 "type", OpenApiTypes.STR, many=True, enum=event_type_names(), description="Only these types."
             ),
-            OpenApiParameter("page_size", OpenApiTypes.INT, description="Events per page, 1 to 500 (default 50)."),
+            OpenApiParameter(
+                "page_size",
+                {"type": "integer", "minimum": 1, "maximum": MAX_PAGE_SIZE, "default": DEFAULT_PAGE_SIZE},
+                description=f"Events per page, 1 to {MAX_PAGE_SIZE} (default {DEFAULT_PAGE_SIZE}).",
+            ),
         ],
         responses={200: EventFeedPage},
         examples=[_feed_example(name) for name in EVENT_TYPES],

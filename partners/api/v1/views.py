@@ -1,12 +1,14 @@
 """Partner self-service: a partner reads its profile and clients and rotates secrets."""
 
-from drf_spectacular.utils import OpenApiExample, extend_schema
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiExample, OpenApiParameter, extend_schema
 from rest_framework.generics import ListAPIView
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from gateway.api.idempotency import idempotent
+from gateway.api.params import instant_param
 from partners import selectors, services
 from partners.api.v1.serializers import ApiClientOutput, ClientSecretOutput, PartnerOutput
 from partners.callers import caller_from_request
@@ -29,9 +31,16 @@ class ApiClientListView(ListAPIView[ApiClient]):
     serializer_class = ApiClientOutput
 
     def get_queryset(self):  # type: ignore[no-untyped-def]
-        return selectors.api_clients_visible_to(caller=caller_from_request(self.request))
+        clients = selectors.api_clients_visible_to(caller=caller_from_request(self.request))
+        since = instant_param(self.request, "updated_since")
+        return clients.filter(updated_at__gte=since) if since is not None else clients
 
-    @extend_schema(tags=TAG, operation_id="partner_clients_list", summary="Your OAuth clients (never their secrets)")
+    @extend_schema(
+        tags=TAG,
+        operation_id="partner_clients_list",
+        summary="Your OAuth clients (never their secrets)",
+        parameters=[OpenApiParameter("updated_since", OpenApiTypes.DATETIME, description="Changed at or after.")],
+    )
     def get(self, request: Request, *args: object, **kwargs: object) -> Response:
         return super().get(request, *args, **kwargs)
 

@@ -13,8 +13,8 @@ from rest_framework.views import APIView
 from gateway.api.etag import check_if_match, etag_for, not_modified
 from gateway.api.idempotency import idempotent
 from gateway.api.pagination import GatewayCursorPagination
+from gateway.api.params import choices_param, instant_param
 from partners import selectors
-from partners.api.v1.params import choices_param, updated_since_param
 from partners.api.v1.webhook_serializers import (
     WebhookCreatedOutput,
     WebhookCreateInput,
@@ -90,7 +90,7 @@ class WebhookListView(ListAPIView[WebhookSubscription]):
 
     def get_queryset(self):  # type: ignore[no-untyped-def]
         subscriptions = selectors.webhook_subscriptions_visible_to(caller=caller_from_request(self.request))
-        since = updated_since_param(self.request)
+        since = instant_param(self.request, "updated_since")
         return subscriptions.filter(updated_at__gte=since) if since is not None else subscriptions
 
     @extend_schema(
@@ -232,7 +232,7 @@ class WebhookDeliveryListView(ListAPIView[WebhookDelivery]):
             subscription_id=self.kwargs["webhook_id"],
             statuses=choices_param(self.request, "status", DeliveryStatus.values),
         )
-        since = updated_since_param(self.request)
+        since = instant_param(self.request, "updated_since")
         return deliveries.filter(updated_at__gte=since) if since is not None else deliveries
 
     @extend_schema(

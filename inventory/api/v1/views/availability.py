@@ -8,8 +8,16 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from gateway.api.params import (
+    code_schema,
+    float_param,
+    instant_param,
+    int_param,
+    list_param,
+    text_param,
+    text_schema,
+)
 from gateway.api.problems import InvalidQueryParameter
-from inventory.api.v1.params import float_param, instant_param, int_param, list_param, text_param
 from inventory.api.v1.serializers import AvailabilityOutput
 from inventory.selectors.availability import availability_at_store, availability_near, availability_store_get
 from partners.callers import caller_from_request
@@ -23,6 +31,7 @@ MAX_LIMIT = 50
 
 class AvailabilityView(APIView):
     required_scopes = ["inventory:read"]
+    extra_error_statuses = {"GET": [400]}
 
     @extend_schema(
         tags=["availability"],
@@ -39,8 +48,13 @@ class AvailabilityView(APIView):
             "partner at its own locations, a store client at its own store."
         ),
         parameters=[
-            OpenApiParameter("sku", OpenApiTypes.STR, required=True, many=True, explode=True),
-            OpenApiParameter("store", OpenApiTypes.STR, description="Store code (store mode)."),
+            OpenApiParameter(
+                "sku",
+                {"type": "array", "items": code_schema(required=True), "minItems": 1, "maxItems": MAX_SKUS},
+                required=True,
+                explode=True,
+            ),
+            OpenApiParameter("store", text_schema(), description="Store code (store mode)."),
             OpenApiParameter("lat", OpenApiTypes.DOUBLE, description="Latitude, -90 to 90 (near mode)."),
             OpenApiParameter("lng", OpenApiTypes.DOUBLE, description="Longitude, -180 to 180 (near mode)."),
             OpenApiParameter(

@@ -10,8 +10,8 @@ from rest_framework.views import APIView
 
 from gateway.api.etag import check_if_match, etag_for
 from gateway.api.idempotency import idempotent
+from gateway.api.params import bool_param, choice_param, instant_param, text_param, text_schema
 from inventory import services
-from inventory.api.v1.params import bool_param, choice_param, instant_param, text_param
 from inventory.api.v1.serializers import LocationCreateInput, LocationOutput, LocationUpdateInput
 from inventory.api.v1.views.common import IF_MATCH, IF_NONE_MATCH, NOT_MODIFIED, UPDATED_SINCE, with_etag
 from inventory.models import Location, LocationKind
@@ -55,10 +55,10 @@ class LocationListView(GenericAPIView[Location]):
             OpenApiParameter("kind", OpenApiTypes.STR, enum=list(_KINDS)),
             OpenApiParameter(
                 "owner",
-                OpenApiTypes.STR,
+                text_schema(),
                 description="Operator only: `retailer` or a partner's slug; ignored otherwise.",
             ),
-            OpenApiParameter("q", OpenApiTypes.STR, description="Text in the name or city, or the exact code."),
+            OpenApiParameter("q", text_schema(), description="Text in the name or city, or the exact code."),
             OpenApiParameter("click_and_collect", OpenApiTypes.BOOL),
         ],
         responses=LocationOutput(many=True),

@@ -1,7 +1,6 @@
 """Products: the catalogue (catalog:read) and the owners' writes (inventory:write)."""
 
 from django.db.models import QuerySet
-from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiExample, OpenApiParameter, extend_schema
 from rest_framework.generics import GenericAPIView
 from rest_framework.request import Request
@@ -10,8 +9,8 @@ from rest_framework.views import APIView
 
 from gateway.api.etag import check_if_match, etag_for
 from gateway.api.idempotency import idempotent
+from gateway.api.params import instant_param, text_param, text_schema
 from inventory import services
-from inventory.api.v1.params import instant_param, text_param
 from inventory.api.v1.serializers import ProductCreateInput, ProductOutput, ProductUpdateInput
 from inventory.api.v1.views.common import IF_MATCH, IF_NONE_MATCH, NOT_MODIFIED, UPDATED_SINCE, with_etag
 from inventory.models import Product
@@ -67,15 +66,15 @@ class ProductListView(GenericAPIView[Product]):
         "catalogue. `name` and `description` follow Accept-Language (fr by default, en).",
         parameters=[
             UPDATED_SINCE,
-            OpenApiParameter("category", OpenApiTypes.STR, description="Exact category."),
+            OpenApiParameter("category", text_schema(), description="Exact category."),
             OpenApiParameter(
                 "owner",
-                OpenApiTypes.STR,
+                text_schema(),
                 description="Operator only: `retailer` or a partner's slug; ignored otherwise.",
             ),
-            OpenApiParameter("q", OpenApiTypes.STR, description="Text in the French or English name."),
-            OpenApiParameter("sku", OpenApiTypes.STR, description="Exact SKU."),
-            OpenApiParameter("gtin", OpenApiTypes.STR, description="Exact GTIN."),
+            OpenApiParameter("q", text_schema(), description="Text in the French or English name."),
+            OpenApiParameter("sku", text_schema(), description="Exact SKU."),
+            OpenApiParameter("gtin", text_schema(), description="Exact GTIN."),
         ],
         responses=ProductOutput(many=True),
     )

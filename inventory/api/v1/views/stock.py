@@ -11,9 +11,9 @@ from rest_framework.views import APIView
 from gateway.api.etag import check_if_match, etag_for
 from gateway.api.idempotency import HEADER as IDEMPOTENCY_HEADER
 from gateway.api.idempotency import idempotent
+from gateway.api.params import instant_param
 from gateway.api.problems import PreconditionRequired
 from inventory import services
-from inventory.api.v1.params import instant_param
 from inventory.api.v1.serializers import StockAdjustInput, StockLevelOutput, StockSetInput
 from inventory.api.v1.views.common import IF_NONE_MATCH, NOT_MODIFIED, UPDATED_SINCE, with_etag
 from inventory.models import Location, Product, StockLevel
