@@ -26,7 +26,7 @@ from gateway.api.middleware import CountedBodyApplication, ProcessEnvironScrub
 sys.setswitchinterval(float(os.environ.get("PYTHON_SWITCH_INTERVAL_MS", "5")) / 1000)
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "gateway.settings.local")
-application = CountedBodyApplication(get_wsgi_application())
+application = ProcessEnvironScrub(CountedBodyApplication(get_wsgi_application()))
 get_resolver().url_patterns  # noqa: B018  imports every view and serializer now, not at the first request
 
 # What is loaded by now (Django, the apps, their modules and caches) lives as
