@@ -121,6 +121,15 @@ class GatewayAutoSchema(AutoSchema):
             headers["Retry-After"] = {"schema": {"type": "integer"}, "description": "Seconds to wait."}
         return headers
 
+    def _get_parameters(self) -> Any:
+        parameters = super()._get_parameters()
+        for parameter in parameters:
+            # gateway.api.params reads an empty optional query parameter as
+            # an absent one (`?status=` lists every status); say so.
+            if parameter.get("in") == "query" and not parameter.get("required"):
+                parameter["allowEmptyValue"] = True
+        return parameters
+
     def get_override_parameters(self) -> list[Any]:
         params = list(super().get_override_parameters())
         handler = getattr(self.view, self.method.lower(), None)

@@ -97,9 +97,13 @@ class XovisLogicsData(StrictInput):
     logics = XovisLogic(many=True)
 
 
-class XovisPushInput(StrictInput):
+class XovisPushEnvelope(serializers.Serializer[Any]):
+    """One envelope of a Xovis push. Open on purpose: a sensor sends other
+    envelopes too (status_data...), which are acknowledged and ignored rather
+    than failing the device's push."""
+
     logics_data = XovisLogicsData(
-        help_text=_BATCH_HELP + " Other envelopes (status_data...) are acknowledged and ignored."
+        required=False, help_text=_BATCH_HELP + " Other envelopes (status_data...) are acknowledged and ignored."
     )
 
 

@@ -26,7 +26,7 @@ from footfall.api.v1.serializers import (
     KpisOutput,
     SalesBatchInput,
     SensorOutput,
-    XovisPushInput,
+    XovisPushEnvelope,
     ingest_body,
 )
 from footfall.models import Anomaly, AnomalyKind, AnomalyStatus, Sensor, SensorKind
@@ -138,7 +138,7 @@ class XovisPushView(APIView):
         "device_serial is sensor_info.serial_number and whose channel is the logic id; fw counts are entries, "
         "bw counts exits.",
         parameters=[COUNTING_PARAM],
-        request=XovisPushInput,
+        request=XovisPushEnvelope,
         responses={200: IngestOutput},
         examples=[examples.XOVIS_PUSH],
     )
@@ -247,7 +247,7 @@ RANGE_PARAMS = [
 
 class AggregatesView(APIView):
     required_scopes = READ
-    extra_error_statuses = {"GET": [400]}
+    extra_error_statuses = {"GET": [400, 404]}
 
     @extend_schema(
         tags=TAG,
@@ -301,7 +301,7 @@ class AggregatesView(APIView):
 
 class KpisView(APIView):
     required_scopes = READ
-    extra_error_statuses = {"GET": [400]}
+    extra_error_statuses = {"GET": [400, 404]}
 
     @extend_schema(
         tags=TAG,

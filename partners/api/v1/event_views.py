@@ -80,9 +80,9 @@ class EventFeedView(APIView):
         examples=[_feed_example(name) for name in EVENT_TYPES],
     )
     def get(self, request: Request) -> Response:
-        after = request.query_params.get("after")
+        after = request.query_params.get("after")  # empty: from the start, as an empty parameter is everywhere
         try:
-            position = selectors.FeedPosition.decode(after) if after is not None else None
+            position = selectors.FeedPosition.decode(after) if after else None
         except ValueError as exc:
             raise InvalidQueryParameter("after", _("after must be a cursor returned by this feed.")) from exc
         types = choices_param(request, "type", EVENT_TYPES)

@@ -18,6 +18,7 @@ TAG = ["partners"]
 
 
 class PartnerMeView(APIView):
+    extra_error_statuses = {"GET": [404]}  # a client that belongs to no partner (the operator's)
     required_scopes = ["partners:manage"]
 
     @extend_schema(tags=TAG, operation_id="partner_me", responses=PartnerOutput, summary="Your partner profile")

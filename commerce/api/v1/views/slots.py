@@ -134,6 +134,9 @@ class PickupSlotDetailView(APIView):
         return Response(PickupSlotStaffOutput(slot).data, headers={"ETag": _slot_etag(slot)})
 
 
+_STATUSES = "|".join(OrderStatus.values)
+
+
 class SlotOrderQueueView(GenericAPIView[Order]):
     required_scopes = ["orders:fulfil"]
     pagination_class = QueueCursorPagination
@@ -148,7 +151,10 @@ class SlotOrderQueueView(GenericAPIView[Order]):
         parameters=[
             OpenApiParameter(
                 "status",
-                OpenApiTypes.STR,
+                {
+                    "type": "string",
+                    "pattern": "^(" + "|".join(OrderStatus.values) + ")(,(" + "|".join(OrderStatus.values) + "))*$",
+                },
                 description="Comma-separated statuses to keep, e.g. `placed,preparing`.",
             ),
             UPDATED_SINCE,

@@ -25,6 +25,7 @@ from partners.callers import caller_from_request
 MAX_SKUS = 50
 DEFAULT_RADIUS_KM = 10.0
 MAX_RADIUS_KM = 100.0
+MIN_RADIUS_KM = 0.1
 DEFAULT_LIMIT = 10
 MAX_LIMIT = 50
 
@@ -55,16 +56,20 @@ class AvailabilityView(APIView):
                 explode=True,
             ),
             OpenApiParameter("store", text_schema(), description="Store code (store mode)."),
-            OpenApiParameter("lat", OpenApiTypes.DOUBLE, description="Latitude, -90 to 90 (near mode)."),
-            OpenApiParameter("lng", OpenApiTypes.DOUBLE, description="Longitude, -180 to 180 (near mode)."),
+            OpenApiParameter(
+                "lat", {"type": "number", "minimum": -90, "maximum": 90}, description="Latitude (near mode)."
+            ),
+            OpenApiParameter(
+                "lng", {"type": "number", "minimum": -180, "maximum": 180}, description="Longitude (near mode)."
+            ),
             OpenApiParameter(
                 "radius_km",
-                OpenApiTypes.DOUBLE,
+                {"type": "number", "minimum": MIN_RADIUS_KM, "maximum": MAX_RADIUS_KM, "default": DEFAULT_RADIUS_KM},
                 description=f"Near mode: default {DEFAULT_RADIUS_KM:g}, at most {MAX_RADIUS_KM:g}.",
             ),
             OpenApiParameter(
                 "limit",
-                OpenApiTypes.INT,
+                {"type": "integer", "minimum": 1, "maximum": MAX_LIMIT, "default": DEFAULT_LIMIT},
                 description=f"Locations per SKU: default {DEFAULT_LIMIT}, at most {MAX_LIMIT}.",
             ),
             OpenApiParameter(
@@ -92,6 +97,6 @@ class AvailabilityView(APIView):
             return Response(availability_at_store(caller=caller, skus=skus, store=store, at=at, limit=limit))
         if lat is None or lng is None:
             raise InvalidQueryParameter("lat", _("Give store, or lat and lng."), code="required")
-        radius = float_param(request, "radius_km", low=0.1, high=MAX_RADIUS_KM, default=DEFAULT_RADIUS_KM)
+        radius = float_param(request, "radius_km", low=MIN_RADIUS_KM, high=MAX_RADIUS_KM, default=DEFAULT_RADIUS_KM)
         assert radius is not None  # a default is given
         return Response(availability_near(caller=caller, skus=skus, lat=lat, lng=lng, radius_km=radius, limit=limit))
