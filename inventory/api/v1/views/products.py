@@ -23,7 +23,7 @@ TAG = ["products"]
 _PRODUCT_EXAMPLE = {
     "id": 12,
     "sku": "ACME-GRANOLA-500",
-    "gtin": "3560070123453",
+    "gtin": "3560070123452",
     "brand": "Acme Foods",
     "category": "cereals",
     "name": "Granola aux noix 500 g",
@@ -95,7 +95,7 @@ class ProductListView(GenericAPIView[Product]):
                 "Partner product",
                 value={
                     "sku": "ACME-GRANOLA-500",
-                    "gtin": "3560070123453",
+                    "gtin": "3560070123452",
                     "name_fr": "Granola aux noix 500 g",
                     "name_en": "Nut granola 500 g",
                     "category": "cereals",
