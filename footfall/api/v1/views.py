@@ -8,7 +8,7 @@ from typing import Any
 from django.db.models import QuerySet
 from django.http import Http404
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import OpenApiParameter, PolymorphicProxySerializer, extend_schema
 from rest_framework.generics import ListAPIView
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -138,7 +138,12 @@ class XovisPushView(APIView):
         "device_serial is sensor_info.serial_number and whose channel is the logic id; fw counts are entries, "
         "bw counts exits.",
         parameters=[COUNTING_PARAM],
-        request=XovisPushEnvelope,
+        request=PolymorphicProxySerializer(
+            component_name="XovisPush",
+            serializers=[XovisPushEnvelope, XovisPushEnvelope(many=True)],
+            resource_type_field_name=None,
+            many=False,
+        ),
         responses={200: IngestOutput},
         examples=[examples.XOVIS_PUSH],
     )
