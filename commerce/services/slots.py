@@ -36,7 +36,7 @@ from commerce.errors import (
 from commerce.locks import lock_due_holds, lock_slots
 from commerce.models import DEFAULT_HOLD_MINUTES, HoldState, SlotHold
 from commerce.selectors import expired_holds_sql, remaining_sql
-from gateway.api.instants import instant_sql, instant_text
+from gateway.api.instants import instant_text, instant_text_of_json
 from gateway.transactions import Refusal
 from inventory.selectors import store_id_of_caller
 from partners.callers import Caller
@@ -310,7 +310,7 @@ class _Refusal:
     starts_at: dt.datetime
     now: dt.datetime
     expired_holds: int
-    alternatives: list[dict[str, object]]
+    alternatives: list[dict[str, Any]]
 
 
 def _refusal_problem(refusal: _Refusal | None, *, store_id: int | None) -> Exception:
@@ -328,8 +328,12 @@ def _refusal_problem(refusal: _Refusal | None, *, store_id: int | None) -> Excep
     if refusal.starts_at <= refusal.now:
         return SlotStarted(_("This pickup slot has already started."))
     # Full (or it filled between the guarded UPDATE and the read).
+    alternatives = [
+        {**slot, "starts_at": instant_text_of_json(slot["starts_at"]), "ends_at": instant_text_of_json(slot["ends_at"])}
+        for slot in refusal.alternatives
+    ]
     return SlotFull(
-        _("No capacity left in this pickup slot; choose another one."), extra={"alternatives": refusal.alternatives}
+        _("No capacity left in this pickup slot; choose another one."), extra={"alternatives": alternatives}
     )
 
 
@@ -341,8 +345,8 @@ MAX_ALTERNATIVES = 100
 # with room left, in start order, as ``GET /pickup-slots?available=true``
 # lists them (a shopper told ``slot_full`` picks the next one from this list
 # instead of reloading the day). One row, no row for an unknown slot; the
-# alternatives come as one JSON array that PostgreSQL builds (instants written
-# as the slot lists write them, by ``instant_sql``) and psycopg decodes
+# alternatives come as one JSON array that PostgreSQL builds (its instants
+# rewritten as the slot lists write them by ``instant_text_of_json``) and psycopg decodes
 # in C: a row per alternative cost a Python timestamp parse for each of five
 # columns, a fifth of a refusal's CPU. One statement, in plain SQL: at the
 # midnight rush more than a third of the order requests are refused, and the
@@ -350,8 +354,7 @@ MAX_ALTERNATIVES = 100
 _REFUSAL_SQL = f"""
     SELECT s.store_id, l.is_active AND l.click_and_collect, s.is_closed, s.release_at, s.starts_at, now(),
            {expired_holds_sql("s")},
-           (SELECT COALESCE(json_agg(json_build_object('id', a.id, 'starts_at', {instant_sql("a.starts_at")},
-                                                       'ends_at', {instant_sql("a.ends_at")},
+           (SELECT COALESCE(json_agg(json_build_object('id', a.id, 'starts_at', a.starts_at, 'ends_at', a.ends_at,
                                                        'remaining', a.remaining) ORDER BY a.starts_at), '[]')
             FROM (SELECT a.id, a.starts_at, a.ends_at, r.remaining
                   FROM commerce_pickupslot a

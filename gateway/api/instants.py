@@ -20,14 +20,13 @@ def instant_text(value: dt.datetime) -> str:
     return value.astimezone(dt.UTC).isoformat().removesuffix("+00:00") + "Z"
 
 
-def instant_sql(column: str) -> str:
-    """SQL writing the ``timestamptz`` expression ``column`` (a column or an
-    alias of ours, never a value) as ``instant_text`` writes it, for JSON built
-    in PostgreSQL: its own JSON form of a timestamptz has the session's offset
-    (``+00:00``) and trims the trailing zeros of fractions (``.25``)."""
-    utc = f"({column} AT TIME ZONE 'UTC')"
-    return (
-        f"to_char({utc}, 'YYYY-MM-DD\"T\"HH24:MI:SS')"
-        f" || CASE WHEN date_trunc('second', {utc}) = {utc} THEN '' ELSE to_char({utc}, '.US') END"
-        " || 'Z'"
-    )
+def instant_text_of_json(text: str) -> str:
+    """``instant_text`` for the text PostgreSQL writes for a timestamptz in
+    JSON it builds ("2026-12-05T09:00:00+00:00" in a UTC session, fractions
+    trimmed: ".25"). A whole second in UTC, which every slot boundary is, is
+    a slice; anything else is parsed. Done here rather than in the SQL: the
+    to_char() form cost the midnight rush a tenth of its orders per second
+    (150-154 against 170-175 orders/s, interleaved runs, 2026-12-04)."""
+    if text.endswith("+00:00") and "." not in text:
+        return text[:-6] + "Z"
+    return instant_text(dt.datetime.fromisoformat(text))
