@@ -14,13 +14,13 @@ from typing import Any
 from django.contrib.auth import get_user_model
 from django.db import connection
 from django.utils.translation import gettext as _
-from rest_framework.exceptions import PermissionDenied, ValidationError
 
 from commerce.errors import CustomerNotFound, CustomerRequired, MixedCurrencies, ProductUnavailable
 from commerce.models import Order, OrderLine, OrderStatus, OrderStatusChange, PickupSlot
 from commerce.services.slots import BookedSlot, slot_book, slot_hold_consume, store_restriction
 from gateway.api.instants import instant_text
 from gateway.api.money import money_round
+from gateway.api.problems import CallerNotAllowed, FieldInvalid
 from gateway.transactions import refusable_atomic
 from inventory.models import Location, MovementReason
 from inventory.services import StockLine, stock_apply
@@ -59,7 +59,7 @@ def order_place(
     hold). Products are checked before anything is locked; then slot, stock,
     rows and events in one transaction."""
     if (slot_id is None) == (hold_id is None):
-        raise ValidationError({"slot_id": [_("Give either slot_id or hold_id.")]})
+        raise FieldInvalid("slot_id", _("Give either slot_id or hold_id."))
     customer = order_customer_id(caller=caller, customer_id=customer_id)
     store_id = store_restriction(caller)
     catalogue = catalogue_items(product_ids=[line.product_id for line in lines])
@@ -102,10 +102,10 @@ def order_customer_id(*, caller: Caller, customer_id: int | None) -> int:
         if caller.user_id is None:
             raise CustomerRequired(_("This token is not signed in as a customer."))
         if customer_id is not None and customer_id != caller.user_id:
-            raise ValidationError({"customer_id": [_("A shopper places orders for themselves only.")]})
+            raise FieldInvalid("customer_id", _("A shopper places orders for themselves only."))
         return caller.user_id
     if caller.kind not in (CallerKind.STORE, CallerKind.OPERATOR):
-        raise PermissionDenied(_("Only shoppers, stores and the operator place orders."))
+        raise CallerNotAllowed(_("Only shoppers, stores and the operator place orders."))
     if customer_id is None:
         raise CustomerRequired(_("Name the customer (customer_id) this order is for."))
     if not get_user_model().objects.filter(pk=customer_id, is_active=True).exists():

@@ -10,12 +10,11 @@ from dataclasses import dataclass
 from django.db import IntegrityError, connection, transaction
 from django.db.models.functions import Now
 from django.utils.translation import gettext as _
-from rest_framework.exceptions import ValidationError
 
 from commerce.errors import CapacityBelowBookings, DayAlreadyReleased, ObjectNotFound, WindowsOverlap
 from commerce.models import PickupSlot, SlotException, SlotSchedule, SlotWindow
 from commerce.services.release import day_has_slots
-from gateway.api.problems import PreconditionFailed, PreconditionRequired
+from gateway.api.problems import FieldInvalid, PreconditionFailed, PreconditionRequired
 from inventory.models import Location
 
 
@@ -110,8 +109,8 @@ def _check_windows(windows: Sequence[WindowSpec]) -> None:
         if end == 0:
             end = 24 * 60
         if end <= start:
-            raise ValidationError(
-                {f"windows.{index}.closes": [_("A window closes after it opens, at 00:00 (midnight) at the latest.")]}
+            raise FieldInvalid(
+                f"windows.{index}.closes", _("A window closes after it opens, at 00:00 (midnight) at the latest.")
             )
         by_day.setdefault(w.weekday, []).append((start, end))
     for weekday, spans in by_day.items():

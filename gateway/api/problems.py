@@ -108,6 +108,28 @@ class ProblemError(APIException):
         self.headers = headers or {}
 
 
+class FieldInvalid(ProblemError):
+    """A domain rule broken by one field of the request, raised by a service
+    or selector (which leave DRF to the API layer): answered exactly as a
+    serializer's validation error, 422 ``validation_failed`` naming the field."""
+
+    status_code = 422
+    code = "validation_failed"
+
+    def __init__(self, field: str, message: str, *, code: str = "invalid") -> None:
+        super().__init__(
+            _("%(count)d field(s) failed validation.") % {"count": 1},
+            extra={"errors": [{"field": field, "code": code, "message": str(message)}]},
+        )
+
+
+class CallerNotAllowed(ProblemError):
+    """The caller's kind may not do this at all: 403 ``permission_denied``."""
+
+    status_code = 403
+    code = "permission_denied"
+
+
 class Conflict(ProblemError):
     status_code = 409
     code = "conflict"

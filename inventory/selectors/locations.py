@@ -13,8 +13,8 @@ import datetime as dt
 from django.db.models import Q, QuerySet
 from django.http import Http404
 from django.utils.translation import gettext as _
-from rest_framework.exceptions import PermissionDenied, ValidationError
 
+from gateway.api.problems import CallerNotAllowed, FieldInvalid
 from inventory.models import Location, LocationKind
 from inventory.selectors.callers import store_id_of_caller
 from partners.callers import Caller
@@ -80,7 +80,7 @@ def location_get_for_edit(*, caller: Caller, code: str) -> Location:
 
 def ensure_catalog_editor(*, caller: Caller) -> None:
     if caller.kind not in CATALOG_EDITORS:
-        raise PermissionDenied(_("Only the operator and partners create and edit products and locations."))
+        raise CallerNotAllowed(_("Only the operator and partners create and edit products and locations."))
 
 
 def stock_locations_of(*, caller: Caller) -> QuerySet[Location]:
@@ -108,11 +108,11 @@ def owner_for_new_object(*, caller: Caller, slug: str | None) -> Partner | None:
     if not caller.is_operator:
         partner = caller.client.partner
         if slug is not None and (partner is None or slug != partner.slug):
-            raise ValidationError({"owner": [_("Partners create products and locations for themselves only.")]})
+            raise FieldInvalid("owner", _("Partners create products and locations for themselves only."))
         return partner
     if slug is None:
         return None
     owner = Partner.objects.filter(slug=slug).first()
     if owner is None:
-        raise ValidationError({"owner": [_("No partner with this slug.")]}, code="unknown_partner")
+        raise FieldInvalid("owner", _("No partner with this slug."), code="unknown_partner")
     return owner

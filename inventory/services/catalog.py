@@ -7,9 +7,8 @@ from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from rest_framework.exceptions import ValidationError
 
-from gateway.api.problems import PreconditionFailed
+from gateway.api.problems import FieldInvalid, PreconditionFailed
 from inventory.errors import LocationCodeTaken, ProductSkuTaken
 from inventory.models import ClientLocation, Location, LocationKind, Product
 from partners.models import ApiClient, Partner
@@ -62,9 +61,7 @@ def location_create(*, owner: Partner | None, fields: dict[str, Any]) -> Locatio
     """A location of ``owner`` (None: the retailer). Stores are the retailer's;
     a partner's places are warehouses and partner stores. Codes are unique (409)."""
     if fields.get("kind") == LocationKind.STORE and owner is not None:
-        raise ValidationError(
-            {"kind": [_("Stores belong to the retailer; a partner's shop is a partner_store.")]}, code="invalid"
-        )
+        raise FieldInvalid("kind", _("Stores belong to the retailer; a partner's shop is a partner_store."))
     with transaction.atomic():
         try:
             with transaction.atomic():

@@ -4,7 +4,11 @@ import json
 
 import pytest
 from django.test import Client
+from rest_framework import exceptions
+from rest_framework.test import APIRequestFactory
 
+from gateway.api.errors import problem_exception_handler
+from gateway.api.problems import FieldInvalid
 from partners.models import CallerKind
 from tests.factories import api_as, make_client
 
@@ -135,3 +139,16 @@ def test_problem_types_are_documented() -> None:
     detail = Client().get("/problems/idempotency-key-reused")
     assert detail.status_code == 200
     assert detail.json()["code"] == "idempotency_key_reused"
+
+
+@pytest.mark.parametrize("code", ["invalid", "unknown_partner"])
+def test_a_domain_field_error_reads_as_a_serializer_validation_error(code) -> None:
+    # given the same broken rule raised by a serializer (DRF) and by a service (a domain error)
+    request = APIRequestFactory().post("/api/v1/products")
+    drf = exceptions.ValidationError({"owner": ["No partner with this slug."]}, code=code)
+    domain = FieldInvalid("owner", "No partner with this slug.", code=code)
+    # when both are answered
+    answers = [problem_exception_handler(exc, {"request": request}) for exc in (drf, domain)]
+    # then the client cannot tell them apart
+    assert answers[0].status_code == answers[1].status_code == 422
+    assert answers[0].data == answers[1].data
