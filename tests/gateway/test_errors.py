@@ -148,7 +148,10 @@ def test_a_domain_field_error_reads_as_a_serializer_validation_error(code) -> No
     drf = exceptions.ValidationError({"owner": ["No partner with this slug."]}, code=code)
     domain = FieldInvalid("owner", "No partner with this slug.", code=code)
     # when both are answered
-    answers = [problem_exception_handler(exc, {"request": request}) for exc in (drf, domain)]
+    serializer_answer = problem_exception_handler(drf, {"request": request})
+    service_answer = problem_exception_handler(domain, {"request": request})
     # then the client cannot tell them apart
-    assert answers[0].status_code == answers[1].status_code == 422
-    assert answers[0].data == answers[1].data
+    assert serializer_answer is not None
+    assert service_answer is not None
+    assert serializer_answer.status_code == service_answer.status_code == 422
+    assert serializer_answer.data == service_answer.data
