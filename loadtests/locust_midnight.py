@@ -158,7 +158,7 @@ class MidnightShopper(FastHttpUser):
         """What the app shows after a full slot: the day's slots with room left."""
         store = PLAN["stores"][shopper.index % len(PLAN["stores"])]
         response = self.client.get(
-            f"/api/v1/pickup-slots?store={store['id']}&from={PLAN['date']}&to={PLAN['date']}&available=true"
+            f"/api/v1/pickup-slots?store={store['code']}&from={PLAN['date']}&to={PLAN['date']}&available=true"
             "&page_size=100",
             headers={"Authorization": f"Bearer {shopper.token}"},
             name="GET /api/v1/pickup-slots",
