@@ -14,6 +14,8 @@ from collections.abc import Iterable
 from typing import Any, Literal, overload
 
 from django.utils.translation import gettext as _
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter
 from rest_framework.request import Request
 
 from gateway.api.problems import InvalidQueryParameter
@@ -231,6 +233,19 @@ def instant_param(request: Request, name: str, *, required: bool = False) -> dt.
     if value is None:
         raise InvalidQueryParameter(name, _("Expected an RFC 3339 timestamp with offset, e.g. 2026-03-29T00:00:00Z."))
     return value
+
+
+# Every list of rows that change takes it; declared once for all their schemas.
+UPDATED_SINCE = OpenApiParameter(
+    "updated_since",
+    OpenApiTypes.DATETIME,
+    description="Only rows changed at or after this instant (RFC 3339 with offset).",
+)
+
+
+def updated_since_param(request: Request) -> dt.datetime | None:
+    """``?updated_since=``, the instant a list of changing rows starts from."""
+    return instant_param(request, UPDATED_SINCE.name)
 
 
 @overload

@@ -207,7 +207,7 @@ class SensorListView(ListAPIView[Sensor]):
         sensors = selectors.sensors_visible_to(caller=caller_from_request(request))
         store = params.code_param(request, "store")
         kind = params.choice_param(request, "kind", SensorKind.values)
-        updated_since = params.instant_param(request, "updated_since")
+        updated_since = params.updated_since_param(request)
         if store:
             sensors = sensors.filter(store__code=store)
         if kind:
@@ -223,7 +223,7 @@ class SensorListView(ListAPIView[Sensor]):
         parameters=[
             OpenApiParameter("store", params.code_schema(), description="Store code."),
             OpenApiParameter("kind", OpenApiTypes.STR, enum=SensorKind.values),
-            OpenApiParameter("updated_since", OpenApiTypes.DATETIME, description="RFC 3339 with offset."),
+            params.UPDATED_SINCE,
         ],
     )
     def get(self, request: Request, *args: Any, **kwargs: Any) -> Response:
@@ -355,7 +355,7 @@ class AnomalyListView(ListAPIView[Anomaly]):
             "sensor__code": params.code_param(request, "sensor"),
             "kind": params.choice_param(request, "kind", AnomalyKind.values),
             "status": params.choice_param(request, "status", AnomalyStatus.values),
-            "updated_at__gte": params.instant_param(request, "updated_since"),
+            "updated_at__gte": params.updated_since_param(request),
         }
         return anomalies.filter(**{key: value for key, value in filters.items() if value})
 
@@ -370,7 +370,7 @@ class AnomalyListView(ListAPIView[Anomaly]):
             OpenApiParameter("sensor", params.code_schema()),
             OpenApiParameter("kind", OpenApiTypes.STR, enum=AnomalyKind.values),
             OpenApiParameter("status", OpenApiTypes.STR, enum=AnomalyStatus.values),
-            OpenApiParameter("updated_since", OpenApiTypes.DATETIME, description="RFC 3339 with offset."),
+            params.UPDATED_SINCE,
         ],
     )
     def get(self, request: Request, *args: Any, **kwargs: Any) -> Response:

@@ -1,14 +1,13 @@
 """Partner self-service: a partner reads its profile and clients and rotates secrets."""
 
-from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiExample, OpenApiParameter, extend_schema
+from drf_spectacular.utils import OpenApiExample, extend_schema
 from rest_framework.generics import ListAPIView
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from gateway.api.idempotency import idempotent
-from gateway.api.params import instant_param
+from gateway.api.params import UPDATED_SINCE, updated_since_param
 from partners import selectors, services
 from partners.api.v1.serializers import ApiClientOutput, ClientSecretOutput, PartnerOutput
 from partners.callers import caller_from_request
@@ -33,14 +32,14 @@ class ApiClientListView(ListAPIView[ApiClient]):
 
     def get_queryset(self):  # type: ignore[no-untyped-def]
         clients = selectors.api_clients_visible_to(caller=caller_from_request(self.request))
-        since = instant_param(self.request, "updated_since")
+        since = updated_since_param(self.request)
         return clients.filter(updated_at__gte=since) if since is not None else clients
 
     @extend_schema(
         tags=TAG,
         operation_id="partner_clients_list",
         summary="Your OAuth clients (never their secrets)",
-        parameters=[OpenApiParameter("updated_since", OpenApiTypes.DATETIME, description="Changed at or after.")],
+        parameters=[UPDATED_SINCE],
     )
     def get(self, request: Request, *args: object, **kwargs: object) -> Response:
         return super().get(request, *args, **kwargs)

@@ -13,7 +13,7 @@ from rest_framework.views import APIView
 from gateway.api.etag import check_if_match, etag_for, not_modified
 from gateway.api.idempotency import idempotent
 from gateway.api.pagination import GatewayCursorPagination
-from gateway.api.params import choices_param, instant_param
+from gateway.api.params import UPDATED_SINCE, choices_param, updated_since_param
 from partners import selectors
 from partners.api.v1.webhook_serializers import (
     WebhookCreatedOutput,
@@ -90,14 +90,14 @@ class WebhookListView(ListAPIView[WebhookSubscription]):
 
     def get_queryset(self):  # type: ignore[no-untyped-def]
         subscriptions = selectors.webhook_subscriptions_visible_to(caller=caller_from_request(self.request))
-        since = instant_param(self.request, "updated_since")
+        since = updated_since_param(self.request)
         return subscriptions.filter(updated_at__gte=since) if since is not None else subscriptions
 
     @extend_schema(
         tags=TAG,
         operation_id="webhooks_list",
         summary="Your webhook subscriptions",
-        parameters=[OpenApiParameter("updated_since", OpenApiTypes.DATETIME, description="Changed at or after.")],
+        parameters=[UPDATED_SINCE],
     )
     def get(self, request: Request, *args: object, **kwargs: object) -> Response:
         return super().get(request, *args, **kwargs)
@@ -232,7 +232,7 @@ class WebhookDeliveryListView(ListAPIView[WebhookDelivery]):
             subscription_id=self.kwargs["webhook_id"],
             statuses=choices_param(self.request, "status", DeliveryStatus.values),
         )
-        since = instant_param(self.request, "updated_since")
+        since = updated_since_param(self.request)
         return deliveries.filter(updated_at__gte=since) if since is not None else deliveries
 
     @extend_schema(
@@ -241,7 +241,7 @@ class WebhookDeliveryListView(ListAPIView[WebhookDelivery]):
         summary="Delivery log of a subscription, newest first",
         parameters=[
             OpenApiParameter("status", OpenApiTypes.STR, many=True, enum=DeliveryStatus.values),
-            OpenApiParameter("updated_since", OpenApiTypes.DATETIME, description="Changed at or after."),
+            UPDATED_SINCE,
         ],
     )
     def get(self, request: Request, *args: object, **kwargs: object) -> Response:

@@ -25,7 +25,7 @@ from commerce.services.orders import LineRequest, order_place
 from gateway.api.etag import etag_for, not_modified
 from gateway.api.idempotency import idempotent
 from gateway.api.pagination import GatewayCursorPagination
-from gateway.api.params import choices_param, code_param, id_param, instant_param
+from gateway.api.params import UPDATED_SINCE, choices_param, code_param, id_param, updated_since_param
 from partners.callers import Caller, caller_from_request
 
 TAG = ["orders"]
@@ -100,9 +100,7 @@ class OrderListCreateView(GenericAPIView[Order]):
             OpenApiParameter("status", OpenApiTypes.STR, description="Comma-separated statuses."),
             store_parameter(OpenApiParameter.QUERY),
             OpenApiParameter("slot", OpenApiTypes.INT, description="Pickup slot id."),
-            OpenApiParameter(
-                "updated_since", OpenApiTypes.DATETIME, description="RFC 3339 with offset; changed since then."
-            ),
+            UPDATED_SINCE,
             *DEPRECATION_HEADERS,
         ],
         responses=OrderSummaryOutput(many=True),
@@ -114,7 +112,7 @@ class OrderListCreateView(GenericAPIView[Order]):
             statuses=choices_param(request, "status", OrderStatus.values),
             store_id=resolve_store(self, store, source="query").id if store is not None else None,
             slot_id=id_param(request, "slot"),
-            updated_since=instant_param(request, "updated_since"),
+            updated_since=updated_since_param(request),
         )
         page = self.paginate_queryset(orders)
         return self.get_paginated_response(OrderSummaryOutput(page, many=True).data)

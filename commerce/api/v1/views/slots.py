@@ -26,16 +26,20 @@ from commerce.services.slots import slot_hold_create, slot_hold_release
 from gateway.api.etag import check_if_match, etag_for
 from gateway.api.idempotency import idempotent
 from gateway.api.pagination import GatewayCursorPagination
-from gateway.api.params import bool_param, choices_param, code_param, date_range_params, instant_param
+from gateway.api.params import (
+    UPDATED_SINCE,
+    bool_param,
+    choices_param,
+    code_param,
+    date_range_params,
+    updated_since_param,
+)
 from inventory.local_time import zone
 from partners.callers import caller_from_request
 
 SLOTS = ["pickup slots"]
 HOLDS = ["pickup slots"]
 MAX_RANGE_DAYS = 31
-UPDATED_SINCE = OpenApiParameter(
-    "updated_since", OpenApiTypes.DATETIME, description="RFC 3339 with offset; only rows changed since then."
-)
 
 
 class SlotCursorPagination(GatewayCursorPagination):
@@ -81,7 +85,7 @@ class PickupSlotListView(GenericAPIView[PickupSlot]):
         date_from, date_to = date_range_params(
             request, max_days=MAX_RANGE_DAYS, default_from=today, default_days=DEFAULT_DAYS_AHEAD
         )
-        updated_since = instant_param(request, "updated_since")
+        updated_since = updated_since_param(request)
         slots = selectors.pickup_slots_open(
             store_id=store.pk,
             date_from=date_from,
@@ -163,7 +167,7 @@ class SlotOrderQueueView(GenericAPIView[Order]):
     )
     def get(self, request: Request, slot_id: int) -> Response:
         statuses = choices_param(request, "status", OrderStatus.values)
-        updated_since = instant_param(request, "updated_since")
+        updated_since = updated_since_param(request)
         caller = caller_from_request(request)
         slot = selectors.slot_for_staff(caller=caller, slot_id=slot_id)
         orders = selectors.slot_order_queue(slot=slot, statuses=statuses)

@@ -9,11 +9,6 @@ from rest_framework.response import Response
 
 from gateway.api.etag import etag_for, not_modified
 
-UPDATED_SINCE = OpenApiParameter(
-    "updated_since",
-    OpenApiTypes.DATETIME,
-    description="Only rows changed at or after this instant (RFC 3339 with offset).",
-)
 IF_MATCH = OpenApiParameter(
     "If-Match",
     OpenApiTypes.STR,

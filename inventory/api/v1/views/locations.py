@@ -10,10 +10,17 @@ from rest_framework.views import APIView
 
 from gateway.api.etag import check_if_match, etag_for
 from gateway.api.idempotency import idempotent
-from gateway.api.params import bool_param, choice_param, instant_param, text_param, text_schema
+from gateway.api.params import (
+    UPDATED_SINCE,
+    bool_param,
+    choice_param,
+    text_param,
+    text_schema,
+    updated_since_param,
+)
 from inventory import services
 from inventory.api.v1.serializers import LocationCreateInput, LocationOutput, LocationUpdateInput
-from inventory.api.v1.views.common import IF_MATCH, IF_NONE_MATCH, NOT_MODIFIED, UPDATED_SINCE, with_etag
+from inventory.api.v1.views.common import IF_MATCH, IF_NONE_MATCH, NOT_MODIFIED, with_etag
 from inventory.models import Location, LocationKind
 from inventory.selectors.locations import (
     ensure_catalog_editor,
@@ -39,7 +46,7 @@ class LocationListView(GenericAPIView[Location]):
             caller=caller_from_request(request),
             kind=choice_param(request, "kind", _KINDS),
             owner=text_param(request, "owner"),
-            updated_since=instant_param(request, "updated_since"),
+            updated_since=updated_since_param(request),
             q=text_param(request, "q"),
             click_and_collect=bool_param(request, "click_and_collect"),
         )

@@ -9,10 +9,10 @@ from rest_framework.views import APIView
 
 from gateway.api.etag import check_if_match, etag_for
 from gateway.api.idempotency import idempotent
-from gateway.api.params import instant_param, text_param, text_schema
+from gateway.api.params import UPDATED_SINCE, text_param, text_schema, updated_since_param
 from inventory import services
 from inventory.api.v1.serializers import ProductCreateInput, ProductOutput, ProductUpdateInput
-from inventory.api.v1.views.common import IF_MATCH, IF_NONE_MATCH, NOT_MODIFIED, UPDATED_SINCE, with_etag
+from inventory.api.v1.views.common import IF_MATCH, IF_NONE_MATCH, NOT_MODIFIED, with_etag
 from inventory.models import Product
 from inventory.selectors.locations import ensure_catalog_editor, owner_for_new_object
 from inventory.selectors.products import product_get, product_get_for_edit, products_filtered
@@ -50,7 +50,7 @@ class ProductListView(GenericAPIView[Product]):
         request = self.request
         return products_filtered(
             caller=caller_from_request(request),
-            updated_since=instant_param(request, "updated_since"),
+            updated_since=updated_since_param(request),
             category=text_param(request, "category"),
             owner=text_param(request, "owner"),
             q=text_param(request, "q"),

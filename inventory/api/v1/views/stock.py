@@ -11,11 +11,11 @@ from rest_framework.views import APIView
 from gateway.api.etag import check_if_match, etag_for
 from gateway.api.idempotency import HEADER as IDEMPOTENCY_HEADER
 from gateway.api.idempotency import idempotent
-from gateway.api.params import instant_param
+from gateway.api.params import UPDATED_SINCE, updated_since_param
 from gateway.api.problems import PreconditionRequired
 from inventory import services
 from inventory.api.v1.serializers import StockAdjustInput, StockLevelOutput, StockSetInput
-from inventory.api.v1.views.common import IF_NONE_MATCH, NOT_MODIFIED, UPDATED_SINCE, with_etag
+from inventory.api.v1.views.common import IF_NONE_MATCH, NOT_MODIFIED, with_etag
 from inventory.models import Location, Product, StockLevel
 from inventory.selectors.stock import stock_level_get, stock_levels_at, stock_levels_of_product, stock_target_get
 from partners.callers import caller_from_request
@@ -35,7 +35,7 @@ class LocationStockListView(GenericAPIView[StockLevel]):
         return stock_levels_at(
             caller=caller_from_request(self.request),
             code=self.kwargs["code"],
-            updated_since=instant_param(self.request, "updated_since"),
+            updated_since=updated_since_param(self.request),
         )
 
     @extend_schema(
@@ -59,7 +59,7 @@ class ProductStockListView(GenericAPIView[StockLevel]):
         return stock_levels_of_product(
             caller=caller_from_request(self.request),
             product_id=self.kwargs["product_id"],
-            updated_since=instant_param(self.request, "updated_since"),
+            updated_since=updated_since_param(self.request),
         )
 
     @extend_schema(
