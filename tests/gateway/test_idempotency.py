@@ -164,14 +164,20 @@ def test_twenty_concurrent_duplicates_make_one_effect(token) -> None:
     assert Partner.objects.filter(name="Crowd").count() == 1
 
 
+def _prepare_keyed_writes(api: APIClient, *, prefix: str) -> set[str]:
+    """Runs the keyed write often enough for the connection to prepare its statements; returns them."""
+    for n in range(6):
+        api.post(URL, {"name": f"{prefix} {n}", "count": 1}, format="json", HTTP_IDEMPOTENCY_KEY=f"{prefix}-{n}")
+    prepared = prepared_statements()
+    assert prepared
+    return prepared
+
+
 @pytest.mark.django_db
 def test_a_reused_key_keeps_the_statements_the_connection_prepared(token) -> None:
     # given a connection that has run the keyed write often enough to prepare its statements
     api = client_for(token)
-    for n in range(6):
-        api.post(URL, {"name": f"Delta {n}", "count": 1}, format="json", HTTP_IDEMPOTENCY_KEY=f"prepared-{n}")
-    prepared = prepared_statements()
-    assert prepared
+    prepared = _prepare_keyed_writes(api, prefix="prepared")
     # when a key comes back with another body
     reused = api.post(URL, {"name": "Other", "count": 1}, format="json", HTTP_IDEMPOTENCY_KEY="prepared-0")
     # then the 422 leaves them: its transaction wrote nothing and was not rolled back
@@ -208,10 +214,7 @@ def test_a_stored_4xx_keeps_nothing_written_inside_an_outer_transaction(token) -
 def test_a_refusal_that_wrote_nothing_keeps_the_prepared_statements(token) -> None:
     # given a connection that has prepared the keyed write's statements
     api = client_for(token)
-    for n in range(6):
-        api.post(URL, {"name": f"Epsilon {n}", "count": 1}, format="json", HTTP_IDEMPOTENCY_KEY=f"eps-{n}")
-    prepared = prepared_statements()
-    assert prepared
+    prepared = _prepare_keyed_writes(api, prefix="eps")
     # when a new key gets a validation failure (nothing written before it)
     refused = api.post(URL, {"name": "", "count": 1}, format="json", HTTP_IDEMPOTENCY_KEY="eps-bad")
     # then it is stored without a rollback: the statements survive
