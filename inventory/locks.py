@@ -13,7 +13,7 @@ from collections.abc import Iterable, Sequence
 
 from django.db import connection
 
-from inventory.sql import int_array
+from gateway.sql import int_array
 
 
 def lock_stock_levels(*, location_id: int, product_ids: Iterable[int]) -> dict[int, tuple[int, str, str, int | None]]:

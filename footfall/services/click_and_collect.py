@@ -32,9 +32,9 @@ from django.db.models.fields.json import KT
 
 from commerce.models import OrderStatus
 from commerce.selectors import CollectedOrder, collected_orders
-from footfall.bulk_sql import bulk_fetch
 from footfall.locks import lock_event_feed_position, lock_stores_for_sales
 from footfall.services.sales import sales_days_rebuild
+from gateway.sql import bulk_fetch
 from inventory import local_time
 from inventory.models import Location
 from partners.selectors import FeedPosition, events_in_feed_order

@@ -6,8 +6,8 @@ from collections import defaultdict
 
 from django.utils.translation import gettext as _
 
-from footfall.bulk_sql import bulk_fetch
 from footfall.services.records import IntervalRow, RecordResult
+from gateway.sql import bulk_fetch
 
 
 def cumulative_to_deltas(rows: list[IntervalRow], results: list[RecordResult]) -> list[IntervalRow]:

@@ -19,7 +19,6 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from footfall.bulk_sql import bulk_execute, bulk_fetch, staged_fetch
 from footfall.locks import lock_sensors_for_ingest
 from footfall.models import Sensor
 from footfall.services.adapters import CountRecord
@@ -33,6 +32,7 @@ from footfall.services.records import (
     SensorRef,
     record_error,
 )
+from gateway.sql import bulk_execute, bulk_fetch, staged_fetch
 from inventory import local_time
 from inventory.selectors import store_id_of_caller
 from partners.callers import Caller

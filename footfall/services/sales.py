@@ -16,12 +16,12 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from footfall.bulk_sql import bulk_execute, bulk_fetch
 from footfall.errors import InvalidBatch, SalesNotForDevices
 from footfall.locks import lock_stores_for_sales
 from footfall.services.adapters import check_batch_size, parse_timestamp
 from footfall.services.records import CLOCK_SKEW, MAX_INTERVAL, RecordResult, record_error
 from gateway.api.strict import DECIMAL_STRING, is_clean_text
+from gateway.sql import bulk_execute, bulk_fetch
 from inventory import local_time
 from inventory.models import Location, LocationKind
 from inventory.selectors import store_id_of_caller

@@ -15,11 +15,11 @@ from django.db import connection, transaction
 from django.utils.translation import gettext as _
 
 from gateway.api.problems import PreconditionFailed, ProblemError
+from gateway.sql import int_array
 from inventory.errors import InsufficientStock, QuantityTooLarge, StockBelowReserved
 from inventory.locks import lock_stock_levels_by_pairs
 from inventory.models import Location, MovementReason, Product
 from inventory.services.stock import MAX_QUANTITY, stock_changed_event
-from inventory.sql import int_array
 from partners.services import events_record
 
 APPLIED = "applied"

@@ -20,10 +20,10 @@ from typing import Any
 from django.db import connection, transaction
 from django.utils.translation import gettext as _
 
+from gateway.sql import int_array
 from inventory.errors import InsufficientStock
 from inventory.locks import lock_stock_levels
 from inventory.models import MovementReason, Product, StockLevel
-from inventory.sql import int_array
 from partners.models import ApiClient
 from partners.services import NewEvent, events_record
 
