@@ -110,12 +110,16 @@ def _metrics_dir() -> tuple[Path, bool]:
 
 
 def _collect_static() -> Path:
+    """The static files' directory, collected first unless the image already
+    did it at build time (``GATEWAY_COLLECTSTATIC=0``, see the Dockerfile), where
+    the application directory is read-only for the server's user."""
     import django
     from django.conf import settings
     from django.core.management import call_command
 
     django.setup()
-    call_command("collectstatic", "--no-input", verbosity=0)
+    if os.environ.get("GATEWAY_COLLECTSTATIC", "1") != "0":
+        call_command("collectstatic", "--no-input", verbosity=0)
     return Path(settings.STATIC_ROOT)
 
 

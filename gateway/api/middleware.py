@@ -184,3 +184,30 @@ class ProblemMiddleware:
             if header in response:
                 problem[header] = response[header]
         return problem
+
+
+class ProbeMiddleware:
+    """Answers the health probes and the metrics scrape before anything checks
+    the Host header or redirects to HTTPS.
+
+    Kubernetes, Docker and Prometheus reach a pod by its IP over plain HTTP:
+    ``Host: 10.1.2.3:8000``, which is not among the public ``ALLOWED_HOSTS``
+    (CommonMiddleware answers 400) and would be redirected to HTTPS by
+    SecurityMiddleware (a 301, which a kubelet counts as success, so a dead
+    pod would look alive). Production puts this first (gateway/settings/
+    production.py). Nothing here is private: the probes say ok or
+    unavailable, and /metrics keeps its own token check."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        from gateway.api import views  # views import this module's neighbours; resolved once, here
+
+        self.get_response = get_response
+        self.probes: dict[str, Callable[[HttpRequest], HttpResponse]] = {
+            "/health/live": views.health_live,
+            "/health/ready": views.health_ready,
+            "/metrics": views.metrics_view,
+        }
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        probe = self.probes.get(request.path_info)
+        return probe(request) if probe is not None else self.get_response(request)

@@ -15,3 +15,7 @@ SECURE_HSTS_PRELOAD = True
 SESSION_COOKIE_SECURE = True
 CSRF_COOKIE_SECURE = True
 SECURE_CONTENT_TYPE_NOSNIFF = True
+
+# Probes and the metrics scrape reach a pod by its IP over plain HTTP; they are
+# answered before the Host check and the HTTPS redirect (ProbeMiddleware).
+MIDDLEWARE = ["gateway.api.middleware.ProbeMiddleware", *MIDDLEWARE]  # noqa: F405
