@@ -10,6 +10,7 @@ from gateway.api import views as api_views
 v1_patterns = [
     path("", include("partners.api.v1.urls")),
     path("", include("inventory.api.v1.urls")),
+    path("", include("loyalty.api.v1.urls")),
     path("", include("commerce.api.v1.urls")),
     path("", include("footfall.api.v1.urls")),
 ]

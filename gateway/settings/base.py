@@ -45,6 +45,7 @@ INSTALLED_APPS = [
     "gateway.api",
     "partners",
     "inventory",
+    "loyalty",
     "commerce",
     "footfall",
 ]
