@@ -6,10 +6,12 @@ import datetime as dt
 
 from django.db import connection
 
+from commerce.sql.clock import NOW
+
 
 def db_now() -> dt.datetime:
     """``now()`` of the current transaction (or statement, outside one)."""
     with connection.cursor() as cursor:
-        cursor.execute("SELECT now()")
+        cursor.execute(NOW)
         value: dt.datetime = cursor.fetchone()[0]
     return value

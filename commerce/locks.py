@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from django.db import connection
 
 from commerce.models import DEFAULT_CANCEL_CUTOFF_MINUTES
+from commerce.sql import locks as sql
 
 
 @dataclass(frozen=True)
@@ -40,19 +41,7 @@ class LockedOrder:
 def lock_order(*, order_id: int) -> LockedOrder | None:
     """Lock one order and read what a status change needs, with the database clock."""
     with connection.cursor() as cursor:
-        cursor.execute(
-            """
-            SELECT o.id, o.public_id, o.status, o.slot_id, o.store_id, l.code, s.starts_at, s.ends_at,
-                   COALESCE(sch.cancel_cutoff_minutes, %s), now()
-            FROM commerce_order o
-            JOIN commerce_pickupslot s ON s.id = o.slot_id
-            JOIN inventory_location l ON l.id = o.store_id
-            LEFT JOIN commerce_slotschedule sch ON sch.store_id = o.store_id
-            WHERE o.id = %s
-            FOR UPDATE OF o
-            """,
-            [DEFAULT_CANCEL_CUTOFF_MINUTES, order_id],
-        )
+        cursor.execute(sql.LOCK_ORDER, [DEFAULT_CANCEL_CUTOFF_MINUTES, order_id])
         row = cursor.fetchone()
     return LockedOrder(*row) if row else None
 
@@ -61,16 +50,7 @@ def lock_due_holds(*, limit: int) -> list[tuple[int, int]]:
     """Lock up to ``limit`` active holds past their expiry, skipping any another
     transaction holds; returns [(hold_id, slot_id)] in id order."""
     with connection.cursor() as cursor:
-        cursor.execute(
-            """
-            SELECT id, slot_id FROM commerce_slothold
-            WHERE state = 'active' AND expires_at <= now()
-            ORDER BY id
-            LIMIT %s
-            FOR UPDATE SKIP LOCKED
-            """,
-            [limit],
-        )
+        cursor.execute(sql.LOCK_DUE_HOLDS, [limit])
         return [(hold_id, slot_id) for hold_id, slot_id in cursor.fetchall()]
 
 
@@ -80,8 +60,5 @@ def lock_slots(*, slot_ids: Iterable[int]) -> list[int]:
     if not ids:
         return []
     with connection.cursor() as cursor:
-        cursor.execute(
-            "SELECT id FROM commerce_pickupslot WHERE id = ANY(%s) ORDER BY id FOR UPDATE",
-            [ids],
-        )
+        cursor.execute(sql.LOCK_SLOTS, [ids])
         return [row[0] for row in cursor.fetchall()]

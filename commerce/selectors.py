@@ -12,13 +12,13 @@ from collections.abc import Collection
 from dataclasses import dataclass
 from decimal import Decimal
 
-from django.db import connection
 from django.db.models import IntegerField, Prefetch, Q, QuerySet
 from django.db.models.expressions import RawSQL
 from django.db.models.functions import Now
 
 from commerce.errors import ObjectNotFound
 from commerce.models import Order, OrderStatus, OrderStatusChange, PickupSlot, SlotSchedule
+from commerce.sql.slots import REMAINING_OF_SLOT_ROWS
 from inventory.models import Location, LocationKind
 from inventory.selectors import store_id_of_caller
 from partners.callers import Caller
@@ -57,25 +57,10 @@ def pickup_slots_open(
     return slots.order_by("starts_at")
 
 
-def expired_holds_sql(slot: str) -> str:
-    """SQL counting the active holds of ``slot`` (a table alias) past their
-    expiry: units still in ``held`` that the sweep has not given back yet."""
-    return (
-        "(SELECT count(*) FROM commerce_slothold h"  # noqa: S608  an alias of ours, no value
-        f" WHERE h.slot_id = {slot}.id AND h.state = 'active' AND h.expires_at <= now())"
-    )
-
-
-def remaining_sql(slot: str) -> str:
-    """SQL of a slot's remaining capacity: capacity minus bookings minus live
-    holds. The one definition, read by the slot lists (``with_remaining``)
-    and by the alternatives of a ``slot_full`` refusal (plain SQL there)."""
-    return f"{slot}.capacity - {slot}.booked - {slot}.held + {expired_holds_sql(slot)}"
-
-
 def with_remaining(slots: QuerySet[PickupSlot]) -> QuerySet[PickupSlot]:
-    table = connection.ops.quote_name(PickupSlot._meta.db_table)
-    return slots.annotate(remaining=RawSQL(remaining_sql(table), (), output_field=IntegerField()))  # noqa: S611  constant SQL
+    """``slots`` with ``remaining`` (capacity minus bookings minus live holds,
+    defined once in ``commerce.sql.slots``)."""
+    return slots.annotate(remaining=RawSQL(REMAINING_OF_SLOT_ROWS, (), output_field=IntegerField()))  # noqa: S611  constant SQL
 
 
 def pickup_slot_open(*, slot_id: int) -> PickupSlot:

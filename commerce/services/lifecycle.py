@@ -30,6 +30,7 @@ from commerce.models import (
 )
 from commerce.services.orders import order_events
 from commerce.services.slots import slot_unit_return
+from commerce.sql.orders import ORDER_STATUS_SET, ORDERS_DUE_NO_SHOW
 from gateway.api.instants import instant_text
 from inventory.models import MovementReason
 from inventory.services import StockLine, stock_apply
@@ -94,10 +95,7 @@ def _check_cutoff(locked: LockedOrder) -> None:
 
 def _apply(*, locked: LockedOrder, to_status: str, actor: Actor, reason: str) -> None:
     with connection.cursor() as cursor:
-        cursor.execute(
-            "UPDATE commerce_order SET status = %s, version = version + 1, updated_at = now() WHERE id = %s",
-            [to_status, locked.id],
-        )
+        cursor.execute(ORDER_STATUS_SET, [to_status, locked.id])
     lines = list(
         OrderLine.objects.filter(order_id=locked.id)
         .select_related("product")
@@ -138,18 +136,7 @@ def orders_mark_no_show(*, batch: int = 200) -> int:
     changed = 0
     while True:
         with connection.cursor() as cursor:
-            cursor.execute(
-                """
-                SELECT o.id FROM commerce_order o
-                JOIN commerce_pickupslot s ON s.id = o.slot_id
-                LEFT JOIN commerce_slotschedule sch ON sch.store_id = o.store_id
-                WHERE o.status IN ('placed', 'preparing', 'ready')  -- as in order_open_slot_idx
-                  AND s.ends_at + make_interval(mins => COALESCE(sch.no_show_grace_minutes, %s)) <= now()
-                ORDER BY o.id
-                LIMIT %s
-                """,
-                [DEFAULT_NO_SHOW_GRACE_MINUTES, batch],
-            )
+            cursor.execute(ORDERS_DUE_NO_SHOW, [DEFAULT_NO_SHOW_GRACE_MINUTES, batch])
             due = [row[0] for row in cursor.fetchall()]
         for order_id in due:
             try:

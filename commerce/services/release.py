@@ -22,6 +22,7 @@ from django.db import connection, transaction
 from commerce.clock import db_now
 from commerce.models import PickupSlot, SlotRelease, SlotSchedule
 from commerce.slot_layout import SlotTimes, Window, day_slots, release_instant
+from commerce.sql.slots import RELEASE_RECORD, SLOTS_INSERT
 from gateway.api.instants import instant_text
 from inventory.local_time import zone
 from inventory.models import LocationKind
@@ -118,14 +119,7 @@ def _insert_slots(*, store_id: int, day: dt.date, release_at: dt.datetime, slots
         return 0
     with connection.cursor() as cursor:
         cursor.execute(
-            """
-            INSERT INTO commerce_pickupslot
-                (store_id, local_date, starts_at, ends_at, release_at, capacity, booked, held, is_closed,
-                 version, created_at, updated_at)
-            SELECT %s, %s, t.starts_at, t.ends_at, %s, t.capacity, 0, 0, false, 1, now(), now()
-            FROM unnest(%s::timestamptz[], %s::timestamptz[], %s::int[]) AS t(starts_at, ends_at, capacity)
-            ON CONFLICT (store_id, starts_at) DO NOTHING
-            """,
+            SLOTS_INSERT,
             [
                 store_id,
                 day,
@@ -140,15 +134,7 @@ def _insert_slots(*, store_id: int, day: dt.date, release_at: dt.datetime, slots
 
 def _record_release(*, schedule: SlotSchedule, day: dt.date, release_at: dt.datetime) -> bool:
     with connection.cursor() as cursor:
-        cursor.execute(
-            """
-            INSERT INTO commerce_slotrelease (store_id, local_date, release_at, slot_count, released_at)
-            SELECT %s, %s, %s, count(*), now() FROM commerce_pickupslot WHERE store_id = %s AND local_date = %s
-            ON CONFLICT (store_id, local_date) DO NOTHING
-            RETURNING slot_count
-            """,
-            [schedule.store_id, day, release_at, schedule.store_id, day],
-        )
+        cursor.execute(RELEASE_RECORD, [schedule.store_id, day, release_at, schedule.store_id, day])
         row = cursor.fetchone()
     if row is None:
         return False  # another run released this day first and wrote the event

@@ -14,6 +14,7 @@ from django.utils.translation import gettext as _
 from commerce.errors import CapacityBelowBookings, DayAlreadyReleased, ObjectNotFound, WindowsOverlap
 from commerce.models import PickupSlot, SlotException, SlotSchedule, SlotWindow
 from commerce.services.release import day_has_slots
+from commerce.sql.slots import SLOT_UPDATE
 from gateway.api.problems import FieldInvalid, PreconditionFailed, PreconditionRequired
 from inventory.models import Location
 
@@ -158,13 +159,7 @@ def pickup_slot_update(
     version. Capacity never goes below what is booked and held."""
     with transaction.atomic(), connection.cursor() as cursor:
         cursor.execute(
-            """
-            UPDATE commerce_pickupslot
-            SET capacity = COALESCE(%(capacity)s, capacity), is_closed = COALESCE(%(closed)s, is_closed),
-                version = version + 1, updated_at = now()
-            WHERE id = %(id)s AND version = %(version)s AND booked + held <= COALESCE(%(capacity)s, capacity)
-            """,
-            {"id": slot.pk, "capacity": capacity, "closed": closed, "version": expected_version},
+            SLOT_UPDATE, {"id": slot.pk, "capacity": capacity, "closed": closed, "version": expected_version}
         )
         changed = cursor.rowcount
     if changed != 1:

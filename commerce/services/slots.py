@@ -35,7 +35,7 @@ from commerce.errors import (
 )
 from commerce.locks import lock_due_holds, lock_slots
 from commerce.models import DEFAULT_HOLD_MINUTES, HoldState, SlotHold
-from commerce.selectors import expired_holds_sql, remaining_sql
+from commerce.sql import slots as sql
 from gateway.api.instants import instant_text, instant_text_of_json
 from gateway.transactions import Refusal
 from inventory.selectors import store_id_of_caller
@@ -52,65 +52,11 @@ class BookedSlot:
     ends_at: dt.datetime
 
 
-# The conditions under which a slot takes one more booking or hold. The
-# store filter (%(store)s) limits store clients to their own store.
-_OPEN_FOR_BOOKING = """
-    l.id = s.store_id AND l.is_active AND l.click_and_collect AND NOT s.is_closed
-    AND s.release_at <= now() AND s.starts_at > now()
-    AND s.booked + s.held < s.capacity
-    AND (%(store)s::bigint IS NULL OR s.store_id = %(store)s::bigint)
-"""
-
-_BOOK_SQL = f"""
-    UPDATE commerce_pickupslot s
-    SET booked = s.booked + 1, version = s.version + 1, updated_at = now()
-    FROM inventory_location l
-    WHERE s.id = %(slot)s AND {_OPEN_FOR_BOOKING}
-    RETURNING s.id, s.store_id, l.code, s.starts_at, s.ends_at
-"""  # noqa: S608  constant SQL, values are parameters
-
-_HOLD_SQL = f"""
-    UPDATE commerce_pickupslot s
-    SET held = s.held + 1, version = s.version + 1, updated_at = now()
-    FROM inventory_location l
-    LEFT JOIN commerce_slotschedule sch ON sch.store_id = l.id
-    WHERE s.id = %(slot)s AND {_OPEN_FOR_BOOKING}
-    RETURNING now() + make_interval(mins => COALESCE(sch.hold_minutes, %(hold_minutes)s))
-"""  # noqa: S608  constant SQL, values are parameters
-
-# Turns a consumed hold into a booking: the unit is already counted in
-# ``held``, so capacity is not checked again; the slot must still be usable.
-_HOLD_TO_BOOKING_SQL = """
-    UPDATE commerce_pickupslot s
-    SET held = s.held - 1, booked = s.booked + 1, version = s.version + 1, updated_at = now()
-    FROM inventory_location l
-    WHERE s.id = %(slot)s AND l.id = s.store_id AND s.held >= 1
-      AND l.is_active AND l.click_and_collect AND NOT s.is_closed AND s.starts_at > now()
-      AND (%(store)s::bigint IS NULL OR s.store_id = %(store)s::bigint)
-    RETURNING s.id, s.store_id, l.code, s.starts_at, s.ends_at
-"""
-
-# Gives back the units of the expired holds of one slot, in one statement:
-# each hold moves out of 'active' once, and the slot loses exactly that many.
-_EXPIRE_SLOT_HOLDS_SQL = """
-    WITH gone AS (
-        UPDATE commerce_slothold SET state = 'expired', ended_at = now()
-        WHERE slot_id = %(slot)s AND state = 'active' AND expires_at <= now()
-        RETURNING id
-    ), n AS (SELECT count(*) AS expired FROM gone)
-    UPDATE commerce_pickupslot s
-    SET held = s.held - n.expired, version = s.version + 1, updated_at = now()
-    FROM n
-    WHERE s.id = %(slot)s AND n.expired > 0
-    RETURNING n.expired
-"""
-
-
 def slot_book(*, slot_id: int, store_id: int | None = None) -> BookedSlot:
     """Book one unit of a slot (inside the caller's transaction); when it
     cannot, raise ``Refusal`` (gateway/transactions.py) with the precise problem: slot_full,
     slot_not_released, slot_started, store_closed, not_found."""
-    return BookedSlot(*_take_unit(_BOOK_SQL, slot_id=slot_id, store_id=store_id))
+    return BookedSlot(*_take_unit(sql.BOOK, slot_id=slot_id, store_id=store_id))
 
 
 def slot_hold_consume(*, hold_id: uuid.UUID, caller: Caller, store_id: int | None = None) -> BookedSlot:
@@ -119,19 +65,11 @@ def slot_hold_consume(*, hold_id: uuid.UUID, caller: Caller, store_id: int | Non
     no longer take it raises the problem itself, since the hold was consumed
     by then and the caller's transaction must roll that back."""
     with connection.cursor() as cursor:
-        cursor.execute(
-            """
-            UPDATE commerce_slothold SET state = 'consumed', ended_at = now()
-            WHERE public_id = %s AND client_id = %s AND user_id IS NOT DISTINCT FROM %s
-              AND state = 'active' AND expires_at > now()
-            RETURNING slot_id
-            """,
-            [hold_id, caller.client.pk, caller.user_id],
-        )
+        cursor.execute(sql.HOLD_CONSUME, [hold_id, caller.client.pk, caller.user_id])
         consumed = cursor.fetchone()
         if consumed is None:
             raise Refusal(_hold_problem(hold_id=hold_id, caller=caller))
-        cursor.execute(_HOLD_TO_BOOKING_SQL, {"slot": consumed[0], "store": store_id})
+        cursor.execute(sql.HOLD_TO_BOOKING, {"slot": consumed[0], "store": store_id})
         row = cursor.fetchone()
         if row is None:
             raise _refusal_problem(_refusal(cursor, consumed[0]), store_id=store_id)
@@ -141,13 +79,7 @@ def slot_hold_consume(*, hold_id: uuid.UUID, caller: Caller, store_id: int | Non
 def slot_unit_return(*, slot_id: int) -> None:
     """Give one booked unit back (cancelled or not collected order)."""
     with connection.cursor() as cursor:
-        cursor.execute(
-            """
-            UPDATE commerce_pickupslot SET booked = booked - 1, version = version + 1, updated_at = now()
-            WHERE id = %s AND booked >= 1
-            """,
-            [slot_id],
-        )
+        cursor.execute(sql.UNIT_RETURN, [slot_id])
         if cursor.rowcount != 1:
             raise RuntimeError(f"pickup slot {slot_id} has no booking to give back")
 
@@ -173,20 +105,7 @@ def slot_hold_create(*, slot_id: int, caller: Caller) -> SlotHold:
 def slot_hold_release(*, hold_id: uuid.UUID, caller: Caller) -> bool:
     """Give the caller's hold back; False when it had already ended (a no-op)."""
     with transaction.atomic(), connection.cursor() as cursor:
-        cursor.execute(
-            """
-            WITH h AS (
-                UPDATE commerce_slothold
-                SET state = CASE WHEN expires_at <= now() THEN 'expired' ELSE 'released' END, ended_at = now()
-                WHERE public_id = %s AND client_id = %s AND user_id IS NOT DISTINCT FROM %s AND state = 'active'
-                RETURNING slot_id
-            )
-            UPDATE commerce_pickupslot s SET held = s.held - 1, version = s.version + 1, updated_at = now()
-            FROM h WHERE s.id = h.slot_id
-            RETURNING s.id
-            """,
-            [hold_id, caller.client.pk, caller.user_id],
-        )
+        cursor.execute(sql.HOLD_RELEASE, [hold_id, caller.client.pk, caller.user_id])
         if cursor.fetchone() is not None:
             return True
     if not _holds_of(caller).filter(public_id=hold_id).exists():
@@ -207,19 +126,8 @@ def holds_expire_due(*, batch: int = 1000) -> int:
             per_slot = Counter(slot_id for _hold, slot_id in due)
             lock_slots(slot_ids=per_slot)
             with connection.cursor() as cursor:
-                cursor.execute(
-                    "UPDATE commerce_slothold SET state = 'expired', ended_at = now() WHERE id = ANY(%s)",
-                    [[hold for hold, _slot in due]],
-                )
-                cursor.execute(
-                    """
-                    UPDATE commerce_pickupslot s
-                    SET held = s.held - v.n, version = s.version + 1, updated_at = now()
-                    FROM unnest(%s::bigint[], %s::int[]) AS v(id, n)
-                    WHERE s.id = v.id
-                    """,
-                    [list(per_slot), list(per_slot.values())],
-                )
+                cursor.execute(sql.HOLDS_EXPIRE, [[hold for hold, _slot in due]])
+                cursor.execute(sql.HELD_UNITS_RETURN, [list(per_slot), list(per_slot.values())])
         total += len(due)
         if len(due) < batch:
             return total
@@ -227,12 +135,12 @@ def holds_expire_due(*, batch: int = 1000) -> int:
 
 def _take_hold_unit(*, slot_id: int, store_id: int | None) -> dt.datetime:
     expires_at: dt.datetime = _take_unit(
-        _HOLD_SQL, slot_id=slot_id, store_id=store_id, hold_minutes=DEFAULT_HOLD_MINUTES
+        sql.HOLD, slot_id=slot_id, store_id=store_id, hold_minutes=DEFAULT_HOLD_MINUTES
     )[0]
     return expires_at
 
 
-def _take_unit(sql: str, *, slot_id: int, store_id: int | None, **params: int) -> tuple[Any, ...]:
+def _take_unit(statement: str, *, slot_id: int, store_id: int | None, **params: int) -> tuple[Any, ...]:
     """Run a guarded UPDATE that takes one unit of the slot; when it changes
     nothing, one more statement says why (``_refusal``). Units of expired
     holds the sweep has not given back yet are given back then, and the unit
@@ -240,13 +148,13 @@ def _take_unit(sql: str, *, slot_id: int, store_id: int | None, **params: int) -
     raises ``Refusal``."""
     values: dict[str, int | None] = {"slot": slot_id, "store": store_id, **params}
     with connection.cursor() as cursor:
-        cursor.execute(sql, values)
+        cursor.execute(statement, values)
         row = cursor.fetchone()
         if row is not None:
             return tuple(row)
         refusal = _refusal(cursor, slot_id)
         if refusal is not None and refusal.expired_holds and _expire_slot_holds(cursor, slot_id):
-            cursor.execute(sql, values)
+            cursor.execute(statement, values)
             row = cursor.fetchone()
             if row is not None:
                 return tuple(row)
@@ -256,23 +164,11 @@ def _take_unit(sql: str, *, slot_id: int, store_id: int | None, **params: int) -
 
 def _release_user_holds(*, user_id: int) -> None:
     with connection.cursor() as cursor:
-        cursor.execute(
-            """
-            WITH h AS (
-                UPDATE commerce_slothold
-                SET state = CASE WHEN expires_at <= now() THEN 'expired' ELSE 'released' END, ended_at = now()
-                WHERE user_id = %s AND state = 'active'
-                RETURNING slot_id
-            )
-            UPDATE commerce_pickupslot s SET held = s.held - 1, version = s.version + 1, updated_at = now()
-            FROM h WHERE s.id = h.slot_id
-            """,
-            [user_id],
-        )
+        cursor.execute(sql.USER_HOLDS_RELEASE, [user_id])
 
 
 def _expire_slot_holds(cursor: CursorWrapper, slot_id: int) -> int:
-    cursor.execute(_EXPIRE_SLOT_HOLDS_SQL, {"slot": slot_id})
+    cursor.execute(sql.EXPIRE_SLOT_HOLDS, {"slot": slot_id})
     row = cursor.fetchone()
     return int(row[0]) if row else 0
 
@@ -337,40 +233,8 @@ def _refusal_problem(refusal: _Refusal | None, *, store_id: int | None) -> Excep
     )
 
 
-# Enough for a day of 15-minute slots; a front end shows them as they come.
-MAX_ALTERNATIVES = 100
-
-# The slot's state, its expired holds, and the alternatives a ``slot_full``
-# refusal lists: the store's other open slots of the same store-local day
-# with room left, in start order, as ``GET /pickup-slots?available=true``
-# lists them (a shopper told ``slot_full`` picks the next one from this list
-# instead of reloading the day). One row, no row for an unknown slot; the
-# alternatives come as one JSON array that PostgreSQL builds (its instants
-# rewritten as the slot lists write them by ``instant_text_of_json``) and psycopg decodes
-# in C: a row per alternative cost a Python timestamp parse for each of five
-# columns, a fifth of a refusal's CPU. One statement, in plain SQL: at the
-# midnight rush more than a third of the order requests are refused, and the
-# ORM's query compilation cost more than the queries.
-_REFUSAL_SQL = f"""
-    SELECT s.store_id, l.is_active AND l.click_and_collect, s.is_closed, s.release_at, s.starts_at, now(),
-           {expired_holds_sql("s")},
-           (SELECT COALESCE(json_agg(json_build_object('id', a.id, 'starts_at', a.starts_at, 'ends_at', a.ends_at,
-                                                       'remaining', a.remaining) ORDER BY a.starts_at), '[]')
-            FROM (SELECT a.id, a.starts_at, a.ends_at, r.remaining
-                  FROM commerce_pickupslot a
-                  CROSS JOIN LATERAL (SELECT {remaining_sql("a")} AS remaining) r
-                  WHERE a.store_id = s.store_id AND a.local_date = s.local_date AND a.id <> s.id
-                    AND a.release_at <= now() AND a.starts_at > now() AND NOT a.is_closed AND r.remaining > 0
-                  ORDER BY a.starts_at
-                  LIMIT {MAX_ALTERNATIVES}) a)
-    FROM commerce_pickupslot s
-    JOIN inventory_location l ON l.id = s.store_id
-    WHERE s.id = %s
-"""  # noqa: S608  constant SQL, values are parameters
-
-
 def _refusal(cursor: CursorWrapper, slot_id: int) -> _Refusal | None:
     """None for an unknown slot."""
-    cursor.execute(_REFUSAL_SQL, [slot_id])
+    cursor.execute(sql.REFUSAL, [slot_id])
     row = cursor.fetchone()
     return None if row is None else _Refusal(*row)
