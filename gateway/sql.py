@@ -25,6 +25,8 @@ package when it grows) and is written with :func:`statement`::
   statement (``PREPARE``, which parses and resolves every name without running
   anything), so a column that no longer exists fails the suite.
 - Literal braces (a JSON or array literal) are doubled: ``'{{}}'``.
+- A keyword given as a string is a fragment, inserted as it is: ``{stores}``
+  with ``stores=COLLECT_STORES`` (its own braces are not read again).
 - An app writes SQL against its own tables only. When a statement must read
   another app's rows in the same statement (the hot paths cannot afford a
   second round trip), the owning app's SQL home publishes a named fragment
@@ -96,21 +98,38 @@ class _Formatter(string.Formatter):
 _FORMATTER = _Formatter()
 
 
-def statement(sql: str, /, **tables: type[models.Model]) -> str:
-    """``sql`` with ``{alias}`` and ``{alias.field}`` resolved from ``tables``;
-    registered for the suite's parse check. Returns plain text, ready for
-    ``cursor.execute``."""
-    text = _FORMATTER.vformat(sql, (), {alias: _Table(model) for alias, model in tables.items()})
+class _Fragment:
+    """``{name}`` renders SQL text given as it is (a published fragment)."""
+
+    def __init__(self, text: str) -> None:
+        self._text = text
+
+    def __format__(self, spec: str) -> str:
+        return self._text
+
+
+def _render(sql: str, parts: Mapping[str, "type[models.Model] | str"]) -> str:
+    values = {name: _Fragment(part) if isinstance(part, str) else _Table(part) for name, part in parts.items()}
+    return _FORMATTER.vformat(sql, (), values)
+
+
+def statement(sql: str, /, **parts: "type[models.Model] | str") -> str:
+    """``sql`` with ``{alias}`` and ``{alias.field}`` resolved from the models
+    in ``parts`` and ``{name}`` replaced by the fragments (strings) in it;
+    registered for the suite's parse check. Returns plain text, built once at
+    import and the same on every call (psycopg keys its prepared statements by
+    the text), ready for ``cursor.execute``."""
+    text = _render(sql, parts)
     module = sys._getframe(1).f_globals.get("__name__", "?")
-    REGISTRY.append(Statement(text, module, tuple(tables.values())))
+    REGISTRY.append(Statement(text, module, tuple(part for part in parts.values() if not isinstance(part, str))))
     return text
 
 
-def fragment(sql: str, /, **tables: type[models.Model]) -> str:
+def fragment(sql: str, /, **parts: "type[models.Model] | str") -> str:
     """Like :func:`statement` for a piece of a statement (a condition, a
     sub-select) that another statement composes; not registered on its own,
     since only whole statements can be parsed."""
-    return _FORMATTER.vformat(sql, (), {alias: _Table(model) for alias, model in tables.items()})
+    return _render(sql, parts)
 
 
 def int_array(values: Iterable[int]) -> str:

@@ -23,6 +23,7 @@ PLACEHOLDER = re.compile(r"%\((\w+)\)[sb]|%[sb]|%%")
 
 
 def _import_sql_homes() -> None:
+    importlib.import_module("gateway.api.sql")  # the shared API layer's own home
     for app in DOMAIN_APPS:
         try:
             module = importlib.import_module(f"{app}.sql")
@@ -99,6 +100,24 @@ def test_no_production_module_spells_a_table_name() -> None:
     assert not offenders, "\n".join(offenders)
 
 
+def test_the_shared_api_layer_spells_no_table_name() -> None:
+    # Given the tables the API layer reads (its own app's and the OAuth
+    # toolkit's) and every table of the domain apps
+    labels = ["gateway_api", "oauth2_provider", *DOMAIN_APPS]
+    tables = {model._meta.db_table for label in labels for model in apps.get_app_config(label).get_models()}
+    pattern = re.compile(r"\b(" + "|".join(sorted(tables, key=len, reverse=True)) + r")\b")
+    # When every module of gateway/api is read
+    offenders = [
+        f"{path.relative_to(ROOT)}:{line_number}: {line.strip()}"
+        for path in sorted((ROOT / "gateway" / "api").rglob("*.py"))
+        if "migrations" not in path.parts
+        for line_number, line in enumerate(path.read_text().splitlines(), start=1)
+        if pattern.search(line)
+    ]
+    # Then none writes one by hand: gateway/api/sql.py takes them from the models
+    assert not offenders, "\n".join(offenders)
+
+
 def test_an_unknown_field_fails_when_the_statement_is_declared() -> None:
     from partners.models import Partner
 
@@ -124,3 +143,11 @@ def test_a_column_that_does_not_exist_fails_the_parse_check() -> None:
     REGISTRY.pop()
     with connection.cursor() as cursor, pytest.raises(Exception, match="no_such_column"):
         cursor.execute(f"PREPARE gateway_parse_bad AS {_numbered(text)}")
+
+
+def test_a_string_part_is_a_fragment_inserted_as_it_is() -> None:
+    from commerce.models import PickupSlot
+
+    published = sql.fragment("(SELECT 1 AS id, '{{}}'::text AS t)")
+    text = sql.fragment("SELECT {s.booked} FROM {s} s JOIN {other} o ON o.id = s.id", s=PickupSlot, other=published)
+    assert text == "SELECT booked FROM commerce_pickupslot s JOIN (SELECT 1 AS id, '{}'::text AS t) o ON o.id = s.id"
