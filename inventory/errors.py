@@ -1,6 +1,7 @@
 """Domain errors of inventory, each with a stable code."""
 
 from django.utils.translation import gettext_lazy as _
+from rest_framework.exceptions import NotFound as DrfNotFound
 
 from gateway.api.problems import ProblemError
 
@@ -55,3 +56,27 @@ class SyncRejected(ProblemError):
     status_code = 422
     code = "sync_rejected"
     title = _("Stock sync rejected")
+
+
+class NotFound(ProblemError):
+    """Absent, or not visible to the caller: 404 ``not_found``, the answer
+    the API gave when selectors raised Django's Http404 (DRF's NotFound,
+    rendered by gateway/api/errors.py), word for word in every language:
+    its detail is DRF's own translated text. A caller never learns that
+    another tenant's object exists."""
+
+    status_code = 404
+    code = "not_found"
+    default_detail = DrfNotFound.default_detail
+
+
+class ProductNotFound(NotFound):
+    pass
+
+
+class LocationNotFound(NotFound):
+    pass
+
+
+class StockLevelNotFound(NotFound):
+    pass

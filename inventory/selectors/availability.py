@@ -10,7 +10,10 @@
 
 Quantities of others are capped (AVAILABILITY_QUANTITY_CAP): the operator
 sees exact figures, a partner exact figures at its own locations, a store
-client at its own store; everyone else sees at most the cap."""
+client at its own store; everyone else sees at most the cap.
+
+The selectors return data (``Availability``); the API layer
+(inventory/api/v1/availability_output.py) writes the answer."""
 
 import datetime as dt
 import math
@@ -20,11 +23,11 @@ from typing import Any
 
 from django.conf import settings
 from django.db import connection
-from django.utils.translation import get_language
 
 from inventory.models import Location, LocationKind
 from inventory.opening_hours import delivery_date, local_date
 from inventory.selectors.callers import store_id_of_caller
+from inventory.sql import AVAILABILITY_AT_STORE, AVAILABILITY_NEAR
 from partners.callers import Caller
 from partners.models import CallerKind
 
@@ -76,36 +79,54 @@ def _bounding_box(lat: float, lng: float, radius_km: float) -> tuple[Decimal, De
     )
 
 
-_NEAR_SQL = """
-WITH p AS (
-    SELECT id, sku, owner_id, name_fr, name_en FROM inventory_product WHERE sku = ANY(%(skus)s) AND is_active
-), candidates AS (
-    SELECT id, code, name, owner_id, latitude::float8 AS lat, longitude::float8 AS lng
-    FROM inventory_location
-    WHERE kind = 'store' AND is_active AND click_and_collect
-      AND latitude BETWEEN %(lat_min)s AND %(lat_max)s AND longitude BETWEEN %(lng_min)s AND %(lng_max)s
-), hits AS (
-    SELECT s.product_id, c.id AS location_id, c.code, c.name, c.owner_id, s.available,
-           2 * %(earth)s * asin(sqrt(
-               power(sin(radians(c.lat - %(lat)s) / 2), 2)
-               + cos(radians(%(lat)s)) * cos(radians(c.lat)) * power(sin(radians(c.lng - %(lng)s) / 2), 2)
-           )) AS km
-    FROM candidates c
-    JOIN inventory_stocklevel s ON s.location_id = c.id AND s.product_id IN (SELECT id FROM p) AND s.available > 0
-), ranked AS (
-    SELECT *, row_number() OVER (PARTITION BY product_id ORDER BY km, code) AS position
-    FROM hits WHERE km <= %(radius)s
-)
-SELECT p.id, p.sku, p.name_fr, p.name_en, p.owner_id,
-       r.location_id, r.code, r.name, r.owner_id, r.available, r.km
-FROM p LEFT JOIN ranked r ON r.product_id = p.id AND r.position <= %(limit)s
-ORDER BY p.sku, p.id, r.position
-"""
+@dataclass(frozen=True, slots=True)
+class AvailableAt:
+    """What one location holds of one product, as the caller may see it.
+    Near mode gives ``distance_km``; store mode ``source`` (``store``: the
+    store's own stock, ``supply``: a warehouse or partner store),
+    ``lead_time_days`` and ``available_on`` (the store-local day the units can
+    be collected there, None when none can)."""
+
+    code: str
+    name: str
+    kind: str
+    available: int
+    distance_km: float | None = None
+    source: str | None = None
+    lead_time_days: int | None = None
+    available_on: dt.date | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ProductAvailability:
+    product_id: int
+    sku: str
+    name_fr: str
+    name_en: str
+    locations: list[AvailableAt]
+
+
+@dataclass(frozen=True, slots=True)
+class Availability:
+    """The answer to one availability question: the products asked that exist
+    (in the order asked), the SKUs of no active product, and the cap on others'
+    figures (None: the caller sees exact figures). ``near`` (latitude,
+    longitude, radius in km) or ``store`` with its ``local_date`` says which
+    question it was."""
+
+    products: list[ProductAvailability]
+    unknown_skus: list[str]
+    quantity_cap: int | None
+    near: tuple[float, float, float] | None = None
+    store: Location | None = None
+    local_date: dt.date | None = None
 
 
 def availability_near(
     *, caller: Caller, skus: list[str], lat: float, lng: float, radius_km: float, limit: int
-) -> dict[str, Any]:
+) -> Availability:
+    """Active click-and-collect stores within ``radius_km`` of the point that
+    hold each SKU, nearest first, at most ``limit`` per SKU."""
     lat_min, lat_max, lng_min, lng_max = _bounding_box(lat, lng, radius_km)
     params: dict[str, Any] = {
         "skus": skus,
@@ -120,62 +141,39 @@ def availability_near(
         "lng_max": lng_max,
     }
     with connection.cursor() as cursor:
-        cursor.execute(_NEAR_SQL, params)
+        cursor.execute(AVAILABILITY_NEAR, params)
         rows = cursor.fetchall()
     seen = visibility_of(caller=caller)
-    results = _group(rows)
-    for product_row, locations in _rows_by_product(rows):
-        results[product_row].extend(
-            {
-                "code": code,
-                "name": name,
-                "kind": LocationKind.STORE.value,
-                "distance_km": round(km, 3),
-                "available": seen.shown(available, location_id, owner_id),
-            }
-            for location_id, code, name, owner_id, available, km in locations
+    store = LocationKind.STORE.value
+    products = [
+        ProductAvailability(
+            product_id,
+            sku,
+            name_fr,
+            name_en,
+            [
+                AvailableAt(code, name, store, seen.shown(available, location_id, owner_id), round(km, 3))
+                for location_id, code, name, owner_id, available, km in locations
+            ],
         )
-    return _answer(
-        skus,
-        results,
-        seen,
-        {"mode": "near", "near": {"latitude": lat, "longitude": lng, "radius_km": radius_km}, "store": None},
-    )
-
-
-_STORE_SQL = """
-WITH p AS (
-    SELECT id, sku, owner_id, name_fr, name_en FROM inventory_product WHERE sku = ANY(%(skus)s) AND is_active
-), hits AS (
-    SELECT s.product_id, l.id AS location_id, l.code, l.name, l.kind, l.owner_id, l.lead_time_days, s.available,
-           row_number() OVER (
-               PARTITION BY s.product_id ORDER BY l.id <> %(store)s, l.lead_time_days, s.available DESC, l.code
-           ) AS position
-    FROM inventory_stocklevel s
-    JOIN inventory_location l ON l.id = s.location_id
-    WHERE s.product_id IN (SELECT id FROM p)
-      AND (l.id = %(store)s OR (l.kind <> 'store' AND l.is_active AND s.available > 0))
-)
-SELECT p.id, p.sku, p.name_fr, p.name_en, p.owner_id,
-       h.location_id, h.code, h.name, h.kind, h.owner_id, h.lead_time_days, h.available
-FROM p LEFT JOIN hits h ON h.product_id = p.id AND h.position <= %(limit)s
-ORDER BY p.sku, p.id, h.position
-"""
+        for (product_id, sku, name_fr, name_en, _owner), locations in _rows_by_product(rows)
+    ]
+    return _availability(skus, products, seen, near=(lat, lng, radius_km))
 
 
 def availability_at_store(
     *, caller: Caller, skus: list[str], store: Location, at: dt.datetime, limit: int
-) -> dict[str, Any]:
+) -> Availability:
     """The store's own stock (always listed, 0 when it holds none) and the
     supply locations that can bring each SKU to it, soonest first."""
     with connection.cursor() as cursor:
-        cursor.execute(_STORE_SQL, {"skus": skus, "store": store.pk, "limit": limit + 1})
+        cursor.execute(AVAILABILITY_AT_STORE, {"skus": skus, "store": store.pk, "limit": limit + 1})
         rows = cursor.fetchall()
     seen = visibility_of(caller=caller)
-    results = _group(rows)
     today = local_date(at, store.time_zone)
-    for product_row, locations in _rows_by_product(rows):
-        entries = results[product_row]
+    products = []
+    for (product_id, sku, name_fr, name_en, _owner), locations in _rows_by_product(rows):
+        entries: list[AvailableAt] = []
         if not locations or locations[0][0] != store.pk:
             entries.append(_store_entry(store, 0, today))
         for location_id, code, name, kind, owner_id, lead, available in locations:
@@ -184,40 +182,17 @@ def availability_at_store(
                 continue
             when = delivery_date(at=at, time_zone=store.time_zone, hours=store.opening_hours, lead_time_days=lead)
             entries.append(
-                {
-                    "code": code,
-                    "name": name,
-                    "kind": kind,
-                    "source": "supply",
-                    "available": seen.shown(available, location_id, owner_id),
-                    "lead_time_days": lead,
-                    "available_on": when.isoformat() if when else None,
-                }
+                AvailableAt(code, name, kind, seen.shown(available, location_id, owner_id), None, "supply", lead, when)
             )
         del entries[limit + 1 :]
-    header = {
-        "mode": "store",
-        "near": None,
-        "store": {
-            "code": store.code,
-            "name": store.name,
-            "time_zone": store.time_zone,
-            "local_date": today.isoformat(),
-        },
-    }
-    return _answer(skus, results, seen, header)
+        products.append(ProductAvailability(product_id, sku, name_fr, name_en, entries))
+    return _availability(skus, products, seen, store=store, local_date=today)
 
 
-def _store_entry(store: Location, available: int, today: dt.date) -> dict[str, Any]:
-    return {
-        "code": store.code,
-        "name": store.name,
-        "kind": store.kind,
-        "source": "store",
-        "available": available,
-        "lead_time_days": 0,
-        "available_on": today.isoformat() if available > 0 else None,
-    }
+def _store_entry(store: Location, available: int, today: dt.date) -> AvailableAt:
+    return AvailableAt(
+        store.code, store.name, store.kind, available, None, "store", 0, today if available > 0 else None
+    )
 
 
 ProductKey = tuple[int, str, str, str, int | None]
@@ -233,34 +208,28 @@ def _rows_by_product(rows: list[tuple[Any, ...]]) -> list[tuple[ProductKey, list
     return list(grouped.items())
 
 
-def _group(rows: list[tuple[Any, ...]]) -> dict[ProductKey, list[dict[str, Any]]]:
-    return {row[:5]: [] for row in rows}
-
-
-def _answer(
+def _availability(
     skus: list[str],
-    results: dict[ProductKey, list[dict[str, Any]]],
+    products: list[ProductAvailability],
     seen: Visibility,
-    header: dict[str, Any],
-) -> dict[str, Any]:
-    english = (get_language() or "fr").startswith("en")
-    known = {key[1] for key in results}
+    *,
+    near: tuple[float, float, float] | None = None,
+    store: Location | None = None,
+    local_date: dt.date | None = None,
+) -> Availability:
+    """The products in the order their SKUs were asked (several owners' products
+    may share a SKU: then by id), and the SKUs that named none."""
+    known = {product.sku for product in products}
     order = {sku: position for position, sku in enumerate(skus)}
-    products = sorted(results.items(), key=lambda item: (order.get(item[0][1], 0), item[0][0]))
-    return {
-        **header,
-        "quantity_cap": None if seen.exact_everywhere else seen.cap,
-        "results": [
-            {
-                "sku": sku,
-                "product_id": product_id,
-                "name": name_en if english and name_en else name_fr,
-                "locations": locations,
-            }
-            for (product_id, sku, name_fr, name_en, _owner), locations in products
-        ],
-        "unknown_skus": [sku for sku in skus if sku not in known],
-    }
+    products.sort(key=lambda product: (order.get(product.sku, 0), product.product_id))
+    return Availability(
+        products=products,
+        unknown_skus=[sku for sku in skus if sku not in known],
+        quantity_cap=None if seen.exact_everywhere else seen.cap,
+        near=near,
+        store=store,
+        local_date=local_date,
+    )
 
 
 def availability_store_get(*, code: str) -> Location | None:

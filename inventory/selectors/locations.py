@@ -11,10 +11,10 @@
 import datetime as dt
 
 from django.db.models import Q, QuerySet
-from django.http import Http404
 from django.utils.translation import gettext as _
 
 from gateway.api.problems import CallerNotAllowed, FieldInvalid
+from inventory.errors import LocationNotFound
 from inventory.models import Location, LocationKind
 from inventory.selectors.callers import store_id_of_caller
 from partners.callers import Caller
@@ -65,7 +65,7 @@ def locations_filtered(
 def location_get(*, caller: Caller, code: str) -> Location:
     location = locations_visible_to(caller=caller).filter(code=code).first()
     if location is None:
-        raise Http404
+        raise LocationNotFound
     return location
 
 
@@ -74,7 +74,7 @@ def location_get_for_edit(*, caller: Caller, code: str) -> Location:
     ensure_catalog_editor(caller=caller)
     location = location_get(caller=caller, code=code)
     if not caller.is_operator and location.owner_id != caller.partner_id:
-        raise Http404
+        raise LocationNotFound
     return location
 
 
@@ -97,7 +97,7 @@ def stock_locations_of(*, caller: Caller) -> QuerySet[Location]:
 def stock_location_get(*, caller: Caller, code: str) -> Location:
     location = stock_locations_of(caller=caller).filter(code=code).first()
     if location is None:
-        raise Http404
+        raise LocationNotFound
     return location
 
 

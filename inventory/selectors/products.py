@@ -9,8 +9,8 @@ from decimal import Decimal
 
 from django.db import connection
 from django.db.models import Q, QuerySet
-from django.http import Http404
 
+from inventory.errors import ProductNotFound
 from inventory.models import Product
 from inventory.selectors.locations import ensure_catalog_editor
 from inventory.sql import ORDERABLE_PRODUCTS
@@ -60,7 +60,7 @@ def products_filtered(
 def product_get(*, caller: Caller, product_id: int) -> Product:
     product = products_visible_to(caller=caller).filter(pk=product_id).first()
     if product is None:
-        raise Http404
+        raise ProductNotFound
     return product
 
 

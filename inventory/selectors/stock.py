@@ -8,8 +8,8 @@ location is unambiguous: it is the location owner's product with that SKU."""
 import datetime as dt
 
 from django.db.models import QuerySet
-from django.http import Http404
 
+from inventory.errors import NotFound, ProductNotFound, StockLevelNotFound
 from inventory.models import Location, Product, StockLevel
 from inventory.selectors.locations import stock_location_get, stock_locations_of
 from inventory.selectors.products import product_get
@@ -31,7 +31,7 @@ def stock_levels_of_product(
     *, caller: Caller, product_id: int, updated_since: dt.datetime | None = None
 ) -> QuerySet[StockLevel]:
     if caller.kind not in STOCK_READERS:
-        raise Http404
+        raise NotFound
     product = product_get(caller=caller, product_id=product_id)
     levels = StockLevel.objects.filter(product=product, location__in=stock_locations_of(caller=caller)).select_related(
         "product", "location"
@@ -45,7 +45,7 @@ def product_at_location(*, location: Location, sku: str) -> Product:
     """The product a SKU names at a location: the location owner's."""
     product = Product.objects.filter(owner_id=location.owner_id, sku=sku).first()
     if product is None:
-        raise Http404
+        raise ProductNotFound
     return product
 
 
@@ -59,6 +59,6 @@ def stock_level_get(*, caller: Caller, code: str, sku: str) -> StockLevel:
     location, product = stock_target_get(caller=caller, code=code, sku=sku)
     level = StockLevel.objects.filter(location=location, product=product).first()
     if level is None:
-        raise Http404
+        raise StockLevelNotFound
     level.location, level.product = location, product
     return level

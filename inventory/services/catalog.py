@@ -11,6 +11,7 @@ from django.utils.translation import gettext as _
 from gateway.api.problems import FieldInvalid, PreconditionFailed
 from inventory.errors import LocationCodeTaken, ProductSkuTaken
 from inventory.models import ClientLocation, Location, LocationKind, Product
+from inventory.sql import LOCATION_CODE_UNIQUE
 from partners.models import ApiClient, Partner
 from partners.services import NewEvent, events_record
 
@@ -67,7 +68,7 @@ def location_create(*, owner: Partner | None, fields: dict[str, Any]) -> Locatio
             with transaction.atomic():
                 location = Location.objects.create(owner=owner, **fields)
         except IntegrityError as exc:
-            if _violated(exc) == "inventory_location_code_key":
+            if _violated(exc) == LOCATION_CODE_UNIQUE:
                 raise LocationCodeTaken(
                     _("The location code %(code)s is already used.") % {"code": fields.get("code")}
                 ) from None

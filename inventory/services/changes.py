@@ -20,6 +20,7 @@ from inventory.errors import InsufficientStock, QuantityTooLarge, StockBelowRese
 from inventory.locks import lock_stock_levels_by_pairs
 from inventory.models import Location, MovementReason, Product
 from inventory.services.stock import MAX_QUANTITY, stock_changed_event
+from inventory.sql import LEVELS_CREATE, LEVELS_DROP_EMPTY, LEVELS_SET_WITH_MOVEMENTS
 from partners.services import events_record
 
 APPLIED = "applied"
@@ -150,14 +151,7 @@ def _levels_create(pairs: list[tuple[int, int]]) -> set[tuple[int, int]]:
     products, locations = zip(*pairs, strict=True)
     with connection.cursor() as cursor:
         cursor.execute(
-            """
-            INSERT INTO inventory_stocklevel (product_id, location_id, on_hand, reserved, version, updated_at)
-            SELECT v.product_id, v.location_id, 0, 0, 1, now()
-            FROM unnest(%s::bigint[], %s::bigint[]) AS v(product_id, location_id)
-            ORDER BY v.product_id, v.location_id
-            ON CONFLICT (product_id, location_id) DO NOTHING
-            RETURNING product_id, location_id
-            """,
+            LEVELS_CREATE,
             [int_array(products), int_array(locations)],
         )
         return {(row[0], row[1]) for row in cursor.fetchall()}
@@ -217,33 +211,7 @@ def _levels_drop_failed(
     )
     if failed:
         with connection.cursor() as cursor:
-            cursor.execute(
-                "DELETE FROM inventory_stocklevel WHERE id = ANY(%s::bigint[]) AND on_hand = 0 AND reserved = 0",
-                [int_array(failed)],
-            )
-
-
-# One statement writes the levels and their movements (a data-modifying CTE):
-# the new figures cross the wire once, and the movements take ``reserved``
-# from the rows just updated. Movements are inserted in line order.
-_WRITE_SQL = """
-WITH v AS (
-    SELECT * FROM unnest(%s::bigint[], %s::int[], %s::int[]) WITH ORDINALITY AS v(id, new, old, n)
-), updated AS (
-    UPDATE inventory_stocklevel s
-    SET on_hand = v.new, version = s.version + 1, updated_at = now()
-    FROM v
-    WHERE s.id = v.id AND s.reserved <= v.new
-    RETURNING s.id, s.reserved, s.version, v.new, v.old, v.n
-), moved AS (
-    INSERT INTO inventory_stockmovement
-        (stock_level_id, reason, delta_on_hand, delta_reserved, on_hand_after, reserved_after,
-         actor_id, idempotency_key, reference, created_at)
-    SELECT u.id, %s, u.new - u.old, 0, u.new, u.reserved, %s, %s, %s, now()
-    FROM updated u ORDER BY u.n
-)
-SELECT id, reserved, version FROM updated
-"""
+            cursor.execute(LEVELS_DROP_EMPTY, [int_array(failed)])
 
 
 def _write(
@@ -258,7 +226,7 @@ def _write(
     level_ids, new_values, old_values = zip(*writes.values(), strict=True)
     with connection.cursor() as cursor:
         cursor.execute(
-            _WRITE_SQL,
+            LEVELS_SET_WITH_MOVEMENTS,
             [
                 int_array(level_ids),
                 int_array(new_values),

@@ -24,6 +24,7 @@ from gateway.sql import int_array
 from inventory.errors import InsufficientStock
 from inventory.locks import lock_stock_levels
 from inventory.models import MovementReason, Product, StockLevel
+from inventory.sql import LEVELS_MOVE_WITH_MOVEMENTS
 from partners.models import ApiClient
 from partners.services import NewEvent, events_record
 
@@ -139,38 +140,6 @@ def stock_changed_event(
     return NewEvent(type="stock.changed", partner_id=owner_id, subject=f"stock:{location_code}:{sku}", payload=payload)
 
 
-# One statement: the guarded UPDATE (its WHERE clause mirrors the CHECK
-# constraints, so a line that would break one is left out, not an error) and
-# the ledger movements of the rows it changed, written only when every line
-# changed (otherwise the caller raises and rolls back, and nothing is wasted).
-_APPLY_SQL = """
-WITH v AS (
-    SELECT * FROM unnest(%(ids)s::bigint[], %(d_on_hand)s::int[], %(d_reserved)s::int[])
-        WITH ORDINALITY AS v(id, d_on_hand, d_reserved, n)
-), updated AS (
-    UPDATE inventory_stocklevel s
-    SET on_hand = s.on_hand + v.d_on_hand, reserved = s.reserved + v.d_reserved,
-        version = s.version + 1, updated_at = now()
-    FROM v
-    WHERE s.id = v.id
-      AND s.on_hand + v.d_on_hand >= 0
-      AND s.reserved + v.d_reserved >= 0
-      AND s.reserved + v.d_reserved <= s.on_hand + v.d_on_hand
-    RETURNING s.id, s.on_hand, s.reserved, s.version, v.d_on_hand, v.d_reserved, v.n
-), moved AS (
-    INSERT INTO inventory_stockmovement
-        (stock_level_id, reason, delta_on_hand, delta_reserved, on_hand_after, reserved_after,
-         actor_id, idempotency_key, reference, created_at)
-    SELECT u.id, %(reason)s, u.d_on_hand, u.d_reserved, u.on_hand, u.reserved,
-           %(actor)s, %(key)s, %(reference)s, now()
-    FROM updated u
-    WHERE (SELECT count(*) FROM updated) = %(all_of)s
-    ORDER BY u.n
-)
-SELECT id, on_hand, reserved, version FROM updated
-"""
-
-
 def _update_with_movements(
     values: list[tuple[int, int, int]],
     *,
@@ -186,7 +155,7 @@ def _update_with_movements(
     ids, d_on_hand, d_reserved = (list(column) for column in zip(*values, strict=True))
     with connection.cursor() as cursor:
         cursor.execute(
-            _APPLY_SQL,
+            LEVELS_MOVE_WITH_MOVEMENTS,
             {
                 "ids": int_array(ids),
                 "d_on_hand": int_array(d_on_hand),

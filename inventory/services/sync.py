@@ -26,6 +26,7 @@ from inventory.services.changes import (
     stock_changes_apply,
 )
 from inventory.services.stock import MAX_QUANTITY
+from inventory.sql import PRODUCTS_BY_OWNER_AND_SKU
 from partners.callers import Caller
 
 # One request carries at most this many lines; larger feeds go as several
@@ -181,10 +182,7 @@ def _products_by_owner_and_sku(skus: set[str], owners: set[int | None]) -> dict[
     partner_ids = [owner for owner in owners if owner is not None]
     with connection.cursor() as cursor:
         cursor.execute(
-            """
-            SELECT owner_id, sku, id FROM inventory_product
-            WHERE sku = ANY(%s::text[]) AND (owner_id = ANY(%s::bigint[]) OR (%s AND owner_id IS NULL))
-            """,
+            PRODUCTS_BY_OWNER_AND_SKU,
             [list(skus), partner_ids, None in owners],
         )
         return {(owner, sku): pk for owner, sku, pk in cursor.fetchall()}

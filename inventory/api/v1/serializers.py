@@ -30,6 +30,7 @@ from inventory.models import (
     validate_gtin,
     validate_opening_hours,
 )
+from inventory.selectors.availability import Availability, AvailableAt
 from inventory.services import MAX_QUANTITY, SYNC_MAX_LINES
 from inventory.services.changes import LINE_STATUSES
 from inventory.services.sync import ERROR_POLICIES
@@ -359,8 +360,9 @@ class StockSyncOutput(serializers.Serializer[Any]):
     results = StockSyncLineResult(many=True)
 
 
-# ---------------------------------------------------------------- availability (the view builds plain dicts for
-# speed; these describe them)
+# ---------------------------------------------------------------- availability (availability_output below writes
+# plain dicts for speed, the hottest read; these serializers describe them in the schema, and
+# tests/inventory/test_availability.py checks the dicts against that schema)
 
 
 class AvailabilityLocationOutput(serializers.Serializer[Any]):
@@ -414,3 +416,59 @@ class AvailabilityOutput(serializers.Serializer[Any]):
     )
     results = AvailabilityProductOutput(many=True)
     unknown_skus = serializers.ListField(child=serializers.CharField(), help_text="SKUs of no active product.")
+
+
+def availability_output(answer: Availability) -> dict[str, Any]:
+    """The body of GET /availability (AvailabilityOutput) from the selector's
+    data, written as plain dicts: a serializer per location would cost more
+    than the lookup's SQL on the hottest read. Names are in the language
+    served; dates are ISO text."""
+    english = _language_is_en()
+    store = answer.store
+    return {
+        "mode": "store" if store is not None else "near",
+        "near": (
+            None
+            if answer.near is None
+            else {"latitude": answer.near[0], "longitude": answer.near[1], "radius_km": answer.near[2]}
+        ),
+        "store": (
+            None
+            if store is None or answer.local_date is None
+            else {
+                "code": store.code,
+                "name": store.name,
+                "time_zone": store.time_zone,
+                "local_date": answer.local_date.isoformat(),
+            }
+        ),
+        "quantity_cap": answer.quantity_cap,
+        "results": [
+            {
+                "sku": product.sku,
+                "product_id": product.product_id,
+                "name": product.name_en if english and product.name_en else product.name_fr,
+                "locations": [
+                    _near_location(at) if at.source is None else _store_location(at) for at in product.locations
+                ],
+            }
+            for product in answer.products
+        ],
+        "unknown_skus": answer.unknown_skus,
+    }
+
+
+def _near_location(at: AvailableAt) -> dict[str, Any]:
+    return {"code": at.code, "name": at.name, "kind": at.kind, "distance_km": at.distance_km, "available": at.available}
+
+
+def _store_location(at: AvailableAt) -> dict[str, Any]:
+    return {
+        "code": at.code,
+        "name": at.name,
+        "kind": at.kind,
+        "source": at.source,
+        "available": at.available,
+        "lead_time_days": at.lead_time_days,
+        "available_on": at.available_on.isoformat() if at.available_on is not None else None,
+    }

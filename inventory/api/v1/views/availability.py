@@ -18,7 +18,7 @@ from gateway.api.params import (
     text_schema,
 )
 from gateway.api.problems import InvalidQueryParameter
-from inventory.api.v1.serializers import AvailabilityOutput
+from inventory.api.v1.serializers import AvailabilityOutput, availability_output
 from inventory.selectors.availability import availability_at_store, availability_near, availability_store_get
 from partners.callers import caller_from_request
 
@@ -94,9 +94,11 @@ class AvailabilityView(APIView):
             if store is None:
                 raise InvalidQueryParameter("store", _("No active store with this code."), code="unknown_store")
             at = instant_param(request, "at") or timezone.now()
-            return Response(availability_at_store(caller=caller, skus=skus, store=store, at=at, limit=limit))
+            answer = availability_at_store(caller=caller, skus=skus, store=store, at=at, limit=limit)
+            return Response(availability_output(answer))
         if lat is None or lng is None:
             raise InvalidQueryParameter("lat", _("Give store, or lat and lng."), code="required")
         radius = float_param(request, "radius_km", low=MIN_RADIUS_KM, high=MAX_RADIUS_KM, default=DEFAULT_RADIUS_KM)
         assert radius is not None  # a default is given
-        return Response(availability_near(caller=caller, skus=skus, lat=lat, lng=lng, radius_km=radius, limit=limit))
+        answer = availability_near(caller=caller, skus=skus, lat=lat, lng=lng, radius_km=radius, limit=limit)
+        return Response(availability_output(answer))
