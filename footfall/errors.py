@@ -5,8 +5,33 @@ from collections.abc import Iterable
 
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
+from rest_framework.exceptions import NotFound as DrfNotFound
 
 from gateway.api.problems import ProblemError
+
+
+class NotFound(ProblemError):
+    """Absent, or not visible to the caller (never 403: no enumeration): 404
+    ``not_found``, word for word the answer footfall gave when its selectors
+    raised Django's Http404 (which DRF turns into its NotFound, rendered by
+    gateway/api/errors.py): the detail is DRF's own translated text, so the
+    body is the same in every language."""
+
+    status_code = 404
+    code = "not_found"
+    default_detail = DrfNotFound.default_detail
+
+
+class StoreNotFound(NotFound):
+    """A store the caller may not read, or none named where one is needed."""
+
+
+class SensorNotFound(NotFound):
+    """A sensor the caller may not read or write."""
+
+
+class AnomalyNotFound(NotFound):
+    """An anomaly of a sensor the caller may not read."""
 
 
 class BatchTooLarge(ProblemError):

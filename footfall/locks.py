@@ -15,6 +15,7 @@ from collections.abc import Iterable
 from django.db import connection
 
 from footfall.models import EventFeedPosition
+from footfall.sql import locks as locks_sql
 
 # Advisory lock namespace (first key) of footfall ingest: "FF" + 1.
 _INGEST_NAMESPACE = 0x4646_0001
@@ -29,10 +30,7 @@ def _lock_ascending(namespace: int, ids: Iterable[int]) -> None:
     if not keys:
         return
     with connection.cursor() as cursor:
-        cursor.execute(
-            "SELECT count(pg_advisory_xact_lock(%s, k)) FROM (SELECT unnest(%s::int[]) AS k ORDER BY 1) ordered",
-            [namespace, keys],
-        )
+        cursor.execute(locks_sql.LOCK_ASCENDING, [namespace, keys])
 
 
 def lock_sensors_for_ingest(*, sensor_ids: Iterable[int]) -> None:
@@ -48,7 +46,7 @@ def try_lock_store_for_anomaly_check(*, store_id: int) -> bool:
     """True when this transaction now holds the store's notifier lock; False
     when another run holds it (that run does the work)."""
     with connection.cursor() as cursor:
-        cursor.execute("SELECT pg_try_advisory_xact_lock(%s, %s)", [_ANOMALY_NAMESPACE, store_id % _INT4_MAX])
+        cursor.execute(locks_sql.TRY_LOCK, [_ANOMALY_NAMESPACE, store_id % _INT4_MAX])
         return bool(cursor.fetchone()[0])
 
 

@@ -158,18 +158,39 @@ class Ingest:
 # ------------------------------------------------------------------ checks and KPI timings
 
 
-def check_storage(database_url: str, plan: Plan) -> list[str]:
+def storage_queries(env: dict[str, str]) -> tuple[str, str]:
+    """The two checking queries, with table and column names from the models
+    (Django set up in this process with the stack's settings, only to read
+    them: the bench itself talks HTTP and plain psycopg)."""
+    os.environ.update(env)
+    import django
+
+    django.setup()
+    from footfall.models import CountDay, CountInterval, Sensor
+    from gateway.sql import fragment
+
+    intervals = fragment(
+        "SELECT count(*), sum(c.{c.in_count}), sum(c.{c.out_count}) FROM {c} c "
+        "JOIN {s} s ON s.{s.id} = c.{c.sensor} WHERE s.{s.code} LIKE 'BENCH%'",
+        c=CountInterval,
+        s=Sensor,
+    )
+    days = fragment(
+        "SELECT sum(d.{d.in_total}), sum(d.{d.out_total}) FROM {d} d "
+        "JOIN {s} s ON s.{s.id} = d.{d.sensor} WHERE s.{s.code} LIKE 'BENCH%'",
+        d=CountDay,
+        s=Sensor,
+    )
+    return intervals, days
+
+
+def check_storage(env: dict[str, str], plan: Plan) -> list[str]:
     problems = []
     want_in, want_out = expected_totals(plan)
-    with psycopg.connect(database_url) as conn:
-        rows, got_in, got_out = conn.execute(
-            "SELECT count(*), sum(c.in_count), sum(c.out_count) FROM footfall_countinterval c "
-            "JOIN footfall_sensor s ON s.id = c.sensor_id WHERE s.code LIKE 'BENCH%'"
-        ).fetchall()[0]
-        day_in, day_out = conn.execute(
-            "SELECT sum(d.in_total), sum(d.out_total) FROM footfall_countday d "
-            "JOIN footfall_sensor s ON s.id = d.sensor_id WHERE s.code LIKE 'BENCH%'"
-        ).fetchall()[0]
+    intervals, days = storage_queries(env)
+    with psycopg.connect(env["DATABASE_URL"]) as conn:
+        rows, got_in, got_out = conn.execute(intervals).fetchall()[0]
+        day_in, day_out = conn.execute(days).fetchall()[0]
     if rows != plan.total:
         problems.append(f"stored intervals {rows} != sent {plan.total}")
     if (got_in, got_out) != (want_in, want_out):
@@ -247,7 +268,7 @@ def main() -> int:
         seconds = ingest.run()
         problems += ingest.failures[:5]
         progress(f"ingested in {seconds:.1f} s (load average {os.getloadavg()[0]:.1f}); checking storage")
-        problems += check_storage(stack.env["DATABASE_URL"], plan)
+        problems += check_storage(stack.env, plan)
         if ingest.first_batch:
             problems += check_resend(stack.url, token, ingest.first_batch)
         session = requests.Session()

@@ -1,10 +1,11 @@
 """Reads on footfall, scoped to the caller: the operator sees every store, a
 store client its own store, everyone else nothing. Another store's sensor,
-anomaly or figures are absent (404), never forbidden."""
+anomaly or figures are absent (404 ``not_found``, footfall.errors.NotFound),
+never forbidden."""
 
 from django.db.models import Q, QuerySet
-from django.http import Http404
 
+from footfall.errors import AnomalyNotFound, SensorNotFound, StoreNotFound
 from footfall.models import Anomaly, Sensor
 from inventory.models import Location, LocationKind
 from inventory.selectors import store_id_of_caller
@@ -29,15 +30,23 @@ def store_for_reading(*, caller: Caller, code: str | None) -> Location:
     if code:
         stores = stores.filter(code=code)
     elif caller.is_operator:
-        raise Http404
+        raise StoreNotFound
     store = stores.first()
     if store is None:
-        raise Http404
+        raise StoreNotFound
     return store
 
 
 def sensors_visible_to(*, caller: Caller) -> QuerySet[Sensor]:
     return Sensor.objects.filter(store__in=stores_readable_by(caller=caller)).select_related("store")
+
+
+def sensor_get(*, caller: Caller, code: str) -> Sensor:
+    """A sensor of a store the caller may read."""
+    sensor = sensors_visible_to(caller=caller).filter(code=code).first()
+    if sensor is None:
+        raise SensorNotFound
+    return sensor
 
 
 def sensor_for_writing(*, caller: Caller, code: str) -> Sensor:
@@ -48,11 +57,11 @@ def sensor_for_writing(*, caller: Caller, code: str) -> Sensor:
     if not caller.is_operator:
         store_id = store_id_of_caller(caller=caller) if caller.kind == CallerKind.DEVICE else None
         if store_id is None:
-            raise Http404
+            raise SensorNotFound
         sensors = sensors.filter(store_id=store_id).filter(Q(device__isnull=True) | Q(device_id=caller.client.pk))
     sensor = sensors.first()
     if sensor is None:
-        raise Http404
+        raise SensorNotFound
     return sensor
 
 
@@ -63,5 +72,5 @@ def anomalies_visible_to(*, caller: Caller) -> QuerySet[Anomaly]:
 def anomaly_get(*, caller: Caller, anomaly_id: int) -> Anomaly:
     anomaly = anomalies_visible_to(caller=caller).filter(pk=anomaly_id).first()
     if anomaly is None:
-        raise Http404
+        raise AnomalyNotFound
     return anomaly

@@ -15,6 +15,7 @@ from django.db import connection
 from django.db.models import Count
 
 from footfall.models import Sensor
+from footfall.sql import reads as reads_sql
 from inventory import local_time
 from inventory.models import Location
 
@@ -34,28 +35,6 @@ class AggregateRow:
     sensors: int
 
 
-_HOURLY = """
-SELECT s.kind,
-       c.start - ((c.start AT TIME ZONE %(tz)s) - date_trunc('hour', c.start AT TIME ZONE %(tz)s)) AS bucket,
-       sum(c.in_count), sum(c.out_count),
-       sum(extract(epoch FROM c."end" - c.start) * coalesce(c.samples::float8 / nullif(c.samples_expected, 0), 1)),
-       count(*)
-FROM footfall_sensor s
-JOIN footfall_countinterval c ON c.sensor_id = s.id AND c.start >= %(lo)s AND c.start < %(hi)s
-WHERE s.store_id = %(store)s
-GROUP BY 1, 2
-"""
-
-_CALENDAR = """
-SELECT s.kind, date_trunc(%(unit)s, d.day)::date AS bucket,
-       sum(d.in_total), sum(d.out_total), sum(d.covered_seconds), sum(d.intervals)
-FROM footfall_sensor s
-JOIN footfall_countday d ON d.sensor_id = s.id AND d.day >= %(lo)s AND d.day < %(hi)s
-WHERE s.store_id = %(store)s
-GROUP BY 1, 2
-"""
-
-
 def active_sensors_by_kind(*, store: Location) -> dict[str, int]:
     rows = Sensor.objects.filter(store=store, is_active=True).values("kind").annotate(n=Count("id"))
     return {row["kind"]: row["n"] for row in rows}
@@ -72,11 +51,14 @@ def footfall_aggregates(
     if granularity == "hour":
         buckets = local_time.hour_buckets(first, last, tz)
         lo, hi = buckets[0].start, buckets[-1].end
-        sql, params = _HOURLY, {"tz": store.time_zone, "lo": lo, "hi": hi, "store": store.pk}
+        sql, params = reads_sql.HOURLY_BY_KIND, {"tz": store.time_zone, "lo": lo, "hi": hi, "store": store.pk}
     else:
         buckets = local_time.calendar_buckets(first, last, granularity, tz)
         end = local_time.next_calendar_start(buckets[-1].label or last, granularity)
-        sql, params = _CALENDAR, {"unit": granularity, "lo": buckets[0].label, "hi": end, "store": store.pk}
+        sql, params = (
+            reads_sql.CALENDAR_BY_KIND,
+            {"unit": granularity, "lo": buckets[0].label, "hi": end, "store": store.pk},
+        )
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         found = {(row[0], row[1]): row[2:] for row in cursor.fetchall()}

@@ -39,7 +39,7 @@ from django.utils.translation import gettext as _
 
 from footfall.errors import MixedCurrencies, store_in_several_currencies
 from footfall.models import Sensor, SensorKind
-from gateway.api.money import money
+from footfall.sql import reads as reads_sql
 from inventory import local_time
 
 CAPTURE_FORMULAS = {
@@ -68,6 +68,38 @@ class Period:
     last: dt.date
 
 
+@dataclass(frozen=True)
+class PeriodKpis:
+    """The figures of one period. Money is in ``currency`` (None when the
+    period sold nothing), unrounded: rounding to minor units belongs to
+    whoever shows it (``gateway.api.money``)."""
+
+    first: dt.date
+    last: dt.date
+    visitors: int
+    exits: int
+    passersby: int
+    tickets: int
+    currency: str | None
+    revenue: Decimal | None
+    conversion_rate: float | None
+    capture_rate: float | None
+    sales_per_visitor: Decimal | None
+    average_ticket: Decimal | None
+    entrance_completeness: float | None
+
+
+@dataclass(frozen=True)
+class Kpis:
+    """A period's KPIs with its comparison periods; ``capture_formula`` is a
+    key of CAPTURE_FORMULAS."""
+
+    capture_formula: str
+    current: PeriodKpis
+    same_period_last_week: PeriodKpis
+    same_period_last_year: PeriodKpis
+
+
 @dataclass
 class SalesTotals:
     tickets: int = 0
@@ -78,21 +110,18 @@ class SalesTotals:
         self.revenue[currency] = self.revenue.get(currency, Decimal(0)) + amount
 
 
-_SALES = """
-SELECT p.label, d.revenue_currency, sum(d.tickets), sum(d.revenue_amount)
-FROM unnest(%s::text[], %s::date[], %s::date[]) AS p(label, lo, hi)
-JOIN footfall_salesday d ON d.day >= p.lo AND d.day <= p.hi
-{store_filter}
-GROUP BY 1, 2
-"""
+def _period_params(periods: Sequence[Period]) -> list[Any]:
+    return [[p.label for p in periods], [p.first for p in periods], [p.last for p in periods]]
 
 
 def _sales(store_ids: Sequence[int] | None, periods: Sequence[Period]) -> dict[str, SalesTotals]:
     """Tickets and revenue (tills and collected orders) of each period's
     store-local days, from the daily totals."""
-    sql = _SALES.format(store_filter="WHERE d.store_id = ANY(%s)" if store_ids is not None else "")
-    params: list[Any] = [[p.label for p in periods], [p.first for p in periods], [p.last for p in periods]]
-    if store_ids is not None:
+    params = _period_params(periods)
+    if store_ids is None:
+        sql = reads_sql.NETWORK_SALES
+    else:
+        sql = reads_sql.STORES_SALES
         params.append(list(store_ids))
     totals: dict[str, SalesTotals] = defaultdict(SalesTotals)
     with connection.cursor() as cursor:
@@ -102,33 +131,14 @@ def _sales(store_ids: Sequence[int] | None, periods: Sequence[Period]) -> dict[s
     return totals
 
 
-_TRAFFIC = """
-SELECT p.label, s.kind, sum(d.in_total), sum(d.out_total), sum(d.covered_seconds)
-FROM unnest(%s::text[], %s::date[], %s::date[]) AS p(label, lo, hi)
-JOIN footfall_countday d ON d.day >= p.lo AND d.day <= p.hi
-JOIN footfall_sensor s ON s.id = d.sensor_id
-{store_filter}
-GROUP BY 1, 2
-"""
-
-_TRAFFIC_OF_STORES = """
-SELECT p.label, s.kind, sum(d.in_total), sum(d.out_total), sum(d.covered_seconds)
-FROM footfall_sensor s
-CROSS JOIN unnest(%s::text[], %s::date[], %s::date[]) AS p(label, lo, hi)
-JOIN footfall_countday d ON d.sensor_id = s.id AND d.day >= p.lo AND d.day <= p.hi
-WHERE s.store_id = ANY(%s)
-GROUP BY 1, 2
-"""
-
-
 def _traffic(
     store_ids: Sequence[int] | None, periods: Sequence[Period]
 ) -> dict[tuple[str, str], tuple[int, int, float]]:
-    params: list[Any] = [[p.label for p in periods], [p.first for p in periods], [p.last for p in periods]]
+    params = _period_params(periods)
     if store_ids is None:
-        sql = _TRAFFIC.format(store_filter="")
+        sql = reads_sql.NETWORK_TRAFFIC
     else:
-        sql = _TRAFFIC_OF_STORES
+        sql = reads_sql.STORES_TRAFFIC
         params.append(list(store_ids))
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
@@ -150,10 +160,6 @@ def _expected_seconds(sensors_by_zone: dict[str, int], period: Period) -> float:
         start, end = local_time.days_span(period.first, period.last, local_time.zone(zone_name))
         total += count * (end - start).total_seconds()
     return total
-
-
-def money_out(amount: Decimal | None, currency: str | None) -> dict[str, str] | None:
-    return money(amount, currency) if amount is not None and currency is not None else None
 
 
 def _ratio(numerator: float | Decimal, denominator: float | Decimal) -> float | None:
@@ -182,31 +188,32 @@ def _period_kpis(
     expected_seconds: float,
     *,
     one_store: bool,
-) -> dict[str, Any]:
+) -> PeriodKpis:
     entries, exits, covered = traffic.get((period.label, SensorKind.ENTRANCE), (0, 0, 0.0))
     window_in, window_out, _covered = traffic.get((period.label, SensorKind.WINDOW), (0, 0, 0.0))
     passersby = window_in + window_out
     currency, revenue = _one_currency(sales, period, one_store=one_store)
     capture_denominator = passersby if capture_formula == "entries_per_passerby" else entries + passersby
-    return {
-        "from": period.first,
-        "to": period.last,
-        "visitors": entries,
-        "exits": exits,
-        "passersby": passersby,
-        "tickets": sales.tickets,
-        "revenue": money_out(revenue, currency),
-        "conversion_rate": _ratio(sales.tickets, entries),
-        "capture_rate": _ratio(entries, capture_denominator) if passersby else None,
-        "sales_per_visitor": money_out(_per(revenue, entries), currency),
-        "average_ticket": money_out(_per(revenue, sales.tickets), currency),
-        "entrance_completeness": _ratio(covered, expected_seconds),
-    }
+    return PeriodKpis(
+        first=period.first,
+        last=period.last,
+        visitors=entries,
+        exits=exits,
+        passersby=passersby,
+        tickets=sales.tickets,
+        currency=currency,
+        revenue=revenue,
+        conversion_rate=_ratio(sales.tickets, entries),
+        capture_rate=_ratio(entries, capture_denominator) if passersby else None,
+        sales_per_visitor=_per(revenue, entries),
+        average_ticket=_per(revenue, sales.tickets),
+        entrance_completeness=_ratio(covered, expected_seconds),
+    )
 
 
 def kpis_compute(
     *, store_ids: Sequence[int] | None, first: dt.date, last: dt.date, capture_formula: str = "entries_per_passerby"
-) -> dict[str, Any]:
+) -> Kpis:
     """KPIs of ``first`` .. ``last`` (store-local days) for the stores, or
     the network when ``store_ids`` is None, with the comparison periods.
     Tickets and revenue include collected click-and-collect orders, and so
@@ -217,19 +224,22 @@ def kpis_compute(
     ]
     traffic = _traffic(store_ids, periods)
     sales = _sales(store_ids, periods)
-    out: dict[str, Any] = {
-        "capture_rate_formula": CAPTURE_FORMULAS[capture_formula],
-        "formulas": {**FORMULAS, "capture_rate": CAPTURE_FORMULAS[capture_formula]},
-    }
     sensors_by_zone = _entrance_sensors_by_zone(store_ids)
-    for period in periods:
-        expected = _expected_seconds(sensors_by_zone, period)
-        out[period.label] = _period_kpis(
+    one_store = store_ids is not None and len(store_ids) == 1
+    figures = {
+        period.label: _period_kpis(
             period,
             traffic,
             sales[period.label],
             capture_formula,
-            expected,
-            one_store=store_ids is not None and len(store_ids) == 1,
+            _expected_seconds(sensors_by_zone, period),
+            one_store=one_store,
         )
-    return out
+        for period in periods
+    }
+    return Kpis(
+        capture_formula=capture_formula,
+        current=figures["current"],
+        same_period_last_week=figures["same_period_last_week"],
+        same_period_last_year=figures["same_period_last_year"],
+    )

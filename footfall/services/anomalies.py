@@ -21,6 +21,7 @@ from django.utils import timezone
 from footfall import detection
 from footfall.locks import try_lock_store_for_anomaly_check
 from footfall.models import Anomaly, AnomalyStatus, Sensor
+from footfall.sql import anomalies as anomalies_sql
 from inventory import local_time
 from inventory.models import Location
 from partners.services import NewEvent, events_record
@@ -33,18 +34,6 @@ def grace() -> dt.timedelta:
     """Devices push every 15 minutes; hours younger than this are not judged
     yet, so late data is not mistaken for missing data."""
     return dt.timedelta(minutes=getattr(settings, "FOOTFALL_ANOMALY_GRACE_MINUTES", 120))
-
-
-_HOURLY = """
-SELECT c.sensor_id,
-       c.start - ((c.start AT TIME ZONE %(tz)s) - date_trunc('hour', c.start AT TIME ZONE %(tz)s)) AS bucket,
-       sum(c.in_count), sum(c.out_count),
-       sum(extract(epoch FROM c."end" - c.start) * coalesce(c.samples::float8 / nullif(c.samples_expected, 0), 1))
-FROM unnest(%(lo)s::timestamptz[], %(hi)s::timestamptz[]) AS r(lo, hi)
-JOIN footfall_countinterval c ON c.start >= r.lo AND c.start < r.hi
-WHERE c.sensor_id = ANY(%(sensors)s)
-GROUP BY 1, 2
-"""
 
 
 def _merged(ranges: list[tuple[dt.datetime, dt.datetime]]) -> list[tuple[dt.datetime, dt.datetime]]:
@@ -77,7 +66,7 @@ def _load_series(
     }
     hours: dict[int, dict[dt.datetime, detection.HourStat]] = defaultdict(dict)
     with connection.cursor() as cursor:
-        cursor.execute(_HOURLY, params)
+        cursor.execute(anomalies_sql.HOURLY_BY_SENSOR, params)
         for sensor_id, bucket, in_count, out_count, covered in cursor.fetchall():
             hours[sensor_id][bucket] = detection.HourStat(
                 int(in_count), int(out_count), min(float(covered) / 3600, 1.0)

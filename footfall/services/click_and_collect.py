@@ -34,6 +34,7 @@ from commerce.models import OrderStatus
 from commerce.selectors import CollectedOrder, collected_orders
 from footfall.locks import lock_event_feed_position, lock_stores_for_sales
 from footfall.services.sales import sales_days_rebuild
+from footfall.sql import sales as sales_sql
 from gateway.sql import bulk_fetch
 from inventory import local_time
 from inventory.models import Location
@@ -99,14 +100,6 @@ def collected_orders_backfill(*, batch: int = BACKFILL_BATCH) -> int:
         after_id = page[-1].order_id
 
 
-_RECORD = """
-INSERT INTO footfall_collectedordersale (order_id, store_id, collected_at, revenue_amount, revenue_currency)
-SELECT * FROM unnest(%b::bigint[], %b::bigint[], %b::timestamptz[], %b::numeric[], %b::text[])
-ON CONFLICT (order_id) DO NOTHING
-RETURNING store_id, collected_at
-"""
-
-
 def collected_orders_record(*, orders: Sequence[CollectedOrder]) -> int:
     """Copy collected orders into ``CollectedOrderSale`` (an order already
     there is left alone) and rebuild the store-days that gained one. Runs in
@@ -121,7 +114,9 @@ def collected_orders_record(*, orders: Sequence[CollectedOrder]) -> int:
         [order.total for order in orders],
         [order.currency for order in orders],
     ]
-    recorded: list[tuple[int, dt.datetime]] = [(store_id, at) for store_id, at in bulk_fetch(_RECORD, columns)]
+    recorded: list[tuple[int, dt.datetime]] = [
+        (store_id, at) for store_id, at in bulk_fetch(sales_sql.RECORD_COLLECTED, columns)
+    ]
     stores = {store_id for store_id, _at in recorded}
     zones = {
         pk: local_time.zone(name) for pk, name in Location.objects.filter(pk__in=stores).values_list("pk", "time_zone")

@@ -7,6 +7,7 @@ from collections import defaultdict
 from django.utils.translation import gettext as _
 
 from footfall.services.records import IntervalRow, RecordResult
+from footfall.sql import counts as counts_sql
 from gateway.sql import bulk_fetch
 
 
@@ -37,19 +38,9 @@ def _stored_readings(by_sensor: dict[int, list[IntervalRow]]) -> dict[int, list[
     ids = list(by_sensor)
     lows = [min(r.start for r in by_sensor[i]) for i in ids]
     highs = [max(r.start for r in by_sensor[i]) for i in ids]
-    sql = """
-        SELECT c.sensor_id, c.start, c."end", c.in_count, c.out_count, c.samples, c.samples_expected,
-               c.in_cumulative, c.out_cumulative
-        FROM unnest(%b::bigint[], %b::timestamptz[], %b::timestamptz[]) AS w(sensor_id, lo, hi)
-        JOIN footfall_countinterval c ON c.sensor_id = w.sensor_id AND c.in_cumulative IS NOT NULL
-         AND c.start >= coalesce((SELECT max(p.start) FROM footfall_countinterval p WHERE p.sensor_id = w.sensor_id
-                                  AND p.start < w.lo AND p.in_cumulative IS NOT NULL), w.lo)
-         AND c.start <= coalesce((SELECT min(n.start) FROM footfall_countinterval n WHERE n.sensor_id = w.sensor_id
-                                  AND n.start > w.hi AND n.in_cumulative IS NOT NULL), w.hi)
-    """
     stored: dict[int, list[IntervalRow]] = defaultdict(list)
     for sensor_id, start, end, in_count, out_count, samples, expected, in_cum, out_cum in bulk_fetch(
-        sql, [ids, lows, highs]
+        counts_sql.STORED_READINGS, [ids, lows, highs]
     ):
         row = IntervalRow(-1, refs[sensor_id], start, end, in_count, out_count, samples, expected, in_cum, out_cum)
         stored[sensor_id].append(row)

@@ -11,7 +11,6 @@ import datetime as dt
 from dataclasses import dataclass
 from decimal import Decimal
 from email.mime.image import MIMEImage
-from typing import Any
 
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives
@@ -20,9 +19,10 @@ from django.template.loader import render_to_string
 from django.utils import timezone
 
 from footfall.models import Anomaly, ReportDispatch, ReportFrequency, ReportRecipient
-from footfall.selectors.kpis import kpis_compute
+from footfall.selectors.kpis import PeriodKpis, kpis_compute
 from footfall.selectors.reports import DayFigures, anomalies_of_period, daily_figures, hourly_profile
 from footfall.services import report_charts
+from gateway.api.money import money_round
 from inventory import local_time
 from inventory.models import Location
 
@@ -62,9 +62,9 @@ def last_complete_period(frequency: str, today: dt.date) -> ReportPeriod:
 class StoreReport:
     store: Location
     period: ReportPeriod
-    kpis: dict[str, Any]
-    previous_kpis: dict[str, Any]
-    last_year_kpis: dict[str, Any]
+    kpis: PeriodKpis
+    previous_kpis: PeriodKpis
+    last_year_kpis: PeriodKpis
     days: list[DayFigures]
     previous_days: list[DayFigures]
     hourly: list[float]
@@ -83,9 +83,9 @@ def store_report_build(*, store: Location, period: ReportPeriod) -> StoreReport:
     return StoreReport(
         store=store,
         period=period,
-        kpis=current["current"],
-        previous_kpis=before["current"],
-        last_year_kpis=current["same_period_last_year"],
+        kpis=current.current,
+        previous_kpis=before.current,
+        last_year_kpis=current.same_period_last_year,
         days=daily_figures(store=store, first=period.first, last=period.last),
         previous_days=daily_figures(store=store, first=previous.first, last=previous.last),
         hourly=hourly_profile(store=store, first=period.first, last=period.last),
@@ -109,26 +109,32 @@ _KPI_LINES = [
 ]
 
 
-def _number(value: Any, kind: str) -> float | None:
-    if value is None:
-        return None
-    if kind == "money":
-        return float(Decimal(value["amount"]))
-    return float(value)
+def _value(kpis: PeriodKpis, key: str, kind: str) -> float | int | Decimal | None:
+    """The figure as shown: money rounded to its currency's minor unit."""
+    value: float | int | Decimal | None = getattr(kpis, key)
+    if kind == "money" and isinstance(value, Decimal) and kpis.currency is not None:
+        return money_round(value, kpis.currency)
+    return value
 
 
-def _shown(value: Any, kind: str) -> str:
+def _number(kpis: PeriodKpis, key: str, kind: str) -> float | None:
+    value = _value(kpis, key, kind)
+    return None if value is None else float(value)
+
+
+def _shown(kpis: PeriodKpis, key: str, kind: str) -> str:
+    value = _value(kpis, key, kind)
     if value is None:
         return "-"
     if kind == "money":
-        return f"{value['amount']} {value['currency']}"
+        return f"{value} {kpis.currency}"
     if kind == "percent":
         return f"{float(value) * 100:.1f} %"
     return f"{int(value):,}".replace(",", " ")
 
 
-def _change(now: Any, before: Any, kind: str) -> str:
-    a, b = _number(now, kind), _number(before, kind)
+def _change(now: PeriodKpis, before: PeriodKpis, key: str, kind: str) -> str:
+    a, b = _number(now, key, kind), _number(before, key, kind)
     if a is None or b is None or b == 0:
         return "-"
     if kind == "percent":
@@ -140,10 +146,10 @@ def kpi_rows(report: StoreReport) -> list[list[str]]:
     return [
         [
             label,
-            _shown(report.kpis[key], kind),
-            _shown(report.previous_kpis[key], kind),
-            _change(report.kpis[key], report.previous_kpis[key], kind),
-            _shown(report.last_year_kpis[key], kind),
+            _shown(report.kpis, key, kind),
+            _shown(report.previous_kpis, key, kind),
+            _change(report.kpis, report.previous_kpis, key, kind),
+            _shown(report.last_year_kpis, key, kind),
         ]
         for label, key, kind in _KPI_LINES
     ]

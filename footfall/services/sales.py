@@ -20,6 +20,7 @@ from footfall.errors import InvalidBatch, SalesNotForDevices
 from footfall.locks import lock_stores_for_sales
 from footfall.services.adapters import check_batch_size, parse_timestamp
 from footfall.services.records import CLOCK_SKEW, MAX_INTERVAL, RecordResult, record_error
+from footfall.sql import sales as sales_sql
 from gateway.api.strict import DECIMAL_STRING, is_clean_text
 from gateway.sql import bulk_execute, bulk_fetch
 from inventory import local_time
@@ -191,28 +192,6 @@ def _last_wins(rows: list[_SalesRow], results: list[RecordResult]) -> list[_Sale
     return sorted(last.values(), key=lambda r: r.index)
 
 
-_UPSERT = """
-WITH input AS (
-    SELECT * FROM unnest(%b::int[], %b::bigint[], %b::text[], %b::timestamptz[], %b::timestamptz[], %b::int[],
-                         %b::numeric[], %b::text[])
-        AS t(idx, store_id, register, start, "end", tickets, revenue_amount, revenue_currency)
-),
-written AS (
-    INSERT INTO footfall_salesinterval AS s
-        (store_id, register, start, "end", tickets, revenue_amount, revenue_currency, received_at)
-    SELECT store_id, register, start, "end", tickets, revenue_amount, revenue_currency, now() FROM input
-    ON CONFLICT (store_id, register, start) DO UPDATE SET
-        "end" = EXCLUDED."end", tickets = EXCLUDED.tickets, revenue_amount = EXCLUDED.revenue_amount,
-        revenue_currency = EXCLUDED.revenue_currency, received_at = EXCLUDED.received_at
-    WHERE (s."end", s.tickets, s.revenue_amount, s.revenue_currency)
-          IS DISTINCT FROM (EXCLUDED."end", EXCLUDED.tickets, EXCLUDED.revenue_amount, EXCLUDED.revenue_currency)
-    RETURNING s.store_id, s.register, s.start, (s.xmax = 0) AS inserted
-)
-SELECT i.idx, w.inserted FROM written w
-JOIN input i ON i.store_id = w.store_id AND i.register = w.register AND i.start = w.start
-"""
-
-
 def _upsert(rows: list[_SalesRow], results: list[RecordResult]) -> list[_SalesRow]:
     """One statement for the batch; returns the rows that changed the table."""
     if not rows:
@@ -227,37 +206,11 @@ def _upsert(rows: list[_SalesRow], results: list[RecordResult]) -> list[_SalesRo
         [r.amount for r in rows],
         [r.currency for r in rows],
     ]
-    changed = dict(bulk_fetch(_UPSERT, columns))
+    changed = dict(bulk_fetch(sales_sql.UPSERT_INTERVALS, columns))
     for row in rows:
         result = results[row.index]
         result.status = "unchanged" if row.index not in changed else ("created" if changed[row.index] else "updated")
     return [row for row in rows if row.index in changed]
-
-
-_DROP_DAYS = """
-DELETE FROM footfall_salesday d
-USING unnest(%b::bigint[], %b::date[]) AS t(store_id, day)
-WHERE d.store_id = t.store_id AND d.day = t.day
-"""
-
-# A day's sales: its till intervals (by start) and its collected
-# click-and-collect orders (one ticket each, by the instant of collection).
-_INSERT_DAYS = """
-WITH t AS (
-    SELECT * FROM unnest(%b::bigint[], %b::date[], %b::timestamptz[], %b::timestamptz[]) AS t(store_id, day, lo, hi)
-)
-INSERT INTO footfall_salesday (store_id, day, revenue_currency, tickets, revenue_amount)
-SELECT store_id, day, currency, sum(tickets), sum(amount)
-FROM (
-    SELECT t.store_id, t.day, s.revenue_currency AS currency, s.tickets, s.revenue_amount AS amount
-    FROM t JOIN footfall_salesinterval s ON s.store_id = t.store_id AND s.start >= t.lo AND s.start < t.hi
-    UNION ALL
-    SELECT t.store_id, t.day, c.revenue_currency, 1, c.revenue_amount
-    FROM t JOIN footfall_collectedordersale c
-        ON c.store_id = t.store_id AND c.collected_at >= t.lo AND c.collected_at < t.hi
-) AS sales
-GROUP BY 1, 2, 3
-"""
 
 
 def sales_days_rebuild(*, days: set[tuple[int, dt.date]], zones: dict[int, Any]) -> None:
@@ -269,5 +222,5 @@ def sales_days_rebuild(*, days: set[tuple[int, dt.date]], zones: dict[int, Any])
     ordered = sorted(days)
     spans = [local_time.days_span(day, day, zones[store_id]) for store_id, day in ordered]
     ids, labels = [store_id for store_id, _ in ordered], [day for _, day in ordered]
-    bulk_execute(_DROP_DAYS, [ids, labels])
-    bulk_execute(_INSERT_DAYS, [ids, labels, [low for low, _ in spans], [high for _, high in spans]])
+    bulk_execute(sales_sql.DROP_DAYS, [ids, labels])
+    bulk_execute(sales_sql.INSERT_DAYS, [ids, labels, [low for low, _ in spans], [high for _, high in spans]])

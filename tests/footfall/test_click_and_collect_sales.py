@@ -117,7 +117,7 @@ def test_orders_that_were_not_collected_are_no_sales(store):
     assert not CollectedOrderSale.objects.exists()
     assert sales_days(store) == {}
     today = local_date(placed.created_at, zone(store.time_zone))
-    assert kpis_compute(store_ids=[store.pk], first=today, last=today)["current"]["tickets"] == 0
+    assert kpis_compute(store_ids=[store.pk], first=today, last=today).current.tickets == 0
 
 
 def test_an_order_collected_later_joins_the_day_it_was_collected(store):
@@ -131,7 +131,7 @@ def test_an_order_collected_later_joins_the_day_it_was_collected(store):
     collected_at = OrderStatusChange.objects.get(order=order, to_status=OrderStatus.COLLECTED).at
     day = local_date(collected_at, zone("Europe/Paris"))
     assert sales_days(store) == {day: (1, Decimal("12.50"), "EUR")}
-    assert kpis_compute(store_ids=[store.pk], first=day, last=day)["current"]["tickets"] == 1
+    assert kpis_compute(store_ids=[store.pk], first=day, last=day).current.tickets == 1
 
 
 @pytest.mark.parametrize(
@@ -159,7 +159,7 @@ def test_a_collection_counts_on_the_store_local_day(db, time_zone, collected_at,
     # then the sale is on the store-local day, and the KPIs of that day (not the UTC one) show it
     assert sales_days(store) == {local_day: (1, Decimal("12.50"), "EUR")}
     for day, tickets in ((local_day, 1), (local_day - dt.timedelta(days=1), 0), (local_day + dt.timedelta(days=1), 0)):
-        assert kpis_compute(store_ids=[store.pk], first=day, last=day)["current"]["tickets"] == tickets
+        assert kpis_compute(store_ids=[store.pk], first=day, last=day).current.tickets == tickets
 
 
 def test_till_batches_and_collections_rebuild_the_same_day_without_losing_either(store):

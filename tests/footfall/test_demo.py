@@ -30,9 +30,10 @@ def test_the_demo_shows_kpis_and_an_anomaly(db):
     # KPIs of the last week have figures
     today = local_time.local_date(timezone.now(), local_time.zone("Europe/Paris"))
     kpis = kpis_compute(store_ids=[stores[0].pk], first=today - dt.timedelta(days=7), last=today - dt.timedelta(days=1))
-    assert kpis["current"]["visitors"] > 1000
-    assert 0.2 < kpis["current"]["conversion_rate"] < 0.4
-    assert kpis["current"]["capture_rate"] is not None
+    assert kpis.current.visitors > 1000
+    assert kpis.current.conversion_rate is not None
+    assert 0.2 < kpis.current.conversion_rate < 0.4
+    assert kpis.current.capture_rate is not None
     assert f"anomalies opened: {anomalies}" in out.getvalue()
     # loading it again adds nothing
     demo.load(stdout=OutputWrapper(io.StringIO()), options={"base_url": "", "data_dir": ""})

@@ -117,10 +117,10 @@ def test_a_weekly_report_is_an_html_email_with_charts_and_a_pdf(store_with_data)
 def test_the_report_figures_are_the_kpis_of_the_week(store_with_data):
     store_report_send(store=store_with_data, period=WEEK)
     text = mail.outbox[0].body
-    kpis = kpis_compute(store_ids=[store_with_data.pk], first=WEEK.first, last=WEEK.last)["current"]
-    shown = f"{kpis['visitors']:,}".replace(",", " ")
+    kpis = kpis_compute(store_ids=[store_with_data.pk], first=WEEK.first, last=WEEK.last).current
+    shown = f"{kpis.visitors:,}".replace(",", " ")
     assert f"- Visitors: {shown} |" in text
-    assert f"{kpis['conversion_rate'] * 100:.1f} %" in text
+    assert f"{(kpis.conversion_rate or 0) * 100:.1f} %" in text
 
 
 def test_a_report_is_sent_once_per_period(store_with_data):

@@ -6,17 +6,20 @@ gets its own error instead of failing the batch. Ingest answers are built as
 plain dicts (``ingest_body``): a batch of 5,000 results through serializer
 instances would cost more than the SQL that stores it."""
 
+from decimal import Decimal
 from typing import Any
 
 from rest_framework import serializers
 
 from footfall.models import Anomaly, AnomalyKind, AnomalyStatus, Sensor, SensorKind
+from footfall.selectors.kpis import CAPTURE_FORMULAS, FORMULAS, Kpis, PeriodKpis
 from footfall.services.adapters import MAX_BATCH_RECORDS, MAX_COUNT, MAX_CUMULATIVE, MAX_SAMPLES
 from footfall.services.records import RecordResult
 from footfall.services.sales import MAX_TICKETS
-from gateway.api.money import MoneySerializer
+from gateway.api.money import MoneySerializer, money
 from gateway.api.strict import MoneyInput, StrictCharField, StrictInput, StrictIntegerField
 from inventory import local_time
+from inventory.models import Location
 
 _COUNT_HELP = f"At most {MAX_COUNT:,} per interval; running totals (counting=cumulative) up to 2^53."
 _BATCH_HELP = f"At most {MAX_BATCH_RECORDS} records per batch; a larger batch is rejected whole (413 batch_too_large)."
@@ -323,3 +326,40 @@ class KpisOutput(serializers.Serializer[Any]):
     current = KpiPeriodOutput()
     same_period_last_week = KpiPeriodOutput()
     same_period_last_year = KpiPeriodOutput(help_text="364 days earlier, so weekdays match.")
+
+
+def _money_or_none(amount: Decimal | None, currency: str | None) -> dict[str, str] | None:
+    return money(amount, currency) if amount is not None and currency is not None else None
+
+
+def kpi_period_body(kpis: PeriodKpis) -> dict[str, Any]:
+    """A period's KPIs as KpiPeriodOutput: money as decimal strings rounded to
+    the currency's minor unit (gateway.api.money), null without sales."""
+    return {
+        "from": kpis.first,
+        "to": kpis.last,
+        "visitors": kpis.visitors,
+        "exits": kpis.exits,
+        "passersby": kpis.passersby,
+        "tickets": kpis.tickets,
+        "revenue": _money_or_none(kpis.revenue, kpis.currency),
+        "conversion_rate": kpis.conversion_rate,
+        "capture_rate": kpis.capture_rate,
+        "sales_per_visitor": _money_or_none(kpis.sales_per_visitor, kpis.currency),
+        "average_ticket": _money_or_none(kpis.average_ticket, kpis.currency),
+        "entrance_completeness": kpis.entrance_completeness,
+    }
+
+
+def kpis_body(kpis: Kpis, *, store: Location | None) -> dict[str, Any]:
+    """The KPI answer (KpisOutput) of a store, or of the network when ``store`` is None."""
+    formula = CAPTURE_FORMULAS[kpis.capture_formula]
+    return {
+        "store": store.code if store else None,
+        "time_zone": store.time_zone if store else None,
+        "capture_rate_formula": formula,
+        "formulas": {**FORMULAS, "capture_rate": formula},
+        "current": kpi_period_body(kpis.current),
+        "same_period_last_week": kpi_period_body(kpis.same_period_last_week),
+        "same_period_last_year": kpi_period_body(kpis.same_period_last_year),
+    }

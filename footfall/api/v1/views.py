@@ -6,7 +6,6 @@ selector and shape the answer."""
 from typing import Any
 
 from django.db.models import QuerySet
-from django.http import Http404
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, PolymorphicProxySerializer, extend_schema
 from rest_framework.generics import ListAPIView
@@ -28,6 +27,7 @@ from footfall.api.v1.serializers import (
     SensorOutput,
     XovisPushEnvelope,
     ingest_body,
+    kpis_body,
 )
 from footfall.models import Anomaly, AnomalyKind, AnomalyStatus, Sensor, SensorKind
 from footfall.selectors.aggregates import GRANULARITIES, MAX_RANGE_DAYS, footfall_aggregates
@@ -235,9 +235,7 @@ class SensorDetailView(APIView):
 
     @extend_schema(tags=TAG, operation_id="footfall_sensor_detail", summary="One sensor", responses=SensorOutput)
     def get(self, request: Request, code: str) -> Response:
-        sensor = selectors.sensors_visible_to(caller=caller_from_request(request)).filter(code=code).first()
-        if sensor is None:
-            raise Http404
+        sensor = selectors.sensor_get(caller=caller_from_request(request), code=code)
         return Response(SensorOutput(sensor).data)
 
 
@@ -335,12 +333,10 @@ class KpisView(APIView):
         caller = caller_from_request(request)
         code = params.code_param(request, "store")
         store = None if caller.is_operator and not code else selectors.store_for_reading(caller=caller, code=code)
-        body = kpis_compute(
+        kpis = kpis_compute(
             store_ids=[store.pk] if store else None, first=first, last=last, capture_formula=formula or ""
         )
-        return Response(
-            {"store": store.code if store else None, "time_zone": store.time_zone if store else None, **body}
-        )
+        return Response(kpis_body(kpis, store=store))
 
 
 class AnomalyListView(ListAPIView[Anomaly]):

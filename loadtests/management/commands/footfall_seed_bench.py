@@ -17,8 +17,9 @@ from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandParser
 from django.db import connection, transaction
 
-from footfall.models import Sensor, SensorKind
+from footfall.models import CollectedOrderSale, SalesDay, SalesInterval, Sensor, SensorKind
 from footfall.services.click_and_collect import collected_orders_backfill
+from gateway.sql import fragment
 from inventory.models import Location, LocationKind
 
 PREFIX = "BENCH"
@@ -26,40 +27,51 @@ _HOURS = {str(day): [["09:00", "20:00"]] for day in range(1, 7)}
 
 # Hourly sales of every bench store for every open hour of every day, in one
 # statement: tickets and revenue vary with the store and the hour.
-_SALES = """
-INSERT INTO footfall_salesinterval (store_id, register, start, "end", tickets, revenue_amount, revenue_currency,
-                                    received_at)
-SELECT l.id, 'T1', h.start, h.start + interval '1 hour', t.tickets, t.tickets * %(basket)s, 'EUR', now()
-FROM inventory_location l
-CROSS JOIN LATERAL (
-    SELECT ((d::date + make_interval(hours => hour))::timestamp AT TIME ZONE l.time_zone) AS start
-    FROM generate_series(%(first)s::date, %(last)s::date, interval '1 day') AS d, generate_series(9, 19) AS hour
-) h
-CROSS JOIN LATERAL (SELECT 10 + (l.id * 7 + extract(epoch FROM h.start)::bigint / 3600) %% 23 AS tickets) t
-WHERE l.code LIKE %(prefix)s
-ON CONFLICT (store_id, register, start) DO NOTHING
-"""
+_SALES = fragment(
+    """
+    INSERT INTO {s} ({s.store}, {s.register}, {s.start}, "{s.end}", {s.tickets}, {s.revenue_amount},
+                     {s.revenue_currency}, {s.received_at})
+    SELECT l.{l.id}, 'T1', h.start, h.start + interval '1 hour', t.tickets, t.tickets * %(basket)s, 'EUR', now()
+    FROM {l} l
+    CROSS JOIN LATERAL (
+        SELECT ((d::date + make_interval(hours => hour))::timestamp AT TIME ZONE l.{l.time_zone}) AS start
+        FROM generate_series(%(first)s::date, %(last)s::date, interval '1 day') AS d, generate_series(9, 19) AS hour
+    ) h
+    CROSS JOIN LATERAL (SELECT 10 + (l.{l.id} * 7 + extract(epoch FROM h.start)::bigint / 3600) %% 23 AS tickets) t
+    WHERE l.{l.code} LIKE %(prefix)s
+    ON CONFLICT ({s.store}, {s.register}, {s.start}) DO NOTHING
+    """,
+    s=SalesInterval,
+    l=Location,
+)
 
 
 # ... and their daily totals (what sales ingest and the collected orders
 # maintain), from the intervals and the collected orders.
-_SALES_DAYS = """
-INSERT INTO footfall_salesday (store_id, day, revenue_currency, tickets, revenue_amount)
-SELECT store_id, day, currency, sum(tickets), sum(amount)
-FROM (
-    SELECT s.store_id, (s.start AT TIME ZONE l.time_zone)::date AS day, s.revenue_currency AS currency, s.tickets,
-           s.revenue_amount AS amount
-    FROM footfall_salesinterval s JOIN inventory_location l ON l.id = s.store_id
-    WHERE l.code LIKE %(prefix)s
-    UNION ALL
-    SELECT c.store_id, (c.collected_at AT TIME ZONE l.time_zone)::date, c.revenue_currency, 1, c.revenue_amount
-    FROM footfall_collectedordersale c JOIN inventory_location l ON l.id = c.store_id
-    WHERE l.code LIKE %(prefix)s
-) AS sales
-GROUP BY 1, 2, 3
-ON CONFLICT (store_id, day, revenue_currency) DO UPDATE SET
-    tickets = EXCLUDED.tickets, revenue_amount = EXCLUDED.revenue_amount
-"""
+_SALES_DAYS = fragment(
+    """
+    INSERT INTO {d} ({d.store}, {d.day}, {d.revenue_currency}, {d.tickets}, {d.revenue_amount})
+    SELECT store_id, day, currency, sum(tickets), sum(amount)
+    FROM (
+        SELECT s.{s.store} AS store_id, (s.{s.start} AT TIME ZONE l.{l.time_zone})::date AS day,
+               s.{s.revenue_currency} AS currency, s.{s.tickets} AS tickets, s.{s.revenue_amount} AS amount
+        FROM {s} s JOIN {l} l ON l.{l.id} = s.{s.store}
+        WHERE l.{l.code} LIKE %(prefix)s
+        UNION ALL
+        SELECT c.{c.store}, (c.{c.collected_at} AT TIME ZONE l.{l.time_zone})::date, c.{c.revenue_currency}, 1,
+               c.{c.revenue_amount}
+        FROM {c} c JOIN {l} l ON l.{l.id} = c.{c.store}
+        WHERE l.{l.code} LIKE %(prefix)s
+    ) AS sales
+    GROUP BY 1, 2, 3
+    ON CONFLICT ({d.store}, {d.day}, {d.revenue_currency}) DO UPDATE SET
+        {d.tickets} = EXCLUDED.{d.tickets}, {d.revenue_amount} = EXCLUDED.{d.revenue_amount}
+    """,
+    d=SalesDay,
+    s=SalesInterval,
+    c=CollectedOrderSale,
+    l=Location,
+)
 
 
 class Command(BaseCommand):
@@ -97,7 +109,7 @@ class Command(BaseCommand):
                     _SALES, {"first": first, "last": last, "basket": Decimal("23.50"), "prefix": f"{PREFIX}%"}
                 )
                 sales = cursor.rowcount
-                cursor.execute("ANALYZE footfall_salesinterval")  # the day rebuilds below plan on it
+                cursor.execute(f"ANALYZE {SalesInterval._meta.db_table}")  # the day rebuilds below plan on it
             call_command(
                 "seed_collected_orders",
                 store_prefix=PREFIX,
