@@ -312,6 +312,11 @@ CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {
     "release-pickup-slots": {"task": "commerce.tasks.release_pickup_slots", "schedule": 60.0},
     "expire-slot-holds": {"task": "commerce.tasks.expire_slot_holds", "schedule": 60.0},
     "mark-no-show-orders": {"task": "commerce.tasks.mark_no_show_orders", "schedule": 300.0},
+    # Loyalty: each program's nightly job (03:00 in its zone, catching up missed days),
+    # reservations past their TTL, and the proof that points balances equal their movements.
+    "loyalty-nightly": {"task": "loyalty.tasks.run_nightly", "schedule": 900.0},
+    "loyalty-release-expired-reservations": {"task": "loyalty.tasks.release_expired_reservations", "schedule": 60.0},
+    "loyalty-check-points-ledger": {"task": "loyalty.tasks.check_points_ledger", "schedule": 6 * 3600.0},
 }
 
 # ---------------------------------------------------------------- logging

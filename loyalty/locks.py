@@ -1,0 +1,56 @@
+"""The only place loyalty takes row locks (``SELECT ... FOR UPDATE``).
+
+Lock order, always, so that no two transactions wait on each other in a cycle:
+
+1. a member row (every change of its points starts here, so the member's
+   lock serialises everything that touches its buckets);
+2. that member's buckets, by (expires_at, id): the FIFO burn order;
+3. a coupon code row, then the budget counters by ascending id, both taken
+   inside one statement (``loyalty.sql.RESERVE`` and ``GIVE_BACK``).
+
+A caller in another app (commerce placing an order) takes its own locks
+(slot, stock) first and loyalty's last, as commerce/locks.py says."""
+
+import datetime as dt
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from django.db import connection
+
+from loyalty import sql
+
+
+@dataclass(frozen=True)
+class LockedMember:
+    id: int
+    program_id: int
+    pending: int
+    active: int
+    debt: int
+
+
+@dataclass(frozen=True)
+class LockedBucket:
+    id: int
+    member_id: int
+    amount: int
+    remaining: int
+    state: str
+    activates_at: dt.datetime
+    expires_at: dt.datetime
+    source: str
+
+
+def lock_member(*, member_id: int) -> LockedMember | None:
+    with connection.cursor() as cursor:
+        cursor.execute(sql.LOCK_MEMBER, {"member": member_id})
+        row = cursor.fetchone()
+    return LockedMember(*row) if row else None
+
+
+def lock_member_buckets(*, member_id: int, states: Sequence[str]) -> list[LockedBucket]:
+    """The member's buckets in ``states``, first to expire first. Take the
+    member's lock (``lock_member``) before."""
+    with connection.cursor() as cursor:
+        cursor.execute(sql.LOCK_BUCKETS, {"member": member_id, "states": list(states)})
+        return [LockedBucket(*row) for row in cursor.fetchall()]

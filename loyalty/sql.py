@@ -1,0 +1,224 @@
+"""Every raw SQL statement of loyalty, with table and column names from the
+models (``gateway.sql``). Two families:
+
+- the points counters of a member, moved together with the movement that
+  records the change (one statement: the counters can never move without
+  their ledger line);
+- the coupon and budget counters, taken and given back all at once by one
+  guarded statement each (a reservation either takes a unit of every
+  counter concerned or of none, so a refusal leaves nothing to undo).
+"""
+
+from gateway.sql import statement
+from loyalty.models import BudgetCounter, CampaignBudget, CouponCode, Member, PointsBucket, PointsMovement
+
+# ---------------------------------------------------------------- points
+
+# Move a member's three counters by the given deltas, refusing (no row) any
+# that would go below zero, and write the movement with the figures after.
+MEMBER_MOVE = statement(
+    """
+    WITH moved AS (
+        UPDATE {m} SET {m.points_pending} = points_pending + %(pending)s,
+                       {m.points_active} = points_active + %(active)s,
+                       {m.points_debt} = points_debt + %(debt)s,
+                       {m.updated_at} = now()
+        WHERE {m.id} = %(member)s AND points_pending + %(pending)s >= 0
+          AND points_active + %(active)s >= 0 AND points_debt + %(debt)s >= 0
+        RETURNING points_pending, points_active, points_debt
+    )
+    INSERT INTO {mv} ({mv.member}, {mv.bucket}, {mv.kind}, {mv.delta_pending}, {mv.delta_active}, {mv.delta_debt},
+                      {mv.pending_after}, {mv.active_after}, {mv.debt_after}, {mv.reference}, {mv.created_at})
+    SELECT %(member)s, %(bucket)s, %(kind)s, %(pending)s, %(active)s, %(debt)s,
+           moved.points_pending, moved.points_active, moved.points_debt, %(reference)s, now()
+    FROM moved
+    RETURNING {mv.pending_after}, {mv.active_after}, {mv.debt_after}
+    """,
+    m=Member,
+    mv=PointsMovement,
+)
+
+LOCK_MEMBER = statement(
+    """
+    SELECT {m.id}, {m.program}, {m.points_pending}, {m.points_active}, {m.points_debt}
+    FROM {m} WHERE {m.id} = %(member)s FOR UPDATE
+    """,
+    m=Member,
+)
+
+# A member's buckets in some states, first to expire first (FIFO burn order).
+LOCK_BUCKETS = statement(
+    """
+    SELECT {b.id}, {b.member}, {b.amount}, {b.remaining}, {b.state}, {b.activates_at}, {b.expires_at}, {b.source}
+    FROM {b} WHERE {b.member} = %(member)s AND {b.state} = ANY(%(states)s::text[])
+    ORDER BY {b.expires_at}, {b.id}
+    FOR UPDATE
+    """,
+    b=PointsBucket,
+)
+
+# Members of a program with a bucket to activate or to expire as of an instant.
+MEMBERS_WITH_DUE_BUCKETS = statement(
+    """
+    SELECT DISTINCT b.{b.member}
+    FROM {b} b JOIN {m} m ON m.id = b.{b.member}
+    WHERE m.{m.program} = %(program)s
+      AND ((b.{b.state} = 'pending' AND b.{b.activates_at} <= %(now)s)
+           OR (b.{b.state} IN ('pending', 'active') AND b.{b.expires_at} <= %(now)s))
+    ORDER BY 1
+    """,
+    b=PointsBucket,
+    m=Member,
+)
+
+# The ledger check: members whose counters differ from the sums of their
+# movements, from their last movement's figures, or from their open buckets.
+LEDGER_MISMATCHES = statement(
+    """
+    WITH moves AS (
+        SELECT {mv.member} AS member_id, sum({mv.delta_pending}) AS pending, sum({mv.delta_active}) AS active,
+               sum({mv.delta_debt}) AS debt,
+               (array_agg({mv.pending_after} ORDER BY {mv.id} DESC))[1] AS last_pending,
+               (array_agg({mv.active_after} ORDER BY {mv.id} DESC))[1] AS last_active,
+               (array_agg({mv.debt_after} ORDER BY {mv.id} DESC))[1] AS last_debt
+        FROM {mv} GROUP BY {mv.member}
+    ), buckets AS (
+        SELECT {b.member} AS member_id,
+               sum({b.remaining}) FILTER (WHERE {b.state} = 'pending') AS pending,
+               sum({b.remaining}) FILTER (WHERE {b.state} = 'active') AS active
+        FROM {b} WHERE {b.state} IN ('pending', 'active') GROUP BY {b.member}
+    )
+    SELECT m.id, m.{m.card_number}, m.{m.points_pending}, m.{m.points_active}, m.{m.points_debt},
+           coalesce(v.pending, 0)::bigint, coalesce(v.active, 0)::bigint, coalesce(v.debt, 0)::bigint,
+           coalesce(k.pending, 0)::bigint, coalesce(k.active, 0)::bigint
+    FROM {m} m
+    LEFT JOIN moves v ON v.member_id = m.id
+    LEFT JOIN buckets k ON k.member_id = m.id
+    WHERE m.points_pending <> coalesce(v.pending, 0) OR m.points_active <> coalesce(v.active, 0)
+       OR m.points_debt <> coalesce(v.debt, 0)
+       OR m.points_pending <> coalesce(v.last_pending, 0) OR m.points_active <> coalesce(v.last_active, 0)
+       OR m.points_debt <> coalesce(v.last_debt, 0)
+       OR m.points_pending <> coalesce(k.pending, 0) OR m.points_active <> coalesce(k.active, 0)
+    ORDER BY m.id
+    LIMIT %(limit)s
+    """,
+    m=Member,
+    mv=PointsMovement,
+    b=PointsBucket,
+)
+
+# Buckets whose remaining points differ from the sum of their movements.
+BUCKET_MISMATCHES = statement(
+    """
+    SELECT b.id, b.{b.member}, b.{b.remaining}, coalesce(sum(v.delta_pending + v.delta_active), 0)::bigint
+    FROM {b} b LEFT JOIN {mv} v ON v.{mv.bucket} = b.id
+    GROUP BY b.id
+    HAVING b.{b.remaining} <> coalesce(sum(v.delta_pending + v.delta_active), 0)
+    ORDER BY b.id
+    LIMIT %(limit)s
+    """,
+    b=PointsBucket,
+    mv=PointsMovement,
+)
+
+COUNT_MEMBERS = statement("SELECT count(*) FROM {m}", m=Member)
+
+# ---------------------------------------------------------------- budgets and codes
+
+# The counters a reservation needs, created at their limits when first used.
+# A separate statement from RESERVE: a row another transaction inserts at the
+# same moment is seen only by a statement that starts after it committed.
+ENSURE_COUNTERS = statement(
+    """
+    INSERT INTO {c} ({c.budget}, {c.key}, {c.limit_count}, {c.limit_amount}, {c.used_count}, {c.used_amount},
+                     {c.refused_late})
+    SELECT b.id, v.key, b.{b.limit_count}, b.{b.limit_amount}, 0, 0, 0
+    FROM unnest(%(budgets)s::bigint[], %(keys)s::text[]) AS v(budget_id, key)
+    JOIN {b} b ON b.id = v.budget_id
+    ON CONFLICT ({c.budget}, {c.key}) DO NOTHING
+    """,
+    c=BudgetCounter,
+    b=CampaignBudget,
+)
+
+# Take one use of the code (if any) and one unit (count 1, the discount's
+# amount) of every counter named by (budget, key), all or none. Lock order:
+# the code row first (an InitPlan gates the counters' scan on it), then the
+# counters by ascending id; the guarded UPDATEs then change rows already
+# locked, and the CHECK constraints stand behind them.
+RESERVE = statement(
+    """
+    WITH code AS (
+        SELECT k.id, (k.{k.usage_limit} IS NULL OR k.{k.used_count} < k.{k.usage_limit}) AS room
+        FROM {k} k WHERE k.id = %(code)s
+        FOR UPDATE
+    ), counters AS (
+        SELECT c.id,
+               (c.{c.limit_count} IS NULL OR c.{c.used_count} + 1 <= c.{c.limit_count})
+               AND (c.{c.limit_amount} IS NULL OR c.{c.used_amount} + %(amount)s <= c.{c.limit_amount}) AS room
+        FROM {c} c
+        JOIN unnest(%(budgets)s::bigint[], %(keys)s::text[]) AS v(budget_id, key)
+          ON c.{c.budget} = v.budget_id AND c.{c.key} = v.key
+        WHERE (SELECT count(*) FROM code) >= 0
+        ORDER BY c.id
+        FOR UPDATE OF c
+    ), verdict AS (
+        SELECT coalesce((SELECT bool_and(room) FROM code), true) AS code_room,
+               coalesce((SELECT bool_and(room) FROM counters), true)
+               AND (SELECT count(*) FROM counters) = %(wanted)s AS counters_room
+    ), used_code AS (
+        UPDATE {k} SET {k.used_count} = {k.used_count} + 1
+        FROM verdict
+        WHERE {k}.id = %(code)s AND verdict.code_room AND verdict.counters_room
+          AND ({k}.{k.usage_limit} IS NULL OR {k}.{k.used_count} < {k}.{k.usage_limit})
+        RETURNING {k}.id
+    ), used_counters AS (
+        UPDATE {c} SET {c.used_count} = {c.used_count} + 1, {c.used_amount} = {c.used_amount} + %(amount)s
+        FROM verdict
+        WHERE {c}.id IN (SELECT id FROM counters) AND verdict.code_room AND verdict.counters_room
+          AND ({c}.{c.limit_count} IS NULL OR {c}.{c.used_count} + 1 <= {c}.{c.limit_count})
+          AND ({c}.{c.limit_amount} IS NULL OR {c}.{c.used_amount} + %(amount)s <= {c}.{c.limit_amount})
+        RETURNING {c}.id
+    )
+    SELECT verdict.code_room, verdict.counters_room,
+           (SELECT coalesce(array_agg(id ORDER BY id), '{{}}') FROM used_counters),
+           (SELECT coalesce(array_agg(id ORDER BY id), '{{}}') FROM counters WHERE NOT room),
+           (SELECT count(*) FROM used_code)
+    FROM verdict
+    """,
+    k=CouponCode,
+    c=BudgetCounter,
+)
+
+# Give back what a reservation took: the code's use (when %(code)s is not
+# null) first, then ``count`` and ``amount`` of each counter it took, locked
+# by ascending id (the order RESERVE takes them). Guarded: a counter never
+# goes below zero (the CHECK constraint stands behind it).
+GIVE_BACK = statement(
+    """
+    WITH used_code AS (
+        UPDATE {k} SET {k.used_count} = {k.used_count} - 1
+        WHERE {k}.id = %(code)s AND {k}.{k.used_count} >= 1
+        RETURNING {k}.id
+    ), locked AS (
+        SELECT c.id FROM {c} c
+        WHERE c.id = ANY(%(counters)s::bigint[]) AND (SELECT count(*) FROM used_code) >= 0
+        ORDER BY c.id
+        FOR UPDATE
+    )
+    UPDATE {c} SET {c.used_count} = {c.used_count} - %(count)s, {c.used_amount} = {c.used_amount} - %(amount)s
+    WHERE {c}.id IN (SELECT id FROM locked)
+      AND {c}.{c.used_count} >= %(count)s AND {c}.{c.used_amount} >= %(amount)s
+    RETURNING {c}.id
+    """,
+    k=CouponCode,
+    c=BudgetCounter,
+)
+
+# A late till ticket refused because a counter was full: counted on that counter.
+COUNT_LATE_REFUSAL = statement(
+    """
+    UPDATE {c} SET {c.refused_late} = {c.refused_late} + 1 WHERE {c}.id = ANY(%(counters)s::bigint[])
+    """,
+    c=BudgetCounter,
+)

@@ -1,0 +1,49 @@
+"""Loyalty's periodic work (thin: the work is in services and selectors)."""
+
+import dataclasses
+import logging
+from typing import Any
+
+from celery import shared_task
+
+from loyalty.selectors.ledger import points_ledger_report
+from loyalty.services.nightly import programs_nightly_due
+from loyalty.services.redemptions import redemptions_release_due
+
+log = logging.getLogger("loyalty")
+
+
+@shared_task(acks_late=True)
+def run_nightly() -> list[dict[str, Any]]:
+    """Beat runs it every 15 minutes; each program's job runs once per local
+    day from 03:00 in its zone (and at once after a missed day). Idempotent."""
+    outcomes = [dataclasses.asdict(outcome) for outcome in programs_nightly_due()]
+    for outcome in outcomes:
+        log.info("loyalty nightly done", extra={**outcome, "local_day": str(outcome["local_day"])})
+    return outcomes
+
+
+@shared_task(acks_late=True)
+def release_expired_reservations() -> int:
+    """Reservations past their TTL give their budget back within minutes, not
+    only at night (the nightly job does it too)."""
+    return redemptions_release_due()
+
+
+@shared_task(acks_late=True)
+def check_points_ledger() -> int:
+    """Read-only, so safe to run twice. Logs an error listing the mismatched
+    members and buckets; returns how many there are."""
+    report = points_ledger_report(limit=100)
+    if report.ok:
+        log.info("points ledger reconciles", extra={"members_checked": report.members_checked})
+    else:
+        log.error(
+            "points ledger mismatch",
+            extra={
+                "members_checked": report.members_checked,
+                "mismatched_members": [m.member_id for m in report.members],
+                "mismatched_buckets": [b.bucket_id for b in report.buckets],
+            },
+        )
+    return len(report.members) + len(report.buckets)
