@@ -8,13 +8,14 @@ import datetime as dt
 import uuid
 
 from django.conf import settings
+from django.contrib.postgres.fields import ArrayField
 from django.db import models
 from django.db.models import F, Q
 from django.db.models.functions import Now
 from django.db.models.lookups import LessThanOrEqual
 
 from inventory.models import Location, Product
-from partners.models import ApiClient
+from partners.models import ApiClient, Partner
 
 DEFAULT_DAYS_AHEAD = 7
 DEFAULT_HOLD_MINUTES = 10
@@ -291,3 +292,173 @@ class OrderStatusChange(models.Model):
 
     def __str__(self) -> str:
         return f"{self.order_id}: {self.from_status or '-'} -> {self.to_status}"
+
+
+# ---------------------------------------------------------------- cross-sell and upsell
+# What a shopper is offered beside a product or a basket (commerce.recommendations):
+# relations curated by the operator or a partner, and the co-purchase model mined
+# from baskets. The model is rebuilt into a new version and switched in one UPDATE
+# of CoPurchaseActive, so a read sees one whole version or the previous one.
+
+
+class RelationKind(models.TextChoices):
+    CROSS_SELL = "cross_sell", "Cross-sell (complement)"
+    UPSELL = "upsell", "Upsell (better or bigger alternative)"
+
+
+class RelationSource(models.TextChoices):
+    CURATED = "curated", "Curated"
+    MINED = "mined", "Mined from baskets"
+
+
+class ProductRelation(models.Model):
+    """``to_product`` offered beside ``from_product``. Curated relations are
+    written through the curation API by the operator (``curated_by`` null) or
+    a partner between two of its own products; they win over mined scores.
+    ``weight`` orders the curated offers of one product (higher first);
+    outside ``valid_from``/``valid_until`` the relation is not offered."""
+
+    from_product = models.ForeignKey(Product, on_delete=models.CASCADE, related_name="+")
+    to_product = models.ForeignKey(Product, on_delete=models.CASCADE, related_name="+")
+    kind = models.CharField(max_length=10, choices=RelationKind.choices)
+    source = models.CharField(max_length=8, choices=RelationSource.choices, default=RelationSource.CURATED)
+    weight = models.DecimalField(max_digits=6, decimal_places=3, default=1)
+    valid_from = models.DateTimeField(null=True, blank=True)
+    valid_until = models.DateTimeField(null=True, blank=True)
+    curated_by = models.ForeignKey(
+        Partner, null=True, blank=True, on_delete=models.CASCADE, related_name="+", help_text="Null: the operator."
+    )
+    created_by = models.ForeignKey(ApiClient, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    version = models.PositiveIntegerField(default=1)
+    created_at = models.DateTimeField(db_default=Now())
+    updated_at = models.DateTimeField(db_default=Now(), db_index=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["from_product", "to_product", "kind"], name="relation_unique_pair_kind"),
+            models.CheckConstraint(condition=~Q(from_product=F("to_product")), name="relation_not_to_itself"),
+            models.CheckConstraint(condition=Q(weight__gte=0), name="relation_weight_not_negative"),
+            models.CheckConstraint(
+                condition=Q(valid_from__isnull=True) | Q(valid_until__isnull=True) | Q(valid_until__gt=F("valid_from")),
+                name="relation_window_ordered",
+            ),
+        ]
+        indexes = [models.Index(fields=["from_product", "kind"], name="relation_from_kind_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.from_product_id} -{self.kind}-> {self.to_product_id} ({self.source})"
+
+
+class ModelPurpose(models.TextChoices):
+    LIVE = "live", "Serves recommendations"
+    SCRATCH = "scratch", "Evaluation (never served)"
+
+
+class ModelState(models.TextChoices):
+    BUILDING = "building", "Building"
+    READY = "ready", "Built"
+    FAILED = "failed", "Failed"
+
+
+class CoPurchaseModel(models.Model):
+    """One build of the co-purchase model: its scores and item counts are
+    keyed by this row. ``progress`` (0-100) is what the rebuild endpoint
+    shows; ``method`` and ``parameters`` say how the scores were mined."""
+
+    purpose = models.CharField(max_length=8, choices=ModelPurpose.choices, default=ModelPurpose.LIVE)
+    method = models.CharField(max_length=20)
+    parameters = models.JSONField(default=dict, blank=True)
+    state = models.CharField(max_length=8, choices=ModelState.choices, default=ModelState.BUILDING)
+    progress = models.PositiveSmallIntegerField(default=0)
+    basket_count = models.PositiveIntegerField(default=0)
+    item_count = models.PositiveIntegerField(default=0)
+    score_count = models.PositiveIntegerField(default=0)
+    error = models.CharField(max_length=500, blank=True)
+    requested_by = models.ForeignKey(ApiClient, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    created_at = models.DateTimeField(db_default=Now())
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(condition=Q(progress__lte=100), name="copurchasemodel_progress_max"),
+            # One live build at a time: a second request is told the first one's id.
+            models.UniqueConstraint(
+                fields=["purpose"], condition=Q(state="building", purpose="live"), name="copurchasemodel_one_live_build"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"co-purchase model {self.pk} ({self.purpose}, {self.method}, {self.state})"
+
+
+class CoPurchaseActive(models.Model):
+    """Which built model serves a purpose: one row per purpose, switched by
+    one UPDATE, so readers never wait for a rebuild nor see half of one."""
+
+    purpose = models.CharField(max_length=8, choices=ModelPurpose.choices, unique=True)
+    model = models.ForeignKey(CoPurchaseModel, on_delete=models.PROTECT, related_name="+")
+    switched_at = models.DateTimeField(db_default=Now())
+
+    def __str__(self) -> str:
+        return f"{self.purpose} -> {self.model_id}"
+
+
+class CoPurchaseScore(models.Model):
+    """How strongly a basket holding ``product`` calls for ``other``
+    (``score``), and in how many baskets the two were bought together
+    (``baskets``, the readable reason). Only the best few per product are
+    kept. No foreign-key constraints: a build writes millions of rows by COPY
+    and old versions are dropped whole; products are read through inventory."""
+
+    pk = models.CompositePrimaryKey("model_id", "product_id", "other_id")
+    model = models.ForeignKey(CoPurchaseModel, on_delete=models.DO_NOTHING, related_name="+", db_constraint=False)
+    product = models.ForeignKey(Product, on_delete=models.DO_NOTHING, related_name="+", db_constraint=False)
+    other = models.ForeignKey(Product, on_delete=models.DO_NOTHING, related_name="+", db_constraint=False)
+    score = models.FloatField()
+    baskets = models.PositiveIntegerField()
+
+    def __str__(self) -> str:
+        return f"{self.product_id} -> {self.other_id}: {self.score:.4f} ({self.baskets} baskets)"
+
+
+class CoPurchaseItem(models.Model):
+    """How many baskets of a build held ``product``: network-wide
+    (``store`` null, imported till baskets included) or at one store
+    (collected orders). ``prior`` is the share of baskets, the popularity
+    prior blended into every score; ``category`` is copied from the catalogue
+    at build time so cold-start best sellers are read from this table alone."""
+
+    model = models.ForeignKey(CoPurchaseModel, on_delete=models.DO_NOTHING, related_name="+", db_constraint=False)
+    store = models.ForeignKey(
+        Location, null=True, blank=True, on_delete=models.DO_NOTHING, related_name="+", db_constraint=False
+    )
+    product = models.ForeignKey(Product, on_delete=models.DO_NOTHING, related_name="+", db_constraint=False)
+    category = models.CharField(max_length=120, blank=True)
+    baskets = models.PositiveIntegerField()
+    prior = models.FloatField()
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["model", "store", "baskets"], name="copurchaseitem_best_idx"),
+            models.Index(fields=["model", "store", "category", "baskets"], name="copurchaseitem_category_idx"),
+            models.Index(fields=["model", "product"], name="copurchaseitem_product_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.product_id}@{self.store_id or 'network'}: {self.baskets} baskets"
+
+
+class ImportedBasket(models.Model):
+    """A till basket imported from a file (``manage.py import_baskets``), as
+    the ids of the products it held; mined with collected orders."""
+
+    source = models.CharField(max_length=200, help_text="The file it came from.")
+    position = models.PositiveIntegerField(help_text="Its line in that file (1-based).")
+    product_ids = ArrayField(models.BigIntegerField())
+    imported_at = models.DateTimeField(db_default=Now())
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["source", "position"], name="importedbasket_line_once")]
+
+    def __str__(self) -> str:
+        return f"{self.source}:{self.position} ({len(self.product_ids)} products)"

@@ -1,0 +1,145 @@
+"""The SQL of cross-sell and upsell: the baskets a build mines, the switch to
+a new model version, the scores of a basket, and the curated relations of some
+products. Products are only ever named by id here; what they are (active,
+stocked, collectable) is inventory's answer, asked through its selectors."""
+
+from commerce.models import (
+    CoPurchaseActive,
+    CoPurchaseItem,
+    CoPurchaseModel,
+    CoPurchaseScore,
+    ImportedBasket,
+    Order,
+    OrderLine,
+    ProductRelation,
+)
+from gateway.sql import fragment, statement
+
+# Collected click-and-collect orders as baskets: the store and the product ids
+# of each order, in order id order (params: none). A returned or cancelled
+# order says nothing about what goes together.
+COLLECTED_BASKETS = statement(
+    """
+    SELECT o.store_id, array_agg(l.product_id ORDER BY l.id)
+    FROM {order} o JOIN {line} l ON l.order_id = o.id
+    WHERE o.status = 'collected'
+    GROUP BY o.id, o.store_id
+    ORDER BY o.id
+    """,
+    order=Order,
+    line=OrderLine,
+)
+
+# Imported till baskets, in import order (params: none).
+IMPORTED_BASKETS = statement(
+    "SELECT b.product_ids FROM {basket} b ORDER BY b.id",
+    basket=ImportedBasket,
+)
+
+# The version serving a purpose becomes ``model`` in one statement: a reader
+# sees the old version or the new one, never a mix (params: purpose, model).
+MODEL_ACTIVATE = statement(
+    """
+    INSERT INTO {active} ({active.purpose}, {active.model}, {active.switched_at})
+    VALUES (%(purpose)s, %(model)s, now())
+    ON CONFLICT ({active.purpose}) DO UPDATE
+    SET {active.model} = EXCLUDED.{active.model}, {active.switched_at} = EXCLUDED.{active.switched_at}
+    """,
+    active=CoPurchaseActive,
+)
+
+# The version serving a purpose, with how its scores are blended.
+MODEL_ACTIVE = statement(
+    """
+    SELECT m.id, m.method, m.parameters
+    FROM {active} a JOIN {model} m ON m.id = a.model_id
+    WHERE a.purpose = %(purpose)s
+    """,
+    active=CoPurchaseActive,
+    model=CoPurchaseModel,
+)
+
+# Scores and item counts of versions no longer needed (param: model ids).
+SCORES_DROP = statement("DELETE FROM {score} s WHERE s.model_id = ANY(%s::bigint[])", score=CoPurchaseScore)
+ITEMS_DROP = statement("DELETE FROM {item} i WHERE i.model_id = ANY(%s::bigint[])", item=CoPurchaseItem)
+
+# The products a basket calls for, best first: the sum of the scores from
+# every basket product plus the weighted popularity prior, over the products
+# some basket product scores and the most bought ones (so a basket nothing
+# speaks for still gets the best sellers). ``because``/``together``: the basket
+# product that contributes most, and in how many baskets the two were bought
+# together, for the reason shown. Basket products themselves are never
+# answered. Params: model, basket (bigint[]), prior weight, popular (how many
+# best sellers join the candidates), limit.
+BASKET_SCORES = statement(
+    """
+    WITH nb AS (
+        SELECT s.other_id AS product_id, sum(s.score) AS score,
+               (array_agg(s.product_id ORDER BY s.score DESC, s.product_id))[1] AS because,
+               (array_agg(s.baskets ORDER BY s.score DESC, s.product_id))[1] AS together
+        FROM {score} s
+        WHERE s.model_id = %(model)s AND s.product_id = ANY(%(basket)s::bigint[])
+        GROUP BY s.other_id
+    ), popular AS (
+        SELECT i.product_id FROM {item} i
+        WHERE i.model_id = %(model)s AND i.store_id IS NULL
+        ORDER BY i.baskets DESC, i.product_id
+        LIMIT %(popular)s
+    ), candidates AS (
+        SELECT product_id FROM nb UNION SELECT product_id FROM popular
+    )
+    SELECT c.product_id,
+           coalesce(nb.score, 0) + %(prior_weight)s::float8 * coalesce(i.prior, 0) AS score,
+           nb.because, nb.together, coalesce(i.baskets, 0)
+    FROM candidates c
+    LEFT JOIN nb ON nb.product_id = c.product_id
+    LEFT JOIN {item} i ON i.model_id = %(model)s AND i.store_id IS NULL AND i.product_id = c.product_id
+    WHERE c.product_id <> ALL(%(basket)s::bigint[])
+    ORDER BY score DESC, c.product_id
+    LIMIT %(limit)s
+    """,
+    score=CoPurchaseScore,
+    item=CoPurchaseItem,
+)
+
+# Cold start: the best sellers of some categories at a store, then in the
+# whole network (params: model, store, categories text[], limit). The store's
+# own sales come first, so a store's taste wins over the network's.
+CATEGORY_BEST_SELLERS = statement(
+    """
+    SELECT i.product_id, i.baskets, i.store_id IS NOT NULL AS at_store
+    FROM {item} i
+    WHERE i.model_id = %(model)s AND i.category = ANY(%(categories)s::text[])
+      AND (i.store_id = %(store)s OR i.store_id IS NULL)
+    ORDER BY i.store_id IS NULL, i.baskets DESC, i.product_id
+    LIMIT %(limit)s
+    """,
+    item=CoPurchaseItem,
+)
+
+# Curated relations from some products that are in force now (params:
+# products bigint[]), best weight first.
+CURATED_FROM = statement(
+    """
+    SELECT r.from_product_id, r.to_product_id, r.kind, r.weight::float8, r.id
+    FROM {relation} r
+    WHERE r.from_product_id = ANY(%(products)s::bigint[])
+      AND (r.valid_from IS NULL OR r.valid_from <= now())
+      AND (r.valid_until IS NULL OR r.valid_until > now())
+    ORDER BY r.weight DESC, r.id
+    """,
+    relation=ProductRelation,
+)
+
+# Binary COPY of a build's rows (not PREPAREd, so not registered: ``fragment``
+# resolves the names all the same).
+SCORES_COPY = fragment(
+    "COPY {score} ({score.model}, {score.product}, {score.other}, {score.score}, {score.baskets}) "
+    "FROM STDIN (FORMAT BINARY)",
+    score=CoPurchaseScore,
+)
+ITEMS_COPY = fragment(
+    "COPY {item} ({item.model}, {item.store}, {item.product}, {item.category}, {item.baskets}, {item.prior}) "
+    "FROM STDIN (FORMAT BINARY)",
+    item=CoPurchaseItem,
+)
