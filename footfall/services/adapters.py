@@ -28,17 +28,22 @@ from typing import Any
 from django.utils.translation import gettext as _
 
 from footfall.errors import BatchTooLarge, InvalidBatch, InvalidCsv
+from footfall.services.formats import (
+    AXIS,
+    CANONICAL,
+    CSV,
+    MAX_BATCH_RECORDS,
+    MAX_COUNT,
+    MAX_CUMULATIVE,
+    MAX_SAMPLES,
+    XOVIS,
+    IntervalFormat,
+    parse_timestamp,
+    whole_number,
+)
 from gateway.api.strict import is_clean_text
 
-# A batch is answered within about a second at this size (see
-# loadtests/bench_footfall.py) and fits the 4 MiB body cap in every format:
-# a canonical record is about 130 bytes, a Xovis record about 260.
-MAX_BATCH_RECORDS = 5000
-# More people than cross any door in a day: a larger value is a device fault.
-MAX_COUNT = 1_000_000
-MAX_CUMULATIVE = 2**53
-# Device sample counters are 16-bit.
-MAX_SAMPLES = 32767
+__all__ = ["MAX_BATCH_RECORDS", "MAX_COUNT", "MAX_CUMULATIVE", "MAX_SAMPLES", "parse_timestamp"]
 
 
 @dataclass(slots=True)
@@ -75,17 +80,6 @@ def check_batch_size(count: int) -> None:
 # ------------------------------------------------------------------ fields
 
 
-def parse_timestamp(value: Any) -> dt.datetime:
-    """RFC 3339 (offset optional: without one the time is store-local),
-    ``YYYY-MM-DD HH:MM:SS``, or Unix seconds / milliseconds (UTC)."""
-    if isinstance(value, int) and not isinstance(value, bool):
-        seconds = value / 1000 if value > 100_000_000_000 else value
-        return dt.datetime.fromtimestamp(seconds, tz=dt.UTC)
-    if not isinstance(value, str) or len(value) < 16 or value[10] not in "Tt ":
-        raise ValueError("not a date-time")
-    return dt.datetime.fromisoformat(value)
-
-
 def _read_time(record: CountRecord, data: Mapping[str, Any], key: str, name: str) -> dt.datetime | None:
     raw = data.get(key)
     if raw is None:
@@ -103,20 +97,19 @@ def _read_count(record: CountRecord, data: Mapping[str, Any], key: str, name: st
     if value is None:
         record.fail(name, "required", _("This field is required."))
         return None
-    if isinstance(value, str) and value.strip().isdigit():
-        value = int(value)
-    if not isinstance(value, int) or isinstance(value, bool) or not 0 <= value <= limit:
+    number = whole_number(value)
+    if number is None or not 0 <= number <= limit:
         record.fail(name, "invalid_count", _("Expected a whole number from 0 to %(max)d.") % {"max": limit})
         return None
-    return value
+    return number
 
 
-def _read_samples(record: CountRecord, data: Mapping[str, Any]) -> None:
-    samples, expected = data.get("samples"), data.get("samples_expected")
-    if samples in (None, "") and expected in (None, ""):
+def _read_samples(record: CountRecord, data: Mapping[str, Any], form: IntervalFormat) -> None:
+    got_rule, want_rule = form.samples, form.samples_expected
+    if data.get(got_rule.key) in (None, "") and data.get(want_rule.key) in (None, ""):
         return
-    got = _read_count(record, data, "samples", "samples", limit=MAX_SAMPLES)
-    want = _read_count(record, data, "samples_expected", "samples_expected", limit=MAX_SAMPLES)
+    got = _read_count(record, data, got_rule.key, got_rule.name, limit=got_rule.maximum)
+    want = _read_count(record, data, want_rule.key, want_rule.name, limit=want_rule.maximum)
     if got is None or want is None:
         return
     if want == 0 or got > want:
@@ -127,12 +120,14 @@ def _read_samples(record: CountRecord, data: Mapping[str, Any]) -> None:
     record.samples, record.samples_expected = got, want
 
 
-def _read_interval(record: CountRecord, data: Mapping[str, Any], keys: tuple[str, str], limit: int) -> None:
-    record.start = _read_time(record, data, keys[0], "start")
-    record.end = _read_time(record, data, keys[1], "end")
-    record.in_value = _read_count(record, data, "in", "in", limit=limit)
-    record.out_value = _read_count(record, data, "out", "out", limit=limit)
-    _read_samples(record, data)
+def _read_interval(record: CountRecord, data: Mapping[str, Any], form: IntervalFormat, limit: int) -> None:
+    """Times, counts and completeness of a record, by the format's rules
+    (``footfall.services.formats``: the schema is written from them too)."""
+    record.start = _read_time(record, data, form.start.key, form.start.name)
+    record.end = _read_time(record, data, form.end.key, form.end.name)
+    record.in_value = _read_count(record, data, form.entries.key, form.entries.name, limit=limit)
+    record.out_value = _read_count(record, data, form.exits.key, form.exits.name, limit=limit)
+    _read_samples(record, data, form)
 
 
 def _limit(cumulative: bool) -> int:
@@ -143,40 +138,42 @@ def _limit(cumulative: bool) -> int:
 
 
 def canonical_records(payload: Any, *, cumulative: bool = False) -> list[CountRecord]:
-    if not isinstance(payload, dict) or not isinstance(payload.get("intervals"), list):
+    key = CANONICAL.batch_key or ""
+    if not isinstance(payload, dict) or not isinstance(payload.get(key), list):
         raise InvalidBatch(_('Expected an object {"intervals": [...]}.'))
-    items = payload["intervals"]
+    items = payload[key]
     check_batch_size(len(items))
     records = []
     for index, item in enumerate(items):
-        record = CountRecord(locator=f"/intervals/{index}")
+        record = CountRecord(locator=f"/{key}/{index}")
         if not isinstance(item, dict):
             record.fail("", "invalid", _("Each interval is an object."))
         else:
-            code = item.get("sensor")
+            code = item.get(CANONICAL.sensor.key) if CANONICAL.sensor else None
             if not isinstance(code, str) or not code:
                 record.fail("sensor", "required", _("The sensor code is required."))
             elif not is_clean_text(code):
                 record.fail("sensor", "invalid_characters", _("Control characters are not allowed."))
             else:
                 record.sensor_code = code
-            _read_interval(record, item, ("start", "end"), _limit(cumulative))
+            _read_interval(record, item, CANONICAL, _limit(cumulative))
         records.append(record)
     return records
 
 
 def axis_records(payload: Any, *, sensor_code: str, cumulative: bool = False) -> list[CountRecord]:
-    if not isinstance(payload, dict) or not isinstance(payload.get("data"), list):
+    key = AXIS.batch_key or ""
+    if not isinstance(payload, dict) or not isinstance(payload.get(key), list):
         raise InvalidBatch(_('Expected the Axis export object {"data": [{"start", "end", "in", "out"}]}.'))
-    items = payload["data"]
+    items = payload[key]
     check_batch_size(len(items))
     records = []
     for index, item in enumerate(items):
-        record = CountRecord(locator=f"/data/{index}", sensor_code=sensor_code)
+        record = CountRecord(locator=f"/{key}/{index}", sensor_code=sensor_code)
         if not isinstance(item, dict):
             record.fail("", "invalid", _("Each row is an object."))
         else:
-            _read_interval(record, item, ("start", "end"), _limit(cumulative))
+            _read_interval(record, item, AXIS, _limit(cumulative))
         records.append(record)
     return records
 
@@ -259,8 +256,8 @@ def _xovis_record(locator: str, serial: str | None, logic_id: Any, row: Any, cum
     if not isinstance(row, dict):
         record.fail("", "invalid", _("Each record is an object."))
         return record
-    fields = dict(row) | _xovis_counts(logic_id, row.get("counts"))
-    _read_interval(record, fields, ("from", "to"), _limit(cumulative))
+    fields = dict(row) | _xovis_counts(logic_id, row.get(XOVIS.counts_key or ""))
+    _read_interval(record, fields, XOVIS, _limit(cumulative))
     return record
 
 
@@ -271,12 +268,12 @@ def csv_records(text: str, *, sensor_code: str | None, cumulative: bool = False)
     check_batch_size(max(len([line for line in lines if line.strip()]) - 1, 0))
     reader = csv.DictReader(io.StringIO(text))
     header = [name.strip().lower() for name in (reader.fieldnames or [])]
-    missing = {"start", "end", "in", "out"} - set(header)
+    missing = {CSV.start.key, CSV.end.key, CSV.entries.key, CSV.exits.key} - set(header)
     if missing:
         raise InvalidCsv(
             _("The header must name start, end, in and out; missing: %(m)s.") % {"m": ", ".join(sorted(missing))}
         )
-    if "sensor" not in header and not sensor_code:
+    if (CSV.sensor is None or CSV.sensor.key not in header) and not sensor_code:
         raise InvalidCsv(_("Name the sensor with a sensor column or the sensor query parameter."))
     reader.fieldnames = header
     records = []
@@ -285,12 +282,12 @@ def csv_records(text: str, *, sensor_code: str | None, cumulative: bool = False)
             continue
         record = CountRecord(locator=f"line {reader.line_num}")
         clean = {key: value.strip() for key, value in row.items() if isinstance(key, str) and isinstance(value, str)}
-        record.sensor_code = clean.get("sensor") or sensor_code
+        record.sensor_code = (clean.get(CSV.sensor.key) if CSV.sensor else None) or sensor_code
         if not record.sensor_code:
             record.fail("sensor", "required", _("The sensor code is required."))
         elif not is_clean_text(record.sensor_code):
             record.fail("sensor", "invalid_characters", _("Control characters are not allowed."))
             record.sensor_code = None
-        _read_interval(record, {k: v for k, v in clean.items() if v != ""}, ("start", "end"), _limit(cumulative))
+        _read_interval(record, {k: v for k, v in clean.items() if v != ""}, CSV, _limit(cumulative))
         records.append(record)
     return records

@@ -26,6 +26,7 @@ from footfall.api.v1.serializers import (
     SalesBatchInput,
     SensorOutput,
     XovisPushEnvelope,
+    csv_description,
     ingest_body,
     kpis_body,
 )
@@ -111,9 +112,7 @@ class CountCsvView(APIView):
         tags=TAG,
         operation_id="footfall_counts_ingest_csv",
         summary="Send count intervals as CSV",
-        description=INGEST_DESCRIPTION + " The header names start, end, in, out and optionally sensor, samples, "
-        "samples_expected (the Axis CSV export is such a file). Without a sensor column, name the sensor with "
-        f"the sensor parameter. At most {adapters.MAX_BATCH_RECORDS} rows.",
+        description=INGEST_DESCRIPTION + " " + csv_description(),
         parameters=[SENSOR_PARAM, COUNTING_PARAM],
         request={"text/csv": OpenApiTypes.STR},
         responses={200: IngestOutput},
