@@ -6,6 +6,16 @@ from django.utils.translation import gettext_lazy as _
 from gateway.api.problems import ProblemError
 
 
+class ObjectNotFound(ProblemError):
+    """Absent, or another partner's (never 403: no enumeration). Answered
+    exactly as the ``Http404`` it replaces was: 404 ``not_found`` with DRF's
+    own detail, whose translation Django's catalogues carry."""
+
+    status_code = 404
+    code = "not_found"
+    default_detail = _("Not found.")
+
+
 class ScopeNotAllowed(ProblemError):
     status_code = 422
     code = "scope_not_allowed"

@@ -22,12 +22,11 @@ from collections.abc import Collection, Iterable
 from django.db import connection
 from django.db.models import QuerySet
 
+from partners import sql
 from partners.models import Event, Partner, WebhookDelivery, WebhookSubscription
 
 # Advisory lock key space of partners: "WHOP" (webhook owner, operator).
 _OPERATOR_WEBHOOKS_LOCK = 0x57484F50
-# Django's ORM locks FOR UPDATE and FOR NO KEY UPDATE only; KEY SHARE is written out.
-_SUBSCRIPTIONS = WebhookSubscription._meta.db_table
 
 
 def lock_undispatched_events(
@@ -56,10 +55,7 @@ def lock_subscription_shared(*, subscription_id: int) -> bool:
     """KEY SHARE on the subscription before writing under it; False if it
     was deleted (then nothing may be written for it)."""
     with connection.cursor() as cursor:
-        cursor.execute(
-            f"SELECT 1 FROM {_SUBSCRIPTIONS} WHERE id = %s FOR KEY SHARE",  # noqa: S608  name from the model
-            [subscription_id],
-        )
+        cursor.execute(sql.SUBSCRIPTION_KEY_SHARE, [subscription_id])
         return cursor.fetchone() is not None
 
 
@@ -67,13 +63,7 @@ def lock_subscriptions_for_fan_out(*, partner_ids: Collection[int]) -> list[Webh
     """The active subscriptions that may receive events of these partners
     (theirs and the operator's), KEY SHARE locked, with only what matching
     events reads (``partner_id``, ``event_types``)."""
-    return list(
-        WebhookSubscription.objects.raw(
-            f"SELECT id, partner_id, event_types FROM {_SUBSCRIPTIONS} "  # noqa: S608  name from the model
-            "WHERE is_active AND (partner_id IS NULL OR partner_id = ANY(%s)) ORDER BY id FOR KEY SHARE",
-            [sorted(partner_ids)],
-        )
-    )
+    return list(WebhookSubscription.objects.raw(sql.SUBSCRIPTIONS_FOR_FAN_OUT, [sorted(partner_ids)]))
 
 
 def lock_delivery(*, delivery_id: int) -> WebhookDelivery | None:
@@ -88,4 +78,4 @@ def lock_subscription_owner(*, partner_id: int | None) -> None:
         Partner.objects.select_for_update().filter(pk=partner_id).first()
         return
     with connection.cursor() as cursor:
-        cursor.execute("SELECT pg_advisory_xact_lock(%s)", [_OPERATOR_WEBHOOKS_LOCK])
+        cursor.execute(sql.ADVISORY_LOCK, [_OPERATOR_WEBHOOKS_LOCK])

@@ -5,16 +5,17 @@ from dataclasses import dataclass
 
 from django.db.models import Prefetch, Q, QuerySet
 from django.db.models.expressions import RawSQL
-from django.http import Http404
 
+from partners import sql
 from partners.callers import Caller
+from partners.errors import ObjectNotFound
 from partners.models import ApiClient, CallerKind, Event, Partner, WebhookAttempt, WebhookDelivery, WebhookSubscription
 
 
 def partner_of_caller(*, caller: Caller) -> Partner:
     partner = caller.client.partner
     if partner is None:
-        raise Http404
+        raise ObjectNotFound()
     return partner
 
 
@@ -27,7 +28,7 @@ def api_clients_visible_to(*, caller: Caller) -> QuerySet[ApiClient]:
 def api_client_get(*, caller: Caller, client_id: str) -> ApiClient:
     client = api_clients_visible_to(caller=caller).filter(client_id=client_id).first()
     if client is None:
-        raise Http404
+        raise ObjectNotFound()
     return client
 
 
@@ -36,8 +37,8 @@ def api_client_get(*, caller: Caller, client_id: str) -> ApiClient:
 # ended (its txid is below the oldest running one), so a reader that moved
 # past a (txid, id) position will never see an event appear behind it. A
 # transaction sees its own events (tests, and services reading back).
-_FEED_VISIBLE = Q(txid__lt=RawSQL("pg_snapshot_xmin(pg_current_snapshot())::text::bigint", [])) | Q(
-    txid=RawSQL("pg_current_xact_id_if_assigned()::text::bigint", [])
+_FEED_VISIBLE = Q(txid__lt=RawSQL(sql.OLDEST_RUNNING_TXID, [])) | Q(  # noqa: S611  constant SQL, no value
+    txid=RawSQL(sql.OWN_TXID, [])  # noqa: S611  constant SQL, no value
 )
 _POSITION = re.compile(r"^(\d{1,19})-(\d{1,19})$")
 
@@ -105,7 +106,7 @@ def webhook_subscriptions_visible_to(*, caller: Caller) -> QuerySet[WebhookSubsc
 def webhook_subscription_get(*, caller: Caller, subscription_id: int) -> WebhookSubscription:
     subscription = webhook_subscriptions_visible_to(caller=caller).filter(pk=subscription_id).first()
     if subscription is None:
-        raise Http404
+        raise ObjectNotFound()
     return subscription
 
 
@@ -128,5 +129,5 @@ def webhook_delivery_get(*, caller: Caller, subscription_id: int, delivery_id: i
         .first()
     )
     if delivery is None:
-        raise Http404
+        raise ObjectNotFound()
     return delivery

@@ -50,20 +50,19 @@ from django.db import connection, models, transaction
 from django.utils import timezone
 from django.utils.functional import SimpleLazyObject
 from django.utils.translation import gettext_lazy as _
-from oauth2_provider.models import get_access_token_model, get_application_model
 from rest_framework.authentication import BaseAuthentication
 from rest_framework.exceptions import AuthenticationFailed
 from rest_framework.request import Request
 
 from gateway.api.logs import client_id_var
 
+# The token model, the client model (partners.ApiClient) and its partner,
+# reached through the toolkit's getters rather than imported: gateway sits
+# below the domain apps.
+from gateway.api.sql import TOKEN_LOOKUP, AccessToken, ApiClient, Partner
+
 log = logging.getLogger(__name__)
 
-AccessToken = get_access_token_model()
-# The client model (partners.ApiClient) and its partner, reached through the
-# models rather than imported: gateway sits below the domain apps.
-ApiClient = get_application_model()
-Partner: type[models.Model] = ApiClient._meta.get_field("partner").related_model
 
 CHANNEL_PREFIX = "gateway:auth:evict:"
 _EVERYTHING = "*"
@@ -182,27 +181,11 @@ def _fields(model: type[models.Model]) -> Sequence[models.Field[Any, Any]]:
     return model._meta.concrete_fields
 
 
-_lookup_sql = ""
-
-
 def _lookup(checksum: str) -> tuple[Row, Row, Row | None] | None:
     """The token's, its client's and its partner's rows (columns in model
     order, values converted as the ORM would), or None."""
-    global _lookup_sql
-    if not _lookup_sql:
-        columns = ", ".join(
-            f'{alias}."{field.column}"'
-            for alias, model in (("t", AccessToken), ("a", ApiClient), ("p", Partner))
-            for field in _fields(model)
-        )
-        _lookup_sql = (
-            f"SELECT {columns} FROM {AccessToken._meta.db_table} t "  # noqa: S608  names from the models
-            f"JOIN {ApiClient._meta.db_table} a ON a.id = t.application_id "
-            f"LEFT JOIN {Partner._meta.db_table} p ON p.id = a.partner_id "
-            "WHERE t.token_checksum = %s"
-        )
     with connection.cursor() as cursor:
-        cursor.execute(_lookup_sql, [checksum])
+        cursor.execute(TOKEN_LOOKUP, [checksum])
         row = cursor.fetchone()
     if row is None:
         return None

@@ -30,8 +30,8 @@ from rest_framework.response import Response
 from rest_framework.utils.encoders import JSONEncoder
 from rest_framework.views import APIView
 
-from gateway.api.models import IdempotencyRecord
 from gateway.api.problems import ProblemError
+from gateway.api.sql import IDEMPOTENCY_FIND, IDEMPOTENCY_LOCK, IDEMPOTENCY_STORE, IDEMPOTENCY_TRY_LOCK
 from gateway.transactions import refused_without_rollback, wrote_nothing
 
 HEADER = "Idempotency-Key"
@@ -86,20 +86,6 @@ def _lock_id(scope: str, key: str) -> int:
     return int.from_bytes(hashlib.sha256(f"{scope}\x00{key}".encode()).digest()[:8], "big", signed=True)
 
 
-# Plain SQL for the two statements every keyed write runs: the ORM's
-# compilation cost more than the statements themselves (about 1 ms of CPU
-# per order, measured on the midnight bench).
-_FIND_SQL = f"""
-    SELECT fingerprint, status_code, response_body::text, response_headers::text
-    FROM {IdempotencyRecord._meta.db_table} WHERE scope = %s AND key = %s
-"""  # noqa: S608  table name from the model
-_STORE_SQL = f"""
-    INSERT INTO {IdempotencyRecord._meta.db_table}
-        (scope, key, fingerprint, status_code, response_body, response_headers, created_at)
-    VALUES (%s, %s, %s, %s, %s::jsonb, %s::jsonb, now())
-"""  # noqa: S608  table name from the model
-
-
 @dataclass(frozen=True)
 class StoredOutcome:
     fingerprint: str
@@ -110,7 +96,7 @@ class StoredOutcome:
 
 def _find(scope: str, key: str) -> StoredOutcome | None:
     with connection.cursor() as cursor:
-        cursor.execute(_FIND_SQL, [scope, key])
+        cursor.execute(IDEMPOTENCY_FIND, [scope, key])
         row = cursor.fetchone()
     if row is None:
         return None
@@ -140,7 +126,7 @@ def _store(scope: str, key: str, fingerprint: str, response: Response, redact: t
     if response.content_type:
         headers["Content-Type"] = response.content_type
     with connection.cursor() as cursor:
-        cursor.execute(_STORE_SQL, [scope, key, fingerprint, response.status_code, body, json.dumps(headers)])
+        cursor.execute(IDEMPOTENCY_STORE, [scope, key, fingerprint, response.status_code, body, json.dumps(headers)])
 
 
 def _store_after_rollback(
@@ -152,7 +138,7 @@ def _store_after_rollback(
     stored its own outcome, which is then the key's answer."""
     with transaction.atomic():
         with connection.cursor() as cursor:
-            cursor.execute("SELECT pg_advisory_xact_lock(%s)", [lock_id])
+            cursor.execute(IDEMPOTENCY_LOCK, [lock_id])
         record = _find(scope, key)
         if record is None:
             _store(scope, key, fingerprint, response, redact)
@@ -185,7 +171,7 @@ def idempotent(*, required: bool, redact: tuple[str, ...] = ()) -> Callable[[Han
             keep = True  # False: the handler wrote, then failed with a 4xx; its writes must not stand
             with transaction.atomic():
                 with connection.cursor() as cursor:
-                    cursor.execute("SELECT pg_try_advisory_xact_lock(%s)", [lock_id])
+                    cursor.execute(IDEMPOTENCY_TRY_LOCK, [lock_id])
                     locked = cursor.fetchone()[0]
                 record = _find(scope, key) if locked else None
                 if locked and record is None:

@@ -14,6 +14,7 @@ from django.views.decorators.http import require_GET
 from gateway.api import metrics
 from gateway.api.problems import PROBLEM_TITLES, problem_response, problem_type
 from gateway.api.ratelimit import redis_client
+from gateway.api.sql import DATABASE_PROBE
 
 
 @never_cache
@@ -28,7 +29,7 @@ def health_ready(request: HttpRequest) -> HttpResponse:
     checks: dict[str, str] = {}
     try:
         with connections[DEFAULT_DB_ALIAS].cursor() as cursor:
-            cursor.execute("SELECT 1")
+            cursor.execute(DATABASE_PROBE)
         executor = MigrationExecutor(connections[DEFAULT_DB_ALIAS])
         pending = executor.migration_plan(executor.loader.graph.leaf_nodes())
         checks["database"] = "ok"

@@ -30,6 +30,7 @@ from django.utils import timezone
 
 from gateway.api import metrics
 from gateway.api.ratelimit import redis_client
+from partners import sql
 from partners.locks import lock_subscriptions_for_fan_out, lock_undispatched_events
 from partners.models import Event, WebhookDelivery
 
@@ -56,23 +57,6 @@ FAN_OUT_DOORBELL_TTL_MS = 10_000
 # few orders, each costing a broker publish in the web process and a task in
 # the worker. Webhooks leave at most this much later.
 FAN_OUT_COALESCE_S = 0.25
-
-_INSERT = """
-WITH inserted AS (
-    INSERT INTO partners_event (type, partner_id, subject, payload, created_at)
-    SELECT e.type, e.partner_id::bigint, e.subject, e.payload, statement_timestamp()
-    FROM ROWS FROM (
-        jsonb_array_elements_text(%s::jsonb),
-        jsonb_array_elements_text(%s::jsonb),
-        jsonb_array_elements_text(%s::jsonb),
-        jsonb_array_elements(%s::jsonb)
-    ) WITH ORDINALITY AS e(type, partner_id, subject, payload, n)
-    ORDER BY e.n
-    RETURNING id
-)
-SELECT string_agg(id::text, ',' ORDER BY id), pg_current_xact_id()::text::bigint, statement_timestamp()
-FROM inserted
-"""
 
 
 def _encode(values: list[Any]) -> str:
@@ -135,7 +119,7 @@ def events_record(*, events: Sequence[NewEvent]) -> RecordedEvents:
         return RecordedEvents([])
     with connection.cursor() as cursor:
         cursor.execute(
-            _INSERT,
+            sql.EVENTS_INSERT,
             [
                 _encode([e.type for e in events]),
                 _encode([e.partner_id for e in events]),

@@ -1,0 +1,65 @@
+"""Every raw SQL text of partners, with table and column names from the
+models (``gateway.sql``): the outbox INSERT (one statement per batch of
+events), the row locks the ORM cannot write (``FOR KEY SHARE``, an advisory
+lock) and the snapshot conditions of the events feed.
+
+Every text is built once, at import, and is the same on every call: psycopg
+prepares a statement by its text once a connection has run it
+``DB_PREPARE_THRESHOLD`` times, and the outbox INSERT runs in every order of
+the midnight rush."""
+
+from gateway.sql import fragment, statement
+from partners.models import Event, WebhookSubscription
+
+# ---------------------------------------------------------------- outbox (partners/services/events.py)
+
+# The events of one batch, each column sent as one JSON array (types, partner
+# ids, subjects, payloads); answers one row: the ids as text, in the order
+# given, the transaction id and the time.
+EVENTS_INSERT = statement(
+    """
+    WITH inserted AS (
+        INSERT INTO {e} ({e.type}, {e.partner}, {e.subject}, {e.payload}, {e.created_at})
+        SELECT e.type, e.partner_id::bigint, e.subject, e.payload, statement_timestamp()
+        FROM ROWS FROM (
+            jsonb_array_elements_text(%s::jsonb),
+            jsonb_array_elements_text(%s::jsonb),
+            jsonb_array_elements_text(%s::jsonb),
+            jsonb_array_elements(%s::jsonb)
+        ) WITH ORDINALITY AS e(type, partner_id, subject, payload, n)
+        ORDER BY e.n
+        RETURNING id
+    )
+    SELECT string_agg(id::text, ',' ORDER BY id), pg_current_xact_id()::text::bigint, statement_timestamp()
+    FROM inserted
+    """,
+    e=Event,
+)
+
+# ---------------------------------------------------------------- locks (partners/locks.py)
+# Django's ORM locks FOR UPDATE and FOR NO KEY UPDATE only; KEY SHARE is written out.
+
+# One subscription, KEY SHARE (parameter: its id); no row once deleted.
+SUBSCRIPTION_KEY_SHARE = statement("SELECT 1 FROM {w} WHERE id = %s FOR KEY SHARE", w=WebhookSubscription)
+
+# The active subscriptions that may receive events of some partners (theirs
+# and the operator's), KEY SHARE, in id order (parameter: the partner ids),
+# with only what matching events reads.
+SUBSCRIPTIONS_FOR_FAN_OUT = statement(
+    """
+    SELECT id, {w.partner}, {w.event_types} FROM {w}
+    WHERE is_active AND (partner_id IS NULL OR partner_id = ANY(%s)) ORDER BY id FOR KEY SHARE
+    """,
+    w=WebhookSubscription,
+)
+
+# Serialises the operator's subscription creations (parameter: the key).
+ADVISORY_LOCK = statement("SELECT pg_advisory_xact_lock(%s)")
+
+# ---------------------------------------------------------------- events feed (partners/selectors.py)
+
+# An event is shown once every transaction that started before its own has
+# ended: its txid is below the oldest running one (compared with ``Event.txid``).
+OLDEST_RUNNING_TXID = fragment("pg_snapshot_xmin(pg_current_snapshot())::text::bigint")
+# The current transaction's id if it has written (it sees its own events).
+OWN_TXID = fragment("pg_current_xact_id_if_assigned()::text::bigint")
