@@ -14,7 +14,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from footfall import selectors
-from footfall.api.v1 import examples
+from footfall.api.v1 import examples, query
 from footfall.api.v1.parsers import CsvTextParser
 from footfall.api.v1.serializers import (
     AggregatesOutput,
@@ -238,13 +238,30 @@ class SensorDetailView(APIView):
         return Response(SensorOutput(sensor).data)
 
 
-STORE_PARAM = OpenApiParameter(
-    "store", params.code_schema(), description="Store code: required for the operator; a store client reads its own."
-)
-RANGE_PARAMS = [
-    OpenApiParameter("from", OpenApiTypes.DATE, required=True, description="First store-local day."),
-    OpenApiParameter("to", OpenApiTypes.DATE, required=True, description="Last store-local day (included)."),
-]
+class AggregatesQuery:
+    """The aggregates' query, declared once (schema and reading)."""
+
+    store = query.Code("store", "Store code: required for the operator; a store client reads its own.")
+    granularity = query.Choice("granularity", GRANULARITIES, default="day", description="Default day.")
+    days = query.DayRange()
+    kind = query.Choice("kind", tuple(SensorKind.values))
+    parameters = [*store.parameters(), *granularity.parameters(), *days.parameters(), *kind.parameters()]
+
+
+class KpisQuery:
+    """The KPIs' query, declared once (schema and reading)."""
+
+    store = query.Code("store", "Store code; operator: omit for the network.")
+    days = query.DayRange()
+    capture_formula = query.Choice(
+        "capture_formula",
+        tuple(CAPTURE_FORMULAS),
+        default="entries_per_passerby",
+        description="entries_per_passerby (default): entries / passers-by. "
+        "entries_per_entries_and_passersby: entries / (entries + passers-by).",
+    )
+    parameters = [*store.parameters(), *days.parameters(), *capture_formula.parameters()]
+    max_days = 366
 
 
 class AggregatesView(APIView):
@@ -259,20 +276,15 @@ class AggregatesView(APIView):
         "go back 25 (the repeated hour twice, each with its offset). Weeks (Monday first) and months are whole, "
         "so the range widens to their edges. A bucket without data has null counts and completeness 0. "
         "Longest range: " + ", ".join(f"{k} {v} days" for k, v in MAX_RANGE_DAYS.items()) + ".",
-        parameters=[
-            STORE_PARAM,
-            OpenApiParameter("granularity", OpenApiTypes.STR, enum=list(GRANULARITIES), description="Default day."),
-            *RANGE_PARAMS,
-            OpenApiParameter("kind", OpenApiTypes.STR, enum=SensorKind.values),
-        ],
+        parameters=AggregatesQuery.parameters,
         responses=AggregatesOutput,
     )
     def get(self, request: Request) -> Response:
-        granularity = params.choice_param(request, "granularity", GRANULARITIES, default="day") or "day"
-        first, last = params.date_range_params(request, max_days=MAX_RANGE_DAYS[granularity])
-        kind = params.choice_param(request, "kind", SensorKind.values)
+        granularity = AggregatesQuery.granularity.read(request) or "day"
+        first, last = AggregatesQuery.days.read(request, max_days=MAX_RANGE_DAYS[granularity])
+        kind = AggregatesQuery.kind.read(request)
         caller = caller_from_request(request)
-        code = params.code_param(request, "store", required=caller.is_operator)
+        code = AggregatesQuery.store.read(request, need=caller.is_operator)
         store = selectors.store_for_reading(caller=caller, code=code)
         rows = footfall_aggregates(store=store, granularity=granularity, first=first, last=last, kind=kind)
         tz = local_time.zone(store.time_zone)
@@ -312,25 +324,15 @@ class KpisView(APIView):
         description="Over store-local days, with the same period last week (7 days earlier) and last year (364 "
         "days earlier, weekdays aligned). Ratios divide summed numerators by summed denominators. The operator "
         "may leave store out for the whole network. Each period also says how complete the entrance data is.",
-        parameters=[
-            OpenApiParameter("store", params.code_schema(), description="Store code; operator: omit for the network."),
-            *RANGE_PARAMS,
-            OpenApiParameter(
-                "capture_formula",
-                OpenApiTypes.STR,
-                enum=list(CAPTURE_FORMULAS),
-                description="entries_per_passerby (default): entries / passers-by. "
-                "entries_per_entries_and_passersby: entries / (entries + passers-by).",
-            ),
-        ],
+        parameters=KpisQuery.parameters,
         responses=KpisOutput,
         examples=[examples.KPIS],
     )
     def get(self, request: Request) -> Response:
-        first, last = params.date_range_params(request, max_days=366)
-        formula = params.choice_param(request, "capture_formula", CAPTURE_FORMULAS, default="entries_per_passerby")
+        first, last = KpisQuery.days.read(request, max_days=KpisQuery.max_days)
+        formula = KpisQuery.capture_formula.read(request)
         caller = caller_from_request(request)
-        code = params.code_param(request, "store")
+        code = KpisQuery.store.read(request)
         store = None if caller.is_operator and not code else selectors.store_for_reading(caller=caller, code=code)
         kpis = kpis_compute(
             store_ids=[store.pk] if store else None, first=first, last=last, capture_formula=formula or ""
