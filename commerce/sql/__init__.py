@@ -6,22 +6,12 @@ of ``commerce.locks``) and ``clock`` (the database clock).
 
 Statements are written with ``gateway.sql.statement()``: commerce's table
 and column names come from its models. Inventory's rows are read only through
-the fragment inventory publishes (``inventory.sql.COLLECT_STORES``), composed
-with :func:`composed`; commerce never spells an inventory table or column.
+the fragment inventory publishes (``inventory.sql.COLLECT_STORES``), given to
+``statement()`` as a string part (``{stores}``); commerce never spells an
+inventory table or column.
 
 Every text is built once, when the module is imported, and is the same
 string on every call: psycopg prepares a statement after it has run
 ``DB_PREPARE_THRESHOLD`` times on a connection and keys it by its text, so a
 statement formatted per call would be parsed and planned again on every
 order of the midnight rush."""
-
-import string
-
-
-def composed(template: str, /, **fragments: str) -> str:
-    """``template`` with each ``$name`` replaced by the fragment ``name``
-    (SQL text already rendered, such as another app's published sub-select),
-    ready for ``statement()`` or ``fragment()``: the fragment's own braces are
-    doubled so that those leave them as they are."""
-    escaped = {name: text.replace("{", "{{").replace("}", "}}") for name, text in fragments.items()}
-    return string.Template(template).substitute(escaped)

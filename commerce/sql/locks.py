@@ -1,26 +1,23 @@
 """The SQL of commerce's row locks (``commerce.locks`` says their order)."""
 
 from commerce.models import Order, PickupSlot, SlotHold, SlotSchedule
-from commerce.sql import composed
 from gateway.sql import statement
 from inventory.sql import COLLECT_STORES
 
 # One order locked, with what a status change needs and the database clock
 # (parameters: the default cancellation cut-off minutes, the order id).
 LOCK_ORDER = statement(
-    composed(
-        """
-        SELECT o.id, o.public_id, o.status, o.slot_id, o.store_id, l.code, s.starts_at, s.ends_at,
-               COALESCE(sch.cancel_cutoff_minutes, %s), now()
-        FROM {o} o
-        JOIN {s} s ON s.id = o.slot_id
-        JOIN $stores l ON l.id = o.store_id
-        LEFT JOIN {sch} sch ON sch.store_id = o.store_id
-        WHERE o.id = %s
-        FOR UPDATE OF o
-        """,
-        stores=COLLECT_STORES,
-    ),
+    """
+    SELECT o.id, o.public_id, o.status, o.slot_id, o.store_id, l.code, s.starts_at, s.ends_at,
+           COALESCE(sch.cancel_cutoff_minutes, %s), now()
+    FROM {o} o
+    JOIN {s} s ON s.id = o.slot_id
+    JOIN {stores} l ON l.id = o.store_id
+    LEFT JOIN {sch} sch ON sch.store_id = o.store_id
+    WHERE o.id = %s
+    FOR UPDATE OF o
+    """,
+    stores=COLLECT_STORES,
     o=Order,
     s=PickupSlot,
     sch=SlotSchedule,

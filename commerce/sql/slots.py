@@ -11,7 +11,6 @@ the statement, so the plans are those of a plain join on the locations."""
 from django.db import connection
 
 from commerce.models import PickupSlot, SlotHold, SlotRelease, SlotSchedule
-from commerce.sql import composed
 from gateway.sql import fragment, statement
 from inventory.sql import COLLECT_STORES
 
@@ -23,10 +22,8 @@ def _expired_holds(slot: str) -> str:
     """Counts the active holds of ``slot`` (a table alias) past their expiry:
     units still in ``held`` that the sweep has not given back yet."""
     return fragment(
-        composed(
-            "(SELECT count(*) FROM {h} h WHERE h.slot_id = $slot.id AND h.state = 'active' AND h.expires_at <= now())",
-            slot=slot,
-        ),
+        "(SELECT count(*) FROM {h} h WHERE h.slot_id = {slot}.id AND h.state = 'active' AND h.expires_at <= now())",
+        slot=slot,
         h=SlotHold,
     )
 
@@ -45,42 +42,36 @@ REMAINING_OF_SLOT_ROWS = _remaining(connection.ops.quote_name(PickupSlot._meta.d
 # The conditions under which a slot ``s`` of store ``l`` takes one more
 # booking or hold. The store filter (%(store)s) limits store clients to their
 # own store.
-_OPEN_FOR_BOOKING = """
-    l.id = s.store_id AND l.takes_orders AND NOT s.is_closed
-    AND s.release_at <= now() AND s.starts_at > now()
-    AND s.booked + s.held < s.capacity
-    AND (%(store)s::bigint IS NULL OR s.store_id = %(store)s::bigint)
-"""
+_OPEN_FOR_BOOKING = """l.id = s.store_id AND l.takes_orders AND NOT s.is_closed
+      AND s.release_at <= now() AND s.starts_at > now()
+      AND s.booked + s.held < s.capacity
+      AND (%(store)s::bigint IS NULL OR s.store_id = %(store)s::bigint)"""
 
 BOOK = statement(
-    composed(
-        """
-        UPDATE {s} s
-        SET {s.booked} = s.booked + 1, {s.version} = s.version + 1, {s.updated_at} = now()
-        FROM $stores l
-        WHERE s.id = %(slot)s AND $open
-        RETURNING s.id, s.store_id, l.code, s.starts_at, s.ends_at
-        """,
-        stores=COLLECT_STORES,
-        open=_OPEN_FOR_BOOKING,
-    ),
+    """
+    UPDATE {s} s
+    SET {s.booked} = s.booked + 1, {s.version} = s.version + 1, {s.updated_at} = now()
+    FROM {stores} l
+    WHERE s.id = %(slot)s AND {open}
+    RETURNING s.id, s.store_id, l.code, s.starts_at, s.ends_at
+    """,
+    stores=COLLECT_STORES,
+    open=_OPEN_FOR_BOOKING,
     s=PickupSlot,
 )
 
 # Answers the hold's expiry: the schedule's hold time, else the default.
 HOLD = statement(
-    composed(
-        """
-        UPDATE {s} s
-        SET {s.held} = s.held + 1, {s.version} = s.version + 1, {s.updated_at} = now()
-        FROM $stores l
-        LEFT JOIN {sch} sch ON sch.store_id = l.id
-        WHERE s.id = %(slot)s AND $open
-        RETURNING now() + make_interval(mins => COALESCE(sch.hold_minutes, %(hold_minutes)s))
-        """,
-        stores=COLLECT_STORES,
-        open=_OPEN_FOR_BOOKING,
-    ),
+    """
+    UPDATE {s} s
+    SET {s.held} = s.held + 1, {s.version} = s.version + 1, {s.updated_at} = now()
+    FROM {stores} l
+    LEFT JOIN {sch} sch ON sch.store_id = l.id
+    WHERE s.id = %(slot)s AND {open}
+    RETURNING now() + make_interval(mins => COALESCE(sch.hold_minutes, %(hold_minutes)s))
+    """,
+    stores=COLLECT_STORES,
+    open=_OPEN_FOR_BOOKING,
     s=PickupSlot,
     sch=SlotSchedule,
 )
@@ -88,18 +79,16 @@ HOLD = statement(
 # Turns a consumed hold into a booking: the unit is already counted in
 # ``held``, so capacity is not checked again; the slot must still be usable.
 HOLD_TO_BOOKING = statement(
-    composed(
-        """
-        UPDATE {s} s
-        SET {s.held} = s.held - 1, {s.booked} = s.booked + 1, {s.version} = s.version + 1, {s.updated_at} = now()
-        FROM $stores l
-        WHERE s.id = %(slot)s AND l.id = s.store_id AND s.held >= 1
-          AND l.takes_orders AND NOT s.is_closed AND s.starts_at > now()
-          AND (%(store)s::bigint IS NULL OR s.store_id = %(store)s::bigint)
-        RETURNING s.id, s.store_id, l.code, s.starts_at, s.ends_at
-        """,
-        stores=COLLECT_STORES,
-    ),
+    """
+    UPDATE {s} s
+    SET {s.held} = s.held - 1, {s.booked} = s.booked + 1, {s.version} = s.version + 1, {s.updated_at} = now()
+    FROM {stores} l
+    WHERE s.id = %(slot)s AND l.id = s.store_id AND s.held >= 1
+      AND l.takes_orders AND NOT s.is_closed AND s.starts_at > now()
+      AND (%(store)s::bigint IS NULL OR s.store_id = %(store)s::bigint)
+    RETURNING s.id, s.store_id, l.code, s.starts_at, s.ends_at
+    """,
+    stores=COLLECT_STORES,
     s=PickupSlot,
 )
 
@@ -205,28 +194,26 @@ HELD_UNITS_RETURN = statement(
 # plain SQL: at the midnight rush more than a third of the order requests are
 # refused, and the ORM's query compilation cost more than the queries.
 REFUSAL = statement(
-    composed(
-        """
-        SELECT s.store_id, l.takes_orders, s.is_closed, s.release_at, s.starts_at, now(),
-               $expired,
-               (SELECT COALESCE(json_agg(json_build_object('id', a.id, 'starts_at', a.starts_at, 'ends_at', a.ends_at,
-                                                           'remaining', a.remaining) ORDER BY a.starts_at), '[]')
-                FROM (SELECT a.id, a.starts_at, a.ends_at, r.remaining
-                      FROM {s} a
-                      CROSS JOIN LATERAL (SELECT $remaining AS remaining) r
-                      WHERE a.store_id = s.store_id AND a.local_date = s.local_date AND a.id <> s.id
-                        AND a.release_at <= now() AND a.starts_at > now() AND NOT a.is_closed AND r.remaining > 0
-                      ORDER BY a.starts_at
-                      LIMIT $limit) a)
-        FROM {s} s
-        JOIN $stores l ON l.id = s.store_id
-        WHERE s.id = %s
-        """,
-        expired=_expired_holds("s"),
-        remaining=_remaining("a"),
-        limit=str(MAX_ALTERNATIVES),
-        stores=COLLECT_STORES,
-    ),
+    """
+    SELECT s.store_id, l.takes_orders, s.is_closed, s.release_at, s.starts_at, now(),
+           {expired},
+           (SELECT COALESCE(json_agg(json_build_object('id', a.id, 'starts_at', a.starts_at, 'ends_at', a.ends_at,
+                                                       'remaining', a.remaining) ORDER BY a.starts_at), '[]')
+            FROM (SELECT a.id, a.starts_at, a.ends_at, r.remaining
+                  FROM {s} a
+                  CROSS JOIN LATERAL (SELECT {remaining} AS remaining) r
+                  WHERE a.store_id = s.store_id AND a.local_date = s.local_date AND a.id <> s.id
+                    AND a.release_at <= now() AND a.starts_at > now() AND NOT a.is_closed AND r.remaining > 0
+                  ORDER BY a.starts_at
+                  LIMIT {limit}) a)
+    FROM {s} s
+    JOIN {stores} l ON l.id = s.store_id
+    WHERE s.id = %s
+    """,
+    expired=_expired_holds("s"),
+    remaining=_remaining("a"),
+    limit=str(MAX_ALTERNATIVES),
+    stores=COLLECT_STORES,
     s=PickupSlot,
 )
 
