@@ -26,6 +26,7 @@ from inventory.services.changes import (
     stock_changes_apply,
 )
 from inventory.services.stock import MAX_QUANTITY
+from inventory.specs import Choice, Items, Record, Text, Whole
 from inventory.sql import PRODUCTS_BY_OWNER_AND_SKU
 from partners.callers import Caller
 
@@ -37,7 +38,52 @@ REJECT_ALL = "reject_all"
 APPLY_VALID = "apply_valid"
 ERROR_POLICIES = (REJECT_ALL, APPLY_VALID)
 
-_LINE_KEYS = frozenset({"sku", "location", "on_hand", "delta", "expected_on_hand"})
+
+# One line of a sync, declared once: ``_line_problem`` checks lines with these
+# rules and the OpenAPI schema is written from them (inventory/specs.py). A
+# null quantity reads as absent. The oneOf says what the check says in code:
+# exactly one of on_hand and delta, and expected_on_hand only beside on_hand.
+_SKU = Text(64, 1, printable=True, description="The SKU among the products of the location's owner.")
+_LOCATION = Text(64, 1, printable=True, description="Location code.")
+_ON_HAND = Whole(0, MAX_QUANTITY, nullable=True, description="Absolute on hand (or send delta).")
+_DELTA = Whole(-MAX_QUANTITY, MAX_QUANTITY, nullable=True, description="Signed change (or send on_hand).")
+_EXPECTED = Whole(
+    0, MAX_QUANTITY, nullable=True, description="With on_hand: fail the line unless on hand is this (compare-and-swap)."
+)
+SYNC_LINE = Record(
+    fields={"sku": _SKU, "location": _LOCATION, "on_hand": _ON_HAND, "delta": _DELTA, "expected_on_hand": _EXPECTED},
+    required=("sku", "location"),
+    rules={
+        "oneOf": [
+            {"required": ["on_hand"], "properties": {"on_hand": {"type": "integer"}}},
+            {"required": ["delta"], "properties": {"delta": {"type": "integer"}, "expected_on_hand": {"type": "null"}}},
+        ]
+    },
+    description=(
+        "Printable sku and location; exactly one of on_hand and delta (null is absent); expected_on_hand only "
+        "with on_hand. Under `apply_valid` a line that breaks these is reported in `results`, not refused. "
+        "Fields not listed here are refused (error code `invalid_line`)."
+    ),
+)
+
+# The request around the lines (the view checks it with these rules). A batch
+# over SYNC_MAX_LINES is refused whole with 413 batch_too_large, so the schema
+# states the limit in words only.
+SYNC_POLICY = Choice(ERROR_POLICIES, default=REJECT_ALL)
+SYNC_REFERENCE = Text(120, description="Your feed or file reference.")
+SYNC_LINES = Items(
+    SYNC_LINE,
+    min_items=1,
+    max_items=SYNC_MAX_LINES,
+    over_max=413,
+    description=f"1 to {SYNC_MAX_LINES} lines (413 above).",
+)
+SYNC_REQUEST = Record(
+    fields={"error_policy": SYNC_POLICY, "reference": SYNC_REFERENCE, "lines": SYNC_LINES}, required=("lines",)
+)
+
+_LINE_KEYS = SYNC_LINE.names
+_CODE_RULES = (("sku", _SKU), ("location", _LOCATION))
 
 
 @dataclass(frozen=True)
@@ -115,24 +161,24 @@ def _parse(lines: list[Any]) -> tuple[list[Parsed], list[LineError]]:
 
 
 def _line_problem(line: Any) -> tuple[str, str, str] | None:
-    """(field, code, message) of the first thing wrong with one raw line, or None."""
+    """(field, code, message) of the first thing wrong with one raw line
+    (SYNC_LINE's rules, in this order), or None."""
     if type(line) is not dict:
         return "", "invalid_line", _("Each line must be an object.")
     if not line.keys() <= _LINE_KEYS:
         return "", "invalid_line", _("Unknown field(s); a line has sku, location, on_hand or delta, expected_on_hand.")
-    for name in ("sku", "location"):
-        value = line.get(name)
-        if type(value) is not str or not 0 < len(value) <= 64 or not value.isprintable():
+    for name, rule in _CODE_RULES:
+        if not rule.accepts(line.get(name)):
             return name, "invalid_" + name, _("A non-empty printable string of at most 64 characters is required.")
     on_hand, delta, expected = line.get("on_hand"), line.get("delta"), line.get("expected_on_hand")
     if (on_hand is None) == (delta is None):
         return "", "invalid_quantity", _("Give exactly one of on_hand (absolute) and delta (relative).")
-    name, value = ("on_hand", on_hand) if delta is None else ("delta", delta)
-    if type(value) is not int or (name == "on_hand" and value < 0):
+    name, value, bounds = ("on_hand", on_hand, _ON_HAND) if delta is None else ("delta", delta, _DELTA)
+    if not bounds.accepts(value):
+        if type(value) is int and abs(value) > bounds.maximum and (value > 0 or bounds.minimum < 0):
+            return name, "quantity_too_large", _("At most %(max)d.") % {"max": bounds.maximum}
         return name, "invalid_quantity", _("A whole number is required (on_hand at least 0).")
-    if abs(value) > MAX_QUANTITY:
-        return name, "quantity_too_large", _("At most %(max)d.") % {"max": MAX_QUANTITY}
-    if expected is not None and (delta is not None or type(expected) is not int or not 0 <= expected <= MAX_QUANTITY):
+    if expected is not None and (delta is not None or not _EXPECTED.accepts(expected)):
         return "expected_on_hand", "invalid_quantity", _("expected_on_hand is a whole number sent with on_hand.")
     return None
 

@@ -2,11 +2,13 @@
 in inventory.services and inventory.selectors)."""
 
 from decimal import Decimal
-from typing import Any
+from typing import Any, ClassVar
 
 from django.utils.translation import get_language
 from django.utils.translation import gettext as _
-from drf_spectacular.utils import extend_schema_field
+from drf_spectacular.extensions import OpenApiSerializerExtension
+from drf_spectacular.openapi import AutoSchema
+from drf_spectacular.utils import Direction, extend_schema_field
 from rest_framework import serializers
 
 from gateway.api.money import MoneySerializer, money
@@ -31,9 +33,10 @@ from inventory.models import (
     validate_opening_hours,
 )
 from inventory.selectors.availability import Availability, AvailableAt
-from inventory.services import MAX_QUANTITY, SYNC_MAX_LINES
+from inventory.services import MAX_QUANTITY
 from inventory.services.changes import LINE_STATUSES
-from inventory.services.sync import ERROR_POLICIES
+from inventory.services.sync import SYNC_LINE, SYNC_REQUEST
+from inventory.specs import Items, Record
 
 SKU_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$"
 LOCATION_CODE_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._-]{0,39}$"
@@ -308,36 +311,46 @@ class StockAdjustInput(StrictInput):
         return attrs
 
 
-# ---------------------------------------------------------------- bulk sync (documentation shapes: the lines are
-# validated in plain Python by inventory.services.sync, a serializer per line being too slow for 5,000 lines)
+# ---------------------------------------------------------------- bulk sync (the bodies are declared once in
+# inventory.services.sync with inventory.specs rules, which the view and the service check; these classes only
+# carry them into the schema, through SpecSchema below: a serializer per line is too slow for 5,000 lines)
 
 
-class StockSyncLineInput(StrictInput):
-    sku = StrictCharField(max_length=64, help_text="The SKU among the products of the location's owner.")
-    location = StrictCharField(max_length=64, help_text="Location code.")
-    on_hand = StrictIntegerField(
-        min_value=0, max_value=MAX_QUANTITY, required=False, help_text="Absolute on hand (or send delta)."
-    )
-    delta = StrictIntegerField(
-        min_value=-MAX_QUANTITY, max_value=MAX_QUANTITY, required=False, help_text="Signed change (or send on_hand)."
-    )
-    expected_on_hand = StrictIntegerField(
-        min_value=0,
-        max_value=MAX_QUANTITY,
-        required=False,
-        help_text="With on_hand: fail the line unless on hand is this (compare-and-swap).",
-    )
+class SpecDocument(serializers.Serializer[Any]):
+    """Documentation only: the OpenAPI component of a body declared as an
+    inventory.specs Record (``spec``). Never validates anything."""
+
+    spec: ClassVar[Record]
+    _by_spec: ClassVar[dict[int, type["SpecDocument"]]] = {}
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        SpecDocument._by_spec[id(cls.spec)] = cls
 
 
-class StockSyncInput(StrictInput):
-    error_policy = serializers.ChoiceField(choices=list(ERROR_POLICIES), default="reject_all")
-    reference = StrictCharField(max_length=120, required=False, help_text="Your feed or file reference.")
-    lines: "serializers.ListSerializer[Any]" = serializers.ListSerializer(
-        child=StockSyncLineInput(),
-        min_length=1,
-        max_length=SYNC_MAX_LINES,
-        help_text=f"1 to {SYNC_MAX_LINES} lines (413 above).",
-    )
+class SpecSchema(OpenApiSerializerExtension):
+    """Writes a SpecDocument's component from its Record; a list of records
+    that have a document of their own refers to that component."""
+
+    target_class = SpecDocument
+    match_subclasses = True
+
+    def map_serializer(self, auto_schema: AutoSchema, direction: Direction) -> dict[str, Any]:
+        record: Record = self.target.spec
+        nested = {}
+        for name, rule in record.fields.items():
+            document = SpecDocument._by_spec.get(id(rule.item)) if isinstance(rule, Items) else None
+            if isinstance(rule, Items) and document is not None:
+                nested[name] = rule.schema(auto_schema.resolve_serializer(document, direction).ref)
+        return record.schema(**nested)
+
+
+class StockSyncLineInput(SpecDocument):
+    spec = SYNC_LINE
+
+
+class StockSyncInput(SpecDocument):
+    spec = SYNC_REQUEST
 
 
 class StockSyncLineResult(serializers.Serializer[Any]):

@@ -2,22 +2,14 @@
 
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from django.utils.translation import gettext_lazy
+from drf_spectacular.utils import extend_schema
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from gateway.api.params import (
-    code_schema,
-    float_param,
-    instant_param,
-    int_param,
-    list_param,
-    text_param,
-    text_schema,
-)
 from gateway.api.problems import InvalidQueryParameter
+from inventory.api.v1 import query
 from inventory.api.v1.serializers import AvailabilityOutput, availability_output
 from inventory.selectors.availability import availability_at_store, availability_near, availability_store_get
 from partners.callers import caller_from_request
@@ -28,6 +20,29 @@ MAX_RADIUS_KM = 100.0
 MIN_RADIUS_KM = 0.1
 DEFAULT_LIMIT = 10
 MAX_LIMIT = 50
+
+# The query, declared once: the view reads each parameter with it and the
+# schema lists the same declarations (inventory/api/v1/query.py).
+SKU = query.CodeList("sku", limit=MAX_SKUS, missing=gettext_lazy("Give at least one SKU."))
+STORE = query.Text("store", description="Store code (store mode).")
+LAT = query.Number("lat", low=-90, high=90, description="Latitude (near mode).")
+LNG = query.Number("lng", low=-180, high=180, description="Longitude (near mode).")
+RADIUS_KM = query.Number(
+    "radius_km",
+    low=MIN_RADIUS_KM,
+    high=MAX_RADIUS_KM,
+    default=DEFAULT_RADIUS_KM,
+    description=f"Near mode: default {DEFAULT_RADIUS_KM:g}, at most {MAX_RADIUS_KM:g}.",
+)
+LIMIT = query.Whole(
+    "limit",
+    low=1,
+    high=MAX_LIMIT,
+    default=DEFAULT_LIMIT,
+    description=f"Locations per SKU: default {DEFAULT_LIMIT}, at most {MAX_LIMIT}.",
+)
+AT = query.Instant("at", description="Store mode: the instant to plan from (RFC 3339).")
+QUERY = (SKU, STORE, LAT, LNG, RADIUS_KM, LIMIT, AT)
 
 
 class AvailabilityView(APIView):
@@ -48,57 +63,28 @@ class AvailabilityView(APIView):
             "Figures of others above `quantity_cap` are shown as the cap; the operator sees exact figures, a "
             "partner at its own locations, a store client at its own store."
         ),
-        parameters=[
-            OpenApiParameter(
-                "sku",
-                {"type": "array", "items": code_schema(required=True), "minItems": 1, "maxItems": MAX_SKUS},
-                required=True,
-                explode=True,
-            ),
-            OpenApiParameter("store", text_schema(), description="Store code (store mode)."),
-            OpenApiParameter(
-                "lat", {"type": "number", "minimum": -90, "maximum": 90}, description="Latitude (near mode)."
-            ),
-            OpenApiParameter(
-                "lng", {"type": "number", "minimum": -180, "maximum": 180}, description="Longitude (near mode)."
-            ),
-            OpenApiParameter(
-                "radius_km",
-                {"type": "number", "minimum": MIN_RADIUS_KM, "maximum": MAX_RADIUS_KM, "default": DEFAULT_RADIUS_KM},
-                description=f"Near mode: default {DEFAULT_RADIUS_KM:g}, at most {MAX_RADIUS_KM:g}.",
-            ),
-            OpenApiParameter(
-                "limit",
-                {"type": "integer", "minimum": 1, "maximum": MAX_LIMIT, "default": DEFAULT_LIMIT},
-                description=f"Locations per SKU: default {DEFAULT_LIMIT}, at most {MAX_LIMIT}.",
-            ),
-            OpenApiParameter(
-                "at", OpenApiTypes.DATETIME, description="Store mode: the instant to plan from (RFC 3339)."
-            ),
-        ],
+        parameters=[parameter.parameter() for parameter in QUERY],
         responses={200: AvailabilityOutput},
     )
     def get(self, request: Request) -> Response:
-        skus = list_param(request, "sku", limit=MAX_SKUS)
-        if not skus:
-            raise InvalidQueryParameter("sku", _("Give at least one SKU."), code="required")
+        skus = SKU.read(request)
         caller = caller_from_request(request)
-        limit = int_param(request, "limit", low=1, high=MAX_LIMIT, default=DEFAULT_LIMIT)
-        code = text_param(request, "store")
-        lat = float_param(request, "lat", low=-90, high=90)
-        lng = float_param(request, "lng", low=-180, high=180)
+        limit = LIMIT.read(request)
+        code = STORE.read(request)
+        lat = LAT.read(request)
+        lng = LNG.read(request)
         if code is not None:
             if lat is not None or lng is not None:
                 raise InvalidQueryParameter("store", _("Ask either at a store or near a point, not both."))
             store = availability_store_get(code=code)
             if store is None:
                 raise InvalidQueryParameter("store", _("No active store with this code."), code="unknown_store")
-            at = instant_param(request, "at") or timezone.now()
+            at = AT.read(request) or timezone.now()
             answer = availability_at_store(caller=caller, skus=skus, store=store, at=at, limit=limit)
             return Response(availability_output(answer))
         if lat is None or lng is None:
             raise InvalidQueryParameter("lat", _("Give store, or lat and lng."), code="required")
-        radius = float_param(request, "radius_km", low=MIN_RADIUS_KM, high=MAX_RADIUS_KM, default=DEFAULT_RADIUS_KM)
+        radius = RADIUS_KM.read(request)
         assert radius is not None  # a default is given
         answer = availability_near(caller=caller, skus=skus, lat=lat, lng=lng, radius_km=radius, limit=limit)
         return Response(availability_output(answer))

@@ -11,24 +11,32 @@ from rest_framework.views import APIView
 
 from gateway.api.idempotency import HEADER as IDEMPOTENCY_HEADER
 from gateway.api.idempotency import idempotent
-from gateway.api.strict import is_clean_text, refuse_unknown_fields
+from gateway.api.strict import refuse_unknown_fields
 from inventory.api.v1.serializers import StockSyncInput, StockSyncOutput
 from inventory.errors import SyncBatchTooLarge
-from inventory.services.sync import ERROR_POLICIES, REJECT_ALL, SYNC_MAX_LINES, stock_sync
+from inventory.services.sync import (
+    REJECT_ALL,
+    SYNC_LINES,
+    SYNC_MAX_LINES,
+    SYNC_POLICY,
+    SYNC_REFERENCE,
+    SYNC_REQUEST,
+    stock_sync,
+)
 from partners.callers import caller_from_request
-
-_BODY_KEYS = frozenset({"lines", "error_policy", "reference"})
 
 
 def _body(data: Any) -> tuple[list[Any], str, str]:
-    """The batch's envelope, checked by hand: the lines themselves are checked
-    by the service in plain Python, since a serializer per line would cost
-    more than the whole per-line budget."""
+    """The batch's envelope, checked with SYNC_REQUEST's rules (the schema is
+    written from the same rules): the lines themselves are checked by the
+    service, one by one, since a bad line is reported, not refused, under
+    ``apply_valid``."""
     if not isinstance(data, dict):
         raise serializers.ValidationError({"lines": [_("Send an object with a list of lines.")]})
-    refuse_unknown_fields(data, _BODY_KEYS)
-    lines, policy, reference = data.get("lines"), data.get("error_policy", REJECT_ALL), data.get("reference", "")
-    if not isinstance(lines, list) or not lines:
+    refuse_unknown_fields(data, SYNC_REQUEST.names)
+    lines = data.get("lines")
+    policy, reference = data.get("error_policy", REJECT_ALL), data.get("reference", "")
+    if type(lines) is not list or len(lines) < SYNC_LINES.min_items:
         raise serializers.ValidationError({"lines": [_("A list of 1 to %(max)d lines.") % {"max": SYNC_MAX_LINES}]})
     if len(lines) > SYNC_MAX_LINES:
         raise SyncBatchTooLarge(
@@ -36,9 +44,9 @@ def _body(data: Any) -> tuple[list[Any], str, str]:
             % {"count": len(lines), "max": SYNC_MAX_LINES},
             extra={"max_lines": SYNC_MAX_LINES},
         )
-    if policy not in ERROR_POLICIES:
+    if not SYNC_POLICY.accepts(policy):
         raise serializers.ValidationError({"error_policy": [_("reject_all or apply_valid.")]}, code="invalid_choice")
-    if not isinstance(reference, str) or len(reference) > 120 or not is_clean_text(reference):
+    if not SYNC_REFERENCE.accepts(reference):
         raise serializers.ValidationError(
             {"reference": [_("A string of at most 120 characters, without control characters.")]}
         )
