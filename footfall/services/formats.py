@@ -241,3 +241,66 @@ CSV = IntervalFormat(
     entries=CANONICAL.entries,
     exits=CANONICAL.exits,
 )
+
+
+# ------------------------------------------------------------------ till sales
+
+MAX_TICKETS = 1_000_000
+MAX_REVENUE_DIGITS = 12  # 999,999,999,999.99: the column's 14 digits, 2 of them decimals
+MAX_REGISTER = 40
+CURRENCY = r"^[A-Z]{3}$"
+# A decimal string with at most two decimals and at most MAX_REVENUE_DIGITS
+# before the point (what footfall.services.sales reads as an amount).
+REVENUE_AMOUNT = rf"^-?[0-9]{{1,{MAX_REVENUE_DIGITS}}}(?:\.[0-9]{{1,2}})?$"
+
+
+@dataclass(frozen=True)
+class SalesFormat:
+    """A till sales record (``footfall.services.sales`` reads it by these
+    keys and bounds). Keys not named here are ignored."""
+
+    store: str = "store"
+    register: str = "register"
+    start: Instant = Instant("start", "start", "RFC 3339 or Unix time; without an offset, store-local time.")
+    end: Instant = Instant("end", "end", "As start; after it, at most one day later.")
+    tickets: str = "tickets"
+    revenue: str = "revenue"
+    batch_key: str = "intervals"
+
+    def schema(self) -> dict[str, Any]:
+        money = {
+            "type": "object",
+            "description": 'Net revenue, {"amount": "123.45", "currency": "EUR"}.',
+            "properties": {
+                "amount": {"type": "string", "pattern": REVENUE_AMOUNT, "description": "At most 2 decimals."},
+                "currency": {"type": "string", "pattern": CURRENCY, "description": "ISO 4217 code."},
+            },
+            "required": ["amount", "currency"],
+        }
+        properties: dict[str, Any] = {
+            self.store: {
+                "type": "string",
+                "pattern": CLEAN_TEXT,
+                "description": "Store code; a store client may leave it out (or send an empty one).",
+            },
+            self.register: {
+                "type": "string",
+                "maxLength": MAX_REGISTER,
+                "pattern": CLEAN_TEXT,
+                "description": "Till id (may be empty); each till posts its own.",
+            },
+            self.start.key: self.start.schema(),
+            self.end.key: self.end.schema(),
+            self.tickets: {"type": "integer", "minimum": 0, "maximum": MAX_TICKETS, "description": "Net of voids."},
+            self.revenue: money,
+        }
+        required = sorted([self.start.key, self.end.key, self.tickets, self.revenue])
+        return {
+            "type": "object",
+            "properties": properties,
+            "required": required,
+            "description": _REJECTED_ALONE,
+        }
+
+
+SALES = SalesFormat()

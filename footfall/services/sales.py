@@ -19,6 +19,7 @@ from django.utils.translation import gettext as _
 from footfall.errors import InvalidBatch, SalesNotForDevices
 from footfall.locks import lock_stores_for_sales
 from footfall.services.adapters import check_batch_size, parse_timestamp
+from footfall.services.formats import CURRENCY, MAX_REGISTER, MAX_REVENUE_DIGITS, MAX_TICKETS, SALES
 from footfall.services.records import CLOCK_SKEW, MAX_INTERVAL, RecordResult, record_error
 from footfall.sql import sales as sales_sql
 from gateway.api.strict import DECIMAL_STRING, is_clean_text
@@ -29,9 +30,8 @@ from inventory.selectors import store_id_of_caller
 from partners.callers import Caller
 from partners.models import CallerKind
 
-_CURRENCY = re.compile(r"^[A-Z]{3}$")
-MAX_TICKETS = 1_000_000
-MAX_REVENUE = Decimal("999999999999.99")
+_CURRENCY = re.compile(CURRENCY)
+MAX_REVENUE = Decimal("9" * MAX_REVENUE_DIGITS + ".99")
 
 
 @dataclass(slots=True)
@@ -54,14 +54,14 @@ def sales_intervals_ingest(
     ``caller`` None is the project itself (demo data): every store."""
     if caller is not None and caller.kind == CallerKind.DEVICE:
         raise SalesNotForDevices(_("Sales come from tills or the back office, not from counting devices."))
-    if not isinstance(payload, dict) or not isinstance(payload.get("intervals"), list):
+    if not isinstance(payload, dict) or not isinstance(payload.get(SALES.batch_key), list):
         raise InvalidBatch(_('Expected an object {"intervals": [...]}.'))
-    items = payload["intervals"]
+    items = payload[SALES.batch_key]
     check_batch_size(len(items))
     now = now or timezone.now()
     stores = _stores_for(caller=caller, items=items)
     zones = dict(stores.values())
-    results = [RecordResult(index=i, locator=f"/intervals/{i}") for i in range(len(items))]
+    results = [RecordResult(index=i, locator=f"/{SALES.batch_key}/{i}") for i in range(len(items))]
     rows = []
     for item, result in zip(items, results, strict=True):
         row = _sales_row(item, result, stores, now)
@@ -82,9 +82,9 @@ def _stores_for(*, caller: Caller | None, items: list[Any]) -> dict[str, tuple[i
     its own for a store client ("" also names it)."""
     if caller is None or caller.is_operator:
         codes = {
-            item["store"]
+            item[SALES.store]
             for item in items
-            if isinstance(item, dict) and isinstance(item.get("store"), str) and is_clean_text(item["store"])
+            if isinstance(item, dict) and isinstance(item.get(SALES.store), str) and is_clean_text(item[SALES.store])
         }
         queryset = Location.objects.filter(code__in=codes, kind=LocationKind.STORE)
     else:
@@ -104,22 +104,22 @@ def _sales_row(
     if not isinstance(item, dict):
         record_error(result, "", "invalid", _("Each interval is an object."))
         return None
-    code = item.get("store", "")
+    code = item.get(SALES.store, "")
     store = stores.get(code) if isinstance(code, str) else None
     result.subject = code or None
     if store is None:
         record_error(result, "store", "unknown_store", _("No store by this code that you may post sales for."))
-    register = item.get("register", "")
-    if not isinstance(register, str) or len(register) > 40 or not is_clean_text(register):
+    register = item.get(SALES.register, "")
+    if not isinstance(register, str) or len(register) > MAX_REGISTER or not is_clean_text(register):
         record_error(result, "register", "invalid", _("A register code is text of at most 40 characters."))
     span = _span(item, result, store[1] if store else None, now)
-    tickets = item.get("tickets")
+    tickets = item.get(SALES.tickets)
     if not isinstance(tickets, int) or isinstance(tickets, bool) or not 0 <= tickets <= MAX_TICKETS:
         tickets = None
         record_error(
             result, "tickets", "invalid_count", _("Expected a whole number from 0 to %(max)d.") % {"max": MAX_TICKETS}
         )
-    money = _money(item.get("revenue"), result)
+    money = _money(item.get(SALES.revenue), result)
     if result.errors or store is None or span is None or money is None or tickets is None:
         return None
     result.start = span[0]
@@ -130,7 +130,7 @@ def _span(
     item: dict[str, Any], result: RecordResult, tz: Any, now: dt.datetime
 ) -> tuple[dt.datetime, dt.datetime] | None:
     try:
-        start, end = parse_timestamp(item.get("start")), parse_timestamp(item.get("end"))
+        start, end = parse_timestamp(item.get(SALES.start.key)), parse_timestamp(item.get(SALES.end.key))
     except (ValueError, OverflowError, OSError):
         record_error(result, "start", "invalid_datetime", _("start and end are RFC 3339 date-times."))
         return None

@@ -174,3 +174,72 @@ def test_unix_times_are_documented_and_read() -> None:
     assert _valid("CountIntervalInputRequest", record)
     read = adapters.canonical_records({"intervals": [record]})[0]
     assert read.start == dt.datetime(2026, 3, 14, 8, 0, tzinfo=dt.UTC)
+
+
+# ------------------------------------------------------------------ till sales
+
+SALES_BASE = {
+    "store": "PAR01",
+    "register": "T1",
+    "start": START,
+    "end": END,
+    "tickets": 10,
+    "revenue": {"amount": "123.45", "currency": "EUR"},
+}
+# Times with an offset (or Unix time) on both sides: a local time beside an
+# offset is mixed_offsets, and an end not after its start invalid_period,
+# rules between fields that ingest checks and the descriptions state.
+SALES_STARTS = [START, "2026-03-14T08:00:00Z", "2026-03-14T09:00:00.5+01:00", "2026-03-14T09:00:00+0100", 1773475200]
+SALES_ENDS = [END, "2026-03-14T08:15:00Z", 1773476100, 1773476100000]
+REVENUES_GOOD = [
+    {"amount": "12.50", "currency": "EUR"},
+    {"amount": "-3", "currency": "EUR"},
+    {"amount": "999999999999.99", "currency": "EUR"},
+    {"amount": "0.5", "currency": "EUR", "note": "ignored"},
+]
+REVENUES_BAD: list[Any] = [
+    {"amount": 12.5, "currency": "EUR"},
+    {"amount": "1.234", "currency": "EUR"},
+    {"amount": "1e3", "currency": "EUR"},
+    {"amount": "12.", "currency": "EUR"},
+    {"amount": "1000000000000", "currency": "EUR"},
+    {"amount": "12.50", "currency": "eur"},
+    {"amount": "12.50"},
+    {"currency": "EUR"},
+    "12.50",
+    None,
+]
+
+
+def _sales_variants() -> list[tuple[dict[str, Any], bool]]:
+    base = SALES_BASE
+    out: list[tuple[dict[str, Any], bool]] = [(base, True), (_with(base, vendor_field=1), True)]
+    out += [(_with(base, store=v), False) for v in [5, None, ["PAR01"]]]
+    out += [(_with(base, register=v), True) for v in ["", "x" * 40, MISSING]]
+    out += [(_with(base, register=v), False) for v in ["x" * 41, 5, None, "T\u00071"]]
+    out += [(_with(base, start=v), True) for v in SALES_STARTS]
+    out += [(_with(base, start=v), False) for v in [*TIMES_BAD, MISSING]]
+    out += [(_with(base, end=v), True) for v in SALES_ENDS]
+    out += [(_with(base, end=v), False) for v in [*TIMES_BAD, MISSING]]
+    out += [(_with(base, tickets=v), True) for v in [0, formats.MAX_TICKETS]]
+    out += [(_with(base, tickets=v), False) for v in [-1, formats.MAX_TICKETS + 1, "10", 1.5, True, None, MISSING]]
+    out += [(_with(base, revenue=v), True) for v in REVENUES_GOOD]
+    out += [(_with(base, revenue=v), False) for v in [*REVENUES_BAD, MISSING]]
+    return out
+
+
+def test_the_schema_and_the_sales_ingest_agree_on_every_record(store) -> None:
+    from footfall.services.sales import sales_intervals_ingest
+
+    # given records that change one field of a good till record to each value of the corpus
+    disagreements = []
+    for record, expected in _sales_variants():
+        # when the committed schema and the sales ingest (the project itself: every store) judge it
+        schema_ok = _valid("SalesIntervalInputRequest", record)
+        result = sales_intervals_ingest(
+            caller=None, payload={"intervals": [record]}, now=dt.datetime(2026, 6, 1, tzinfo=dt.UTC)
+        )[0]
+        if not schema_ok == (result.status != "rejected") == expected:
+            disagreements.append((record, expected, schema_ok, result.errors))
+    # then both say what the rules say
+    assert not disagreements, "\n".join(map(repr, disagreements))

@@ -21,9 +21,8 @@ from footfall.selectors.kpis import CAPTURE_FORMULAS, FORMULAS, Kpis, PeriodKpis
 from footfall.services import formats
 from footfall.services.formats import MAX_BATCH_RECORDS
 from footfall.services.records import RecordResult
-from footfall.services.sales import MAX_TICKETS
 from gateway.api.money import MoneySerializer, money
-from gateway.api.strict import MoneyInput, StrictCharField, StrictInput, StrictIntegerField
+from gateway.api.strict import StrictCharField, StrictIntegerField
 from inventory import local_time
 from inventory.models import Location
 
@@ -154,19 +153,23 @@ def csv_description() -> str:
     )
 
 
-class SalesIntervalInput(StrictInput):
-    store = StrictCharField(required=False, help_text="Store code; a store client may leave it out.")
-    register = StrictCharField(required=False, max_length=40, help_text="Till id; each till posts its own.")
-    start = StrictCharField(help_text="RFC 3339; without an offset, store-local time.")
-    end = StrictCharField()
-    tickets = StrictIntegerField(min_value=0, max_value=MAX_TICKETS, help_text="Tickets net of voids.")
-    revenue = MoneyInput(help_text="Net revenue.")
+class SalesIntervalInput(FormatDocument):
+    @classmethod
+    def document(cls, ref: Callable[[type[FormatDocument]], dict[str, str]]) -> dict[str, Any]:
+        return formats.SALES.schema()
 
 
-class SalesBatchInput(StrictInput):
-    intervals = SalesIntervalInput(  # type: ignore[call-arg]  # DRF 3.14+ takes max_length with many=True; stubs lag
-        many=True, max_length=MAX_BATCH_RECORDS, help_text=_BATCH_HELP
-    )
+class SalesBatchInput(FormatDocument):
+    @classmethod
+    def document(cls, ref: Callable[[type[FormatDocument]], dict[str, str]]) -> dict[str, Any]:
+        key = formats.SALES.batch_key
+        items = {"type": "array", "items": ref(SalesIntervalInput), "description": _BATCH_HELP}
+        return {
+            "type": "object",
+            "properties": {key: items},
+            "required": [key],
+            "description": "Other keys are ignored.",
+        }
 
 
 # ------------------------------------------------------------------ ingest answers
