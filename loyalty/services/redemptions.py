@@ -142,7 +142,7 @@ def _take_units(code: CouponCode | None, pairs: list[tuple[int, str]], discount:
             {"code": code.pk if code else None, "budgets": budgets, "keys": keys, "amount": discount,
              "wanted": len(pairs)},
         )  # fmt: skip
-        code_room, counters_room, used_ids, full_ids, _ = cursor.fetchone()
+        code_room, counters_room, used_ids, full_ids, _code_taken = cursor.fetchone()
     if not code_room:
         raise Refusal(CouponUsedUp(_("This code has been used as many times as it may be.")))
     if not counters_room:
