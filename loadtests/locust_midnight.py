@@ -23,7 +23,7 @@ or proxy multiplexes many devices onto few upstream connections). A shopper:
 import json
 import os
 import random
-import secrets
+import sys
 import time
 from collections import deque
 from pathlib import Path
@@ -32,6 +32,11 @@ from typing import Any
 import gevent
 from locust import FastHttpUser, events, task
 from locust.exception import StopUser
+
+# Locust puts the locustfile's own directory on the path, not the repository's.
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from loadtests.shoppers import EXPECTED_REFUSALS, GIVEN_UP, PLACED, Basket, order_next_step, response_json
 
 PLAN: dict[str, Any] = (
     json.loads(Path(os.environ["MIDNIGHT_PLAN"]).read_text()) if "MIDNIGHT_PLAN" in os.environ else {}
@@ -46,32 +51,11 @@ _history: list[dict[str, Any]] = []
 _done = {"shoppers": 0}
 
 
-class Shopper:
-    def __init__(self, index: int, rng: random.Random) -> None:
-        self.index = index
-        self.token = PLAN["tokens"][index]
-        store = PLAN["stores"][index % len(PLAN["stores"])]
-        # Demand leans to the morning (a mild bias under personal taste, weight 1 : 2),
-        # so early slots fill first and shoppers move on to their next choice.
-        count = len(store["slot_ids"])
-        ranked = sorted(range(count), key=lambda index: index / count + rng.random() * 2)
-        self.slots = [store["slot_ids"][index] for index in ranked]
-        self.slot_pos = 0
-        products = rng.sample(store["product_ids"], k=min(len(store["product_ids"]), rng.randint(3, 8)))
-        self.lines = [{"product_id": pid, "quantity": rng.randint(1, 3)} for pid in products]
-        self.key = secrets.token_hex(16)
-
-    def body(self) -> dict[str, Any]:
-        return {"slot_id": self.slots[self.slot_pos], "lines": self.lines}
-
-    def next_choice(self, available: set[int]) -> bool:
-        """Their most preferred slot among those still available; False if none is."""
-        self.key = secrets.token_hex(16)
-        for position, slot in enumerate(self.slots):
-            if slot in available:
-                self.slot_pos = position
-                return True
-        return False
+def _basket(index: int, rng: random.Random) -> Basket:
+    store = PLAN["stores"][index % len(PLAN["stores"])]
+    return Basket(
+        index=index, token=PLAN["tokens"][index], slot_ids=store["slot_ids"], product_ids=store["product_ids"], rng=rng
+    )
 
 
 class MidnightShopper(FastHttpUser):
@@ -88,16 +72,16 @@ class MidnightShopper(FastHttpUser):
     def order(self) -> None:
         if not _queue:
             raise StopUser()
-        shopper = Shopper(_queue.popleft(), self.rng)
+        shopper = _basket(_queue.popleft(), self.rng)
         outcome, attempts = "too_many_attempts", 0
-        while attempts < MAX_ATTEMPTS and outcome not in ("placed", "given_up"):
+        while attempts < MAX_ATTEMPTS and outcome not in (PLACED, GIVEN_UP):
             outcome, attempts = self._post(shopper), attempts + 1
         _history.append({"shopper": shopper.index, "final": outcome, "attempts": attempts})
         _done["shoppers"] += 1
         if _done["shoppers"] == len(PLAN["tokens"]):
             gevent.spawn(self.environment.runner.quit)  # not from this user's greenlet, which quit() kills
 
-    def _post(self, shopper: Shopper) -> str:
+    def _post(self, shopper: Basket) -> str:
         body = shopper.body()
         sent = time.time()
         with self.client.post(
@@ -108,7 +92,7 @@ class MidnightShopper(FastHttpUser):
             catch_response=True,
         ) as response:
             status = response.status_code or 0
-            data = _json(response)
+            data = response_json(response)
             code = data.get("code", "") if status >= 400 else ""
             _history.append(
                 {
@@ -121,40 +105,20 @@ class MidnightShopper(FastHttpUser):
                     "ms": (time.time() - sent) * 1000,
                 }
             )
-            if status == 201 or status in (409, 422, 429):
+            if status == 201 or status in EXPECTED_REFUSALS:
                 response.success()  # expected outcomes of the rush; the bench counts them by code
-            return self._next_step(shopper, status, code, data, response.headers or {})
+            return order_next_step(
+                shopper,
+                status=status,
+                code=code,
+                data=data,
+                headers=response.headers or {},
+                rng=self.rng,
+                sku_of=PLAN["skus"],
+                reload_available=lambda: self._available(shopper),
+            )
 
-    def _next_step(self, shopper: Shopper, status: int, code: str, data: dict[str, Any], headers: Any) -> str:
-        if status == 201:
-            return "placed"
-        if status == 0 or status >= 500 or code == "idempotency_in_progress":
-            gevent.sleep(0.05 + 0.1 * self.rng.random())
-            return "retry_same_key"
-        if status == 429:
-            gevent.sleep(float(headers.get("Retry-After", "1")))
-            return "retry_same_key"
-        if code == "slot_not_released":
-            gevent.sleep(min(float(headers.get("Retry-After", "1")), 1.0) * self.rng.random())
-            shopper.key = secrets.token_hex(16)
-            return "retry"
-        if code == "slot_full" and "alternatives" in data:
-            # the refusal lists the day's slots with room left: no reload needed
-            available = {row["id"] for row in data["alternatives"]}
-            return "retry" if shopper.next_choice(available) else "given_up"
-        if code in ("slot_full", "slot_started", "store_closed"):
-            return "retry" if shopper.next_choice(self._available(shopper)) else "given_up"
-        if code == "insufficient_stock":
-            short = {line.get("sku") for line in data.get("lines", [])}
-            kept = [line for line in shopper.lines if PLAN["skus"].get(str(line["product_id"])) not in short]
-            if not kept:
-                return "given_up"
-            shopper.lines = kept
-            shopper.key = secrets.token_hex(16)
-            return "retry"
-        return "given_up"
-
-    def _available(self, shopper: Shopper) -> set[int]:
+    def _available(self, shopper: Basket) -> set[int]:
         """What the app shows after a full slot: the day's slots with room left."""
         store = PLAN["stores"][shopper.index % len(PLAN["stores"])]
         response = self.client.get(
@@ -163,15 +127,7 @@ class MidnightShopper(FastHttpUser):
             headers={"Authorization": f"Bearer {shopper.token}"},
             name="GET /api/v1/pickup-slots",
         )
-        return {row["id"] for row in _json(response).get("results", [])}
-
-
-def _json(response: Any) -> dict[str, Any]:
-    try:
-        value = response.json()
-    except Exception:  # an empty or non-JSON body (connection error, proxy page): recorded by status alone
-        return {}
-    return value if isinstance(value, dict) else {}
+        return {row["id"] for row in response_json(response).get("results", [])}
 
 
 @events.quitting.add_listener

@@ -1,0 +1,139 @@
+"""The Black Friday lab: the region seeding gives the scenario what its plan
+says (with the tokens working as the callers they stand for and the ledger
+reconciled), and the scenario's pure parts (the traffic mix, the steps, the
+per-step verdict, the webhook receiver's signature check) do what the bench
+relies on."""
+
+import json
+import random
+
+import pytest
+from django.core.management import call_command
+from django.core.management.base import CommandError
+
+from commerce.models import PickupSlot, SlotRelease
+from footfall.models import Sensor
+from inventory.models import ClientLocation, Location, LocationKind, Product, StockLevel
+from inventory.selectors.ledger import stock_ledger_mismatches
+from loadtests import black_friday as scenario
+from loadtests.shoppers import GIVEN_UP, PLACED, RETRY, RETRY_SAME_KEY, Basket, order_next_step
+from partners.models import ApiClient, CallerKind
+from partners.services.signing import signature, webhook_secret_new
+
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("bench_settings")]
+
+
+def _seed(tmp_path, *extra: str) -> dict:
+    plan_path = tmp_path / "plan.json"
+    call_command(
+        "seed_black_friday",
+        *("--stores", "3", "--products", "5", "--partners", "2", "--partner-stores", "2"),
+        *("--partner-products", "4", "--shoppers", "6", "--capacity", "4", "--slot-minutes", "60"),
+        *("--out", str(plan_path), *extra),
+    )
+    return json.loads(plan_path.read_text())
+
+
+def test_seed_black_friday_writes_a_region_and_its_plan(tmp_path, client) -> None:
+    # When the region is seeded
+    plan = _seed(tmp_path)
+
+    # Then the stores, the catalogue and the partners' own are there, stocked with a reconciled ledger
+    stores = Location.objects.filter(code__startswith="BF-S")
+    assert stores.count() == len(plan["stores"]) == 3
+    assert set(stores.values_list("kind", "click_and_collect")) == {(LocationKind.STORE, True)}
+    assert Product.objects.filter(owner=None, sku__startswith="BF-").count() == len(plan["products"]) == 5
+    assert [len(p["locations"]) for p in plan["partners"]] == [2, 2]
+    assert [len(p["skus"]) for p in plan["partners"]] == [4, 4]
+    assert StockLevel.objects.count() == 3 * 5 + 2 * 2 * 4
+    assert stock_ledger_mismatches() == (StockLevel.objects.count(), [])
+    # and every store has two days of hourly slots around the clock, counted as released
+    assert len(plan["dates"]) == 2
+    for store in stores:
+        slots = PickupSlot.objects.filter(store=store)
+        assert slots.count() == 2 * 24
+        assert {slot.capacity for slot in slots} == {4}
+        assert SlotRelease.objects.filter(store=store).count() == 2
+        assert Sensor.objects.filter(store=store).count() == 2
+    # and store and device clients act for their own store
+    bindings = ClientLocation.objects.select_related("client", "location")
+    assert sorted((b.location.code, b.client.kind) for b in bindings) == sorted(
+        (s["code"], kind) for s in plan["stores"] for kind in (CallerKind.STORE, CallerKind.DEVICE)
+    )
+    assert ApiClient.objects.filter(kind=CallerKind.PARTNER).count() == 2
+    # and the tokens work as the callers they stand for
+    store = plan["stores"][0]
+    staff = client.get("/api/v1/orders", HTTP_AUTHORIZATION=f"Bearer {store['staff_token']}")
+    assert staff.status_code == 200, staff.content
+    shopper = client.get(
+        f"/api/v1/pickup-slots?store={store['code']}&from={plan['dates'][0]}&to={plan['dates'][1]}",
+        HTTP_AUTHORIZATION=f"Bearer {plan['shopper_tokens'][0]}",
+    )
+    assert shopper.status_code == 200, shopper.content
+    partner = client.get("/api/v1/events", HTTP_AUTHORIZATION=f"Bearer {plan['partners'][0]['token']}")
+    assert partner.status_code == 200, partner.content
+    assert len(set(plan["shopper_tokens"])) == 6
+
+
+def test_a_second_region_with_the_same_prefix_is_refused(tmp_path) -> None:
+    _seed(tmp_path)
+
+    with pytest.raises(CommandError, match="already seeded"):
+        _seed(tmp_path)
+
+
+def test_the_mix_follows_the_capacity_plan_at_the_normal_rate() -> None:
+    # Given the classes' rates at 1x
+    rates = scenario.class_rates(1.0)
+
+    # Then shoppers make about twenty reads per order, and the region's orders are a quarter of the network's 2.4/s
+    assert rates["shopper_reads"] / rates["orders"] == pytest.approx(20, rel=0.1)
+    assert rates["orders"] == pytest.approx(2.4 * scenario.REGION_SHARE, rel=0.1)
+    # and partner syncs and footfall double at most, while shoppers and staff follow the multiplier
+    at_twelve = scenario.class_rates(12.0)
+    assert at_twelve["orders"] == pytest.approx(12 * rates["orders"])
+    assert at_twelve["sync_lines"] == pytest.approx(2 * rates["sync_lines"])
+    assert at_twelve["footfall_posts"] == pytest.approx(2 * rates["footfall_posts"])
+
+
+def test_steps_go_up_from_the_normal_rate_and_stop_at_the_first_failing_step() -> None:
+    assert scenario.multipliers(quick=False)[:6] == [1, 2, 4, 8, 10, 12]
+    assert scenario.multipliers(quick=False) == sorted(scenario.multipliers(quick=False))
+    ok = scenario.StepVerdict.judge(p95_by_class={"shopper": 120.0, "staff": 80.0}, server_errors=0, other_errors=0)
+    slow = scenario.StepVerdict.judge(p95_by_class={"shopper": 501.0, "staff": 80.0}, server_errors=0, other_errors=0)
+    failing = scenario.StepVerdict.judge(p95_by_class={"shopper": 20.0}, server_errors=1, other_errors=0)
+    assert ok.held
+    assert not slow.held
+    assert "shopper" in slow.reason
+    assert not failing.held
+    assert "5xx" in failing.reason
+
+
+def test_the_webhook_receiver_accepts_only_the_project_signature() -> None:
+    secret = webhook_secret_new()
+    body = b'{"type": "order.created"}'
+    good = signature(secret=secret, msg_id="evt_1", timestamp=1_700_000_000, body=body)
+
+    assert scenario.signature_valid(secret, "evt_1", "1700000000", body, f"v1,bogus {good}")
+    assert not scenario.signature_valid(secret, "evt_1", "1700000000", body + b" ", good)
+    assert not scenario.signature_valid(webhook_secret_new(), "evt_1", "1700000000", body, good)
+
+
+def test_the_checkout_retries_a_full_slot_with_an_alternative_and_keeps_the_key_on_a_5xx() -> None:
+    rng = random.Random(1)
+    basket = Basket(index=0, token="t", slot_ids=[1, 2, 3], product_ids=[10, 11], rng=rng, lines=(1, 2))
+    first_key = basket.key
+
+    def step(status: int, code: str = "", data: dict | None = None) -> str:
+        return order_next_step(
+            basket, status=status, code=code, data=data or {}, headers={}, rng=rng, sku_of={},
+            reload_available=lambda: set(), sleep=lambda _seconds: None,
+        )  # fmt: skip
+
+    assert step(503) == RETRY_SAME_KEY
+    assert basket.key == first_key
+    assert step(409, "slot_full", {"alternatives": [{"id": 3}]}) == RETRY
+    assert basket.slot_id == 3
+    assert basket.key != first_key
+    assert step(409, "slot_full", {"alternatives": []}) == GIVEN_UP
+    assert step(201) == PLACED
