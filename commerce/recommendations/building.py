@@ -227,3 +227,8 @@ def _drop_rows(model_ids: list[int]) -> None:
     with connection.cursor() as cursor:
         cursor.execute(sql.SCORES_DROP, [model_ids])
         cursor.execute(sql.ITEMS_DROP, [model_ids])
+
+
+def co_purchase_rebuild_get(*, model_id: int) -> CoPurchaseModel | None:
+    """A live build, for its progress."""
+    return CoPurchaseModel.objects.filter(pk=model_id, purpose=ModelPurpose.LIVE).first()

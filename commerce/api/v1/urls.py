@@ -1,7 +1,7 @@
 from django.urls import URLPattern, URLResolver, path, register_converter
 
 from commerce.api.v1.stores import StoreConverter
-from commerce.api.v1.views import orders, schedules, slots
+from commerce.api.v1.views import orders, recommendations, schedules, slots
 
 register_converter(StoreConverter, "store")
 
@@ -15,6 +15,23 @@ urlpatterns: list[URLPattern | URLResolver] = [
     path("orders/<uuid:order_id>", orders.OrderDetailView.as_view(), name="order-detail"),
     path("orders/<uuid:order_id>/cancel", orders.OrderCancelView.as_view(), name="order-cancel"),
     path("orders/<uuid:order_id>/status", orders.OrderStatusView.as_view(), name="order-status"),
+    path("recommendations", recommendations.RecommendationsView.as_view(), name="recommendations"),
+    path("product-relations", recommendations.ProductRelationListView.as_view(), name="product-relation-list"),
+    path(
+        "product-relations/<int:relation_id>",
+        recommendations.ProductRelationDetailView.as_view(),
+        name="product-relation-detail",
+    ),
+    path(
+        "recommendation-model/rebuilds",
+        recommendations.ModelRebuildListView.as_view(),
+        name="recommendation-model-rebuild-list",
+    ),
+    path(
+        "recommendation-model/rebuilds/<int:rebuild_id>",
+        recommendations.ModelRebuildDetailView.as_view(),
+        name="recommendation-model-rebuild-detail",
+    ),
     path("pickup-schedules/<store:store>", schedules.PickupScheduleView.as_view(), name="pickup-schedule"),
     path(
         "pickup-schedules/<store:store>/exceptions",

@@ -1,0 +1,277 @@
+"""What a shopper is offered beside a product page or a basket, at a store:
+curated relations first (by weight), then the co-purchase model's products
+(by score), cross-sell and upsell apart, and only products that can be
+collected at that store: in its stock now, or brought by a warehouse or a
+partner location by the pickup slot's day (inventory's availability decides
+both, with its quantity cap). Inactive products never come back (inventory's
+orderable products and availability read active products only).
+
+Cold start: when no basket product was ever bought with another (a new
+product), the cross-sell answer is the best sellers of the basket products'
+categories at that store, then in the network, then the network's best sellers.
+
+Upsell comes from curated relations only: whether a product is a better or
+bigger alternative of another is a merchant's call that baskets cannot make
+(two yoghurts bought together are complements, not one the upgrade of the
+other).
+
+Three statements whatever the basket (curated relations, model scores, the
+catalogue), plus inventory's one availability statement, plus the active
+version's row; the cold start adds one."""
+
+import datetime as dt
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from django.db import connection
+from django.utils.translation import get_language
+from django.utils.translation import gettext as _
+
+from commerce.models import PickupSlot, RelationKind, RelationSource
+from commerce.recommendations.scoring import ScoredProduct, basket_scores, model_version_active
+from commerce.sql import recommendations as sql
+from gateway.api.problems import FieldInvalid
+from inventory.models import Location, LocationKind, Product
+from inventory.selectors.availability import AvailableAt, availability_at_store
+from inventory.selectors.locations import locations_visible_to
+from inventory.selectors.products import orderable_products, products_visible_to
+from partners.callers import Caller
+
+MAX_K = 50
+# Mined candidates read per offer asked: the stock filter drops some (out of
+# stock, not collectable by the slot's day, inactive); three per offer keeps
+# the answer full when up to two thirds are dropped, and 160 rows at k = 50
+# cost the scoring statement about a millisecond.
+CANDIDATES_PER_OFFER = 3
+CANDIDATES_MIN = 20
+BEST_SELLER = "best_seller"
+
+
+@dataclass(frozen=True, slots=True)
+class BasketProduct:
+    product_id: int
+    sku: str
+    name_fr: str
+    name_en: str
+    category: str
+
+
+@dataclass(frozen=True, slots=True)
+class Reason:
+    """Why a product is offered: ``code`` (``curated``, ``bought_with``,
+    ``category_best_seller``, ``best_seller``), the basket product behind it,
+    and in how many baskets the two were bought together."""
+
+    code: str
+    text: str
+    with_sku: str | None = None
+    baskets: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Collectable:
+    """Where the offered units come from: the store's own stock (``store``)
+    or a warehouse or partner location that brings them (``supply``) on
+    ``available_on``, the store-local day they can be collected."""
+
+    source: str
+    code: str
+    name: str
+    kind: str
+    available: int
+    available_on: dt.date | None
+
+
+@dataclass(frozen=True, slots=True)
+class Offer:
+    product_id: int
+    sku: str
+    name_fr: str
+    name_en: str
+    kind: str
+    source: str
+    score: float
+    reason: Reason
+    relation_id: int | None
+    collect: Collectable
+
+
+@dataclass(frozen=True)
+class Offers:
+    store: Location
+    local_date: dt.date | None
+    slot_date: dt.date | None
+    quantity_cap: int | None
+    model_id: int | None
+    cold_start: bool
+    cross_sell: list[Offer]
+    upsell: list[Offer]
+
+
+def recommendation_store(*, caller: Caller, code: str) -> Location | None:
+    """The click-and-collect store a question is about, if the caller may see it."""
+    return (
+        locations_visible_to(caller=caller)
+        .select_related(None)
+        .filter(code=code, kind=LocationKind.STORE, is_active=True, click_and_collect=True)
+        .first()
+    )
+
+
+def basket_products(*, caller: Caller, skus: Sequence[str]) -> tuple[list[BasketProduct], list[int]]:
+    """The products the SKUs name among those the caller sees (active ones
+    for stores and shoppers), and the positions of the SKUs that name none."""
+    rows = (
+        products_visible_to(caller=caller)
+        .select_related(None)
+        .filter(sku__in=set(skus))
+        .values_list("pk", "sku", "name_fr", "name_en", "category")
+    )
+    products = [BasketProduct(*row) for row in rows]
+    known = {product.sku for product in products}
+    return products, [index for index, sku in enumerate(skus) if sku not in known]
+
+
+def recommendation_slot_date(*, store: Location, slot_id: int) -> dt.date:
+    """The store-local day of the pickup slot: offers must be collectable by then."""
+    slot = PickupSlot.objects.filter(pk=slot_id).values_list("store_id", "local_date").first()
+    if slot is None:
+        raise FieldInvalid("slot_id", _("No pickup slot with this id."), code="unknown_slot")
+    if slot[0] != store.pk:
+        raise FieldInvalid("slot_id", _("This pickup slot belongs to another store."), code="slot_of_another_store")
+    return slot[1]
+
+
+def recommendations_for_basket(
+    *,
+    caller: Caller,
+    store: Location,
+    basket: Sequence[BasketProduct],
+    k: int,
+    slot_date: dt.date | None,
+    at: dt.datetime,
+) -> Offers:
+    ids = sorted({product.product_id for product in basket})
+    curated = _curated(ids)
+    model = model_version_active()
+    mined: list[ScoredProduct] = []
+    category_best: set[int] = set()
+    cold_start = False
+    if model is not None:
+        mined = basket_scores(model=model, basket=ids, limit=max(CANDIDATES_MIN, CANDIDATES_PER_OFFER * k))
+        if not any(scored.because is not None for scored in mined):
+            cold_start = True
+            best = _category_best_sellers(model.id, store, basket, k)
+            category_best = {scored.product_id for scored in best}
+            mined = best + mined
+    candidates = list(dict.fromkeys([target for _s, target, _k, _w, _id in curated] + [s.product_id for s in mined]))
+    catalogue = orderable_products(product_ids=[pid for pid in candidates if pid not in ids])
+    availability = availability_at_store(
+        caller=caller, skus=sorted({product.sku for product in catalogue.values()}), store=store, at=at, limit=1
+    )
+    collectable = {
+        entry.product_id: where
+        for entry in availability.products
+        if entry.product_id in catalogue and (where := _collectable(entry.locations, slot_date)) is not None
+    }
+    basket_by_id = {product.product_id: product for product in basket}
+    offers: dict[str, list[Offer]] = {RelationKind.CROSS_SELL: [], RelationKind.UPSELL: []}
+    seen: set[tuple[str, int]] = set()
+
+    def offer(pid: int, kind: str, source: str, score: float, reason: Reason, relation_id: int | None) -> None:
+        if pid not in collectable or (kind, pid) in seen or len(offers[kind]) >= k:
+            return
+        seen.add((kind, pid))
+        product = catalogue[pid]
+        offers[kind].append(
+            Offer(
+                pid,
+                product.sku,
+                product.name_fr,
+                product.name_en,
+                kind,
+                source,
+                score,
+                reason,
+                relation_id,
+                collectable[pid],
+            )
+        )
+
+    for source_id, target, kind, weight, relation_id in curated:
+        if target not in basket_by_id:
+            offer(target, kind, RelationSource.CURATED, weight, _curated_reason(basket_by_id[source_id]), relation_id)
+    for scored in mined:
+        source = RelationSource.MINED if scored.because is not None else BEST_SELLER
+        reason = _mined_reason(scored, basket_by_id, category_best=scored.product_id in category_best)
+        offer(scored.product_id, RelationKind.CROSS_SELL, source, scored.score, reason, None)
+    return Offers(
+        store=store,
+        local_date=availability.local_date,
+        slot_date=slot_date,
+        quantity_cap=availability.quantity_cap,
+        model_id=None if model is None else model.id,
+        cold_start=cold_start,
+        cross_sell=offers[RelationKind.CROSS_SELL],
+        upsell=offers[RelationKind.UPSELL],
+    )
+
+
+def _curated(ids: list[int]) -> list[tuple[int, int, str, float, int]]:
+    """(from, to, kind, weight, relation id) of the relations in force, best weight first."""
+    with connection.cursor() as cursor:
+        cursor.execute(sql.CURATED_FROM, {"products": ids})
+        return [(row[0], row[1], row[2], row[3], row[4]) for row in cursor.fetchall()]
+
+
+def _category_best_sellers(
+    model_id: int, store: Location, basket: Sequence[BasketProduct], k: int
+) -> list[ScoredProduct]:
+    categories = sorted({product.category for product in basket if product.category})
+    if not categories:
+        return []
+    with connection.cursor() as cursor:
+        cursor.execute(
+            sql.CATEGORY_BEST_SELLERS,
+            {"model": model_id, "store": store.pk, "categories": categories, "limit": max(CANDIDATES_MIN, 3 * k)},
+        )
+        rows = cursor.fetchall()
+    # Score 0: these stand in for the co-purchase scores the basket lacks.
+    return [ScoredProduct(pid, 0.0, None, None, baskets) for pid, baskets, _at_store in rows]
+
+
+def _collectable(locations: Sequence[AvailableAt], slot_date: dt.date | None) -> Collectable | None:
+    """The store's own stock if it has some, else the soonest supply that can
+    bring the product by the slot's day (any day when no slot is given)."""
+    for where in locations:
+        if where.available <= 0 or where.available_on is None:
+            continue
+        if where.source == "supply" and slot_date is not None and where.available_on > slot_date:
+            continue
+        return Collectable(
+            where.source or "store", where.code, where.name, where.kind, where.available, where.available_on
+        )
+    return None
+
+
+def _name(product: BasketProduct) -> str:
+    english = (get_language() or "fr").startswith("en")
+    return product.name_en if english and product.name_en else product.name_fr
+
+
+def _curated_reason(source: BasketProduct) -> Reason:
+    return Reason("curated", _("curated"), source.sku)
+
+
+def _mined_reason(scored: ScoredProduct, basket: dict[int, BasketProduct], *, category_best: bool) -> Reason:
+    because = basket.get(scored.because) if scored.because is not None else None
+    if because is not None and scored.together:
+        text = _("bought with %(name)s in %(count)d baskets") % {"name": _name(because), "count": scored.together}
+        return Reason("bought_with", text, because.sku, scored.together)
+    if category_best:
+        return Reason("category_best_seller", _("best seller in its category"), None, scored.baskets or None)
+    return Reason(BEST_SELLER, _("best seller"), None, scored.baskets or None)
+
+
+def product_basket(*, product: Product) -> BasketProduct:
+    return BasketProduct(product.pk, product.sku, product.name_fr, product.name_en, product.category)
