@@ -25,13 +25,22 @@ ensure_system_packages() {
   [ -n "$(pg_bindir)" ] && [ -x "$(pg_bindir)/pg_ctl" ] || missing+=(postgresql)
   command -v redis-server >/dev/null 2>&1 || missing+=(redis-server)
   "$PY" -c 'import venv, ensurepip' >/dev/null 2>&1 || missing+=(python3-venv)
+  [ -x "$(nginx_bin)" ] || missing+=(nginx)
+  command -v curl >/dev/null 2>&1 || missing+=(curl)
   if [ "${#missing[@]}" -gt 0 ]; then
     log "Installing ${missing[*]} with apt-get"
     as_root apt-get update -qq
     as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
-    # Debian starts the packaged services; this project runs its own, so stop theirs.
-    as_root systemctl disable --now redis-server postgresql >/dev/null 2>&1 || true
+    # Debian starts the packaged services; this project runs its own, so stop theirs
+    # (service(8) where there is no systemd, as in a container).
+    as_root systemctl disable --now redis-server postgresql nginx >/dev/null 2>&1 || true
+    if [ -x /etc/init.d/nginx ]; then as_root /etc/init.d/nginx stop >/dev/null 2>&1 || true; fi
   fi
+}
+
+# nginx lives in /usr/sbin, which a normal user's PATH may lack.
+nginx_bin() {
+  command -v nginx 2>/dev/null || printf '/usr/sbin/nginx'
 }
 
 # ensure_venv FILE...: (re)install requirements when any of the files changed.
@@ -205,4 +214,93 @@ start_services() {
 stop_services() {
   stop_redis
   stop_postgres
+}
+
+# ---------------------------------------------------------------- the balancer
+# nginx in front of the gateway instances (bin/nginx.conf.template says why),
+# as in production: a project-local config, pid, logs and temp files under
+# .var/<instance>/nginx/<port>/ (one directory per listen port, so test runs
+# side by side each have their own), on loopback, as the invoking user.
+
+balancer_dir() { printf '%s/.var/%s/nginx/%s' "$ROOT" "$1" "$2"; }
+
+# start_balancer INSTANCE LISTEN_PORT UPSTREAM_PORT...: renders the config,
+# checks it and starts nginx (a running one of the same directory is reloaded).
+start_balancer() {
+  local instance="$1" port="$2"
+  shift 2
+  [ "$#" -gt 0 ] || { log "start_balancer: no upstream port"; return 2; }
+  local dir servers="" upstream conf user_line="" max_body
+  dir=$(balancer_dir "$instance" "$port")
+  mkdir -p "$dir/tmp"
+  for upstream in "$@"; do
+    # A dead instance is skipped for 5 s after one failure, then tried again.
+    servers+="        server 127.0.0.1:$upstream max_fails=1 fail_timeout=5s;"$'\n'
+  done
+  # As root nginx would hand its workers to "nobody", who may not enter the clone.
+  if [ "$(id -u)" = 0 ]; then user_line="user $(id -un) $(id -gn);"; fi
+  # The gateway's body cap (gateway/settings/base.py) and 1 MiB of slack.
+  max_body=$(( ${MAX_REQUEST_BODY_BYTES:-4194304} + 1048576 ))
+  conf=$(<"$ROOT/bin/nginx.conf.template")
+  conf=${conf//@USER_LINE@/$user_line}
+  conf=${conf//@WORKER_PROCESSES@/${BALANCER_WORKERS:-1}}
+  conf=${conf//@SERVERS@/${servers%$'\n'}}
+  conf=${conf//@MAX_BODY@/$max_body}
+  conf=${conf//@PORT@/$port}
+  conf=${conf//@DIR@/$dir}
+  printf '%s\n' "$conf" >"$dir/nginx.conf"
+  local nginx
+  nginx=$(nginx_bin)
+  "$nginx" -q -t -p "$dir" -e "$dir/error.log" -c "$dir/nginx.conf" || return 1
+  if [ -s "$dir/nginx.pid" ] && kill -0 "$(cat "$dir/nginx.pid")" 2>/dev/null; then
+    "$nginx" -p "$dir" -e "$dir/error.log" -c "$dir/nginx.conf" -s reload
+    return 0
+  fi
+  log "Starting nginx on 127.0.0.1:$port in front of $*"
+  "$nginx" -p "$dir" -e "$dir/error.log" -c "$dir/nginx.conf"
+}
+
+# stop_balancer INSTANCE LISTEN_PORT: stops that nginx and waits for it to go.
+stop_balancer() {
+  local dir pid
+  dir=$(balancer_dir "$1" "$2")
+  [ -s "$dir/nginx.pid" ] || return 0
+  pid=$(cat "$dir/nginx.pid")
+  kill -QUIT "$pid" 2>/dev/null || return 0
+  for _ in $(seq 100); do
+    kill -0 "$pid" 2>/dev/null || return 0
+    sleep 0.1
+  done
+  kill -TERM "$pid" 2>/dev/null || true
+}
+
+# wait_ready URL [SECONDS]: until URL/health/ready answers 200.
+wait_ready() {
+  local url="$1" deadline=$((SECONDS + ${2:-60}))
+  until curl -fsS -o /dev/null --max-time 2 "$url/health/ready" 2>/dev/null; do
+    if [ "$SECONDS" -ge "$deadline" ]; then log "$url/health/ready did not answer 200"; return 1; fi
+    sleep 0.3
+  done
+}
+
+# supervise NAME LOG COMMAND...: runs COMMAND, and again whenever it exits (2 s
+# later, so a crash loop does not spin), until this loop gets TERM, which it
+# passes on to COMMAND before leaving. Run it in the background (&; $! is the
+# loop). COMMAND's output is appended to LOG ("-": left where it goes). Why:
+# a Celery worker exits on some broker failures (kombu's "Unrecoverable error"
+# when Redis goes away, issue defect 2) and must come back by itself, as
+# Kubernetes' restartPolicy brings a container back in production.
+supervise() {
+  local name="$1" out="$2" child="" rc
+  shift 2
+  trap 'trap - TERM INT; if [ -n "$child" ]; then kill -TERM "$child" 2>/dev/null; wait "$child" 2>/dev/null; fi; exit 0' TERM INT
+  while true; do
+    if [ "$out" = - ]; then "$@" & else "$@" >>"$out" 2>&1 & fi
+    child=$!
+    rc=0
+    wait "$child" || rc=$?
+    log "$name exited with status $rc; starting it again in 2 s"
+    [ "$out" = - ] || printf 'supervise: %s exited with status %s; starting it again in 2 s\n' "$name" "$rc" >>"$out"
+    sleep 2
+  done
 }

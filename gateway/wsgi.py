@@ -21,12 +21,12 @@ import sys
 from django.core.wsgi import get_wsgi_application
 from django.urls import get_resolver
 
-from gateway.api.middleware import CountedBodyApplication, ProcessEnvironScrub
+from gateway.api.middleware import CountedBodyApplication, LoopbackProxyHeaders, ProcessEnvironScrub
 
 sys.setswitchinterval(float(os.environ.get("PYTHON_SWITCH_INTERVAL_MS", "5")) / 1000)
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "gateway.settings.local")
-application = ProcessEnvironScrub(CountedBodyApplication(get_wsgi_application()))
+application = ProcessEnvironScrub(LoopbackProxyHeaders(CountedBodyApplication(get_wsgi_application())))
 get_resolver().url_patterns  # noqa: B018  imports every view and serializer now, not at the first request
 
 # What is loaded by now (Django, the apps, their modules and caches) lives as

@@ -8,6 +8,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -36,8 +37,11 @@ class GatewayServer:
     """The real WSGI server (granian, several worker processes) serving the
     test database, for concurrency tests with real parallel HTTP clients."""
 
-    def __init__(self, workers: int = 2, threads: int = 4, env: dict[str, str] | None = None) -> None:
-        self.port = free_port()
+    def __init__(
+        self, workers: int = 2, threads: int = 4, env: dict[str, str] | None = None, port: int | None = None
+    ) -> None:
+        self.workers, self.threads, self.env = workers, threads, env
+        self.port = port or free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         # Each server its own metrics files, so that tests can read them and a
         # PROMETHEUS_MULTIPROC_DIR exported in the shell is never shared or emptied.
@@ -85,6 +89,60 @@ class GatewayServer:
         except subprocess.TimeoutExpired:
             self.process.kill()
         shutil.rmtree(self.metrics_dir, ignore_errors=True)
+
+
+class Balancer:
+    """nginx in front of gateway servers, started and stopped by bin/lib.sh's
+    ``start_balancer`` and ``stop_balancer`` with the config bin/serve uses
+    (bin/nginx.conf.template), in a directory of its own under .var/test/nginx/."""
+
+    def __init__(self, *servers: GatewayServer) -> None:
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.servers = servers
+        self.dir = ROOT / ".var" / "test" / "nginx" / str(self.port)
+        self._lib(f"start_balancer test {self.port} {' '.join(str(server.port) for server in servers)}")
+        deadline = time.monotonic() + 15
+        while time.monotonic() < deadline:
+            try:
+                if requests.get(f"{self.url}/health/live", timeout=1).status_code == 200:
+                    return
+            except requests.ConnectionError:
+                pass
+            time.sleep(0.2)
+        self.stop()
+        raise RuntimeError("balancer did not start")
+
+    def _lib(self, commands: str) -> None:
+        done = subprocess.run(
+            ["/bin/bash", "-c", f"source bin/lib.sh && {commands}"],
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            timeout=30,
+            check=False,
+        )
+        if done.returncode != 0:
+            raise RuntimeError(f"bin/lib.sh: {commands}: {done.stderr}")
+
+    def access_log(self) -> list[str]:
+        """The balancer's access lines so far (it writes them out every second)."""
+        time.sleep(1.2)
+        path = self.dir / "access.log"
+        return path.read_text().splitlines() if path.exists() else []
+
+    def served_by(self, path_prefix: str) -> Counter[int]:
+        """How many requests on paths starting with ``path_prefix`` each upstream port answered."""
+        counts: Counter[int] = Counter()
+        for line in self.access_log():
+            if f" {path_prefix}" in line and "upstream=127.0.0.1:" in line:
+                last = line.split("upstream=", 1)[1].split(" us=", 1)[0].rsplit(", ", 1)[-1]
+                counts[int(last.rsplit(":", 1)[1])] += 1
+        return counts
+
+    def stop(self) -> None:
+        self._lib(f"stop_balancer test {self.port}")
+        shutil.rmtree(self.dir, ignore_errors=True)
 
 
 @pytest.fixture

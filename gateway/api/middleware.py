@@ -2,6 +2,7 @@
 never reach DRF (Django's own 404/405/500 and bodiless error responses)."""
 
 import io
+import ipaddress
 import logging
 import os
 import re
@@ -118,6 +119,38 @@ class ProcessEnvironScrub:
         for key in self.process_env.keys() & environ.keys():
             if environ[key] == self.process_env[key]:
                 del environ[key]
+        return self.application(environ, start_response)
+
+
+# Peers whose X-Forwarded-For is believed: the balancer bin/serve starts, on loopback.
+_TRUSTED_PROXIES = frozenset({"127.0.0.1", "::1"})
+
+
+class LoopbackProxyHeaders:
+    """WSGI wrapper (gateway/wsgi.py) that gives REMOTE_ADDR the client's
+    address behind the balancer.
+
+    Behind nginx (bin/serve, bin/nginx.conf.template) every request reaches
+    granian from 127.0.0.1, so without this REMOTE_ADDR would name the
+    balancer, and /metrics, open to loopback when no METRICS_TOKEN is set,
+    would be open to anyone the balancer serves. When the peer is loopback,
+    the last address of X-Forwarded-For, the one the balancer appended,
+    becomes REMOTE_ADDR; the addresses before it were sent by the client and
+    prove nothing. From any other peer the header is ignored, so a client
+    reaching a server directly cannot claim an address. A last entry that is
+    not an address leaves REMOTE_ADDR empty: unknown, never loopback."""
+
+    def __init__(self, application: Callable[..., Iterable[bytes]]) -> None:
+        self.application = application
+
+    def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
+        forwarded = environ.get("HTTP_X_FORWARDED_FOR")
+        if forwarded and environ.get("REMOTE_ADDR") in _TRUSTED_PROXIES:
+            last = forwarded.rsplit(",", 1)[-1].strip()
+            try:
+                environ["REMOTE_ADDR"] = str(ipaddress.ip_address(last))
+            except ValueError:
+                environ["REMOTE_ADDR"] = ""
         return self.application(environ, start_response)
 
 
