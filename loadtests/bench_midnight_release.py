@@ -37,7 +37,7 @@ from celery import Celery
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from loadtests.harness import ROOT, Stack, cpu_speed, progress, result
+from loadtests.harness import ROOT, SLOTS_OUT_OF_STEP, STOCK_OUT_OF_STEP, Stack, cpu_speed, progress, result
 
 # An instance of its own (not the shared "bench" one), so another benchmark
 # running at the same time never resets this one's database.
@@ -254,26 +254,6 @@ def _figures(history: list[dict[str, Any]], plan: dict[str, Any]) -> dict[str, A
     }
 
 
-_SLOTS_CHECK = """
-    SELECT count(*) FROM commerce_pickupslot s
-    WHERE s.store_id = ANY(%(stores)s)
-      AND (s.booked + s.held > s.capacity
-           OR s.booked <> (SELECT count(*) FROM commerce_order o
-                           WHERE o.slot_id = s.id AND o.status NOT IN ('cancelled', 'no_show')))
-"""
-_STOCK_CHECK = """
-    SELECT count(*) FROM inventory_stocklevel l
-    LEFT JOIN (SELECT stock_level_id, sum(delta_on_hand) AS on_hand, sum(delta_reserved) AS reserved
-               FROM inventory_stockmovement GROUP BY stock_level_id) m ON m.stock_level_id = l.id
-    LEFT JOIN (SELECT o.store_id, ol.product_id, sum(ol.quantity) AS quantity
-               FROM commerce_orderline ol JOIN commerce_order o ON o.id = ol.order_id
-               WHERE o.status IN ('placed', 'preparing', 'ready') GROUP BY o.store_id, ol.product_id) r
-           ON r.store_id = l.location_id AND r.product_id = l.product_id
-    WHERE l.location_id = ANY(%(stores)s)
-      AND (l.on_hand < 0 OR l.reserved < 0 OR l.reserved > l.on_hand
-           OR l.on_hand <> COALESCE(m.on_hand, 0) OR l.reserved <> COALESCE(m.reserved, 0)
-           OR l.reserved <> COALESCE(r.quantity, 0))
-"""
 _DUPLICATES_CHECK = """
     SELECT
       (SELECT count(*) FROM (SELECT 1 FROM commerce_order WHERE store_id = ANY(%(stores)s)
@@ -287,8 +267,8 @@ def _checks(database_url: str, plan: dict[str, Any], history: list[dict[str, Any
     stores = [store["id"] for store in plan["stores"]]
     accepted = {row["order_id"] for row in history if row["status"] == 201}
     with psycopg.connect(database_url) as conn:
-        oversold_slots = conn.execute(_SLOTS_CHECK, {"stores": stores}).fetchone()[0]  # type: ignore[index]
-        oversold_stock = conn.execute(_STOCK_CHECK, {"stores": stores}).fetchone()[0]  # type: ignore[index]
+        oversold_slots = conn.execute(SLOTS_OUT_OF_STEP, {"stores": stores}).fetchone()[0]  # type: ignore[index]
+        oversold_stock = conn.execute(STOCK_OUT_OF_STEP, {"stores": stores}).fetchone()[0]  # type: ignore[index]
         duplicates = conn.execute(_DUPLICATES_CHECK, {"stores": stores}).fetchone()[0]  # type: ignore[index]
         stored = {
             str(row[0])

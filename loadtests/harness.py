@@ -51,15 +51,55 @@ def cpu_speed() -> float:
     return 0.3 / max(best, 1e-9)
 
 
+# Checks after a run, shared by the benchmarks that place orders (parameter:
+# ``stores``, the ids of the stores the run used). Slots over capacity or whose
+# booked count differs from their live orders:
+SLOTS_OUT_OF_STEP = """
+    SELECT count(*) FROM commerce_pickupslot s
+    WHERE s.store_id = ANY(%(stores)s)
+      AND (s.booked + s.held > s.capacity
+           OR s.booked <> (SELECT count(*) FROM commerce_order o
+                           WHERE o.slot_id = s.id AND o.status NOT IN ('cancelled', 'no_show')))
+"""
+# Stock levels oversold, out of step with their ledger, or whose reserved units
+# differ from the open orders' lines:
+STOCK_OUT_OF_STEP = """
+    SELECT count(*) FROM inventory_stocklevel l
+    LEFT JOIN (SELECT stock_level_id, sum(delta_on_hand) AS on_hand, sum(delta_reserved) AS reserved
+               FROM inventory_stockmovement GROUP BY stock_level_id) m ON m.stock_level_id = l.id
+    LEFT JOIN (SELECT o.store_id, ol.product_id, sum(ol.quantity) AS quantity
+               FROM commerce_orderline ol JOIN commerce_order o ON o.id = ol.order_id
+               WHERE o.status IN ('placed', 'preparing', 'ready') GROUP BY o.store_id, ol.product_id) r
+           ON r.store_id = l.location_id AND r.product_id = l.product_id
+    WHERE l.location_id = ANY(%(stores)s)
+      AND (l.on_hand < 0 OR l.reserved < 0 OR l.reserved > l.on_hand
+           OR l.on_hand <> COALESCE(m.on_hand, 0) OR l.reserved <> COALESCE(m.reserved, 0)
+           OR l.reserved <> COALESCE(r.quantity, 0))
+"""
+
+
+def balancer_available() -> bool:
+    """Whether bin/lib.sh has the nginx balancer (``start_balancer``), which
+    puts several gateway instances behind one address as production does."""
+    return "start_balancer()" in (ROOT / "bin" / "lib.sh").read_text()
+
+
 class Stack:
     """PostgreSQL + Redis of one instance (``bin/services``, ports of its
     own, so a benchmark of another app running meanwhile never resets this
     one's database), a fresh database, migrations, the granian WSGI server
     with the bench settings (production ones plus the loadtests app: its
     seeding commands and ceiling endpoints) and rate limits out of the way,
-    and optionally a Celery worker (``celery_nice`` lowers its priority). No
-    demo data: each benchmark makes what it needs with the project's
-    commands. Commands and the worker run with the same settings."""
+    and optionally a Celery worker (``celery_nice`` lowers its priority;
+    ``beat`` runs the periodic tasks in it too). No demo data: each benchmark
+    makes what it needs with the project's commands. Commands and the worker
+    run with the same settings.
+
+    ``instances`` > 1 starts that many granian servers on the ports after
+    ``port`` and the project's nginx balancer (bin/lib.sh ``start_balancer``)
+    on ``port`` in front of them, as ``bin/serve --instances N`` does;
+    ``url`` is then the balancer's. ``env`` adds settings (for example
+    ``WEBHOOK_ALLOW_PRIVATE_TARGETS`` for a local webhook receiver)."""
 
     def __init__(
         self,
@@ -72,8 +112,17 @@ class Stack:
         threads: int = 4,
         celery: bool = False,
         celery_nice: int = 0,
+        beat: bool = False,
+        instances: int = 1,
+        env: dict[str, str] | None = None,
     ) -> None:
+        if instances > 1 and not balancer_available():
+            raise RuntimeError("several instances need the balancer of bin/lib.sh (start_balancer)")
         self.instance, self.port = instance, port
+        self.instances, self.beat, self.extra_env = instances, beat, dict(env or {})
+        self.server_ports = [port] if instances == 1 else [port + 1 + n for n in range(instances)]
+        self.server_processes: list[subprocess.Popen[bytes]] = []
+        self.balancer_started = False
         self.ports = {"PG_PORT": str(pg_port), "REDIS_PORT": str(redis_port)}
         self.url = f"http://127.0.0.1:{port}"
         self.workers, self.threads, self.celery, self.celery_nice = workers, threads, celery, celery_nice
@@ -113,13 +162,21 @@ class Stack:
                 "RATE_LIMIT_PREMIUM": "100000000",
                 "RATE_LIMIT_STANDARD": "100000000",
                 "DB_POOL_MAX": str(self.threads + 2),
+                **self.extra_env,
             }
             self.manage("reset_bench_database", "--force")
             progress("migrating")
             self.manage("migrate", "--no-input", "-v", "0")
-            self.start_server()
+            for server_port in self.server_ports:
+                self.start_server(server_port)
+            if self.instances > 1:
+                self.start_balancer()
             if self.celery:
                 celery = [str(ROOT / ".venv" / "bin" / "celery"), "-A", "gateway", "worker", "-l", "warning", "-c", "2"]
+                if self.beat:
+                    schedule = ROOT / ".var" / self.instance / "celerybeat-schedule"
+                    schedule.parent.mkdir(parents=True, exist_ok=True)
+                    celery += ["-B", "-s", str(schedule)]
                 self.processes.append(
                     subprocess.Popen(
                         ["nice", "-n", str(self.celery_nice), *celery] if self.celery_nice else celery,
@@ -140,23 +197,39 @@ class Stack:
             raise RuntimeError(f"manage.py {' '.join(args)} failed:\n{done.stderr[-3000:]}")
         return done.stdout
 
-    def start_server(self) -> None:
+    def start_server(self, port: int | None = None) -> None:
         """Starts granian and waits until it answers; a slow first answer on a
         busy machine (a read timeout) means "not up yet", not a failure."""
-        progress(f"starting granian on {self.url} ({self.workers} workers x {self.threads} threads)")
-        command = [PYTHON, "-m", "gateway.serve", "--port", str(self.port)]
+        port = port or self.port
+        progress(f"starting granian on 127.0.0.1:{port} ({self.workers} workers x {self.threads} threads)")
+        command = [PYTHON, "-m", "gateway.serve", "--port", str(port)]
         command += ["--workers", str(self.workers), "--threads", str(self.threads)]
-        self.processes.append(
-            subprocess.Popen(command, cwd=ROOT, env=self.env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        )
+        server = subprocess.Popen(command, cwd=ROOT, env=self.env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        self.processes.append(server)
+        self.server_processes.append(server)
+        self._wait_live(f"http://127.0.0.1:{port}")
+
+    def _wait_live(self, url: str) -> None:
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
             try:
-                if requests.get(f"{self.url}/health/live", timeout=2).ok:
+                if requests.get(f"{url}/health/live", timeout=2).ok:
                     return
             except requests.RequestException:
-                time.sleep(0.3)
-        raise RuntimeError("server did not start")
+                pass
+            time.sleep(0.3)
+        raise RuntimeError(f"{url} did not start")
+
+    def _lib(self, *call: str) -> None:
+        """One function of bin/lib.sh, in a bash of its own (the library sets -euo pipefail)."""
+        script = 'source "$0"; "$@"'
+        subprocess.run(["bash", "-c", script, str(ROOT / "bin" / "lib.sh"), *call], check=True, cwd=ROOT, env=self.env)
+
+    def start_balancer(self) -> None:
+        progress(f"starting the nginx balancer on {self.url} in front of ports {self.server_ports}")
+        self._lib("start_balancer", self.instance, str(self.port), *map(str, self.server_ports))
+        self.balancer_started = True
+        self._wait_live(self.url)
 
     def client(self, kind: str, name: str, *extra: str) -> tuple[str, str]:
         """A new API client made with manage.py create_api_client: (client_id, secret)."""
@@ -175,6 +248,11 @@ class Stack:
     def __exit__(
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> Any:
+        if self.balancer_started:
+            try:
+                self._lib("stop_balancer", self.instance, str(self.port))
+            except subprocess.CalledProcessError as exc:
+                progress(f"stopping the balancer failed: {exc}")
         for process in reversed(self.processes):
             process.terminate()
         for process in self.processes:

@@ -1,0 +1,467 @@
+"""Black Friday: every channel of a region at once, from the normal day's
+busiest hour stepped up until the stack no longer holds it.
+
+    .venv/bin/python loadtests/bench_black_friday.py [--quick] [--out DIR] [--instances N]
+
+Starts PostgreSQL, Redis, the gateway with the bench settings and a Celery
+worker with beat (the harness's Stack, instance ``black-friday-bench``), by
+default two gateway instances (granian, 2 workers x 2 threads each) behind
+the project's nginx balancer (bin/lib.sh ``start_balancer``; one instance
+without it, and the run says so). Seeds a region with ``manage.py
+seed_black_friday`` (450 stores, 400 products, 12 partners with 5,000 lines
+each, 5,000 shoppers; --quick: 60 stores, 4 partners, 600 shoppers), starts
+a webhook receiver (a real HTTP server in this process, verifying every
+signature with the project's scheme, partners/services/signing.py) and
+subscribes it through the API as the retailer's order systems do (two
+subscriptions: order events, and order creations alone).
+
+Then it runs loadtests/locust_black_friday.py headless: steps of
+``--step-seconds`` at 1x, 2x, 4x, 8x, 10x, 12x, 14x, 16x, 20x ... the normal
+rate (loadtests/black_friday.py derives the mix and says why partner syncs
+and footfall stop at 2x), measured after a warm-up, until a step where the
+p95 of any class passes 500 ms or an error appears (a 5xx, a connection
+error, an answer the scenario does not expect); --quick: 1x, 2x, 4x, 8x of
+15 s. Locust's HTML report and CSVs, the steps (JSON lines) and a chart of
+throughput and p95 per step go to ``--out`` (default
+.var/bench-black-friday/<time>).
+
+Afterwards it waits for the Celery queues and the due webhook deliveries to
+drain and checks the database against what the clients were told: no slot or
+stock oversold or out of step with its orders (``SLOTS_OUT_OF_STEP``,
+``STOCK_OUT_OF_STEP``), every stock level equal to its ledger (inventory's
+``check_stock_ledger``), every accepted order present once, every accepted
+order and acknowledged status change with its event, every event readable
+once through the feed (walked through the API from the start), every webhook
+of the subscribed types delivered (and seen by the receiver with a valid
+signature) or scheduled for a retry. It prints ``RESULT`` lines; a failed
+check or any 5xx exits 1.
+
+Not done yet (later work of the issue), and not faked here:
+
+- the fault step: PostgreSQL restarting once and Redis away for 30 s during
+  the held peak, counting acknowledged-then-lost orders, 5xx during the fault
+  and seconds to recover. Its place is ``run_fault_step``, called after the
+  stepping with the held peak's multiplier; it reports that it did not run.
+- admission control, and the last step at three times the held peak with
+  ``admitted_p95_ms`` and ``shed_share``: without admission control the
+  stack has no shedding to measure, so these are not printed.
+"""
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+import psycopg
+import redis
+import requests
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from loadtests import black_friday as mix
+from loadtests.harness import (
+    ROOT,
+    SLOTS_OUT_OF_STEP,
+    STOCK_OUT_OF_STEP,
+    Stack,
+    balancer_available,
+    cpu_speed,
+    progress,
+    result,
+)
+
+INSTANCE, PG_PORT, REDIS_PORT, WEB_PORT = "black-friday-bench", 15458, 16408, 8858
+LOCUST = str(ROOT / ".venv" / "bin" / "locust")
+LOCUSTFILE = str(ROOT / "loadtests" / "locust_black_friday.py")
+CELERY_QUEUES = ("celery", "commerce")  # CELERY_TASK_QUEUES
+SUBSCRIPTIONS = {"/hooks/order-system": ["order.created", "order.status_changed"], "/hooks/crm": ["order.created"]}
+SIZES: dict[str, dict[str, Any]] = {
+    "full": {
+        "seed": {"stores": 450, "products": 400, "partners": 12, "partner-stores": 10, "partner-products": 500,
+                 "shoppers": 5000},
+        "step_s": 45, "warmup_s": 12, "drain_s": 300,
+    },
+    "quick": {
+        "seed": {"stores": 60, "products": 100, "partners": 4, "partner-stores": 2, "partner-products": 100,
+                 "shoppers": 600},
+        "step_s": 15, "warmup_s": 5, "drain_s": 60,
+    },
+}  # fmt: skip
+
+
+def main() -> int:
+    args = _arguments()
+    size = SIZES["quick" if args.quick else "full"]
+    steps = mix.multipliers(quick=args.quick)
+    instances = args.instances if args.instances is not None else (2 if balancer_available() else 1)
+    out = Path(args.out or ROOT / ".var" / "bench-black-friday" / time.strftime("%Y%m%d-%H%M%S"))
+    out.mkdir(parents=True, exist_ok=True)
+    if instances == 1:
+        progress("one gateway instance, no balancer (bin/lib.sh has no start_balancer, or --instances 1)")
+    receiver = mix.WebhookReceiver().start()
+    try:
+        with (
+            tempfile.TemporaryDirectory() as tmp,
+            Stack(
+                instance=INSTANCE,
+                pg_port=PG_PORT,
+                redis_port=REDIS_PORT,
+                port=WEB_PORT,
+                workers=args.workers,
+                threads=args.threads,
+                celery=True,
+                celery_nice=args.celery_nice,
+                beat=True,
+                instances=instances,
+                env={"WEBHOOK_ALLOW_PRIVATE_TARGETS": "1"},
+            ) as stack,
+        ):
+            plan_path = Path(tmp) / "plan.json"
+            progress(f"seeding the region: {size['seed']}")
+            seeding = time.monotonic()
+            stack.manage("seed_black_friday", *_flags(size["seed"]), "--out", str(plan_path))
+            plan = json.loads(plan_path.read_text())
+            seed_s = time.monotonic() - seeding
+            progress(f"seeded in {seed_s:.1f} s")
+            subscriptions = _subscribe(stack, plan, receiver)
+            optional = _optional_endpoints(stack, plan)
+            speed_before = cpu_speed()
+            history = _locust(
+                stack, plan_path, out, steps=steps, step_s=args.step_seconds or size["step_s"],
+                warmup_s=args.warmup_seconds or size["warmup_s"], optional=optional,
+            )  # fmt: skip
+            speed = (speed_before + cpu_speed()) / 2
+            stepped = [json.loads(line) for line in (out / "steps.jsonl").read_text().splitlines()]
+            fault = run_fault_step(stack, stepped)
+            drain_s = _drain(stack, subscriptions, limit_s=size["drain_s"])
+            checks = _checks(stack, plan, history, subscriptions, receiver)
+    finally:
+        receiver.stop()
+    _chart(stepped, out / "steps.svg")
+    figures = _figures(stepped, history)
+    figures.update(cpu_speed=speed, seed_s=seed_s, drain_s=drain_s, instances=instances, fault=fault)
+    progress(f"report, CSVs, steps and chart in {out}")
+    return _report(figures, checks, receiver.summary())
+
+
+def _arguments() -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--quick", action="store_true", help="A small region, steps 1x-8x of 15 s (under 2 min).")
+    parser.add_argument("--out", help="Directory for the report, CSVs, steps and chart.")
+    parser.add_argument(
+        "--instances", type=int, help="Gateway instances behind the balancer (default 2 when it exists)."
+    )
+    parser.add_argument("--workers", type=int, default=2, help="granian workers per instance.")
+    parser.add_argument("--threads", type=int, default=2, help="Threads per granian worker.")
+    parser.add_argument("--celery-nice", type=int, default=10, help="Nice level of the Celery worker.")
+    parser.add_argument("--step-seconds", type=float, help="Seconds per step (45 full, 15 quick).")
+    parser.add_argument("--warmup-seconds", type=float, help="Seconds of each step before it is measured.")
+    return parser.parse_args()
+
+
+def _flags(values: dict[str, Any]) -> list[str]:
+    return [part for name, value in values.items() for part in (f"--{name}", str(value))]
+
+
+def _subscribe(stack: Stack, plan: dict[str, Any], receiver: mix.WebhookReceiver) -> dict[int, str]:
+    """The retailer's order systems subscribe the receiver through the API;
+    returns subscription id -> the receiver's path for it."""
+    subscriptions = {}
+    for path, types in SUBSCRIPTIONS.items():
+        response = requests.post(
+            f"{stack.url}/api/v1/webhooks",
+            json={"url": f"{receiver.url}{path}", "event_types": types, "description": f"bench {path}"},
+            headers={"Authorization": f"Bearer {plan['operator_token']}"},
+            timeout=30,
+        )
+        if response.status_code != 201:
+            raise RuntimeError(f"webhook subscription refused: {response.status_code} {response.text[:500]}")
+        body = response.json()
+        receiver.secrets[path] = body["secret"]
+        subscriptions[int(body["id"])] = path
+    progress(f"webhook receiver at {receiver.url}, subscribed: {SUBSCRIPTIONS}")
+    return subscriptions
+
+
+def _optional_endpoints(stack: Stack, plan: dict[str, Any]) -> list[str]:
+    """Recommendations and coupons join the scenario when their endpoints
+    answer a shopper (GET with a product of the region); reported either way."""
+    found = []
+    product = plan["products"][0]["id"]
+    for path in mix.OPTIONAL_SHOPPER_TASKS:
+        if path != "/api/v1/recommendations":
+            progress(f"{path}: no task written for it yet; not in the scenario")
+            continue
+        response = requests.get(
+            f"{stack.url}{path}?product={product}",
+            headers={"Authorization": f"Bearer {plan['shopper_tokens'][0]}"},
+            timeout=30,
+        )
+        progress(f"{path}: {response.status_code}{' (joins the scenario)' if response.status_code == 200 else ''}")
+        if response.status_code == 200:
+            found.append(path)
+    return found
+
+
+def _locust(
+    stack: Stack, plan_path: Path, out: Path, *, steps: list[int], step_s: float, warmup_s: float, optional: list[str]
+) -> list[dict[str, Any]]:
+    """Runs the scenario headless with its step shape; returns its history."""
+    history_path, steps_path = out / "history.jsonl", out / "steps.jsonl"
+    steps_path.unlink(missing_ok=True)
+    env = {
+        **os.environ,
+        "BF_PLAN": str(plan_path),
+        "BF_HISTORY": str(history_path),
+        "BF_STEPS": str(steps_path),
+        "BF_STEP_S": str(step_s),
+        "BF_WARMUP_S": str(warmup_s),
+        "BF_MULTIPLIERS": ",".join(map(str, steps)),
+        "BF_OPTIONAL": json.dumps(optional),
+    }
+    progress(f"Locust: steps {steps} x {step_s:.0f} s (measured after {warmup_s:.0f} s) against {stack.url}")
+    command = [
+        LOCUST, "-f", LOCUSTFILE, "--headless", "--host", stack.url, "--html", str(out / "report.html"),
+        "--csv", str(out / "locust"), "--csv-full-history", "--only-summary", "--loglevel", "WARNING",
+        "--stop-timeout", "10",
+    ]  # fmt: skip
+    with open(out / "locust.log", "w") as log:
+        process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
+        shown = 0
+        while process.poll() is None:
+            time.sleep(1)
+            shown = _show_steps(steps_path, shown)
+        _show_steps(steps_path, shown)
+    if process.returncode not in (0, 1):  # 1: some requests failed, which the steps and checks report
+        raise RuntimeError(f"locust failed, see {out / 'locust.log'}")
+    return [json.loads(line) for line in history_path.read_text().splitlines()] if history_path.exists() else []
+
+
+def _show_steps(path: Path, shown: int) -> int:
+    rows = path.read_text().splitlines() if path.exists() else []
+    for line in rows[shown:]:
+        row = json.loads(line)
+        worst = max(row["p95_by_class"].items(), key=lambda item: item[1], default=("-", 0.0))
+        progress(
+            f"step {row['multiplier']}x: {row['rps']:.0f} requests/s, p95 {row['p95_ms']:.0f} ms "
+            f"(worst {worst[0]} {worst[1]:.0f} ms), {'held' if row['held'] else 'NOT held: ' + row['reason']}"
+        )
+    return len(rows)
+
+
+def run_fault_step(stack: Stack, steps: list[dict[str, Any]]) -> dict[str, Any]:
+    """Where the fault step belongs: at the held peak, PostgreSQL restarted
+    once and Redis away for 30 s, then acknowledged-then-lost orders, 5xx
+    during the fault and seconds to recover. Not built yet (the issue's
+    availability work comes first); it says so rather than report figures."""
+    progress("fault step: not built yet (PostgreSQL restart + Redis away 30 s at the peak); skipped")
+    return {"ran": False}
+
+
+def _drain(stack: Stack, subscriptions: dict[int, str], *, limit_s: float) -> float:
+    """Seconds until the Celery queues are empty, no event waits for fan-out
+    and no delivery is due, at most ``limit_s``."""
+    client = redis.Redis.from_url(stack.env["REDIS_URL"])
+    started = time.monotonic()
+    with psycopg.connect(stack.env["DATABASE_URL"], autocommit=True) as conn:
+        while time.monotonic() - started < limit_s:
+            queued = sum(int(client.llen(queue)) for queue in CELERY_QUEUES)
+            waiting = conn.execute(_WAITING, {"subs": list(subscriptions)}).fetchone()
+            if not queued and waiting is not None and not any(waiting):
+                break
+            time.sleep(1)
+    drained = time.monotonic() - started
+    progress(f"queues and due webhooks drained in {drained:.1f} s")
+    return drained
+
+
+_WAITING = """
+    SELECT (SELECT count(*) FROM partners_event WHERE dispatched_at IS NULL),
+           (SELECT count(*) FROM partners_webhookdelivery
+            WHERE subscription_id = ANY(%(subs)s) AND status = 'pending' AND next_attempt_at <= now())
+"""
+_ORDERS = """
+    SELECT public_id::text, count(*) OVER (PARTITION BY customer_id, idempotency_key) FROM commerce_order
+    WHERE store_id = ANY(%(stores)s)
+"""
+_ORDER_EVENTS = """
+    SELECT type, subject, payload->>'status' FROM partners_event
+    WHERE type IN ('order.created', 'order.status_changed') AND partner_id IS NULL
+"""
+# Events of a subscribed type, written after the subscription, without a delivery to it.
+_UNDELIVERED = """
+    SELECT count(*) FROM partners_webhooksubscription s
+    JOIN partners_event e ON e.type = ANY(s.event_types) AND e.created_at >= s.created_at
+    WHERE s.id = ANY(%(subs)s)
+      AND NOT EXISTS (SELECT 1 FROM partners_webhookdelivery d WHERE d.subscription_id = s.id AND d.event_id = e.id)
+"""
+_DELIVERIES = """
+    SELECT subscription_id, event_id, status, next_attempt_at IS NOT NULL FROM partners_webhookdelivery
+    WHERE subscription_id = ANY(%(subs)s)
+"""
+
+
+def _checks(
+    stack: Stack,
+    plan: dict[str, Any],
+    history: list[dict[str, Any]],
+    subscriptions: dict[int, str],
+    receiver: mix.WebhookReceiver,
+) -> dict[str, int]:
+    stores = [store["id"] for store in plan["stores"]]
+    accepted = {row["order_id"] for row in history if row["kind"] == "order"}
+    changes = {(row["order_id"], row["status"]) for row in history if row["kind"] == "status"}
+    with psycopg.connect(stack.env["DATABASE_URL"], autocommit=True) as conn:
+        one = {"stores": stores}
+        oversold = sum(conn.execute(sql, one).fetchone()[0] for sql in (SLOTS_OUT_OF_STEP, STOCK_OUT_OF_STEP))  # type: ignore[index]
+        stored = Counter(row[0] for row in conn.execute(_ORDERS, one))
+        duplicated = sum(1 for row in conn.execute(_ORDERS, one) if row[1] > 1)
+        order_events = conn.execute(_ORDER_EVENTS).fetchall()
+        event_ids = {row[0] for row in conn.execute("SELECT id FROM partners_event")}
+        subs = {"subs": list(subscriptions)}
+        undelivered = conn.execute(_UNDELIVERED, subs).fetchone()[0]  # type: ignore[index]
+        deliveries = conn.execute(_DELIVERIES, subs).fetchall()
+    created = {subject for kind, subject, _status in order_events if kind == "order.created"}
+    moved = {(subject, status) for kind, subject, status in order_events if kind == "order.status_changed"}
+    events_missing = sum(1 for order in accepted if f"order:{order}" not in created)
+    events_missing += sum(1 for order, status in changes if (f"order:{order}", status) not in moved)
+    in_feed = _walk_feed(stack, plan)
+    feed_missing, feed_twice = len(event_ids - set(in_feed)), len(in_feed) - len(set(in_feed))
+    progress(f"feed: {len(in_feed)} events read through the API, {len(event_ids)} in the table")
+    statuses = Counter((status, scheduled) for _sub, _event, status, scheduled in deliveries)
+    unseen = sum(
+        1
+        for sub, event, status, _scheduled in deliveries
+        if status == "succeeded" and f"msg_{event}" not in receiver.received.get(subscriptions[sub], set())
+    )
+    return {
+        "oversold": oversold,
+        "ledger_mismatches": _ledger_mismatches(stack),
+        "orders_missing": sum(1 for order in accepted if stored[order] == 0),
+        "orders_duplicated": duplicated + sum(1 for order in accepted if stored[order] > 1),
+        "events_missing": events_missing + feed_missing,
+        "events_twice_in_feed": feed_twice,
+        "webhooks_delivered": statuses[("succeeded", False)] + statuses[("succeeded", True)],
+        "webhooks_scheduled_for_retry": statuses[("pending", True)],
+        "webhooks_lost": undelivered + statuses[("failed", False)] + statuses[("failed", True)]
+        + statuses[("pending", False)] + unseen,
+        "webhook_signatures_invalid": receiver.summary()["invalid"],
+    }  # fmt: skip
+
+
+def _ledger_mismatches(stack: Stack) -> int:
+    """inventory's own ledger check (``check_stock_ledger``): 0, or the number of levels it lists."""
+    try:
+        stack.manage("check_stock_ledger", "--limit", "1000000")
+    except RuntimeError as exc:
+        for line in str(exc).splitlines():
+            if "ledger MISMATCH:" in line:
+                return int(line.split("ledger MISMATCH:", 1)[1].split()[0])
+        raise
+    return 0
+
+
+def _walk_feed(stack: Stack, plan: dict[str, Any]) -> list[int]:
+    """Every event id the operator reads through GET /api/v1/events from the start."""
+    ids: list[int] = []
+    session = requests.Session()
+    session.headers["Authorization"] = f"Bearer {plan['operator_token']}"
+    after = ""
+    while True:
+        response = session.get(f"{stack.url}/api/v1/events?page_size=500{after}", timeout=60)
+        response.raise_for_status()
+        results = response.json()["results"]
+        if not results:
+            return ids
+        ids.extend(int(row["id"]) for row in results)
+        after = f"&after={results[-1]['cursor']}"
+
+
+def _figures(steps: list[dict[str, Any]], history: list[dict[str, Any]]) -> dict[str, Any]:
+    held = [row for row in steps if row["held"]]
+    normal = next((row for row in steps if row["multiplier"] == 1), None)
+    peak = max(held, key=lambda row: row["rps"], default=None)
+    return {
+        "steps": steps,
+        "normal_rps": normal["rps"] if normal else 0.0,
+        "peak": peak,
+        "peak_rps_held": peak["rps"] if peak else 0.0,
+        "peak_multiplier_held": peak["multiplier"] if peak else 0,
+        "p95_ms_at_peak": peak["p95_ms"] if peak else 0.0,
+        "server_errors": sum(row["server_errors"] + row["connection_errors"] for row in steps),
+        "stopped_by": next((f"{row['multiplier']}x: {row['reason']}" for row in steps if not row["held"]), ""),
+        "orders_accepted": sum(1 for row in history if row["kind"] == "order"),
+        "status_changes": sum(1 for row in history if row["kind"] == "status"),
+        "sync_lines": sum(row["lines"] for row in history if row["kind"] == "sync"),
+        "checkouts": Counter(row["final"] for row in history if row["kind"] == "checkout"),
+    }
+
+
+def _chart(steps: list[dict[str, Any]], path: Path) -> None:
+    """Throughput (bars) and p95 per class (lines, the 500 ms limit dashed) per step."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    labels = [f"{row['multiplier']}x" for row in steps]
+    figure, (top, bottom) = plt.subplots(2, 1, figsize=(10, 7), sharex=True)
+    top.bar(labels, [row["rps"] for row in steps], color=["#4c72b0" if row["held"] else "#c44e52" for row in steps])
+    top.set_ylabel("requests/s (measured part of the step)")
+    top.set_title("Black Friday steps: throughput, and p95 by class (red bar: the step not held)")
+    for name in sorted({name for row in steps for name in row["p95_by_class"]}):
+        bottom.plot(labels, [row["p95_by_class"].get(name, float("nan")) for row in steps], marker="o", label=name)
+    bottom.axhline(mix.P95_LIMIT_MS, color="grey", linestyle="--", label="limit")
+    bottom.set_ylabel("p95 ms")
+    bottom.set_xlabel("multiplier of the normal day's busiest hour")
+    bottom.legend(fontsize="small")
+    figure.tight_layout()
+    figure.savefig(path)
+    plt.close(figure)
+
+
+def _report(figures: dict[str, Any], checks: dict[str, int], receiver: dict[str, Any]) -> int:
+    for row in figures["steps"]:
+        classes = ", ".join(f"{name} {p95:.0f}" for name, p95 in sorted(row["p95_by_class"].items()))
+        progress(f"{row['multiplier']:>3}x {row['rps']:7.1f} req/s p95 {row['p95_ms']:6.1f} ms [{classes}]")
+    progress(f"stopped by: {figures['stopped_by'] or 'the last step'}; checkouts: {dict(figures['checkouts'])}")
+    progress(f"receiver: {receiver}")
+    normal = figures["normal_rps"]
+    result("instances", figures["instances"], "gateway instances")
+    result("normal_rps", float(normal), "requests/s")
+    result("peak_rps_held", float(figures["peak_rps_held"]), "requests/s")
+    result("peak_multiplier_held", figures["peak_multiplier_held"], "x")
+    result("peak_vs_normal", figures["peak_rps_held"] / normal if normal else 0.0, "x")
+    result("p95_ms_at_peak", float(figures["p95_ms_at_peak"]), "ms")
+    result("server_errors", figures["server_errors"], "responses")
+    for metric in ("orders_accepted", "status_changes", "sync_lines"):
+        result(metric, figures[metric], "")
+    for metric, value in checks.items():
+        result(metric, value, "")
+    result("seed_s", round(figures["seed_s"], 1), "s")
+    result("drain_s", round(figures["drain_s"], 1), "s")
+    result("cpu_speed_index", round(figures["cpu_speed"], 1), "Msteps/s")
+    failed = [name for name in ("oversold", "ledger_mismatches", "orders_missing", "orders_duplicated",
+                                "events_missing", "events_twice_in_feed", "webhooks_lost",
+                                "webhook_signatures_invalid") if checks[name]]  # fmt: skip
+    if figures["server_errors"]:
+        failed.append("server_errors")
+    if not figures["orders_accepted"]:
+        failed.append("no order accepted")
+    if failed:
+        print(f"FAILED: {', '.join(failed)}", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    started = time.monotonic()
+    code = main()
+    progress(f"done in {time.monotonic() - started:.0f} s")
+    sys.exit(code)

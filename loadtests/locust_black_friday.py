@@ -1,0 +1,582 @@
+"""Locust scenario of a whole region's day, every channel at once, stepped up
+from the normal day's busiest hour to Black Friday and beyond.
+
+Run by loadtests/bench_black_friday.py (headless). It reads the plan the
+seeding command wrote (``BF_PLAN``: tokens, stores, slot dates, products,
+partners' lines, from ``manage.py seed_black_friday``), writes every
+acknowledged write the database checks need to ``BF_HISTORY`` (JSON lines)
+and one line per step to ``BF_STEPS`` (multiplier, throughput, p95 per class,
+errors, verdict).
+
+The user classes, their weights and paces, and how they were derived from
+the figures we design for are in loadtests/black_friday.py (the same module
+the bench and the tests read). In short, per region (a quarter of the
+network) at the normal rate:
+
+- ``Shopper`` (weight 12, 1.05 tasks/s each): twenty reads to one checkout:
+  the catalogue by category, one product (with the ETag it holds, so a
+  304 is an answer), availability near them (1-3 SKUs, 10 km), their home
+  store's open slots today and tomorrow, their orders; the checkout holds a
+  slot first half of the time, then orders with an Idempotency-Key and the
+  retry logic of loadtests/shoppers.py (``slot_full`` -> an alternative,
+  5xx -> same key), and later reads its order's status.
+- ``StoreStaff`` (weight 4, 0.5 tasks/s): the store's queue, then one move
+  of an order placed there (preparing, ready, collected), as the staff app does.
+- ``PartnerSystem`` (12 fixed): its bulk stock sync of every line it has
+  (5,000 at full size) with an Idempotency-Key every minute, and between
+  syncs its events feed followed by cursor and availability at a store.
+- ``SensorBox`` and ``Till`` (2 fixed each): a store's two entrance counts,
+  a till's sales, one 15-minute interval per post.
+
+A step at multiplier m runs m times the weighted users; the fixed ones pace
+at min(m, 2) times their normal rate (``BlackFridayShape``). A step is
+measured after ``BF_WARMUP_S`` (users spawned, connections open) to its
+end; the shape stops at the first step the stack did not hold (a class's p95
+over 500 ms, a 5xx, a connection error or an unexpected answer) or after the
+last multiplier.
+
+Expected answers are not failures: 409 ``slot_full`` and its kin on a hold or
+an order (the retry logic acts on them), 409 on a status change another
+staff member made first, 304 on a product read. Everything else that is not
+2xx fails the request and the step.
+"""
+
+import itertools
+import json
+import math
+import os
+import random
+import secrets
+import sys
+import time
+from collections import deque
+from pathlib import Path
+from typing import Any
+
+from locust import FastHttpUser, LoadTestShape, constant_throughput, events, task
+
+# Locust puts the locustfile's own directory on the path, not the repository's.
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from loadtests import black_friday as mix
+from loadtests.shoppers import (
+    EXPECTED_REFUSALS,
+    GIVEN_UP,
+    PLACED,
+    RETRY_SAME_KEY,
+    Basket,
+    order_next_step,
+    response_json,
+)
+
+PLAN: dict[str, Any] = json.loads(Path(os.environ["BF_PLAN"]).read_text()) if "BF_PLAN" in os.environ else {}
+HISTORY_PATH = os.environ.get("BF_HISTORY", "")
+STEPS_PATH = os.environ.get("BF_STEPS", "")
+STEP_S = float(os.environ.get("BF_STEP_S", "45"))
+WARMUP_S = float(os.environ.get("BF_WARMUP_S", "10"))
+MULTIPLIERS = [int(m) for m in os.environ.get("BF_MULTIPLIERS", ",".join(map(str, mix.FULL_STEPS))).split(",")]
+# Endpoints found working by the bench before the run (recommendations, coupons): they join as tasks.
+OPTIONAL = set(json.loads(os.environ.get("BF_OPTIONAL", "[]")))
+MAX_ATTEMPTS = 12
+QUARTER = 900  # seconds in a footfall or sales interval
+
+_history: list[dict[str, Any]] = []
+# Orders waiting for a store's staff: (store index, order id, next status).
+_work: deque[tuple[int, str, str]] = deque()
+_next_status = {"preparing": "ready", "ready": "collected"}
+_shopper_ids = itertools.count()
+_partner_ids = itertools.count()
+_footfall_posts = itertools.count()
+_till_posts = itertools.count()
+_started = time.time()
+
+
+class _Step:
+    """The step being run: its multiplier, when its measurement starts, and
+    what was measured since (response times per class, errors by kind)."""
+
+    def __init__(self) -> None:
+        self.index = -1
+        self.multiplier = 1
+        self.measure_from = math.inf
+        self.samples: dict[str, list[float]] = {}
+        self.statuses: dict[str, int] = {}
+        self.server_errors = 0
+        self.connection_errors = 0
+        self.other_errors = 0
+        self.examples: list[str] = []
+
+    def open(self, index: int) -> None:
+        self.__init__()  # type: ignore[misc]  # a fresh step, same object (the listeners hold it)
+        self.index, self.multiplier = index, MULTIPLIERS[index]
+        self.measure_from = time.time() + WARMUP_S
+        self.opened = time.time()
+
+    def record(self, label: str, status: int, ms: float, failed: str | None) -> None:
+        if time.time() < self.measure_from:
+            return
+        self.samples.setdefault(label, []).append(ms)
+        self.statuses[str(status)] = self.statuses.get(str(status), 0) + 1
+        if failed is None:
+            return
+        if status == 0:
+            self.connection_errors += 1
+        elif status >= 500:
+            self.server_errors += 1
+        else:
+            self.other_errors += 1
+        if len(self.examples) < 5:
+            self.examples.append(f"{label} {status} {failed[:200]}")
+
+    def close(self) -> mix.StepVerdict:
+        seconds = max(time.time() - self.measure_from, 1e-3)
+        p95 = {label: mix.percentile(values, 0.95) for label, values in self.samples.items()}
+        every = [ms for values in self.samples.values() for ms in values]
+        verdict = mix.StepVerdict.judge(
+            p95_by_class=p95,
+            server_errors=self.server_errors + self.connection_errors,
+            other_errors=self.other_errors,
+        )
+        row = {
+            "step": self.index,
+            "multiplier": self.multiplier,
+            "users": mix.users_at(self.multiplier),
+            "seconds": seconds,
+            "requests": len(every),
+            "rps": len(every) / seconds,
+            "rps_by_class": {label: len(values) / seconds for label, values in self.samples.items()},
+            "p95_ms": mix.percentile(every, 0.95),
+            "p50_ms": mix.percentile(every, 0.50),
+            "p95_by_class": p95,
+            "statuses": self.statuses,
+            "server_errors": self.server_errors,
+            "connection_errors": self.connection_errors,
+            "other_errors": self.other_errors,
+            "examples": self.examples,
+            "held": verdict.held,
+            "reason": verdict.reason,
+        }
+        if STEPS_PATH:
+            with open(STEPS_PATH, "a") as out:
+                out.write(json.dumps(row) + "\n")
+        return verdict
+
+
+STEP = _Step()
+
+
+def multiplier() -> int:
+    return STEP.multiplier
+
+
+class BlackFridayShape(LoadTestShape):
+    """The steps: ``STEP_S`` seconds at each multiplier of ``MULTIPLIERS``;
+    stops after the first step the stack did not hold."""
+
+    def tick(self) -> tuple[int, float] | None:
+        index = int(self.get_run_time() // STEP_S)
+        if index != STEP.index:
+            if STEP.index >= 0 and not STEP.close().held:
+                return None
+            if index >= len(MULTIPLIERS):
+                return None
+            STEP.open(index)
+        users = mix.users_at(MULTIPLIERS[index])
+        return users, float(users)
+
+
+@events.request.add_listener
+def _on_request(name: str, response_time: float, response: Any, exception: Any, **_kwargs: Any) -> None:
+    status = getattr(response, "status_code", 0) or 0
+    STEP.record(name.split(":", 1)[0], status, response_time, None if exception is None else str(exception))
+
+
+@events.quitting.add_listener
+def _write_history(environment: Any, **_kwargs: Any) -> None:
+    if HISTORY_PATH:
+        with open(HISTORY_PATH, "w") as out:
+            for row in _history:
+                out.write(json.dumps(row) + "\n")
+
+
+def _bearer(token: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token}"}
+
+
+def _check(response: Any, ok: tuple[int, ...]) -> int:
+    """Marks the answer a failure unless its status is one of ``ok``; returns the status."""
+    status = response.status_code or 0
+    if status in ok:
+        response.success()
+    else:
+        response.failure(f"{status}: {(response.text or '')[:200]}")
+    return int(status)
+
+
+def _instant(epoch: float) -> str:
+    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(epoch))
+
+
+class Shopper(FastHttpUser):
+    """A shopper's app: browses, checks availability near them and a store's
+    slots, checks out, reads its orders. Each user serves one shopper at a
+    time and takes the next one after a checkout."""
+
+    weight = mix.SHOPPERS
+    wait_time = constant_throughput(mix.SHOPPER_PACE)
+    network_timeout = 30.0
+    connection_timeout = 10.0
+
+    def on_start(self) -> None:
+        self.rng = random.Random()
+        self.etags: dict[int, str] = {}
+        self._next_shopper()
+
+    def _next_shopper(self) -> None:
+        tokens = PLAN["shopper_tokens"]
+        self.index = next(_shopper_ids) % len(tokens)
+        self.token = tokens[self.index]
+        (lat, lng), (dlat, dlng) = PLAN["centre"], PLAN["half_box"]
+        self.point = (lat + (self.rng.random() * 2 - 1) * dlat, lng + (self.rng.random() * 2 - 1) * dlng)
+        stores = PLAN["stores"]
+        self.home = min(
+            range(len(stores)),
+            key=lambda i: (stores[i]["lat"] - self.point[0]) ** 2 + (stores[i]["lng"] - self.point[1]) ** 2,
+        )
+        self.slot_ids: list[int] = []
+        self.orders: list[str] = []
+
+    def _get(self, path: str, name: str, ok: tuple[int, ...] = (200,), headers: dict[str, str] | None = None) -> Any:
+        with self.client.get(
+            path, headers={**_bearer(self.token), **(headers or {})}, name=f"shopper: {name}", catch_response=True
+        ) as response:
+            _check(response, ok)
+            return response
+
+    @task(mix.SHOPPER_READS["catalogue"])
+    def catalogue(self) -> None:
+        category = self.rng.choice(PLAN["categories"])
+        self._get(f"/api/v1/products?category={category}&page_size=20", "GET /api/v1/products")
+
+    @task(mix.SHOPPER_READS["product"])
+    def product(self) -> None:
+        product = self.rng.choice(PLAN["products"])["id"]
+        etag = self.etags.get(product)
+        response = self._get(
+            f"/api/v1/products/{product}",
+            "GET /api/v1/products/{id}",
+            ok=(200, 304),
+            headers={"If-None-Match": etag} if etag else None,
+        )
+        if response.status_code == 200 and response.headers.get("ETag"):
+            self.etags[product] = response.headers["ETag"]
+
+    @task(mix.SHOPPER_READS["availability"])
+    def availability(self) -> None:
+        skus = ",".join(row["sku"] for row in self.rng.sample(PLAN["products"], k=self.rng.randint(1, 3)))
+        lat, lng = self.point
+        self._get(
+            f"/api/v1/availability?lat={lat:.5f}&lng={lng:.5f}&radius_km=10&sku={skus}", "GET /api/v1/availability"
+        )
+
+    @task(mix.SHOPPER_READS["slots"])
+    def slots(self) -> None:
+        self.slot_ids = self._open_slots()
+
+    @task(mix.SHOPPER_READS["my_orders"])
+    def my_orders(self) -> None:
+        if self.orders:
+            self._get(f"/api/v1/orders/{self.rng.choice(self.orders)}", "GET /api/v1/orders/{id}")
+        else:
+            self._get("/api/v1/orders?page_size=5", "GET /api/v1/orders")
+
+    @task(mix.OPTIONAL_SHOPPER_TASKS["/api/v1/recommendations"] if "/api/v1/recommendations" in OPTIONAL else 0)
+    def recommendations(self) -> None:
+        product = self.rng.choice(PLAN["products"])["id"]
+        self._get(f"/api/v1/recommendations?product={product}", "GET /api/v1/recommendations")
+
+    @task(mix.CHECKOUT_WEIGHT)
+    def checkout(self) -> None:
+        if not self.slot_ids:
+            self.slot_ids = self._open_slots()
+        if not self.slot_ids:
+            self._next_shopper()
+            return
+        basket = Basket(
+            index=self.index,
+            token=self.token,
+            slot_ids=self.slot_ids,
+            product_ids=[row["id"] for row in PLAN["products"]],
+            rng=self.rng,
+            lines=(1, 5),
+        )
+        hold_first = self.rng.random() < 0.5
+        outcome, attempts = "too_many_attempts", 0
+        while attempts < MAX_ATTEMPTS and outcome not in (PLACED, GIVEN_UP):
+            attempts += 1
+            if hold_first and basket.hold_id is None:
+                outcome = self._hold(basket)
+                if outcome == PLACED:  # the hold is taken: now the order
+                    outcome = self._order(basket)
+            else:
+                outcome = self._order(basket)
+        _history.append({"kind": "checkout", "final": outcome, "attempts": attempts})
+        self._next_shopper()
+
+    def _hold(self, basket: Basket) -> str:
+        with self.client.post(
+            "/api/v1/pickup-holds",
+            json={"slot_id": basket.slot_id},
+            headers={**_bearer(self.token), "Idempotency-Key": secrets.token_hex(16)},
+            name="shopper: POST /api/v1/pickup-holds",
+            catch_response=True,
+        ) as response:
+            status = _check(response, (201, *EXPECTED_REFUSALS))
+            data = response_json(response)
+            if status == 201:
+                basket.hold_id = data["id"]
+                return PLACED
+            return self._next_step(basket, status, data, response)
+
+    def _order(self, basket: Basket) -> str:
+        with self.client.post(
+            "/api/v1/orders",
+            json=basket.body(),
+            headers={**_bearer(self.token), "Idempotency-Key": basket.key},
+            name="shopper: POST /api/v1/orders",
+            catch_response=True,
+        ) as response:
+            status = _check(response, (201, *EXPECTED_REFUSALS))
+            data = response_json(response)
+            if status == 201:
+                store = self.home
+                self.orders.append(data["id"])
+                _history.append({"kind": "order", "order_id": data["id"], "key": basket.key, "store": store})
+                _work.append((store, data["id"], "preparing"))
+                return PLACED
+            return self._next_step(basket, status, data, response)
+
+    def _next_step(self, basket: Basket, status: int, data: dict[str, Any], response: Any) -> str:
+        code = data.get("code", "") if status >= 400 else ""
+        outcome = order_next_step(
+            basket,
+            status=status,
+            code=code,
+            data=data,
+            headers=response.headers or {},
+            rng=self.rng,
+            sku_of=PLAN["skus"],
+            reload_available=lambda: set(self._open_slots()),
+        )
+        if outcome != RETRY_SAME_KEY:
+            basket.hold_id = None
+        return outcome
+
+    def _open_slots(self) -> list[int]:
+        """The home store's slots with room left, today and tomorrow, in start
+        order, from five minutes ahead (a slot about to start is no choice)."""
+        store = PLAN["stores"][self.home]
+        first, last = PLAN["dates"][0], PLAN["dates"][-1]
+        response = self._get(
+            f"/api/v1/pickup-slots?store={store['code']}&from={first}&to={last}&available=true&page_size=100",
+            "GET /api/v1/pickup-slots",
+        )
+        soon = _instant(time.time() + 300)
+        return [row["id"] for row in response_json(response).get("results", []) if row["starts_at"] > soon]
+
+
+class StoreStaff(FastHttpUser):
+    """A store's staff app: reads the store's queue, then moves one order on."""
+
+    weight = mix.STAFF
+    wait_time = constant_throughput(mix.STAFF_PACE)
+    network_timeout = 30.0
+
+    def on_start(self) -> None:
+        self.rng = random.Random()
+
+    @task
+    def work(self) -> None:
+        stores = PLAN["stores"]
+        job = _work.popleft() if _work else None
+        store = job[0] if job else self.rng.randrange(len(stores))
+        token = stores[store]["staff_token"]
+        with self.client.get(
+            "/api/v1/orders?status=placed,preparing,ready&page_size=20",
+            headers=_bearer(token),
+            name="staff: GET /api/v1/orders (queue)",
+            catch_response=True,
+        ) as response:
+            _check(response, (200,))
+        if job is None:
+            return
+        _store, order_id, to_status = job
+        with self.client.post(
+            f"/api/v1/orders/{order_id}/status",
+            json={"status": to_status},
+            headers=_bearer(token),
+            name="staff: POST /api/v1/orders/{id}/status",
+            catch_response=True,
+        ) as response:
+            status = _check(response, (200, 409))
+        if status == 200:
+            _history.append({"kind": "status", "order_id": order_id, "status": to_status})
+            if to_status in _next_status:
+                _work.append((store, order_id, _next_status[to_status]))
+        elif status != 409:
+            _work.append(job)  # not done: another try later
+
+
+class PartnerSystem(FastHttpUser):
+    """A partner's system: its bulk stock sync every minute, and between
+    syncs its events feed (by cursor) and availability at the retailer's stores."""
+
+    fixed_count = mix.PARTNERS
+    network_timeout = 60.0
+
+    def wait_time(self) -> float:
+        return 1.0 / (mix.PARTNER_READS_PER_S * mix.background(multiplier()))
+
+    def on_start(self) -> None:
+        self.rng = random.Random()
+        partners = PLAN["partners"]
+        self.partner = partners[next(_partner_ids) % len(partners)]
+        self.cursor: str | None = None
+        self.next_sync = time.time() + self.rng.random() * mix.PARTNER_SYNC_EVERY_S
+        pairs = [(code, sku) for code in self.partner["locations"] for sku in self.partner["skus"]]
+        self.pairs = pairs[: mix.SYNC_LINES]
+
+    @task
+    def work(self) -> None:
+        if time.time() >= self.next_sync:
+            self.next_sync += mix.PARTNER_SYNC_EVERY_S / mix.background(multiplier())
+            self._sync()
+        elif self.rng.random() < 0.5:
+            self._feed()
+        else:
+            self._availability()
+
+    def _sync(self) -> None:
+        """Every line it has: four in five absolute counts, one in five a delivery (a positive delta)."""
+        rng = self.rng
+        lines = [
+            {"location": code, "sku": sku, "on_hand": rng.randint(0, 400)}
+            if rng.random() < 0.8
+            else {"location": code, "sku": sku, "delta": rng.randint(1, 5)}
+            for code, sku in self.pairs
+        ]
+        key = secrets.token_hex(16)
+        with self.client.post(
+            "/api/v1/stock/sync",
+            json={"lines": lines, "reference": f"feed-{key[:8]}", "error_policy": "reject_all"},
+            headers={**_bearer(self.partner["token"]), "Idempotency-Key": key},
+            name="partner: POST /api/v1/stock/sync",
+            catch_response=True,
+        ) as response:
+            if _check(response, (200,)) == 200:
+                _history.append({"kind": "sync", "partner": self.partner["id"], "key": key, "lines": len(lines)})
+
+    def _feed(self) -> None:
+        after = f"&after={self.cursor}" if self.cursor else ""
+        with self.client.get(
+            f"/api/v1/events?page_size=500{after}",
+            headers=_bearer(self.partner["token"]),
+            name="partner: GET /api/v1/events",
+            catch_response=True,
+        ) as response:
+            if _check(response, (200,)) == 200:
+                results = response_json(response).get("results", [])
+                if results:
+                    self.cursor = results[-1]["cursor"]
+
+    def _availability(self) -> None:
+        store = self.rng.choice(PLAN["stores"])["code"]
+        skus = ",".join(self.rng.sample(self.partner["skus"], k=min(2, len(self.partner["skus"]))))
+        with self.client.get(
+            f"/api/v1/availability?store={store}&sku={skus}",
+            headers=_bearer(self.partner["token"]),
+            name="partner: GET /api/v1/availability",
+            catch_response=True,
+        ) as response:
+            _check(response, (200,))
+
+
+def _interval(post: int) -> tuple[int, str, str]:
+    """The store and the 15-minute interval of the ``post``-th post: stores in
+    turn, each going back one quarter from the last whole one before the run."""
+    stores = len(PLAN["stores"])
+    store, back = post % stores, post // stores + 1
+    start = (math.floor(_started / QUARTER) - back) * QUARTER
+    return store, _instant(start), _instant(start + QUARTER)
+
+
+class SensorBox(FastHttpUser):
+    """Stores' sensor boxes: both entrance counts of one store's quarter hour per post."""
+
+    fixed_count = mix.SENSOR_BOXES
+    network_timeout = 30.0
+
+    def wait_time(self) -> float:
+        return 1.0 / (mix.SENSOR_POSTS_PER_S * mix.background(multiplier()))
+
+    def on_start(self) -> None:
+        self.rng = random.Random()
+
+    @task
+    def post_counts(self) -> None:
+        store, start, end = _interval(next(_footfall_posts))
+        intervals = [
+            {
+                "sensor": sensor,
+                "start": start,
+                "end": end,
+                "in": self.rng.randint(0, 300),
+                "out": self.rng.randint(0, 300),
+            }
+            for sensor in PLAN["stores"][store]["sensors"]
+        ]
+        with self.client.post(
+            "/api/v1/footfall/counts",
+            json={"intervals": intervals},
+            headers=_bearer(PLAN["stores"][store]["device_token"]),
+            name="sensor: POST /api/v1/footfall/counts",
+            catch_response=True,
+        ) as response:
+            _check(response, (200,))
+
+
+class Till(FastHttpUser):
+    """Stores' tills: one till's sales of a quarter hour per post."""
+
+    fixed_count = mix.TILLS
+    network_timeout = 30.0
+
+    def wait_time(self) -> float:
+        return 1.0 / (mix.TILL_POSTS_PER_S * mix.background(multiplier()))
+
+    def on_start(self) -> None:
+        self.rng = random.Random()
+
+    @task
+    def post_sales(self) -> None:
+        store, start, end = _interval(next(_till_posts))
+        tickets = self.rng.randint(5, 60)
+        revenue = f"{tickets * self.rng.uniform(12, 40):.2f}"
+        with self.client.post(
+            "/api/v1/footfall/sales",
+            json={
+                "intervals": [
+                    {
+                        "register": "T1",
+                        "start": start,
+                        "end": end,
+                        "tickets": tickets,
+                        "revenue": {"amount": revenue, "currency": "EUR"},
+                    }
+                ]
+            },
+            headers=_bearer(PLAN["stores"][store]["staff_token"]),
+            name="till: POST /api/v1/footfall/sales",
+            catch_response=True,
+        ) as response:
+            _check(response, (200,))
