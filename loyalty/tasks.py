@@ -7,6 +7,7 @@ from typing import Any
 from celery import shared_task
 
 from loyalty.selectors.ledger import points_ledger_report
+from loyalty.services.catalog import codes_generate
 from loyalty.services.nightly import programs_nightly_due
 from loyalty.services.redemptions import redemptions_release_due
 
@@ -47,3 +48,10 @@ def check_points_ledger() -> int:
             },
         )
     return len(report.members) + len(report.buckets)
+
+
+@shared_task(acks_late=True)
+def generate_codes(job_id: int) -> int:
+    """Generate a job's unique codes; run again (a lost worker), it goes on
+    from the codes already there. Returns how many the job holds."""
+    return codes_generate(job_id=job_id).generated

@@ -233,8 +233,9 @@ SPECTACULAR_SETTINGS = {
     "TITLE": "Omnichannel Commerce Gateway API",
     "DESCRIPTION": (
         "One API for every channel of the retail network: shared partner inventory, "
-        "click-and-collect and footfall. Loyalty (members, points, coupons) is not built yet: "
-        "its `loyalty:*` scopes are reserved and no endpoint uses them.\n\n"
+        "click-and-collect, footfall and loyalty (programs, members and points, campaigns with "
+        "budgets, coupon codes, quotes; `loyalty:manage`, `loyalty:redeem`, `loyalty:read`). Coupons on "
+        "orders and till tickets are not served yet.\n\n"
         "Authenticate with OAuth 2.0 (`/oauth/token/`). Errors are RFC 9457 "
         "`application/problem+json`; lists use cursor pagination; retried writes take an "
         "`Idempotency-Key`; every response of a limited endpoint carries `RateLimit` and "
@@ -265,6 +266,8 @@ SPECTACULAR_SETTINGS = {
         "SensorKindEnum": "footfall.models.SensorKind",
         "AnomalyKindEnum": "footfall.models.AnomalyKind",
         "AnomalyStatusEnum": "footfall.models.AnomalyStatus",
+        "CouponCodeKindEnum": "loyalty.models.CouponCode.Kind",
+        "PointsMovementKindEnum": "loyalty.models.MovementKind",
     },
     "DISABLE_ERRORS_AND_WARNINGS": False,
 }

@@ -1,0 +1,104 @@
+"""Reads on loyalty, scoped to the caller: programs, campaigns and codes for
+the operator, a shopper's own member, and what the discount engine needs to
+price a basket (offers, codes and their budgets)."""
+
+from django.db.models import QuerySet
+from django.utils.translation import gettext as _
+
+from gateway.api.problems import CallerNotAllowed
+from loyalty.errors import LoyaltyObjectNotFound
+from loyalty.models import Campaign, CodeGenerationJob, CouponCode, Member, PointsMovement, Program
+from partners.callers import Caller
+from partners.models import CallerKind
+
+
+def ensure_operator(*, caller: Caller) -> None:
+    """Programs, campaigns, codes and members are the retailer's: only its operator manages them."""
+    if not caller.is_operator:
+        raise CallerNotAllowed(_("Only the retailer's operator manages loyalty programs, campaigns and codes."))
+
+
+def programs_visible_to(*, caller: Caller) -> QuerySet[Program]:
+    return Program.objects.all() if caller.is_operator else Program.objects.filter(is_active=True)
+
+
+def program_get(*, caller: Caller, code: str) -> Program:
+    program = programs_visible_to(caller=caller).filter(code=code).first()
+    if program is None:
+        raise LoyaltyObjectNotFound()
+    return program
+
+
+def campaigns_of(*, caller: Caller, program: str | None = None, state: str | None = None) -> QuerySet[Campaign]:
+    ensure_operator(caller=caller)
+    campaigns = Campaign.objects.select_related("program").prefetch_related("budgets", "stores")
+    if program:
+        campaigns = campaigns.filter(program__code=program)
+    if state:
+        campaigns = campaigns.filter(state=state)
+    return campaigns
+
+
+def campaign_get(*, caller: Caller, campaign_id: int) -> Campaign:
+    campaign = campaigns_of(caller=caller).filter(pk=campaign_id).first()
+    if campaign is None:
+        raise LoyaltyObjectNotFound()
+    return campaign
+
+
+def code_job_get(*, caller: Caller, job_id: int) -> CodeGenerationJob:
+    ensure_operator(caller=caller)
+    job = CodeGenerationJob.objects.filter(pk=job_id).first()
+    if job is None:
+        raise LoyaltyObjectNotFound()
+    return job
+
+
+def members_of(*, caller: Caller, program: str | None = None) -> QuerySet[Member]:
+    ensure_operator(caller=caller)
+    members = Member.objects.select_related("program", "home_store")
+    return members.filter(program__code=program) if program else members
+
+
+def member_get(*, caller: Caller, card_number: str) -> Member:
+    """The operator reads any member; a store reads a member by the card
+    presented at its till; a shopper only their own (404 otherwise)."""
+    members = Member.objects.select_related("program", "home_store").filter(card_number=card_number)
+    if caller.kind == CallerKind.SHOPPER:
+        members = members.filter(user_id=caller.user_id or 0)
+    elif caller.kind not in (CallerKind.OPERATOR, CallerKind.STORE):
+        members = members.none()
+    member = members.first()
+    if member is None:
+        raise LoyaltyObjectNotFound()
+    return member
+
+
+def own_members(*, caller: Caller) -> QuerySet[Member]:
+    """The signed-in shopper's memberships (one per program)."""
+    if caller.kind != CallerKind.SHOPPER or caller.user_id is None:
+        raise CallerNotAllowed(_("Only a signed-in shopper has a loyalty account of their own."))
+    return Member.objects.select_related("program", "home_store").filter(user_id=caller.user_id, is_active=True)
+
+
+def own_member(*, caller: Caller, program: str | None = None) -> Member:
+    members = own_members(caller=caller)
+    if program:
+        members = members.filter(program__code=program)
+    member = members.order_by("pk").first()
+    if member is None:
+        raise LoyaltyObjectNotFound(_("You are not a member of this loyalty program."))
+    return member
+
+
+def member_movements(*, member: Member) -> QuerySet[PointsMovement]:
+    return PointsMovement.objects.filter(member=member)
+
+
+def member_coupons(*, member: Member) -> QuerySet[CouponCode]:
+    """Codes assigned to the member, of campaigns not ended."""
+    return (
+        CouponCode.objects.filter(member=member, campaign__state__in=["active", "paused"])
+        .select_related("campaign")
+        .order_by("pk")
+    )

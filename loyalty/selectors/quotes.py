@@ -1,0 +1,111 @@
+"""A quote: what a basket would get (discounts per line and per basket,
+points, the reason each code does not apply), writing nothing. Prices,
+categories and owners come from the catalogue, never from the client."""
+
+import datetime as dt
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from django.utils.translation import gettext as _
+
+from gateway.api.problems import FieldInvalid
+from inventory.models import Location
+from inventory.selectors import store_id_of_caller
+from inventory.selectors.locations import locations_visible_to
+from inventory.selectors.products import products_visible_to
+from loyalty import pricing
+from loyalty.models import Member, Program
+from loyalty.selectors import member_get, own_member
+from loyalty.selectors.offers import offers_for_basket
+from partners.callers import Caller
+from partners.models import CallerKind
+
+
+@dataclass(frozen=True)
+class BasketLineInput:
+    product_id: int
+    quantity: int
+
+
+@dataclass(frozen=True)
+class QuoteResult:
+    program: Program
+    store: Location | None
+    member: Member | None
+    quote: pricing.Quote
+    products: dict[str, int]  # line key -> product id
+
+
+def _store(caller: Caller, code: str | None) -> Location | None:
+    own = store_id_of_caller(caller=caller) if caller.kind == CallerKind.STORE else None
+    if own is not None and code is None:
+        return Location.objects.get(pk=own)
+    if code is None:
+        return None
+    store = locations_visible_to(caller=caller).filter(code=code).first()
+    if store is None or (own is not None and store.pk != own):
+        raise FieldInvalid("store", _("No such store, or not one you may quote for."), code="unknown_store")
+    return store
+
+
+def _member(caller: Caller, program: Program, card_number: str | None) -> Member | None:
+    if caller.kind == CallerKind.SHOPPER:
+        member = own_member(caller=caller, program=program.code)
+        if card_number is not None and card_number != member.card_number:
+            raise FieldInvalid("card_number", _("This is not your card."), code="not_your_card")
+        return member
+    if card_number is None:
+        return None
+    member = member_get(caller=caller, card_number=card_number)
+    if member.program_id != program.pk:
+        raise FieldInvalid("card_number", _("This card belongs to another program."), code="other_program")
+    return member
+
+
+def quote_for(
+    *,
+    caller: Caller,
+    program: Program,
+    store_code: str | None,
+    card_number: str | None,
+    codes: Sequence[str],
+    lines: Sequence[BasketLineInput],
+    at: dt.datetime,
+) -> QuoteResult:
+    store = _store(caller, store_code)
+    member = _member(caller, program, card_number)
+    ids = sorted({line.product_id for line in lines})
+    products = {
+        p.pk: p
+        for p in products_visible_to(caller=caller).filter(pk__in=ids, is_active=True, price_currency=program.currency)
+    }
+    missing = [i for i, line in enumerate(lines) if line.product_id not in products]
+    if missing:
+        raise FieldInvalid(
+            f"lines.{missing[0]}.product_id",
+            _("No such product, or not sold in the program's currency."),
+            code="unknown_product",
+        )
+    basket = pricing.Basket(
+        currency=program.currency,
+        at=at,
+        store_id=store.pk if store else None,
+        member_id=member.pk if member else None,
+        lines=tuple(
+            pricing.Line(
+                key=str(index),
+                sku=products[line.product_id].sku,
+                quantity=line.quantity,
+                unit_price=products[line.product_id].price_amount,
+                category=products[line.product_id].category,
+                owner_id=products[line.product_id].owner_id,
+                product_id=line.product_id,
+            )
+            for index, line in enumerate(lines)
+        ),
+    )
+    offers, entries = offers_for_basket(
+        program=program, codes=codes, member_id=basket.member_id, store_id=basket.store_id, at=at
+    )
+    result = pricing.quote(basket=basket, offers=offers, codes=entries, earn_rate=program.earn_rate)
+    return QuoteResult(program, store, member, result, {str(i): line.product_id for i, line in enumerate(lines)})
