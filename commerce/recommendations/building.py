@@ -45,9 +45,10 @@ class RebuildRequest:
     created: bool
 
 
-def co_purchase_rebuild_request(*, requested_by: ApiClient | None = None) -> RebuildRequest:
+def co_purchase_rebuild_request(*, requested_by: ApiClient | None = None, enqueue: bool = True) -> RebuildRequest:
     """A live build to run: a new ``building`` row and its task (published
-    after commit), or the build already under way (``created`` False)."""
+    after commit, unless ``enqueue`` is False: the caller builds it itself), or
+    the build already under way (``created`` False)."""
     CoPurchaseModel.objects.filter(
         purpose=ModelPurpose.LIVE, state=ModelState.BUILDING, created_at__lt=Now() - STALE_BUILD
     ).update(state=ModelState.FAILED, error="stale: no progress within an hour", finished_at=Now())
@@ -57,9 +58,11 @@ def co_purchase_rebuild_request(*, requested_by: ApiClient | None = None) -> Reb
     except IntegrityError:
         running = CoPurchaseModel.objects.filter(purpose=ModelPurpose.LIVE, state=ModelState.BUILDING).first()
         if running is None:  # it finished between the insert and this read: ask again
-            return co_purchase_rebuild_request(requested_by=requested_by)
+            return co_purchase_rebuild_request(requested_by=requested_by, enqueue=enqueue)
         return RebuildRequest(running, created=False)
-    from commerce.recommendations.tasks import co_purchase_model_rebuild
+    if not enqueue:
+        return RebuildRequest(model, created=True)
+    from commerce.recommendations.tasks import co_purchase_model_rebuild  # the tasks module imports this one
 
     transaction.on_commit(lambda: co_purchase_model_rebuild.delay(model.pk), robust=True)
     return RebuildRequest(model, created=True)

@@ -28,7 +28,7 @@ def _build(baskets: list[list[Product]]) -> None:
         ImportedBasket(source=source, position=n, product_ids=[p.pk for p in basket])
         for n, basket in enumerate(baskets, start=1)
     )
-    co_purchase_model_build(model_id=co_purchase_rebuild_request().model.pk)
+    co_purchase_model_build(model_id=co_purchase_rebuild_request(enqueue=False).model.pk)
 
 
 def _skus(answer: dict[str, Any], kind: str = "cross_sell") -> list[str]:

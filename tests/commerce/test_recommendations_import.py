@@ -66,7 +66,7 @@ def test_without_create_products_unknown_names_are_left_out_and_named(tmp_path: 
 @pytest.mark.skipif(not os.environ.get("DEMO_DATA_DIR"), reason="DEMO_DATA_DIR not set (the real basket file)")
 def test_the_real_file_imports_and_builds() -> None:
     _import(Path(os.environ["DEMO_DATA_DIR"]) / "groceries_train.csv", "--create-products")
-    co_purchase_model_build(model_id=co_purchase_rebuild_request().model.pk)
+    co_purchase_model_build(model_id=co_purchase_rebuild_request(enqueue=False).model.pk)
     active = model_version_active()
     assert active is not None
     milk = Product.objects.get(sku="DEMO-WHOLE-MILK")

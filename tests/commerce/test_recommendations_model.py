@@ -123,7 +123,7 @@ def test_a_live_build_mines_orders_and_imports_and_serves_them() -> None:
     store = store_with_schedule()
     _collected_order(store, [cheese, pasta])
     # When a live build is requested and run
-    request = co_purchase_rebuild_request()
+    request = co_purchase_rebuild_request(enqueue=False)
     model = co_purchase_model_build(model_id=request.model.pk)
     # Then it is ready and serves
     assert model is not None
@@ -147,10 +147,10 @@ def test_a_live_build_mines_orders_and_imports_and_serves_them() -> None:
 def test_a_second_build_switches_and_drops_the_first() -> None:
     pasta, sauce, *_ = _catalogue(3)
     _imported([[pasta, sauce]] * 3)
-    first = co_purchase_model_build(model_id=co_purchase_rebuild_request().model.pk)
+    first = co_purchase_model_build(model_id=co_purchase_rebuild_request(enqueue=False).model.pk)
     assert first is not None
     # When another build runs
-    second = co_purchase_model_build(model_id=co_purchase_rebuild_request().model.pk)
+    second = co_purchase_model_build(model_id=co_purchase_rebuild_request(enqueue=False).model.pk)
     assert second is not None
     # Then the second serves and nothing of the first is left
     assert CoPurchaseActive.objects.get(purpose=ModelPurpose.LIVE).model_id == second.pk
@@ -161,8 +161,8 @@ def test_a_second_build_switches_and_drops_the_first() -> None:
 
 def test_one_live_build_at_a_time_and_a_build_runs_once() -> None:
     _imported([[p] for p in _catalogue(2)])
-    first = co_purchase_rebuild_request()
-    again = co_purchase_rebuild_request()
+    first = co_purchase_rebuild_request(enqueue=False)
+    again = co_purchase_rebuild_request(enqueue=False)
     assert first.created
     assert not again.created
     assert again.model.pk == first.model.pk
@@ -178,7 +178,7 @@ def test_reads_during_a_switch_see_one_whole_version() -> None:
     # Given a served version in which pasta calls for sauce only
     pasta, sauce, cheese = _catalogue(3)
     _imported([[pasta, sauce]] * 4)
-    co_purchase_model_build(model_id=co_purchase_rebuild_request().model.pk)
+    co_purchase_model_build(model_id=co_purchase_rebuild_request(enqueue=False).model.pk)
     # When a reader on its own connection keeps reading while a new version (pasta with cheese) is built and switched
     ImportedBasket.objects.all().delete()
     _imported([[pasta, cheese]] * 4)
@@ -196,7 +196,7 @@ def test_reads_during_a_switch_see_one_whole_version() -> None:
 
     reader = threading.Thread(target=read)
     reader.start()
-    co_purchase_model_build(model_id=co_purchase_rebuild_request().model.pk)
+    co_purchase_model_build(model_id=co_purchase_rebuild_request(enqueue=False).model.pk)
     stop.set()
     reader.join()
     # Then every answer came from one whole version: sauce or cheese, never both, never none
@@ -215,7 +215,7 @@ def _write(path: Path, baskets: list[str]) -> Path:
 def test_the_evaluation_command_prints_every_figure_and_leaves_no_trace(tmp_path: Path) -> None:
     # Given a train and a test file, and a live version serving
     _imported([[p] for p in _catalogue(2)])
-    live = co_purchase_model_build(model_id=co_purchase_rebuild_request().model.pk)
+    live = co_purchase_model_build(model_id=co_purchase_rebuild_request(enqueue=False).model.pk)
     assert live is not None
     train = _write(tmp_path / "train.csv", ["pasta,sauce,milk"] * 10 + ["milk,bread"] * 12 + ["cheese,wine"] * 3)
     test = _write(tmp_path / "test.csv", ["pasta,sauce", "cheese,wine", "milk", "bread,milk,unseen"])
