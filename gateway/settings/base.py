@@ -91,6 +91,14 @@ DATABASES = {
     )
 }
 DATABASES["default"]["ENGINE"] = "django.db.backends.postgresql"
+# With the pool, Django's health checks become the pool's check
+# (psycopg_pool's check_connection, an empty query before each loan). Without
+# it psycopg_pool lends an idle connection without looking at it, and one that
+# PostgreSQL dropped (a restart, a failover, an idle timeout) failed the
+# request that got it: after a restart each stale connection gave one 500, up
+# to 18 s later, even on an idle server (Black Friday issue, defect 3). A dead
+# connection is now thrown away and another lent (tests/gateway/test_db_pool.py).
+DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 DATABASES["default"]["OPTIONS"] = {
     "pool": {
         "min_size": int(env("DB_POOL_MIN", "1")),
