@@ -193,3 +193,21 @@ def test_availability_answers_400_just_past_the_published_bounds(network, name, 
         response = api.get("/api/v1/availability", {**base, name: value})
         assert response.status_code == 400, (name, value)
         assert response.json()["errors"][0]["field"] == name
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("question", [{"lat": 48.85, "lng": 2.35, "radius_km": 50}, {"store": "PAR01"}])
+def test_availability_answers_are_what_the_schema_describes(network, question) -> None:
+    # given the published AvailabilityOutput (the body availability_output writes as plain dicts)
+    schema = _committed()
+    validator = jsonschema_rs.validator_for(
+        {"$ref": "#/components/schemas/AvailabilityOutput", "components": schema["components"]}
+    )
+    # when a store client asks in either mode about a stocked SKU, a partner's SKU and an unknown one
+    response = network.api("store").get("/api/v1/availability", {"sku": "MILK-1L,ACME-GRANOLA,NOPE", **question})
+    # then the answer validates, and holds locations to check
+    assert response.status_code == 200, response.content
+    body = response.json()
+    validator.validate(body)
+    assert body["unknown_skus"] == ["NOPE"]
+    assert body["results"][0]["locations"]

@@ -375,7 +375,7 @@ class StockSyncOutput(serializers.Serializer[Any]):
 
 # ---------------------------------------------------------------- availability (availability_output below writes
 # plain dicts for speed, the hottest read; these serializers describe them in the schema, and
-# tests/inventory/test_availability.py checks the dicts against that schema)
+# tests/inventory/test_specs.py checks answers of both modes against that schema)
 
 
 class AvailabilityLocationOutput(serializers.Serializer[Any]):
