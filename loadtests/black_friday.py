@@ -36,7 +36,9 @@ multiplier m runs m times the weighted users; the fixed ones pace themselves
 at min(m, 2) times their normal rate, because partner syncs and footfall do
 not follow shoppers (the capacity plan counts them at twice their normal rate
 on Black Friday). Recommendations and coupons join as one ``Shopper`` task
-each when their endpoints exist (``OPTIONAL_SHOPPER_TASKS``)."""
+each when their endpoints answer (``OPTIONAL_SHOPPER_TASKS``): a product
+page's recommendations take 2 of the 5 product reads, so a shopper still
+makes twenty reads per order; the coupon quote has no task yet (no endpoint)."""
 
 import hmac
 import importlib.util
