@@ -27,7 +27,7 @@ import sys
 import threading
 import time
 from collections.abc import Iterator
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -146,13 +146,16 @@ class Ingest:
         started = time.perf_counter()
         with ThreadPoolExecutor(self.clients) as pool:
             futures = [pool.submit(self._client) for _ in range(self.clients)]
-            while not all(f.done() for f in futures):
-                time.sleep(5)
+            # Wakes up when the last client finishes, not at the next 5 s tick: a
+            # sleep(5) loop measured whole 5 s steps (10.1 s or 15.1 s for the
+            # 403,200 intervals of --stores 300 --days 7: 40,000 or 26,700/s, nothing between).
+            while wait(futures, timeout=5).not_done:
                 elapsed = time.perf_counter() - started
                 progress(f"  {self.sent:,} / {self.plan.total:,} intervals, {self.sent / elapsed:,.0f}/s")
+            seconds = time.perf_counter() - started
             for future in futures:
                 future.result()
-        return time.perf_counter() - started
+        return seconds
 
 
 # ------------------------------------------------------------------ checks and KPI timings
