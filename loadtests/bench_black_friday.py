@@ -50,6 +50,7 @@ Not done yet (later work of the issue), and not faked here:
 import argparse
 import contextlib
 import json
+import math
 import os
 import subprocess
 import sys
@@ -140,6 +141,8 @@ def main() -> int:
             )  # fmt: skip
             speed = (speed_before + cpu_speed()) / 2
             stepped = [json.loads(line) for line in (out / "steps.jsonl").read_text().splitlines()]
+            for row in stepped:
+                row["cpu_pct"] = cpu_shares(row["measured_from"], row["measured_to"])
             fault = run_fault_step(stack, stepped)
             drain_s = _drain(stack, subscriptions, limit_s=size["drain_s"])
             checks = _checks(stack, plan, history, subscriptions, receiver)
@@ -233,30 +236,41 @@ def _locust(
         "--csv", str(out / "locust"), "--csv-full-history", "--only-summary", "--loglevel", "WARNING",
         "--stop-timeout", "10",
     ]  # fmt: skip
-    machine_before, started = _machine_busy_seconds(), time.monotonic()
-    stack_before = _stack_cpu_seconds(stack)
     with open(out / "locust.log", "w") as log:
         process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
         watched, locust_cpu, shown = psutil.Process(process.pid), 0.0, 0
         while process.poll() is None:
-            time.sleep(1)
             with contextlib.suppress(psutil.Error):
                 times = watched.cpu_times()
                 locust_cpu = times.user + times.system
+            CPU_SAMPLES.append((time.time(), _machine_busy_seconds(), _stack_cpu_seconds(stack), locust_cpu))
+            time.sleep(1)
             shown = _show_steps(steps_path, shown)
         _show_steps(steps_path, shown)
-    stack_cpu = _stack_cpu_seconds(stack) - stack_before
-    elapsed = time.monotonic() - started
-    outside = _machine_busy_seconds() - machine_before - stack_cpu - locust_cpu
-    CPU.update(stack_s=stack_cpu, locust_s=locust_cpu, outside_s=outside, run_s=elapsed)
     if process.returncode not in (0, 1):  # 1: some requests failed, which the steps and checks report
         raise RuntimeError(f"locust failed, see {out / 'locust.log'}")
     return [json.loads(line) for line in history_path.read_text().splitlines()] if history_path.exists() else []
 
 
-# CPU seconds of the Locust run: the stack's, Locust's, and the rest of the machine's
-# (other engineers' tests or benchmarks on the same 2 cores show here, not as a mystery).
-CPU: dict[str, float] = {}
+# (time, machine busy, stack, Locust) CPU seconds, sampled every second of the Locust run: the
+# shares of each step, where other engineers' tests or benchmarks on the same 2 cores show as
+# "outside" rather than as a mysterious slowdown.
+CPU_SAMPLES: list[tuple[float, float, float, float]] = []
+
+
+def cpu_shares(start: float, end: float) -> dict[str, float]:
+    """Percent of the machine's cores used by the stack, Locust and everything else between two instants."""
+    inside = [sample for sample in CPU_SAMPLES if start <= sample[0] <= end]
+    if len(inside) < 2:
+        return {}
+    (t0, machine0, stack0, locust0), (t1, machine1, stack1, locust1) = inside[0], inside[-1]
+    capacity = max((t1 - t0) * (psutil.cpu_count() or 1), 1e-3) / 100
+    stack, locust = stack1 - stack0, locust1 - locust0
+    return {
+        "stack": stack / capacity,
+        "locust": locust / capacity,
+        "outside": max(machine1 - machine0 - stack - locust, 0.0) / capacity,
+    }
 
 
 def _machine_busy_seconds() -> float:
@@ -288,9 +302,12 @@ def _show_steps(path: Path, shown: int) -> int:
     for line in rows[shown:]:
         row = json.loads(line)
         worst = max(row["p95_by_class"].items(), key=lambda item: item[1], default=("-", 0.0))
+        row["cpu_pct"] = cpu_shares(row["measured_from"], row["measured_to"])
+        shares = ", ".join(f"{part} {pct:.0f} %" for part, pct in row["cpu_pct"].items())
         progress(
             f"step {row['multiplier']}x: {row['rps']:.0f} requests/s, p95 {row['p95_ms']:.0f} ms "
-            f"(worst {worst[0]} {worst[1]:.0f} ms), {'held' if row['held'] else 'NOT held: ' + row['reason']}"
+            f"(worst {worst[0]} {worst[1]:.0f} ms), CPU {shares}, "
+            f"{'held' if row['held'] else 'NOT held: ' + row['reason']}"
         )
     return len(rows)
 
@@ -444,14 +461,15 @@ def _figures(steps: list[dict[str, Any]], history: list[dict[str, Any]]) -> dict
 
 
 def _chart(steps: list[dict[str, Any]], path: Path) -> None:
-    """Throughput (bars) and p95 per class (lines, the 500 ms limit dashed) per step."""
+    """Per step: throughput (bars), p95 per class (the 500 ms limit dashed), and the CPU shares of the
+    stack, Locust and the rest of the machine."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
     labels = [f"{row['multiplier']}x" for row in steps]
-    figure, (top, bottom) = plt.subplots(2, 1, figsize=(10, 7), sharex=True)
+    figure, (top, bottom, cpu) = plt.subplots(3, 1, figsize=(10, 9), sharex=True)
     top.bar(labels, [row["rps"] for row in steps], color=["#4c72b0" if row["held"] else "#c44e52" for row in steps])
     top.set_ylabel("requests/s (measured part of the step)")
     top.set_title("Black Friday steps: throughput, and p95 by class (red bar: the step not held)")
@@ -459,8 +477,12 @@ def _chart(steps: list[dict[str, Any]], path: Path) -> None:
         bottom.plot(labels, [row["p95_by_class"].get(name, float("nan")) for row in steps], marker="o", label=name)
     bottom.axhline(mix.P95_LIMIT_MS, color="grey", linestyle="--", label="limit")
     bottom.set_ylabel("p95 ms")
-    bottom.set_xlabel("multiplier of the normal day's busiest hour")
     bottom.legend(fontsize="small")
+    for part in ("stack", "locust", "outside"):
+        cpu.plot(labels, [row["cpu_pct"].get(part, float("nan")) for row in steps], marker="o", label=part)
+    cpu.set_ylabel("% of the machine's CPU")
+    cpu.set_xlabel("multiplier of the normal day's busiest hour")
+    cpu.legend(fontsize="small")
     figure.tight_layout()
     figure.savefig(path)
     plt.close(figure)
@@ -469,7 +491,8 @@ def _chart(steps: list[dict[str, Any]], path: Path) -> None:
 def _report(figures: dict[str, Any], checks: dict[str, int], receiver: dict[str, Any]) -> int:
     for row in figures["steps"]:
         classes = ", ".join(f"{name} {p95:.0f}" for name, p95 in sorted(row["p95_by_class"].items()))
-        progress(f"{row['multiplier']:>3}x {row['rps']:7.1f} req/s p95 {row['p95_ms']:6.1f} ms [{classes}]")
+        cpu = ", ".join(f"{part} {pct:.0f} %" for part, pct in row["cpu_pct"].items())
+        progress(f"{row['multiplier']:>3}x {row['rps']:7.1f} req/s p95 {row['p95_ms']:6.1f} ms [{classes}] CPU [{cpu}]")
     progress(f"stopped by: {figures['stopped_by'] or 'the last step'}; checkouts: {dict(figures['checkouts'])}")
     progress(f"receiver: {receiver}")
     normal = figures["normal_rps"]
@@ -485,9 +508,12 @@ def _report(figures: dict[str, Any], checks: dict[str, int], receiver: dict[str,
     for metric, value in checks.items():
         result(metric, value, "")
     cores = psutil.cpu_count() or 1
+    everything = cpu_shares(-math.inf, math.inf)
     for part in ("stack", "locust", "outside"):
-        share = 100 * CPU.get(f"{part}_s", 0.0) / max(CPU.get("run_s", 1.0) * cores, 1e-3)
-        result(f"cpu_share_{part}_pct", round(share, 1), f"% of {cores} cores during the steps")
+        result(f"cpu_share_{part}_pct", round(everything.get(part, 0.0), 1), f"% of {cores} cores during the steps")
+    peak_cpu = (figures["peak"] or {}).get("cpu_pct", {})
+    for part in ("stack", "outside"):
+        result(f"cpu_share_{part}_pct_at_peak", round(peak_cpu.get(part, 0.0), 1), f"% of {cores} cores")
     result("seed_s", round(figures["seed_s"], 1), "s")
     result("drain_s", round(figures["drain_s"], 1), "s")
     result("cpu_speed_index", round(figures["cpu_speed"], 1), "Msteps/s")

@@ -158,6 +158,8 @@ class _Step:
             "examples": self.examples,
             "held": verdict.held,
             "reason": verdict.reason,
+            "measured_from": self.measure_from,
+            "measured_to": time.time(),
         }
         if STEPS_PATH:
             with open(STEPS_PATH, "a") as out:
