@@ -411,9 +411,16 @@ class CoPurchaseScore(models.Model):
     and old versions are dropped whole; products are read through inventory."""
 
     pk = models.CompositePrimaryKey("model_id", "product_id", "other_id")
-    model = models.ForeignKey(CoPurchaseModel, on_delete=models.DO_NOTHING, related_name="+", db_constraint=False)
-    product = models.ForeignKey(Product, on_delete=models.DO_NOTHING, related_name="+", db_constraint=False)
-    other = models.ForeignKey(Product, on_delete=models.DO_NOTHING, related_name="+", db_constraint=False)
+    # The primary key (model, product, other) is the only index: reads go by model and product.
+    model = models.ForeignKey(
+        CoPurchaseModel, on_delete=models.DO_NOTHING, related_name="+", db_constraint=False, db_index=False
+    )
+    product = models.ForeignKey(
+        Product, on_delete=models.DO_NOTHING, related_name="+", db_constraint=False, db_index=False
+    )
+    other = models.ForeignKey(
+        Product, on_delete=models.DO_NOTHING, related_name="+", db_constraint=False, db_index=False
+    )
     score = models.FloatField()
     baskets = models.PositiveIntegerField()
 
@@ -428,20 +435,37 @@ class CoPurchaseItem(models.Model):
     prior blended into every score; ``category`` is copied from the catalogue
     at build time so cold-start best sellers are read from this table alone."""
 
-    model = models.ForeignKey(CoPurchaseModel, on_delete=models.DO_NOTHING, related_name="+", db_constraint=False)
-    store = models.ForeignKey(
-        Location, null=True, blank=True, on_delete=models.DO_NOTHING, related_name="+", db_constraint=False
+    model = models.ForeignKey(
+        CoPurchaseModel, on_delete=models.DO_NOTHING, related_name="+", db_constraint=False, db_index=False
     )
-    product = models.ForeignKey(Product, on_delete=models.DO_NOTHING, related_name="+", db_constraint=False)
+    store = models.ForeignKey(
+        Location,
+        null=True,
+        blank=True,
+        on_delete=models.DO_NOTHING,
+        related_name="+",
+        db_constraint=False,
+        db_index=False,
+    )
+    product = models.ForeignKey(
+        Product, on_delete=models.DO_NOTHING, related_name="+", db_constraint=False, db_index=False
+    )
     category = models.CharField(max_length=120, blank=True)
     baskets = models.PositiveIntegerField()
     prior = models.FloatField()
 
     class Meta:
+        # The network rows (store null) are read on every request: their own partial indexes, so
+        # that the per-store rows (up to one per store and product) are never scanned for them.
+        # Measured at 2,000 products and 1,800 stores: the scoring statement 4.5 -> 0.6 ms.
         indexes = [
-            models.Index(fields=["model", "store", "baskets"], name="copurchaseitem_best_idx"),
+            models.Index(
+                "model", F("baskets").desc(), "product", condition=Q(store__isnull=True), name="copurchaseitem_best_idx"
+            ),
+            models.Index(
+                fields=["model", "product"], condition=Q(store__isnull=True), name="copurchaseitem_product_idx"
+            ),
             models.Index(fields=["model", "store", "category", "baskets"], name="copurchaseitem_category_idx"),
-            models.Index(fields=["model", "product"], name="copurchaseitem_product_idx"),
         ]
 
     def __str__(self) -> str:
