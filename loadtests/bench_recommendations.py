@@ -78,7 +78,7 @@ def main() -> int:
         match = re.search(r"built in ([0-9.]+) s", built)
         rebuild_s = float(match.group(1)) if match else float("nan")
         progress(built.strip())
-        client_id, secret = stack.client("store", "bench store till", "--scopes", "catalog:read")
+        client_id, secret = stack.client("store", "bench store till", "--scopes", "catalog:read inventory:read")
         stack.manage("bind_client_store", client_id, OWN_STORE)
         token = stack.token(client_id, secret)
         rng = random.Random(17)

@@ -20,8 +20,9 @@ catalogue), plus inventory's one availability statement, plus the active
 version's row; the cold start adds one."""
 
 import datetime as dt
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from functools import partial
 
 from django.db import connection
 from django.utils.translation import get_language
@@ -178,9 +179,13 @@ def recommendations_for_basket(
     offers: dict[str, list[Offer]] = {RelationKind.CROSS_SELL: [], RelationKind.UPSELL: []}
     seen: set[tuple[str, int]] = set()
 
-    def offer(pid: int, kind: str, source: str, score: float, reason: Reason, relation_id: int | None) -> None:
+    def offer(
+        pid: int, kind: str, source: str, score: float, why: Callable[[], Reason], relation_id: int | None
+    ) -> None:
+        """Offered when collectable, new and within k; the reason is written only then."""
         if pid not in collectable or (kind, pid) in seen or len(offers[kind]) >= k:
             return
+        reason = why()
         seen.add((kind, pid))
         product = catalogue[pid]
         offers[kind].append(
@@ -200,11 +205,18 @@ def recommendations_for_basket(
 
     for source_id, target, kind, weight, relation_id in curated:
         if target not in basket_by_id:
-            offer(target, kind, RelationSource.CURATED, weight, _curated_reason(basket_by_id[source_id]), relation_id)
+            offer(
+                target,
+                kind,
+                RelationSource.CURATED,
+                weight,
+                partial(_curated_reason, basket_by_id[source_id]),
+                relation_id,
+            )
     for scored in mined:
         source = RelationSource.MINED if scored.because is not None else BEST_SELLER
-        reason = _mined_reason(scored, basket_by_id, category_best=scored.product_id in category_best)
-        offer(scored.product_id, RelationKind.CROSS_SELL, source, scored.score, reason, None)
+        why = partial(_mined_reason, scored, basket_by_id, category_best=scored.product_id in category_best)
+        offer(scored.product_id, RelationKind.CROSS_SELL, source, scored.score, why, None)
     return Offers(
         store=store,
         local_date=availability.local_date,
