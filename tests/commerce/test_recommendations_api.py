@@ -180,7 +180,7 @@ def test_bad_input_gets_precise_problems(store: Location, shop: dict[str, Produc
     other_store = store_with_schedule()
     foreign_slot = open_slot(other_store)
     # Unknown SKU, in the query and in a basket
-    body = _problem(operator_api.get(URL, {"sku": "NOPE", "store": store.code}), 400)
+    body = _problem(operator_api.get(URL, {"sku": "NOPE", "store": store.code}), 422)
     assert body["errors"][0]["field"] == "sku"
     assert body["errors"][0]["code"] == "unknown_sku"
     body = _problem(
@@ -211,7 +211,7 @@ def test_bad_input_gets_precise_problems(store: Location, shop: dict[str, Produc
     )
     assert body["errors"][0]["code"] == "unknown_slot"
     # An unknown store
-    body = _problem(operator_api.get(URL, {"sku": "PANTS", "store": "NOWHERE"}), 400)
+    body = _problem(operator_api.get(URL, {"sku": "PANTS", "store": "NOWHERE"}), 422)
     assert body["errors"][0]["code"] == "unknown_store"
 
 

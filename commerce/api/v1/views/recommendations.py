@@ -60,7 +60,7 @@ from gateway.api.params import (
     int_param,
     updated_since_param,
 )
-from gateway.api.problems import CallerNotAllowed, FieldInvalid, InvalidQueryParameter
+from gateway.api.problems import CallerNotAllowed, FieldInvalid
 from partners.callers import caller_from_request
 
 TAG = ["recommendations"]
@@ -100,19 +100,19 @@ _OFFER_EXAMPLE = {
 }
 
 
-def _store_or_error(request: Request, code: str, *, in_body: bool) -> Any:
+def _store_or_error(request: Request, code: str) -> Any:
+    """A well-formed code that names no store the caller may use is semantically
+    invalid (422 naming ``store``), in the query as in the body: which codes
+    exist is data, which a schema cannot say."""
     store = recommendation_store(caller=caller_from_request(request), code=code)
     if store is None:
-        message = _("No click-and-collect store with this code.")
-        if in_body:
-            raise FieldInvalid("store", message, code="unknown_store")
-        raise InvalidQueryParameter("store", message, code="unknown_store")
+        raise FieldInvalid("store", _("No click-and-collect store with this code."), code="unknown_store")
     return store
 
 
 class RecommendationsView(APIView):
     required_scopes = ["catalog:read"]
-    extra_error_statuses = {"GET": [400], "POST": [422]}
+    extra_error_statuses = {"GET": [400, 422], "POST": [422]}
 
     @extend_schema(
         tags=TAG,
@@ -121,7 +121,8 @@ class RecommendationsView(APIView):
         description="Curated relations first (by weight), then the co-purchase model (by score); cross-sell and "
         "upsell apart; only products collectable at the store: in its stock, or brought by a warehouse or a "
         "partner location (`collect.available_on`). A product no basket holds gets its category's best sellers "
-        "at that store (`cold_start`). Unknown SKU or store: 400 `invalid_query_parameter` naming it.",
+        "at that store (`cold_start`). A SKU or store code that names nothing: 422 `validation_failed` naming `sku` "
+        "(`unknown_sku`) or `store` (`unknown_store`); `k` out of 1-50: 400 `invalid_query_parameter`.",
         parameters=[
             OpenApiParameter("sku", code_schema(required=True), required=True, description="The product's SKU."),
             OpenApiParameter("store", code_schema(required=True), required=True, description="Store code."),
@@ -138,10 +139,10 @@ class RecommendationsView(APIView):
         caller = caller_from_request(request)
         sku = code_param(request, "sku", required=True)
         k = int_param(request, "k", low=1, high=MAX_K, default=DEFAULT_K)
-        store = _store_or_error(request, code_param(request, "store", required=True), in_body=False)
+        store = _store_or_error(request, code_param(request, "store", required=True))
         products, unknown = basket_products(caller=caller, skus=[sku])
         if unknown:
-            raise InvalidQueryParameter("sku", _("No product with this SKU."), code="unknown_sku")
+            raise FieldInvalid("sku", _("No product with this SKU."), code="unknown_sku")
         offers = recommendations_for_basket(
             caller=caller, store=store, basket=products, k=k, slot_date=None, at=timezone.now()
         )
@@ -172,7 +173,7 @@ class RecommendationsView(APIView):
         data = RecommendationRequestInput(data=request.data)
         data.is_valid(raise_exception=True)
         body = data.validated_data
-        store = _store_or_error(request, body["store"], in_body=True)
+        store = _store_or_error(request, body["store"])
         skus = [line["sku"] for line in body["lines"]]
         products, unknown = basket_products(caller=caller, skus=skus)
         if unknown:
@@ -216,7 +217,11 @@ class ProductRelationListView(GenericAPIView[ProductRelation]):
         description="The operator sees every relation, a partner those from its own products, stores and shoppers "
         "those between active products.",
         parameters=[
-            OpenApiParameter("product", OpenApiTypes.INT, description="Relations from this product id."),
+            OpenApiParameter(
+                "product",
+                {"type": "integer", "minimum": 1, "maximum": MAX_ID},
+                description="Relations from this product id.",
+            ),
             OpenApiParameter("kind", {"type": "string", "enum": RelationKind.values}, description="Relation kind."),
             UPDATED_SINCE,
         ],
