@@ -8,7 +8,7 @@ import json
 import random
 
 import pytest
-from django.core.management import call_command
+from django.core.management import call_command, get_commands
 from django.core.management.base import CommandError
 
 from commerce.models import PickupSlot, SlotRelease
@@ -20,7 +20,15 @@ from loadtests.shoppers import GIVEN_UP, PLACED, RETRY, RETRY_SAME_KEY, Basket, 
 from partners.models import ApiClient, CallerKind
 from partners.services.signing import signature, webhook_secret_new
 
-pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("bench_settings")]
+pytestmark = pytest.mark.django_db
+
+
+def test_production_does_not_know_the_seeding_command() -> None:
+    assert "seed_black_friday" not in get_commands()
+
+
+# The lab's command and routes exist only under the bench settings.
+lab = pytest.mark.usefixtures("bench_settings")
 
 
 def _seed(tmp_path, *extra: str) -> dict:
@@ -34,6 +42,7 @@ def _seed(tmp_path, *extra: str) -> dict:
     return json.loads(plan_path.read_text())
 
 
+@lab
 def test_seed_black_friday_writes_a_region_and_its_plan(tmp_path, client) -> None:
     # When the region is seeded
     plan = _seed(tmp_path)
@@ -75,6 +84,7 @@ def test_seed_black_friday_writes_a_region_and_its_plan(tmp_path, client) -> Non
     assert len(set(plan["shopper_tokens"])) == 6
 
 
+@lab
 def test_a_second_region_with_the_same_prefix_is_refused(tmp_path) -> None:
     _seed(tmp_path)
 
