@@ -80,11 +80,11 @@ def load(*, stdout: OutputWrapper, options: dict[str, Any]) -> None:
     )
     _budgets(fruit, [(BudgetScope.TOTAL, 100, None)])
     if not fruit.generation_jobs.exists():
-        job = CodeGenerationJob.objects.create(campaign=fruit, requested=100, prefix="FRUIT", random_length=8)
+        job = CodeGenerationJob.objects.create(campaign=fruit, requested=100, prefix="FRUT-", random_length=8)
         codes_generate(job_id=job.pk)
     stdout.write(
         f"\nDemo loyalty: program demo, shopper card {SHOPPER_CARD}, public code {PUBLIC_CODE} "
-        f"(campaign {welcome.pk}), 100 single-use FRUIT codes (campaign {fruit.pk})"
+        f"(campaign {welcome.pk}), 100 single-use FRUT- codes (campaign {fruit.pk})"
     )
 
 

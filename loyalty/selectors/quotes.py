@@ -14,8 +14,9 @@ from inventory.selectors import store_id_of_caller
 from inventory.selectors.locations import locations_visible_to
 from inventory.selectors.products import products_visible_to
 from loyalty import pricing
+from loyalty.errors import LoyaltyObjectNotFound
 from loyalty.models import Member, Program
-from loyalty.selectors import member_get, own_member
+from loyalty.selectors import member_get, own_members
 from loyalty.selectors.offers import offers_for_basket
 from partners.callers import Caller
 from partners.models import CallerKind
@@ -49,14 +50,20 @@ def _store(caller: Caller, code: str | None) -> Location | None:
 
 
 def _member(caller: Caller, program: Program, card_number: str | None) -> Member | None:
+    """A shopper quotes as their own member of the program (anonymously when
+    they are not one); a store or the operator for the card presented. A
+    card that is not the caller's to use is a 422 on ``card_number``."""
     if caller.kind == CallerKind.SHOPPER:
-        member = own_member(caller=caller, program=program.code)
-        if card_number is not None and card_number != member.card_number:
+        member = own_members(caller=caller).filter(program=program).order_by("pk").first()
+        if card_number is not None and (member is None or card_number != member.card_number):
             raise FieldInvalid("card_number", _("This is not your card."), code="not_your_card")
         return member
     if card_number is None:
         return None
-    member = member_get(caller=caller, card_number=card_number)
+    try:
+        member = member_get(caller=caller, card_number=card_number)
+    except LoyaltyObjectNotFound as exc:
+        raise FieldInvalid("card_number", _("No member has this card."), code="unknown_card") from exc
     if member.program_id != program.pk:
         raise FieldInvalid("card_number", _("This card belongs to another program."), code="other_program")
     return member

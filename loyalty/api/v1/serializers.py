@@ -189,7 +189,7 @@ class BudgetInput(StrictInput):
 class CampaignCreateInput(StrictInput):
     program = StrictRegexField(SLUG_PATTERN, help_text="The program's code.")
     name_fr = StrictCharField(max_length=200)
-    name_en = StrictCharField(max_length=200, required=False, default="")
+    name_en = StrictCharField(max_length=200, required=False, default="", allow_blank=True)
     starts_at = StrictDateTimeField()
     ends_at = StrictDateTimeField()
     weekdays = StrictIntegerField(
@@ -266,7 +266,7 @@ class CouponCodeOutput(serializers.ModelSerializer[CouponCode]):
 
 class CodeJobInput(StrictInput):
     requested = StrictIntegerField(min_value=1, max_value=1_000_000)
-    prefix = StrictRegexField(CODE_PREFIX_PATTERN, required=False, default="")
+    prefix = StrictRegexField(CODE_PREFIX_PATTERN, required=False, default="", allow_blank=True)
     charset = StrictRegexField(CODE_CHARSET_PATTERN, required=False, default="ABCDEFGHJKLMNPQRSTUVWXYZ23456789")
     random_length = StrictIntegerField(min_value=6, max_value=32, required=False, default=10)
     check_character = StrictBooleanField(required=False, default=True)

@@ -49,7 +49,12 @@ class ProgramListView(GenericAPIView[Program]):
         selectors.ensure_operator(caller=caller)
         return selectors.programs_visible_to(caller=caller)
 
-    @extend_schema(tags=TAG, operation_id="loyalty_programs_list", summary="List loyalty programs")
+    @extend_schema(
+        tags=TAG,
+        operation_id="loyalty_programs_list",
+        summary="List loyalty programs",
+        responses=s.ProgramOutput(many=True),
+    )
     def get(self, request: Request) -> Response:
         page = self.paginate_queryset(self.get_queryset())
         return self.get_paginated_response(s.ProgramOutput(page, many=True).data)
@@ -108,6 +113,7 @@ class CampaignListView(GenericAPIView[Campaign]):
         operation_id="loyalty_campaigns_list",
         summary="List campaigns",
         parameters=[PROGRAM_PARAM, OpenApiParameter("state", OpenApiTypes.STR, enum=list(_STATES))],
+        responses=s.CampaignOutput(many=True),
     )
     def get(self, request: Request) -> Response:
         page = self.paginate_queryset(self.get_queryset())
@@ -288,7 +294,13 @@ class MemberListView(GenericAPIView[Member]):
             caller=caller_from_request(self.request), program=code_param(self.request, "program")
         )
 
-    @extend_schema(tags=TAG, operation_id="loyalty_members_list", summary="List members", parameters=[PROGRAM_PARAM])
+    @extend_schema(
+        tags=TAG,
+        operation_id="loyalty_members_list",
+        summary="List members",
+        parameters=[PROGRAM_PARAM],
+        responses=s.MemberOutput(many=True),
+    )
     def get(self, request: Request) -> Response:
         page = self.paginate_queryset(self.get_queryset())
         return self.get_paginated_response(s.MemberOutput(page, many=True).data)
@@ -353,6 +365,8 @@ class MemberDetailView(APIView):
 
 class MeView(APIView):
     required_scopes = {"GET": ["loyalty:read"]}
+    # a bad program parameter; not a member (of that program)
+    extra_error_statuses = {"GET": [400, 404]}
 
     @extend_schema(
         tags=TAG,
@@ -368,6 +382,8 @@ class MeView(APIView):
 
 class MeMovementsView(GenericAPIView[PointsMovement]):
     required_scopes = {"GET": ["loyalty:read"]}
+    # a bad program parameter; not a member (of that program)
+    extra_error_statuses = {"GET": [400, 404]}
     serializer_class = s.PointsMovementOutput
 
     def get_queryset(self) -> QuerySet[PointsMovement]:
@@ -381,6 +397,7 @@ class MeMovementsView(GenericAPIView[PointsMovement]):
         operation_id="loyalty_me_movements",
         summary="The signed-in shopper's points history",
         parameters=[PROGRAM_PARAM],
+        responses=s.PointsMovementOutput(many=True),
     )
     def get(self, request: Request) -> Response:
         page = self.paginate_queryset(self.get_queryset())
@@ -389,6 +406,8 @@ class MeMovementsView(GenericAPIView[PointsMovement]):
 
 class MeCouponsView(APIView):
     required_scopes = {"GET": ["loyalty:read"]}
+    # a bad program parameter; not a member (of that program)
+    extra_error_statuses = {"GET": [400, 404]}
 
     @extend_schema(
         tags=TAG,
