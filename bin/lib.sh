@@ -178,6 +178,10 @@ remove_postgres() {
   fi
 }
 
+# Redis keeps the Celery queues (and the tasks' results), so it persists them
+# in an append-only file under .var/<instance>/redis/, written every second:
+# without it a restart lost every queued task (issue defect 4); a crash now
+# loses at most the last second, and the database sweeps cover that.
 start_redis() {
   if redis-cli -h 127.0.0.1 -p "$REDIS_PORT" ping >/dev/null 2>&1; then return 0; fi
   log "Starting Redis on 127.0.0.1:$REDIS_PORT"
@@ -188,7 +192,8 @@ start_redis() {
   # the retries stay for a port another program frees a moment late.
   for _ in 1 2 3; do
     redis-server --bind 127.0.0.1 --port "$REDIS_PORT" --dir "$VAR/redis" --daemonize yes \
-      --pidfile "$VAR/run/redis.pid" --logfile "$VAR/log/redis.log" --save '' --appendonly no >/dev/null
+      --pidfile "$VAR/run/redis.pid" --logfile "$VAR/log/redis.log" --save '' \
+      --appendonly yes --appendfsync everysec >/dev/null
     for _ in $(seq 50); do
       redis-cli -h 127.0.0.1 -p "$REDIS_PORT" ping >/dev/null 2>&1 && return 0
       sleep 0.1
@@ -199,8 +204,9 @@ start_redis() {
   return 1
 }
 
+# A plain SHUTDOWN writes the append-only file out (no snapshot: save is off).
 stop_redis() {
-  redis-cli -h 127.0.0.1 -p "$REDIS_PORT" shutdown nosave >/dev/null 2>&1 || true
+  redis-cli -h 127.0.0.1 -p "$REDIS_PORT" shutdown >/dev/null 2>&1 || true
 }
 
 # start_services INSTANCE: everything a process of the gateway needs.
@@ -293,7 +299,7 @@ wait_ready() {
 supervise() {
   local name="$1" out="$2" child="" rc
   shift 2
-  trap 'trap - TERM INT; if [ -n "$child" ]; then kill -TERM "$child" 2>/dev/null; wait "$child" 2>/dev/null; fi; exit 0' TERM INT
+  trap 'trap - TERM INT; if [ -n "$child" ]; then kill -TERM "$child" 2>/dev/null || true; wait "$child" 2>/dev/null || true; fi; exit 0' TERM INT
   while true; do
     if [ "$out" = - ]; then "$@" & else "$@" >>"$out" 2>&1 & fi
     child=$!

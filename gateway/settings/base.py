@@ -283,6 +283,29 @@ SPECTACULAR_SETTINGS = {
 # ---------------------------------------------------------------- Celery
 CELERY_BROKER_URL = REDIS_URL
 CELERY_RESULT_BACKEND = REDIS_URL
+# How long a task taken by a worker may stay unacknowledged before Redis hands
+# it to another worker (kombu's default: an hour, so a task whose worker was
+# SIGKILLed waited an hour; issue defect 4). It must outlast both the longest
+# countdown a task is queued with (webhook retries: up to 10 min,
+# partners/services/delivery.py COUNTDOWN_LIMIT), or such tasks would be handed
+# out again and again, and the longest run of an acks_late task (the
+# resumable loyalty code jobs and model rebuilds, minutes), or a second worker
+# would start the same run. 15 min holds both; the work that must not wait that
+# long after a crash is swept from the database anyway (webhooks every 15 s,
+# slots and holds every minute).
+CELERY_VISIBILITY_TIMEOUT_S = int(env("CELERY_VISIBILITY_TIMEOUT_S", "900"))
+CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": CELERY_VISIBILITY_TIMEOUT_S}
+CELERY_RESULT_BACKEND_TRANSPORT_OPTIONS = {"visibility_timeout": CELERY_VISIBILITY_TIMEOUT_S}
+# A worker started while Redis is away waits for it rather than exiting
+# (and Celery 6 reads only this setting at start-up).
+CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+CELERY_BROKER_CONNECTION_RETRY = True
+# broker_connection_max_retries keeps Celery's 100: None ("forever") made a
+# web process publishing the outbox doorbell hang while Redis was away
+# (tests/partners/test_outbox_doorbell.py).
+# Reconnects every second or two instead of kombu's 2, 4, ... 30 s backoff,
+# which delayed webhooks 30-35 s after Redis came back (gateway/celery.py).
+CELERY_WORKER_CONSUMER = "gateway.celery:QuickReconnectConsumer"
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
