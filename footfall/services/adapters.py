@@ -97,7 +97,8 @@ def _read_count(record: CountRecord, data: Mapping[str, Any], key: str, name: st
     if value is None:
         record.fail(name, "required", _("This field is required."))
         return None
-    number = whole_number(value)
+    # A JSON integer, the common case, is taken without a call (5,000 records, 10,000 counts a batch).
+    number = value if type(value) is int else whole_number(value)
     if number is None or not 0 <= number <= limit:
         record.fail(name, "invalid_count", _("Expected a whole number from 0 to %(max)d.") % {"max": limit})
         return None
@@ -123,10 +124,11 @@ def _read_samples(record: CountRecord, data: Mapping[str, Any], form: IntervalFo
 def _read_interval(record: CountRecord, data: Mapping[str, Any], form: IntervalFormat, limit: int) -> None:
     """Times, counts and completeness of a record, by the format's rules
     (``footfall.services.formats``: the schema is written from them too)."""
-    record.start = _read_time(record, data, form.start.key, form.start.name)
-    record.end = _read_time(record, data, form.end.key, form.end.name)
-    record.in_value = _read_count(record, data, form.entries.key, form.entries.name, limit=limit)
-    record.out_value = _read_count(record, data, form.exits.key, form.exits.name, limit=limit)
+    start_key, start_name, end_key, end_name, in_key, in_name, out_key, out_name = form.reading
+    record.start = _read_time(record, data, start_key, start_name)
+    record.end = _read_time(record, data, end_key, end_name)
+    record.in_value = _read_count(record, data, in_key, in_name, limit=limit)
+    record.out_value = _read_count(record, data, out_key, out_name, limit=limit)
     _read_samples(record, data, form)
 
 

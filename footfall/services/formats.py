@@ -19,7 +19,7 @@ ingest and said in the descriptions."""
 
 import datetime as dt
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 # A batch is answered within about a second at this size (see
@@ -152,6 +152,14 @@ class IntervalFormat:
         "samples_expected", "samples_expected", MAX_SAMPLES, minimum=1, optional=True, description=_SAMPLES_HELP
     )
     description: str = ""
+
+    # (key, name) of start, end, entries and exits, flat: what the adapters
+    # unpack once per record (one attribute read instead of sixteen).
+    reading: tuple[str, ...] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        rules = (self.start, self.end, self.entries, self.exits)
+        object.__setattr__(self, "reading", tuple(part for rule in rules for part in (rule.key, rule.name)))
 
     def fields(self) -> list[Code | Instant | Count]:
         """The rules of the record's own keys, in the order ingest reads them."""
