@@ -116,8 +116,9 @@ JOIN stores st ON st.n = k %% (SELECT count(*) FROM stores)
     **TABLES,
 )
 # Lines of order k: aisle (k * 7919) mod 200, and ``lines`` distinct products of it
-# (offsets k * 31 + j * 13 modulo the aisle's depth differ for j = 1..10, 13 being
-# prime to 100 and to 10).
+# (offsets (k div 200) * 37 + j * 13 modulo the aisle's depth differ for j = 1..10,
+# 13 being prime to 100 and to 10; k div 200 varies the start independently of the
+# aisle, so every product of an aisle is bought).
 _LINES = fragment(
     """
 INSERT INTO {line} (order_id, product_id, sku, name_fr, name_en, quantity, unit_price_amount, line_total_amount)
@@ -126,7 +127,7 @@ FROM {ord} o
 CROSS JOIN generate_series(1, %(lines)s) AS j
 JOIN {p} p ON p.owner_id IS NULL AND p.sku = 'BENCH-' || lpad((
     1 + (substr(o.idempotency_key, %(prefix_end)s)::int * 7919) %% %(aisles)s
-      + %(aisles)s * (((substr(o.idempotency_key, %(prefix_end)s)::int * 31) + j * 13) %% %(depth)s)
+      + %(aisles)s * (((substr(o.idempotency_key, %(prefix_end)s)::int / %(aisles)s * 37) + j * 13) %% %(depth)s)
 )::text, 6, '0')
 WHERE o.idempotency_key LIKE %(prefix)s::text || '%%'
 ON CONFLICT DO NOTHING
