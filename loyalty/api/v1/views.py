@@ -8,6 +8,7 @@ from typing import Any
 
 from django.db.models import QuerySet
 from django.utils import timezone
+from django.utils.translation import gettext as _
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiExample, OpenApiParameter, extend_schema
 from rest_framework.generics import GenericAPIView
@@ -16,8 +17,17 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from gateway.api.idempotency import idempotent
-from gateway.api.params import choice_param, code_param, code_schema
-from gateway.api.problems import FieldInvalid
+from gateway.api.pagination import MAX_CURSOR_LENGTH
+from gateway.api.params import (
+    CONTROL_CHARACTERS,
+    DEFAULT_PAGE_SIZE,
+    MAX_PAGE_SIZE,
+    choice_param,
+    code_param,
+    code_schema,
+    page_size_param,
+)
+from gateway.api.problems import FieldInvalid, InvalidQueryParameter
 from inventory.selectors.locations import locations_visible_to
 from loyalty import selectors
 from loyalty.api.v1 import serializers as s
@@ -400,6 +410,12 @@ class MeMovementsView(GenericAPIView[PointsMovement]):
         responses=s.PointsMovementOutput(many=True),
     )
     def get(self, request: Request) -> Response:
+        # A malformed page size or cursor is a 400 whoever calls, before the
+        # caller is asked to be a member (as on every other list).
+        page_size_param(request, default=DEFAULT_PAGE_SIZE, maximum=MAX_PAGE_SIZE)
+        cursor = request.query_params.get("cursor", "")
+        if len(cursor) > MAX_CURSOR_LENGTH or CONTROL_CHARACTERS.search(cursor):
+            raise InvalidQueryParameter("cursor", _("The cursor is invalid; use the next or previous link as given."))
         page = self.paginate_queryset(self.get_queryset())
         return self.get_paginated_response(s.PointsMovementOutput(page, many=True).data)
 
