@@ -14,12 +14,13 @@ the bench and the tests read). In short, per region (a quarter of the
 network) at the normal rate:
 
 - ``Shopper`` (weight 12, 1.05 tasks/s each): twenty reads to one checkout:
-  the catalogue by category, one product (with the ETag it holds, so a
-  304 is an answer), availability near them (1-3 SKUs, 10 km), their home
-  store's open slots today and tomorrow, their orders; the checkout holds a
-  slot first half of the time, then orders with an Idempotency-Key and the
-  retry logic of loadtests/shoppers.py (``slot_full`` -> an alternative,
-  5xx -> same key), and later reads its order's status.
+  the catalogue by category, one product (with the ETag it holds, so a 304
+  is an answer) and, once the endpoint exists, a product page's
+  recommendations, availability near them (1-3 SKUs, 10 km), their home
+  store's open slots today and tomorrow, the status of an order placed
+  earlier (read by its own shopper). The checkout holds a slot first half of
+  the time, then orders with an Idempotency-Key and the retry logic of
+  loadtests/shoppers.py (``slot_full`` -> an alternative, 5xx -> same key).
 - ``StoreStaff`` (weight 4, 0.5 tasks/s): the store's queue, then one move
   of an order placed there (preparing, ready, collected), as the staff app does.
 - ``PartnerSystem`` (12 fixed): its bulk stock sync of every line it has
@@ -86,6 +87,8 @@ QUARTER = 900  # seconds in a footfall or sales interval
 _history: list[dict[str, Any]] = []
 # Orders waiting for a store's staff: (store index, order id, next status).
 _work: deque[tuple[int, str, str]] = deque()
+# Orders placed so far: (shopper index, order id), whose shoppers come back for the status.
+_placed: list[tuple[int, str]] = []
 _next_status = {"preparing": "ready", "ready": "collected"}
 _shopper_ids = itertools.count()
 _partner_ids = itertools.count()
@@ -249,7 +252,6 @@ class Shopper(FastHttpUser):
             key=lambda i: (stores[i]["lat"] - self.point[0]) ** 2 + (stores[i]["lng"] - self.point[1]) ** 2,
         )
         self.slot_ids: list[int] = []
-        self.orders: list[str] = []
 
     def _get(self, path: str, name: str, ok: tuple[int, ...] = (200,), headers: dict[str, str] | None = None) -> Any:
         with self.client.get(
@@ -290,10 +292,19 @@ class Shopper(FastHttpUser):
 
     @task(mix.SHOPPER_READS["my_orders"])
     def my_orders(self) -> None:
-        if self.orders:
-            self._get(f"/api/v1/orders/{self.rng.choice(self.orders)}", "GET /api/v1/orders/{id}")
-        else:
+        """A shopper who ordered earlier checks the order's status (with its own token); before
+        any order exists, the current shopper's (empty) list."""
+        if not _placed:
             self._get("/api/v1/orders?page_size=5", "GET /api/v1/orders")
+            return
+        index, order_id = self.rng.choice(_placed)
+        with self.client.get(
+            f"/api/v1/orders/{order_id}",
+            headers=_bearer(PLAN["shopper_tokens"][index]),
+            name="shopper: GET /api/v1/orders/{id}",
+            catch_response=True,
+        ) as response:
+            _check(response, (200,))
 
     @task(RECOMMENDATIONS)
     def recommendations(self) -> None:
@@ -356,7 +367,7 @@ class Shopper(FastHttpUser):
             data = response_json(response)
             if status == 201:
                 store = self.home
-                self.orders.append(data["id"])
+                _placed.append((self.index, data["id"]))
                 _history.append({"kind": "order", "order_id": data["id"], "key": basket.key, "store": store})
                 _work.append((store, data["id"], "preparing"))
                 return PLACED
