@@ -16,6 +16,7 @@ that ``check_stock_ledger`` reconciles, and prints
 
 import argparse
 import json
+import os
 import random
 import sys
 import threading
@@ -23,6 +24,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+import django
 import psycopg
 import requests
 
@@ -50,6 +52,7 @@ def main() -> int:
         stack.manage("seed_bench_stock", "--stores", str(size["stores"]), "--levels", str(size["levels"]))
         progress(f"seeded in {time.perf_counter() - started:.1f} s")
         dsn = stack.env["DATABASE_URL"]
+        _django(stack.env)
         levels = _levels(dsn)
         batches, expected = _plan(levels, size["lines"])
         token = stack.token(*stack.client("operator", "bench sync operator"))
@@ -71,16 +74,30 @@ def main() -> int:
     return 1 if failures else 0
 
 
+def _django(env: dict[str, str]) -> None:
+    """Django set up in this process with the server's settings, so the
+    checks below take table names from the models (gateway.sql), as the app does."""
+    os.environ.update(env)
+    django.setup()
+
+
 def _levels(dsn: str) -> list[tuple[str, str, int]]:
     """(sku, store code, on hand) of every seeded level."""
+    from gateway.sql import fragment
+    from inventory.models import Location, Product, StockLevel
+
+    sql = fragment(
+        """
+        SELECT p.sku, l.code, s.on_hand FROM {level} s
+        JOIN {product} p ON p.id = s.product_id JOIN {location} l ON l.id = s.location_id
+        WHERE l.code LIKE 'BST%'
+        """,
+        level=StockLevel,
+        product=Product,
+        location=Location,
+    )
     with psycopg.connect(dsn) as conn:
-        rows = conn.execute(
-            """
-            SELECT p.sku, l.code, s.on_hand FROM inventory_stocklevel s
-            JOIN inventory_product p ON p.id = s.product_id JOIN inventory_location l ON l.id = s.location_id
-            WHERE l.code LIKE 'BST%'
-            """
-        ).fetchall()
+        rows = conn.execute(sql).fetchall()
     return [(sku, code, on_hand) for sku, code, on_hand in rows]
 
 
@@ -175,26 +192,37 @@ def _check_answers(answers: list[tuple[int, Any, float]], count: int) -> list[st
 
 def _check_database(dsn: str, expected: dict[tuple[str, str], int]) -> list[str]:
     """Every line landed exactly once: its level holds what it asked, and it has one movement and one event."""
+    from gateway.sql import fragment
+    from inventory.models import Location, Product, StockLevel, StockMovement
+    from partners.models import Event
+
     skus, codes, values = zip(*((sku, code, value) for (sku, code), value in expected.items()), strict=True)
+    wrong_sql = fragment(
+        """
+        SELECT count(*) FROM unnest(%s::text[], %s::text[], %s::int[]) AS e(sku, code, on_hand)
+        JOIN {product} p ON p.sku = e.sku AND p.owner_id IS NULL
+        JOIN {location} l ON l.code = e.code
+        JOIN {level} s ON s.product_id = p.id AND s.location_id = l.id
+        WHERE s.on_hand <> e.on_hand
+        """,
+        product=Product,
+        location=Location,
+        level=StockLevel,
+    )
+    movements_sql = fragment(
+        "SELECT count(*), count(DISTINCT m.stock_level_id) FROM {movement} m "
+        "WHERE m.idempotency_key LIKE 'bench-sync-%'",
+        movement=StockMovement,
+    )
+    events_sql = fragment(
+        "SELECT count(*) FROM {event} e WHERE e.type = 'stock.changed' AND e.payload->>'reason' = 'sync' "
+        "AND e.subject LIKE 'stock:BST%'",
+        event=Event,
+    )
     with psycopg.connect(dsn) as conn:
-        wrong = conn.execute(
-            """
-            SELECT count(*) FROM unnest(%s::text[], %s::text[], %s::int[]) AS e(sku, code, on_hand)
-            JOIN inventory_product p ON p.sku = e.sku AND p.owner_id IS NULL
-            JOIN inventory_location l ON l.code = e.code
-            JOIN inventory_stocklevel s ON s.product_id = p.id AND s.location_id = l.id
-            WHERE s.on_hand <> e.on_hand
-            """,
-            [list(skus), list(codes), list(values)],
-        ).fetchone()[0]  # type: ignore[index]  # count(*) always returns a row
-        movements = conn.execute(
-            "SELECT count(*), count(DISTINCT stock_level_id) FROM inventory_stockmovement "
-            "WHERE idempotency_key LIKE 'bench-sync-%'"
-        ).fetchone() or (0, 0)
-        events = conn.execute(
-            "SELECT count(*) FROM partners_event WHERE type = 'stock.changed' AND payload->>'reason' = 'sync' "
-            "AND subject LIKE 'stock:BST%'"
-        ).fetchone()[0]  # type: ignore[index]  # count(*) always returns a row
+        wrong = conn.execute(wrong_sql, [list(skus), list(codes), list(values)]).fetchone()[0]  # type: ignore[index]  # count(*) always returns a row
+        movements = conn.execute(movements_sql).fetchone() or (0, 0)
+        events = conn.execute(events_sql).fetchone()[0]  # type: ignore[index]  # count(*) always returns a row
     failures = []
     if wrong:
         failures.append(f"{wrong} levels do not hold what their line asked for")
