@@ -22,6 +22,7 @@ import argparse
 import http.client
 import json
 import math
+import os
 import random
 import sys
 import threading
@@ -30,6 +31,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
 
+import django
 import psycopg
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
@@ -58,6 +60,7 @@ def main() -> int:
         progress(f"seeding {size['stores']:,} stores and {size['levels']:,} stock levels (seed_bench_stock)")
         stack.manage("seed_bench_stock", "--stores", str(size["stores"]), "--levels", str(size["levels"]))
         dsn = stack.env["DATABASE_URL"]
+        _django(stack.env)
         skus = _skus(dsn)
         # a store client: figures of every other store capped, like a shopper's; one lookup more per request
         client_id, secret = stack.client("store", "bench store till", "--scopes", "inventory:read")
@@ -96,11 +99,20 @@ def main() -> int:
     return 1 if failures else 0
 
 
+def _django(env: dict[str, str]) -> None:
+    """Django set up in this process with the server's settings, so the
+    checks below take table names from the models (gateway.sql), as the app does."""
+    os.environ.update(env)
+    django.setup()
+
+
 def _skus(dsn: str) -> list[str]:
+    from gateway.sql import fragment
+    from inventory.models import Product
+
+    sql = fragment("SELECT p.sku FROM {product} p WHERE p.sku LIKE 'BENCH-%' ORDER BY p.sku", product=Product)
     with psycopg.connect(dsn) as conn:
-        return [
-            row[0] for row in conn.execute("SELECT sku FROM inventory_product WHERE sku LIKE 'BENCH-%' ORDER BY sku")
-        ]
+        return [row[0] for row in conn.execute(sql)]
 
 
 def _point(rng: random.Random) -> tuple[float, float]:
@@ -161,23 +173,28 @@ def _haversine_km(lat1: float, lng1: float, lat2: float, lng2: float) -> float:
 
 def _check_answers(port: int, token: str, dsn: str, skus: list[str]) -> list[str]:
     """A sample of answers against the database, computed independently in Python."""
+    from gateway.sql import fragment
+    from inventory.models import Location, Product, StockLevel
+
+    stores_sql = fragment(
+        "SELECT l.id, l.code, l.latitude::float8, l.longitude::float8 FROM {location} l "
+        "WHERE l.kind = 'store' AND l.is_active AND l.click_and_collect AND l.latitude IS NOT NULL",
+        location=Location,
+    )
+    stock_sql = fragment(
+        "SELECT s.location_id, s.available FROM {level} s "
+        "JOIN {product} p ON p.id = s.product_id WHERE p.sku = %s AND s.available > 0",
+        level=StockLevel,
+        product=Product,
+    )
     rng = random.Random(99)
     failures = []
     with psycopg.connect(dsn) as db:
-        stores = db.execute(
-            "SELECT id, code, latitude::float8, longitude::float8 FROM inventory_location "
-            "WHERE kind = 'store' AND is_active AND click_and_collect AND latitude IS NOT NULL"
-        ).fetchall()
+        stores = db.execute(stores_sql).fetchall()
         for _ in range(25):
             lat, lng = _point(rng)
             sku = rng.choice(skus)
-            stock: dict[int, int] = dict(
-                db.execute(
-                    "SELECT s.location_id, s.available FROM inventory_stocklevel s "
-                    "JOIN inventory_product p ON p.id = s.product_id WHERE p.sku = %s AND s.available > 0",
-                    [sku],
-                ).fetchall()
-            )
+            stock: dict[int, int] = dict(db.execute(stock_sql, [sku]).fetchall())
             near = sorted(
                 (round(_haversine_km(lat, lng, slat, slng), 3), code, stock[pk])
                 for pk, code, slat, slng in stores
