@@ -1,20 +1,42 @@
 """Demo click-and-collect: slot schedules for the demo stores, their next
 days released at once (so the running server shows bookable slots), and a
 few orders for the demo shopper when the demo catalogue has stock, one of
-them already collected (a sale in the footfall KPIs of PAR01)."""
+them already collected (a sale in the footfall KPIs of PAR01).
+
+Cross-sell: with ``--data-dir`` holding ``groceries_train.csv`` (the
+Groceries basket file), its baskets are imported as till baskets, a demo
+product is created for each item name (SKU ``DEMO-`` and the name) and
+stocked at the demo stores, so the offers can be collected there; then the
+live co-purchase model is built (in this process) whenever none is live or
+new baskets came in. Without the file, the model is built from the demo's
+collected orders alone."""
 
 import datetime as dt
+import zlib
+from pathlib import Path
 from typing import Any
 
 from django.contrib.auth import get_user_model
 from django.core.management.base import OutputWrapper
 
-from commerce.models import Order, OrderStatus, PickupSlot, SlotSchedule, SlotWindow
+from commerce.models import (
+    CoPurchaseModel,
+    ModelPurpose,
+    ModelState,
+    Order,
+    OrderStatus,
+    PickupSlot,
+    SlotSchedule,
+    SlotWindow,
+)
+from commerce.recommendations.baskets import SKU_PREFIX, baskets_import
+from commerce.recommendations.building import co_purchase_model_build, co_purchase_rebuild_request
 from commerce.services.lifecycle import Actor, order_transition
 from commerce.services.orders import LineRequest, order_place
 from commerce.services.release import slots_release_due
 from inventory.local_time import zone
-from inventory.models import Location, StockLevel
+from inventory.models import Location, MovementReason, Product, StockLevel
+from inventory.services import StockChanges, stock_changes_apply
 from partners.callers import Caller
 from partners.models import ApiClient
 
@@ -55,6 +77,7 @@ def load(*, stdout: OutputWrapper, options: dict[str, Any]) -> None:
         f"{sum(1 for day in released if day.released)} store-days released now, {open_slots} slots in all"
     )
     _demo_orders(stdout=stdout, store=stores.get("PAR01"))
+    _demo_recommendations(stdout=stdout, data_dir=options.get("data_dir") or "", stores=list(stores.values()))
 
 
 def _demo_orders(*, stdout: OutputWrapper, store: Location | None) -> None:
@@ -89,3 +112,52 @@ def _demo_orders(*, stdout: OutputWrapper, store: Location | None) -> None:
     for status in (OrderStatus.PREPARING, OrderStatus.READY, OrderStatus.COLLECTED):
         order_transition(order_id=orders[-1].pk, to_status=status, actor=Actor(client=operator))
     stdout.write(f"  {len(orders)} demo orders for the shopper at PAR01, the last one collected")
+
+
+BASKET_FILE = "groceries_train.csv"
+# on-hand range of the demo grocery products at each demo store
+GROCERY_STOCK = (5, 60)
+
+
+def _demo_recommendations(*, stdout: OutputWrapper, data_dir: str, stores: list[Location]) -> None:
+    path = Path(data_dir) / BASKET_FILE if data_dir else None
+    new_baskets = 0
+    if path is not None and path.is_file():
+        imported = baskets_import(path=path, create_products=True)
+        new_baskets = imported.baskets
+        stocked = _stock_groceries(stores)
+        stdout.write(
+            f"  cross-sell: {imported.baskets} baskets imported from {BASKET_FILE}, "
+            f"{imported.products_created} demo products created, {stocked} stock levels set"
+        )
+    live = CoPurchaseModel.objects.filter(purpose=ModelPurpose.LIVE, state=ModelState.READY).exists()
+    if live and not new_baskets:
+        return
+    request = co_purchase_rebuild_request(enqueue=False)
+    model = co_purchase_model_build(model_id=request.model.pk) if request.created else None
+    if model is not None and model.state == ModelState.READY:
+        stdout.write(
+            f"  cross-sell: co-purchase model {model.pk} from {model.basket_count} baskets, {model.score_count} scores"
+        )
+
+
+def _stock_groceries(stores: list[Location]) -> int:
+    """Deterministic on-hand figures for the demo grocery products, so a second run changes nothing."""
+    low, high = GROCERY_STOCK
+    changes = StockChanges()
+    for product in Product.objects.filter(owner__isnull=True, sku__startswith=SKU_PREFIX).order_by("pk"):
+        for store in stores:
+            spread = zlib.crc32(f"{product.sku}@{store.code}".encode()) % (high - low + 1)
+            changes.add(
+                product_id=product.pk,
+                location_id=store.pk,
+                quantity=low + spread,
+                is_set=True,
+                sku=product.sku,
+                location_code=store.code,
+                audience=None,
+            )
+    outcomes = stock_changes_apply(
+        changes=changes, reason=MovementReason.SYNC, actor_id=None, reference="demo", all_or_nothing=True
+    )
+    return sum(outcome.status == "applied" for outcome in outcomes)

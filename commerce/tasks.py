@@ -7,6 +7,9 @@ repeat runs across DST changes)."""
 
 from celery import shared_task
 
+# The worker discovers this module only: importing the cross-sell tasks here
+# registers them (they run on the default queue, not on commerce's).
+from commerce.recommendations.tasks import co_purchase_model_rebuild, co_purchase_model_rebuild_nightly
 from commerce.services.lifecycle import orders_mark_no_show
 from commerce.services.release import slots_release_due
 from commerce.services.slots import holds_expire_due
@@ -29,3 +32,12 @@ def expire_slot_holds() -> int:
 def mark_no_show_orders() -> int:
     """Orders not collected by the slot's end plus the grace time become no_show."""
     return orders_mark_no_show()
+
+
+__all__ = [
+    "co_purchase_model_rebuild",
+    "co_purchase_model_rebuild_nightly",
+    "expire_slot_holds",
+    "mark_no_show_orders",
+    "release_pickup_slots",
+]

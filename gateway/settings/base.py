@@ -6,6 +6,7 @@ from pathlib import Path
 
 import dj_database_url
 import django_stubs_ext
+from celery.schedules import crontab
 from django.utils.translation import gettext_lazy as _
 from kombu import Queue
 
@@ -346,6 +347,12 @@ CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {
     "release-pickup-slots": {"task": "commerce.tasks.release_pickup_slots", "schedule": 60.0},
     "expire-slot-holds": {"task": "commerce.tasks.expire_slot_holds", "schedule": 60.0},
     "mark-no-show-orders": {"task": "commerce.tasks.mark_no_show_orders", "schedule": 300.0},
+    # Cross-sell: a new co-purchase model version from the collected orders, nightly
+    # (02:30 UTC, before the European morning); the live version serves until it is built.
+    "recommendations-rebuild-nightly": {
+        "task": "commerce.recommendations.tasks.co_purchase_model_rebuild_nightly",
+        "schedule": crontab(hour=2, minute=30),
+    },
     # Loyalty: each program's nightly job (03:00 in its zone, catching up missed days),
     # reservations past their TTL, and the proof that points balances equal their movements.
     "loyalty-nightly": {"task": "loyalty.tasks.run_nightly", "schedule": 900.0},

@@ -2,6 +2,8 @@
 the operator, a shopper's own member, and what the discount engine needs to
 price a basket (offers, codes and their budgets)."""
 
+import datetime as dt
+
 from django.db.models import QuerySet
 from django.utils.translation import gettext as _
 
@@ -18,8 +20,9 @@ def ensure_operator(*, caller: Caller) -> None:
         raise CallerNotAllowed(_("Only the retailer's operator manages loyalty programs, campaigns and codes."))
 
 
-def programs_visible_to(*, caller: Caller) -> QuerySet[Program]:
-    return Program.objects.all() if caller.is_operator else Program.objects.filter(is_active=True)
+def programs_visible_to(*, caller: Caller, updated_since: dt.datetime | None = None) -> QuerySet[Program]:
+    programs = Program.objects.all() if caller.is_operator else Program.objects.filter(is_active=True)
+    return programs.filter(updated_at__gte=updated_since) if updated_since is not None else programs
 
 
 def program_get(*, caller: Caller, code: str) -> Program:
@@ -29,13 +32,21 @@ def program_get(*, caller: Caller, code: str) -> Program:
     return program
 
 
-def campaigns_of(*, caller: Caller, program: str | None = None, state: str | None = None) -> QuerySet[Campaign]:
+def campaigns_of(
+    *,
+    caller: Caller,
+    program: str | None = None,
+    state: str | None = None,
+    updated_since: dt.datetime | None = None,
+) -> QuerySet[Campaign]:
     ensure_operator(caller=caller)
     campaigns = Campaign.objects.select_related("program").prefetch_related("budgets", "stores")
     if program:
         campaigns = campaigns.filter(program__code=program)
     if state:
         campaigns = campaigns.filter(state=state)
+    if updated_since is not None:
+        campaigns = campaigns.filter(updated_at__gte=updated_since)
     return campaigns
 
 
@@ -54,10 +65,16 @@ def code_job_get(*, caller: Caller, job_id: int) -> CodeGenerationJob:
     return job
 
 
-def members_of(*, caller: Caller, program: str | None = None) -> QuerySet[Member]:
+def members_of(
+    *, caller: Caller, program: str | None = None, updated_since: dt.datetime | None = None
+) -> QuerySet[Member]:
     ensure_operator(caller=caller)
     members = Member.objects.select_related("program", "home_store")
-    return members.filter(program__code=program) if program else members
+    if program:
+        members = members.filter(program__code=program)
+    if updated_since is not None:
+        members = members.filter(updated_at__gte=updated_since)
+    return members
 
 
 def member_get(*, caller: Caller, card_number: str) -> Member:

@@ -20,15 +20,18 @@ from drf_spectacular.generators import SchemaGenerator
 from rest_framework.generics import GenericAPIView
 from rest_framework.test import APIClient
 
-from commerce.models import Order, PickupSlot
+from commerce.models import Order, PickupSlot, ProductRelation, RelationKind
 from footfall.models import Anomaly, AnomalyStatus, Sensor, SensorKind
 from gateway.api.pagination import GatewayCursorPagination
 from inventory.services import stock_set
+from loyalty.models import Campaign, Member, Program
+from loyalty.services.points import points_earn
 from partners.models import ApiClient, CallerKind, WebhookSubscription
 from partners.services import event_record, events_fan_out
 from partners.services.webhooks import webhook_subscription_create
 from tests.commerce.factories import idempotency_key, open_slot, shopper, stocked_product, store_with_schedule
-from tests.factories import LocationFactory, PartnerFactory, api_as, make_client
+from tests.factories import LocationFactory, PartnerFactory, UserFactory, api_as, make_client
+from tests.loyalty.factories import MemberFactory, ProgramFactory, campaign
 
 pytestmark = pytest.mark.django_db
 
@@ -167,6 +170,41 @@ def _footfall_anomalies() -> Listed:
     return Listed(_operator(), "/api/v1/footfall/anomalies")
 
 
+def _product_relations() -> Listed:
+    store = store_with_schedule()
+    first, second, third = (stocked_product(store) for _ in range(3))
+    for target in (second, third):
+        ProductRelation.objects.create(from_product=first, to_product=target, kind=RelationKind.CROSS_SELL)
+    return Listed(_operator(), "/api/v1/product-relations")
+
+
+def _loyalty_programs() -> Listed:
+    ProgramFactory.create_batch(2)
+    return Listed(_operator(), "/api/v1/loyalty/programs")
+
+
+def _loyalty_campaigns() -> Listed:
+    program = ProgramFactory.create()
+    campaign(program)
+    campaign(program)
+    return Listed(_operator(), "/api/v1/loyalty/campaigns")
+
+
+def _loyalty_members() -> Listed:
+    MemberFactory.create_batch(2, program=ProgramFactory.create())
+    return Listed(_operator(), "/api/v1/loyalty/members")
+
+
+def _loyalty_movements() -> Listed:
+    user = UserFactory.create()
+    member = MemberFactory.create(user=user)
+    for n in range(2):
+        points_earn(
+            program=member.program, member_id=member.pk, points=10, source=f"order:{n}", earned_at=timezone.now()
+        )
+    return Listed(api_as(make_client(CallerKind.SHOPPER), user=user), "/api/v1/loyalty/me/movements")
+
+
 # Every cursor-paginated list, built with only the rows it shows.
 LISTS: dict[str, Callable[[], Listed]] = {
     "products": _products,
@@ -181,7 +219,15 @@ LISTS: dict[str, Callable[[], Listed]] = {
     "orders": _orders,
     "footfall sensors": _footfall_sensors,
     "footfall anomalies": _footfall_anomalies,
+    "product relations": _product_relations,
+    "loyalty programs": _loyalty_programs,
+    "loyalty campaigns": _loyalty_campaigns,
+    "loyalty members": _loyalty_members,
+    "loyalty movements": _loyalty_movements,
 }
+# Lists of rows written once and never changed (a points ledger): read
+# onwards by cursor, they take no updated_since.
+APPEND_ONLY = {"loyalty movements"}
 # The events feed pages its own way (``after``), with the same page_size rule.
 PAGE_SIZED = {**LISTS, "events": _events}
 
@@ -193,7 +239,7 @@ def get(listed: Listed, query: str = "") -> Any:
 
 def key(row: dict[str, Any]) -> Any:
     """What identifies a row of a list."""
-    for name in ("id", "client_id", "code"):
+    for name in ("id", "client_id", "code", "card_number"):
         if name in row:
             return row[name]
     return (row["location"], row["sku"])  # a stock level
@@ -236,6 +282,11 @@ def test_the_sweep_covers_every_cursor_paginated_list() -> None:
         "/api/v1/orders",
         "/api/v1/footfall/sensors",
         "/api/v1/footfall/anomalies",
+        "/api/v1/product-relations",
+        "/api/v1/loyalty/programs",
+        "/api/v1/loyalty/campaigns",
+        "/api/v1/loyalty/members",
+        "/api/v1/loyalty/me/movements",
     }
     assert found == swept
     assert len(swept) == len(LISTS)
@@ -334,7 +385,7 @@ def _rfc3339(instant: dt.datetime, offset_hours: int) -> str:
     return instant.astimezone(dt.timezone(dt.timedelta(hours=offset_hours))).isoformat(timespec="seconds")
 
 
-@pytest.mark.parametrize("name", list(LISTS))
+@pytest.mark.parametrize("name", sorted(set(LISTS) - APPEND_ONLY))
 def test_every_list_of_mutable_rows_takes_updated_since(name: str) -> None:
     listed = LISTS[name]()
     every = [key(row) for row in get(listed, "page_size=500").json()["results"]]
@@ -359,6 +410,9 @@ ADDED_UPDATED_SINCE: dict[str, tuple[type[Model], str]] = {
     "pickup slots": (PickupSlot, "pk"),
     "slot orders": (Order, "public_id"),
     "partner clients": (ApiClient, "client_id"),
+    "loyalty programs": (Program, "code"),
+    "loyalty campaigns": (Campaign, "pk"),
+    "loyalty members": (Member, "card_number"),
 }
 
 

@@ -76,8 +76,11 @@ def private_redis() -> Iterator[PrivateRedis]:
 
 
 def probe(url: str) -> Celery:
-    """A client of the private Redis, sending tasks as the web processes do."""
-    return Celery("probe", broker=url, backend=url)
+    """A client of the private Redis, sending tasks as the web processes do.
+    Not the current app: a Celery app made current stays so after the test,
+    and every later test's tasks and results would go to this Redis, stopped
+    by then."""
+    return Celery("probe", broker=url, backend=url, set_as_current=False)
 
 
 def test_the_supervisor_starts_a_dead_process_again_and_stops_it_on_term(tmp_path: Path) -> None:
@@ -212,3 +215,13 @@ def test_the_visibility_timeout_outlasts_every_countdown_and_stays_under_an_hour
     assert (
         settings.CELERY_RESULT_BACKEND_TRANSPORT_OPTIONS["visibility_timeout"] == settings.CELERY_VISIBILITY_TIMEOUT_S
     )
+
+
+def test_a_probe_leaves_the_gateway_app_current() -> None:
+    from celery import current_app
+
+    from gateway.celery import app
+
+    probe("redis://127.0.0.1:1/0")
+
+    assert current_app._get_current_object() is app

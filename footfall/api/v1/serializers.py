@@ -9,7 +9,7 @@ instances would cost more than the SQL that stores it."""
 
 from collections.abc import Callable
 from decimal import Decimal
-from typing import Any
+from typing import Any, ClassVar
 
 from drf_spectacular.extensions import OpenApiSerializerExtension
 from drf_spectacular.openapi import AutoSchema
@@ -40,6 +40,8 @@ class FormatDocument(serializers.Serializer[Any]):
     """Documentation only: an OpenAPI component written from the format
     rules (``document``), never run; ``ref`` gives another document's
     reference."""
+
+    documentation_only: ClassVar[bool] = True
 
     @classmethod
     def document(cls, ref: Callable[[type["FormatDocument"]], dict[str, str]]) -> dict[str, Any]:

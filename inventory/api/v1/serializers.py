@@ -320,6 +320,7 @@ class SpecDocument(serializers.Serializer[Any]):
     """Documentation only: the OpenAPI component of a body declared as an
     inventory.specs Record (``spec``). Never validates anything."""
 
+    documentation_only: ClassVar[bool] = True
     spec: ClassVar[Record]
     _by_spec: ClassVar[dict[int, type["SpecDocument"]]] = {}
 

@@ -22,10 +22,12 @@ from gateway.api.params import (
     CONTROL_CHARACTERS,
     DEFAULT_PAGE_SIZE,
     MAX_PAGE_SIZE,
+    UPDATED_SINCE,
     choice_param,
     code_param,
     code_schema,
     page_size_param,
+    updated_since_param,
 )
 from gateway.api.problems import FieldInvalid, InvalidQueryParameter
 from inventory.selectors.locations import locations_visible_to
@@ -57,12 +59,13 @@ class ProgramListView(GenericAPIView[Program]):
     def get_queryset(self) -> QuerySet[Program]:
         caller = caller_from_request(self.request)
         selectors.ensure_operator(caller=caller)
-        return selectors.programs_visible_to(caller=caller)
+        return selectors.programs_visible_to(caller=caller, updated_since=updated_since_param(self.request))
 
     @extend_schema(
         tags=TAG,
         operation_id="loyalty_programs_list",
         summary="List loyalty programs",
+        parameters=[UPDATED_SINCE],
         responses=s.ProgramOutput(many=True),
     )
     def get(self, request: Request) -> Response:
@@ -116,13 +119,14 @@ class CampaignListView(GenericAPIView[Campaign]):
             caller=caller_from_request(request),
             program=code_param(request, "program"),
             state=choice_param(request, "state", _STATES),
+            updated_since=updated_since_param(request),
         )
 
     @extend_schema(
         tags=TAG,
         operation_id="loyalty_campaigns_list",
         summary="List campaigns",
-        parameters=[PROGRAM_PARAM, OpenApiParameter("state", OpenApiTypes.STR, enum=list(_STATES))],
+        parameters=[PROGRAM_PARAM, OpenApiParameter("state", OpenApiTypes.STR, enum=list(_STATES)), UPDATED_SINCE],
         responses=s.CampaignOutput(many=True),
     )
     def get(self, request: Request) -> Response:
@@ -301,14 +305,16 @@ class MemberListView(GenericAPIView[Member]):
 
     def get_queryset(self) -> QuerySet[Member]:
         return selectors.members_of(
-            caller=caller_from_request(self.request), program=code_param(self.request, "program")
+            caller=caller_from_request(self.request),
+            program=code_param(self.request, "program"),
+            updated_since=updated_since_param(self.request),
         )
 
     @extend_schema(
         tags=TAG,
         operation_id="loyalty_members_list",
         summary="List members",
-        parameters=[PROGRAM_PARAM],
+        parameters=[PROGRAM_PARAM, UPDATED_SINCE],
         responses=s.MemberOutput(many=True),
     )
     def get(self, request: Request) -> Response:
