@@ -218,10 +218,10 @@ def test_the_visibility_timeout_outlasts_every_countdown_and_stays_under_an_hour
 
 
 def test_a_probe_leaves_the_gateway_app_current() -> None:
-    from celery import current_app
+    from celery._state import get_current_app
 
     from gateway.celery import app
 
     probe("redis://127.0.0.1:1/0")
 
-    assert current_app._get_current_object() is app
+    assert get_current_app() is app
