@@ -12,7 +12,11 @@ refusal that wrote nothing (``gateway.transactions``: a ``Refusal``, or a
 transaction PostgreSQL says has written nothing) keeps the transaction and
 stores the answer in it, sparing the connection's prepared statements;
 any other 4xx rolls the handler's writes back and stores the answer in a
-transaction of its own, under the same lock."""
+transaction of its own, under the same lock.
+
+A secret shown once (a new client or signing secret) is stored sealed
+(``gateway.sealing``) and replayed in clear: a client whose answer was lost
+gets the secret that is now in force, instead of being locked out."""
 
 import contextlib
 import functools
@@ -32,6 +36,7 @@ from rest_framework.views import APIView
 
 from gateway.api.problems import ProblemError
 from gateway.api.sql import IDEMPOTENCY_FIND, IDEMPOTENCY_LOCK, IDEMPOTENCY_STORE, IDEMPOTENCY_TRY_LOCK
+from gateway.sealing import SealBroken, seal, unseal
 from gateway.transactions import refused_without_rollback, wrote_nothing
 
 HEADER = "Idempotency-Key"
@@ -41,6 +46,8 @@ KEY_MAX_LENGTH = 255
 KEY_PATTERN = re.compile(r"^[\x20-\x7e]+$")
 REPLAYED_HEADER = "Idempotent-Replayed"
 _REPLAYED_HEADERS = ("Location", "ETag", "Retry-After")
+SEAL_PURPOSE = "gateway.idempotency-replay"
+SEALED = "sealed"  # a sealed field is stored as {"sealed": token}
 
 
 class IdempotencyKeyInvalid(ProblemError):
@@ -104,23 +111,36 @@ def _find(scope: str, key: str) -> StoredOutcome | None:
     return StoredOutcome(fingerprint, status_code, json.loads(body) if body is not None else None, json.loads(headers))
 
 
-def _replay(record: StoredOutcome) -> Response:
+def _opened(value: Any) -> Any:
+    """A field stored sealed, in clear; None if SECRET_KEY changed without a fallback."""
+    if not isinstance(value, dict) or not isinstance(value.get(SEALED), str):
+        return value
+    try:
+        return unseal(value[SEALED], purpose=SEAL_PURPOSE)
+    except SealBroken:
+        return None
+
+
+def _replay(record: StoredOutcome, sealed: tuple[str, ...]) -> Response:
     headers = dict(record.headers)
     headers[REPLAYED_HEADER] = "true"
     content_type = headers.pop("Content-Type", None)
-    return Response(record.body, status=record.status_code, headers=headers, content_type=content_type)
+    body = record.body
+    if sealed and isinstance(body, dict):
+        body = {name: _opened(value) if name in sealed else value for name, value in body.items()}
+    return Response(body, status=record.status_code, headers=headers, content_type=content_type)
 
 
-def _store(scope: str, key: str, fingerprint: str, response: Response, redact: tuple[str, ...]) -> None:
+def _store(scope: str, key: str, fingerprint: str, response: Response, sealed: tuple[str, ...]) -> None:
     body: Any = None
     if response.data is not None:
         body = json.dumps(response.data, cls=JSONEncoder)
-        if redact:
+        if sealed:
             data = json.loads(body)
             if isinstance(data, dict):
-                for field in redact:
-                    if field in data:
-                        data[field] = None
+                for field in sealed:
+                    if isinstance(data.get(field), str):
+                        data[field] = {SEALED: seal(data[field], purpose=SEAL_PURPOSE)}
             body = json.dumps(data)
     headers = {name: response[name] for name in _REPLAYED_HEADERS if name in response}
     if response.content_type:
@@ -130,7 +150,7 @@ def _store(scope: str, key: str, fingerprint: str, response: Response, redact: t
 
 
 def _store_after_rollback(
-    scope: str, key: str, fingerprint: str, response: Response, redact: tuple[str, ...], lock_id: int
+    scope: str, key: str, fingerprint: str, response: Response, sealed: tuple[str, ...], lock_id: int
 ) -> Response:
     """Store a 4xx whose handler had written something before failing: that
     transaction rolled back (taking the lock with it), so the answer is kept
@@ -141,18 +161,18 @@ def _store_after_rollback(
             cursor.execute(IDEMPOTENCY_LOCK, [lock_id])
         record = _find(scope, key)
         if record is None:
-            _store(scope, key, fingerprint, response, redact)
+            _store(scope, key, fingerprint, response, sealed)
             return response
-    return _replay(record) if record.fingerprint == fingerprint else response
+    return _replay(record, sealed) if record.fingerprint == fingerprint else response
 
 
 Handler = Callable[..., Response]
 
 
-def idempotent(*, required: bool, redact: tuple[str, ...] = ()) -> Callable[[Handler], Handler]:
+def idempotent(*, required: bool, sealed: tuple[str, ...] = ()) -> Callable[[Handler], Handler]:
     """Wrap an APIView method. ``required`` makes the header mandatory (428
-    without it); ``redact`` lists body fields never stored (a secret shown once
-    is replayed as null)."""
+    without it); ``sealed`` lists body fields stored only sealed (a secret
+    shown once), replayed in clear."""
 
     def decorator(handler: Handler) -> Handler:
         @functools.wraps(handler)
@@ -187,10 +207,10 @@ def idempotent(*, required: bool, redact: tuple[str, ...] = ()) -> Callable[[Han
                     if response.status_code >= 500:
                         return response
                     if keep:
-                        _store(scope, key, fingerprint, response, redact)
+                        _store(scope, key, fingerprint, response, sealed)
                         return response
             if not keep:
-                return _store_after_rollback(scope, key, fingerprint, response, redact, lock_id)
+                return _store_after_rollback(scope, key, fingerprint, response, sealed, lock_id)
             # Answered without running the handler: the transaction wrote
             # nothing and has committed, since a rollback would cost the
             # connection its prepared statements (gateway/settings/base.py).
@@ -201,7 +221,7 @@ def idempotent(*, required: bool, redact: tuple[str, ...] = ()) -> Callable[[Han
                 )
             if record.fingerprint != fingerprint:
                 raise IdempotencyKeyReused(_("This Idempotency-Key was used with a different request."))
-            return _replay(record)
+            return _replay(record, sealed)
 
         wrapper.idempotency = "required" if required else "accepted"  # type: ignore[attr-defined]  # read by the schema
         return wrapper

@@ -2,7 +2,7 @@
 
 A secret is ``whsec_`` + base64 of 32 random bytes (the standard asks for 24
 to 64). The database keeps it encrypted with a key derived from SECRET_KEY
-(Fernet; SECRET_KEY_FALLBACKS still decrypt after a key rotation), because
+(gateway.sealing; SECRET_KEY_FALLBACKS still decrypt after a key rotation), because
 signing needs it in clear and a database dump must not hand it out.
 
 The signature is ``v1,`` + base64(HMAC-SHA256(key, "{id}.{timestamp}.{body}"))
@@ -13,8 +13,7 @@ import hashlib
 import hmac
 import secrets
 
-from cryptography.fernet import Fernet, InvalidToken, MultiFernet
-from django.conf import settings
+from gateway.sealing import SealBroken, seal, unseal
 
 SECRET_PREFIX = "whsec_"  # noqa: S105  the format prefix, not a secret
 SECRET_BYTES = 32
@@ -24,24 +23,17 @@ def webhook_secret_new() -> str:
     return SECRET_PREFIX + base64.b64encode(secrets.token_bytes(SECRET_BYTES)).decode()
 
 
-def _fernet() -> MultiFernet:
-    keys = [settings.SECRET_KEY, *getattr(settings, "SECRET_KEY_FALLBACKS", [])]
-    return MultiFernet(
-        [
-            Fernet(base64.urlsafe_b64encode(hashlib.sha256(f"partners.webhook-secret:{key}".encode()).digest()))
-            for key in keys
-        ]
-    )
+SEAL_PURPOSE = "partners.webhook-secret"
 
 
 def webhook_secret_encrypt(secret: str) -> str:
-    return _fernet().encrypt(secret.encode()).decode()
+    return seal(secret, purpose=SEAL_PURPOSE)
 
 
 def webhook_secret_decrypt(token: str) -> str:
     try:
-        return _fernet().decrypt(token.encode()).decode()
-    except InvalidToken as exc:
+        return unseal(token, purpose=SEAL_PURPOSE)
+    except SealBroken as exc:
         # SECRET_KEY changed without keeping the old one in SECRET_KEY_FALLBACKS.
         raise RuntimeError("A webhook secret cannot be decrypted with the configured keys.") from exc
 

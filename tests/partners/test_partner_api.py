@@ -1,9 +1,12 @@
 """Partner self-service: profile, clients without secrets, secret rotation, isolation."""
 
+import json
+
 import pytest
 from django.contrib.auth.hashers import identify_hasher
 from django.test import Client
 
+from gateway.api.models import IdempotencyRecord
 from partners.models import ApiClient, CallerKind
 from tests.factories import PartnerFactory, api_as, make_client
 
@@ -79,14 +82,24 @@ def test_rotation_gives_a_new_secret_and_retires_the_old(acme) -> None:
     assert token_request(acme.client_id, new_secret).status_code == 200
 
 
-def test_rotation_replay_returns_no_secret_and_rotates_once(acme) -> None:
+def test_a_lost_rotation_answer_is_replayed_with_the_secret_in_force_stored_sealed(acme) -> None:
+    # given a rotation whose answer the partner never received
     api = api_as(acme)
     url = f"/api/v1/partners/me/clients/{acme.client_id}/rotate-secret"
-    first = api.post(url, HTTP_IDEMPOTENCY_KEY="rotate-1")
+    lost = api.post(url, HTTP_IDEMPOTENCY_KEY="rotate-1").json()["client_secret"]
+    assert token_request(acme.client_id, "acme-initial-secret").status_code == 401
+
+    # when it retries with the same key
     replay = api.post(url, HTTP_IDEMPOTENCY_KEY="rotate-1")
+
+    # then it gets the secret now in force, rotated once, and the stored answer holds it sealed
     assert replay["Idempotent-Replayed"] == "true"
-    assert replay.json()["client_secret"] is None
-    assert token_request(acme.client_id, first.json()["client_secret"]).status_code == 200
+    assert replay.json()["client_secret"] == lost
+    assert token_request(acme.client_id, replay.json()["client_secret"]).status_code == 200
+    stored = IdempotencyRecord.objects.get(key="rotate-1").response_body
+    assert stored is not None
+    assert lost not in json.dumps(stored)
+    assert set(stored["client_secret"]) == {"sealed"}
 
 
 def test_rotation_needs_partners_manage(acme) -> None:

@@ -41,6 +41,8 @@ class ApiClientOutput(serializers.ModelSerializer[ApiClient]):
 class ClientSecretOutput(serializers.Serializer[Any]):
     client_id = serializers.CharField()
     client_secret = serializers.CharField(
-        allow_null=True, help_text="The new secret, shown once. A replay of the same request returns null here."
+        allow_null=True,
+        help_text="The new secret, shown in this answer only (and in its replay, with the same Idempotency-Key "
+        "within 24 hours). Null only in a replay after SECRET_KEY was changed without a fallback.",
     )
     secret_rotated_at = serializers.DateTimeField()

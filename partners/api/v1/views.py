@@ -67,7 +67,8 @@ class ApiClientRotateSecretView(APIView):
         responses={200: ClientSecretOutput},
         summary="Issue a new client secret",
         description="The old secret stops working at once; tokens already issued live until they expire. "
-        "The new secret is in this response only.",
+        "The new secret is in this answer only; a retry with the same Idempotency-Key gets the same secret "
+        "again (kept sealed with the stored answer), so a lost answer never locks the client out.",
         examples=[
             OpenApiExample(
                 "Rotated",
@@ -80,7 +81,7 @@ class ApiClientRotateSecretView(APIView):
             )
         ],
     )
-    @idempotent(required=False, redact=("client_secret",))
+    @idempotent(required=False, sealed=("client_secret",))
     def post(self, request: Request, client_id: str) -> Response:
         client = selectors.api_client_get(caller=caller_from_request(request), client_id=client_id)
         secret = services.api_client_rotate_secret(client=client)

@@ -105,7 +105,8 @@ class WebhookOutput(serializers.ModelSerializer[WebhookSubscription]):
 class WebhookCreatedOutput(WebhookOutput):
     secret = serializers.CharField(
         allow_null=True,
-        help_text="The signing secret (`whsec_...`), shown in this response only; a replay returns null.",
+        help_text="The signing secret (`whsec_...`), shown in this answer only (and in its replay, with the same "
+        "Idempotency-Key within 24 hours).",
     )
 
     class Meta(WebhookOutput.Meta):
@@ -124,7 +125,11 @@ class WebhookRotateSecretInput(StrictInput):
 
 class WebhookSecretOutput(serializers.Serializer[Any]):
     id = serializers.IntegerField()
-    secret = serializers.CharField(allow_null=True, help_text="The new secret, shown once; a replay returns null.")
+    secret = serializers.CharField(
+        allow_null=True,
+        help_text="The new secret, shown in this answer only (and in its replay, with the same Idempotency-Key "
+        "within 24 hours).",
+    )
     secret_rotated_at = serializers.DateTimeField()
     previous_secret_expires_at = serializers.DateTimeField(allow_null=True)
 

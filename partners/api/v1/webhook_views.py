@@ -122,7 +122,7 @@ class WebhookListView(ListAPIView[WebhookSubscription]):
             ),
         ],
     )
-    @idempotent(required=False, redact=("secret",))
+    @idempotent(required=False, sealed=("secret",))
     def post(self, request: Request) -> Response:
         data = WebhookCreateInput(data=request.data)
         data.is_valid(raise_exception=True)
@@ -200,11 +200,12 @@ class WebhookRotateSecretView(APIView):
         summary="Issue a new signing secret",
         description="The new secret signs from now on; the previous one keeps signing alongside "
         "(a second `v1,` signature) for `keep_previous_seconds` (default a day), so you can switch "
-        "without losing a message. The new secret is in this response only.",
+        "without losing a message. The new secret is in this answer only (and in its replay with the same "
+        "Idempotency-Key).",
         request=WebhookRotateSecretInput,
         responses={200: WebhookSecretOutput},
     )
-    @idempotent(required=False, redact=("secret",))
+    @idempotent(required=False, sealed=("secret",))
     def post(self, request: Request, webhook_id: int) -> Response:
         subscription = _subscription(request, webhook_id)
         data = WebhookRotateSecretInput(data=request.data or {})
