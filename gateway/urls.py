@@ -3,9 +3,10 @@
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
-from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
+from drf_spectacular.views import SpectacularRedocView, SpectacularSwaggerView
 
 from gateway.api import views as api_views
+from gateway.api.schema_view import SchemaView
 
 v1_patterns = [
     path("", include("partners.api.v1.urls")),
@@ -17,7 +18,7 @@ v1_patterns = [
 
 urlpatterns = [
     path("api/v1/", include((v1_patterns, "v1"), namespace="v1")),
-    path("api/v1/schema/", SpectacularAPIView.as_view(api_version="v1"), name="schema"),
+    path("api/v1/schema/", SchemaView.as_view(api_version="v1"), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="swagger-ui"),
     path("api/redoc/", SpectacularRedocView.as_view(url_name="schema"), name="redoc"),
     path("oauth/", include(("gateway.api.oauth", "oauth2_provider"), namespace="oauth2_provider")),
