@@ -152,3 +152,13 @@ def gateway_server(transactional_db: Any) -> Iterator[GatewayServer]:
         yield server
     finally:
         server.stop()
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Under pytest-xdist (bin/test runs two processes), the tests that start
+    servers, workers and crowds of clients (``concurrency``) all run in one
+    process, one after the other, as they would alone: two of them at once
+    on a 2-core machine starve each other's servers and time out."""
+    for item in items:
+        if item.get_closest_marker("concurrency"):
+            item.add_marker(pytest.mark.xdist_group("servers"))

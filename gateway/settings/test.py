@@ -25,6 +25,16 @@ DATABASES["default"]["TEST"] = {"NAME": os.environ.get("TEST_DATABASE_NAME", f"t
 
 # Likewise one Redis database per run (1-15), inherited by the servers and
 # workers a test starts, since they read these settings in the same environment.
+# The processes of one parallel run (pytest-xdist: gw0, gw1, ...) take
+# consecutive databases from a base drawn from the run's id, so they never share.
+# A worker replaces the URL it inherits from the controller, once: the servers
+# and workers it starts (which inherit its environment, and may be given a
+# Redis of their own) keep what they are given.
+_xdist_worker = os.environ.get("PYTEST_XDIST_WORKER", "")
+if _xdist_worker[2:].isdigit() and os.environ.get("GATEWAY_TEST_REDIS_FOR") != _xdist_worker:
+    _run = int(os.environ.get("PYTEST_XDIST_TESTRUNUID", "0")[:8] or "0", 16)
+    os.environ["GATEWAY_TEST_REDIS_URL"] = REDIS_URL.rsplit("/", 1)[0] + f"/{(_run + int(_xdist_worker[2:])) % 15 + 1}"
+    os.environ["GATEWAY_TEST_REDIS_FOR"] = _xdist_worker
 REDIS_URL = os.environ.setdefault("GATEWAY_TEST_REDIS_URL", REDIS_URL.rsplit("/", 1)[0] + f"/{os.getpid() % 15 + 1}")
 CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}}
 CELERY_BROKER_URL = CELERY_RESULT_BACKEND = REDIS_URL
