@@ -23,7 +23,11 @@ What bounds what, per worker process:
   sat idle. So it is set to what a worker may hold open, ``BACKLOG //
   workers`` (granian's own default, 512 each with 2 workers), and requests
   beyond the threads wait in granian's queue, where they cost no thread, no
-  database connection and no CPU.
+  database connection and no CPU. That holds once a request is in: granian
+  hands it to a thread before its body has arrived, so a client trickling a
+  body holds a thread meanwhile (four froze a 4-thread instance); nginx in
+  front (bin/nginx.conf.template, ``bin/serve --instances``, production)
+  reads whole bodies first.
 
 Metrics: each worker process counts in its own files under
 ``PROMETHEUS_MULTIPROC_DIR`` and /metrics adds them all up (see

@@ -54,7 +54,9 @@ LEASE = dt.timedelta(seconds=60)
 DISABLE_AFTER = dt.timedelta(hours=24)
 # Retries due within this are queued with a countdown; later ones are left to
 # the sweep (a Redis broker redelivers unacknowledged delayed tasks after its
-# one-hour visibility timeout, so long countdowns would duplicate).
+# visibility timeout, CELERY_VISIBILITY_TIMEOUT_S: 15 minutes, so long
+# countdowns would duplicate; tests/gateway/test_worker_recovery.py checks
+# this limit stays under it).
 COUNTDOWN_LIMIT = dt.timedelta(minutes=10)
 # The sweep leaves alone deliveries due less than this long ago: their task
 # is normally queued already.
