@@ -6,13 +6,13 @@ them already collected (a sale in the footfall KPIs of PAR01).
 Cross-sell: with ``--data-dir`` holding ``groceries_train.csv`` (the
 Groceries basket file), its baskets are imported as till baskets, a demo
 product is created for each item name (SKU ``DEMO-`` and the name) and
-stocked at the demo stores, so the offers can be collected there; then the
+stocked where the retailer's demo products are (inventory.demo), so the
+offers can be collected there; then the
 live co-purchase model is built (in this process) whenever none is live or
 new baskets came in. Without the file, the model is built from the demo's
 collected orders alone."""
 
 import datetime as dt
-import zlib
 from pathlib import Path
 from typing import Any
 
@@ -34,9 +34,9 @@ from commerce.recommendations.building import co_purchase_model_build, co_purcha
 from commerce.services.lifecycle import Actor, order_transition
 from commerce.services.orders import LineRequest, order_place
 from commerce.services.release import slots_release_due
+from inventory.demo import demo_stock_set
 from inventory.local_time import zone
-from inventory.models import Location, MovementReason, Product, StockLevel
-from inventory.services import StockChanges, stock_changes_apply
+from inventory.models import Location, Product, StockLevel
 from partners.callers import Caller
 from partners.models import ApiClient
 
@@ -77,7 +77,7 @@ def load(*, stdout: OutputWrapper, options: dict[str, Any]) -> None:
         f"{sum(1 for day in released if day.released)} store-days released now, {open_slots} slots in all"
     )
     _demo_orders(stdout=stdout, store=stores.get("PAR01"))
-    _demo_recommendations(stdout=stdout, data_dir=options.get("data_dir") or "", stores=list(stores.values()))
+    _demo_recommendations(stdout=stdout, data_dir=options.get("data_dir") or "")
 
 
 def _demo_orders(*, stdout: OutputWrapper, store: Location | None) -> None:
@@ -115,17 +115,15 @@ def _demo_orders(*, stdout: OutputWrapper, store: Location | None) -> None:
 
 
 BASKET_FILE = "groceries_train.csv"
-# on-hand range of the demo grocery products at each demo store
-GROCERY_STOCK = (5, 60)
 
 
-def _demo_recommendations(*, stdout: OutputWrapper, data_dir: str, stores: list[Location]) -> None:
+def _demo_recommendations(*, stdout: OutputWrapper, data_dir: str) -> None:
     path = Path(data_dir) / BASKET_FILE if data_dir else None
     new_baskets = 0
     if path is not None and path.is_file():
         imported = baskets_import(path=path, create_products=True)
         new_baskets = imported.baskets
-        stocked = _stock_groceries(stores)
+        stocked = demo_stock_set(list(Product.objects.filter(owner__isnull=True, sku__startswith=SKU_PREFIX)))
         stdout.write(
             f"  cross-sell: {imported.baskets} baskets imported from {BASKET_FILE}, "
             f"{imported.products_created} demo products created, {stocked} stock levels set"
@@ -139,25 +137,3 @@ def _demo_recommendations(*, stdout: OutputWrapper, data_dir: str, stores: list[
         stdout.write(
             f"  cross-sell: co-purchase model {model.pk} from {model.basket_count} baskets, {model.score_count} scores"
         )
-
-
-def _stock_groceries(stores: list[Location]) -> int:
-    """Deterministic on-hand figures for the demo grocery products, so a second run changes nothing."""
-    low, high = GROCERY_STOCK
-    changes = StockChanges()
-    for product in Product.objects.filter(owner__isnull=True, sku__startswith=SKU_PREFIX).order_by("pk"):
-        for store in stores:
-            spread = zlib.crc32(f"{product.sku}@{store.code}".encode()) % (high - low + 1)
-            changes.add(
-                product_id=product.pk,
-                location_id=store.pk,
-                quantity=low + spread,
-                is_set=True,
-                sku=product.sku,
-                location_code=store.code,
-                audience=None,
-            )
-    outcomes = stock_changes_apply(
-        changes=changes, reason=MovementReason.SYNC, actor_id=None, reference="demo", all_or_nothing=True
-    )
-    return sum(outcome.status == "applied" for outcome in outcomes)

@@ -214,7 +214,7 @@ def load(*, stdout: OutputWrapper, options: dict[str, Any]) -> None:
         )
     products = _load_products()
     popularity = _category_popularity(options.get("data_dir") or "")
-    changed = _load_stock(products, popularity)
+    changed = demo_stock_set(products, popularity)
     source = "categories weighted by real baskets" if popularity else "no basket data"
     stdout.write(
         f"  {len(DEMO_LOCATIONS)} demo locations; store clients act for PAR01; {len(products)} products "
@@ -260,7 +260,10 @@ def _category_popularity(data_dir: str) -> dict[str, float]:
     return {category: count / top for category, count in counts.items()} if top else {}
 
 
-def _load_stock(products: list[Product], popularity: dict[str, float]) -> int:
+def demo_stock_set(products: list[Product], popularity: dict[str, float] | None = None) -> int:
+    """Stock ``products`` where their owner's demo products are stocked
+    (STOCKED_AT), at deterministic figures, so a second run changes nothing;
+    other demos stock what they add through it. Returns the levels changed."""
     locations = {loc.code: loc for loc in Location.objects.filter(code__in=[d["code"] for d in DEMO_LOCATIONS])}
     slugs = {p.pk: p.slug for p in Partner.objects.filter(slug__in=PARTNER_PRODUCTS)}
     changes = StockChanges()
