@@ -30,6 +30,30 @@ _ORDER = {
     "lines": [{"product_id": 55, "sku": "ACME-001", "quantity": 2, "unit_price": "3.49"}],
 }
 
+_REDEMPTION = {
+    "redemption_id": 7310,
+    "campaign_id": 12,
+    "campaign": "10 EUR dès 100 EUR",
+    "code": "NOEL10",
+    "member_id": 4411,
+    "store_id": 3,
+    "source": "order",
+    "reference": "5f0c6a2e-8d1b-4c43-9a57-2f1f8e0a9b31",
+    "state": "reserved",
+    "discount": {"amount": "10.00", "currency": "EUR"},
+    "rolled_back": {"amount": "0.00", "currency": "EUR"},
+    "occurred_at": "2026-11-24T16:30:00Z",
+    "reason": "",
+}
+
+_POINTS = {
+    "member_id": 4411,
+    "program": "club",
+    "points": 106,
+    "reference": "order:5f0c6a2e-8d1b-4c43-9a57-2f1f8e0a9b31",
+    "at": "2026-11-24T16:30:00Z",
+}
+
 _TYPES = [
     EventType(
         "stock.changed",
@@ -93,6 +117,47 @@ _TYPES = [
             "expected_high": 190,
             "method": "same hours of the 4 previous same weekdays",
         },
+    ),
+    EventType(
+        "coupon.reserved",
+        "A coupon campaign was reserved for a click-and-collect order (one use of its code and one unit of "
+        "every budget counter taken). Audiences: the operator, and the partner owning the campaign.",
+        _REDEMPTION,
+    ),
+    EventType(
+        "coupon.redeemed",
+        "A redemption was confirmed: the order was collected, or a till ticket used the coupon. "
+        "Same audiences as `coupon.reserved`; the ERP books the discount from this event.",
+        {**_REDEMPTION, "state": "confirmed"},
+    ),
+    EventType(
+        "coupon.released",
+        "A reserved redemption was given back (order cancelled, no-show, reservation expired; `reason` says "
+        "which): the code's use and the budget units are free again. Same audiences as `coupon.reserved`.",
+        {**_REDEMPTION, "state": "released", "reason": "cancelled"},
+    ),
+    EventType(
+        "coupon.rolled_back",
+        "A return took back a confirmed redemption's discount, in full (`state` rolled_back) or in part "
+        "(`rolled_back` grows, `state` stays confirmed). Same audiences as `coupon.reserved`.",
+        {**_REDEMPTION, "state": "rolled_back", "rolled_back": {"amount": "10.00", "currency": "EUR"}},
+    ),
+    EventType(
+        "points.earned",
+        "A member earned points (a collected order or a till ticket); they stay pending until `activates_at`. "
+        "Audience: the operator.",
+        {**_POINTS, "activates_at": "2026-12-20T23:00:00Z", "expires_at": "2027-12-31T22:59:59Z"},
+    ),
+    EventType(
+        "points.spent",
+        "A member's points paid part of an order (negative `points` when a cancelled order gives them back). "
+        "Audience: the operator.",
+        {**_POINTS, "points": 500, "reference": "order:5f0c6a2e-8d1b-4c43-9a57-2f1f8e0a9b31"},
+    ),
+    EventType(
+        "points.expired",
+        "Points of a member reached their expiry and were removed by the nightly job. Audience: the operator.",
+        {**_POINTS, "points": 120, "reference": "expiry:2026-11-30"},
     ),
     EventType(
         "webhook.disabled",
