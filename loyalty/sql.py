@@ -10,7 +10,15 @@ models (``gateway.sql``). Two families:
 """
 
 from gateway.sql import statement
-from loyalty.models import BudgetCounter, CampaignBudget, CouponCode, Member, PointsBucket, PointsMovement
+from loyalty.models import (
+    BudgetCounter,
+    CampaignBudget,
+    CouponCode,
+    Member,
+    MemberPurchase,
+    PointsBucket,
+    PointsMovement,
+)
 
 # ---------------------------------------------------------------- points
 
@@ -221,4 +229,18 @@ COUNT_LATE_REFUSAL = statement(
     UPDATE {c} SET {c.refused_late} = {c.refused_late} + 1 WHERE {c}.id = ANY(%(counters)s::bigint[])
     """,
     c=BudgetCounter,
+)
+
+# ---------------------------------------------------------------- purchases
+
+# What a member bought where (the category audience): one row per category,
+# the latest local date kept.
+PURCHASES_UPSERT = statement(
+    """
+    INSERT INTO {p} ({p.member}, {p.store}, {p.category}, {p.last_bought_on})
+    SELECT %(member)s, %(store)s, category, %(day)s FROM unnest(%(categories)s::text[]) AS category
+    ON CONFLICT ({p.member}, {p.store}, {p.category})
+    DO UPDATE SET {p.last_bought_on} = GREATEST({p}.{p.last_bought_on}, EXCLUDED.{p.last_bought_on})
+    """,
+    p=MemberPurchase,
 )

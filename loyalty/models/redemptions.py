@@ -46,6 +46,11 @@ class Redemption(models.Model):
     discount_amount = models.DecimalField(max_digits=12, decimal_places=2)
     rolled_back_amount = models.DecimalField(max_digits=12, decimal_places=2, default=0)
     counter_ids = models.JSONField(default=list, blank=True)
+    # The basket it applied to, before discounts, and the points that basket earned and burned:
+    # what the analytics report as revenue and points per campaign (set by the order or ticket).
+    basket_amount = models.DecimalField(max_digits=12, decimal_places=2, default=0)
+    points_earned = models.BigIntegerField(default=0)
+    points_burned = models.BigIntegerField(default=0)
     # When the shopper's till or app says it happened (a late ticket's till time), in UTC.
     occurred_at = models.DateTimeField()
     reserved_at = models.DateTimeField(auto_now_add=True)
@@ -70,6 +75,10 @@ class Redemption(models.Model):
                 condition=Q(discount_amount__gte=0, rolled_back_amount__gte=0)
                 & Q(rolled_back_amount__lte=F("discount_amount")),
                 name="loyalty_redemption_amounts_range",
+            ),
+            models.CheckConstraint(
+                condition=Q(basket_amount__gte=0, points_earned__gte=0, points_burned__gte=0),
+                name="loyalty_redemption_basket_points_range",
             ),
             models.CheckConstraint(
                 condition=~Q(state="confirmed") | Q(confirmed_at__isnull=False),

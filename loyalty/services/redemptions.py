@@ -88,13 +88,15 @@ def redemption_reserve(
     discount: Decimal,
     lines: Sequence[LineDiscount],
     occurred_at: dt.datetime,
+    basket_amount: Decimal = Decimal(0),
     budgets: Sequence[CampaignBudget] | None = None,
 ) -> Redemption:
     """Reserve ``campaign`` (through ``code``, if any) for one order or ticket.
     Call it inside ``refusable_atomic()``: a used-up code (409
     ``coupon_used_up``) or a full budget (409 ``budget_exhausted``) is a
     ``Refusal``. The same source reserving the same campaign again gets the
-    redemption it already has."""
+    redemption it already has. ``basket_amount`` is the basket's subtotal
+    before discounts (the analytics' revenue)."""
     existing = Redemption.objects.filter(
         campaign=campaign, source_kind=source_kind, source_reference=source_reference
     ).first()
@@ -109,7 +111,7 @@ def redemption_reserve(
     fields = {
         "program": program, "code": code, "member_id": member_id, "store_id": store_id,
         "state": RedemptionState.RESERVED, "currency": program.currency, "discount_amount": discount,
-        "rolled_back_amount": Decimal(0),
+        "rolled_back_amount": Decimal(0), "basket_amount": basket_amount,
         "counter_ids": counter_ids, "occurred_at": occurred_at, "confirmed_at": None, "closed_at": None,
         "close_reason": "", "expires_at": now + dt.timedelta(minutes=program.reservation_minutes),
     }  # fmt: skip
