@@ -9,6 +9,7 @@ from decimal import Decimal
 
 from django.db.models import Q
 
+from loyalty import pricing
 from loyalty.dates import local_date
 from loyalty.models import (
     AudienceKind,
@@ -155,3 +156,23 @@ def offers_for_basket(
         uses_left = entered.usage_limit is None or entered.used_count < entered.usage_limit
         entries.append(CodeEntry(text, offers[entered.campaign_id], entered.member_id, uses_left))
     return [offers[c.pk] for c in automatic], entries
+
+
+def basket_price(
+    *,
+    program: Program,
+    store_id: int | None,
+    member_id: int | None,
+    lines: Sequence[pricing.Line],
+    codes: Sequence[str],
+    at: dt.datetime,
+) -> tuple[pricing.Basket, pricing.Quote]:
+    """Price ``lines`` (prices, categories and owners as the caller read
+    them from the catalogue or the till) with the program's live offers and
+    the codes entered: what a quote shows and what an order or a ticket then
+    reserves. Writes nothing."""
+    basket = pricing.Basket(
+        currency=program.currency, at=at, store_id=store_id, member_id=member_id, lines=tuple(lines)
+    )
+    offers, entries = offers_for_basket(program=program, codes=codes, member_id=member_id, store_id=store_id, at=at)
+    return basket, pricing.quote(basket=basket, offers=offers, codes=entries, earn_rate=program.earn_rate)

@@ -17,7 +17,7 @@ from loyalty import pricing
 from loyalty.errors import LoyaltyObjectNotFound
 from loyalty.models import Member, Program
 from loyalty.selectors import member_get, own_members
-from loyalty.selectors.offers import offers_for_basket
+from loyalty.selectors.offers import basket_price
 from partners.callers import Caller
 from partners.models import CallerKind
 
@@ -93,12 +93,11 @@ def quote_for(
             _("No such product, or not sold in the program's currency."),
             code="unknown_product",
         )
-    basket = pricing.Basket(
-        currency=program.currency,
-        at=at,
+    _basket, result = basket_price(
+        program=program,
         store_id=store.pk if store else None,
         member_id=member.pk if member else None,
-        lines=tuple(
+        lines=[
             pricing.Line(
                 key=str(index),
                 sku=products[line.product_id].sku,
@@ -109,10 +108,8 @@ def quote_for(
                 product_id=line.product_id,
             )
             for index, line in enumerate(lines)
-        ),
+        ],
+        codes=codes,
+        at=at,
     )
-    offers, entries = offers_for_basket(
-        program=program, codes=codes, member_id=basket.member_id, store_id=basket.store_id, at=at
-    )
-    result = pricing.quote(basket=basket, offers=offers, codes=entries, earn_rate=program.earn_rate)
     return QuoteResult(program, store, member, result, {str(i): line.product_id for i, line in enumerate(lines)})
