@@ -31,7 +31,7 @@ COLLECT_STORES = fragment(
 # catalogue (parameter: the ids, as a list).
 ORDERABLE_PRODUCTS = statement(
     """
-    SELECT {p.id}, {p.sku}, {p.name_fr}, {p.name_en}, {p.price_amount}, {p.price_currency}, {p.owner}
+    SELECT {p.id}, {p.sku}, {p.name_fr}, {p.name_en}, {p.price_amount}, {p.price_currency}, {p.owner}, {p.category}
     FROM {p} WHERE {p.id} = ANY(%s) AND {p.is_active}
     """,
     p=Product,

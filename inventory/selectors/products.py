@@ -82,6 +82,7 @@ class OrderableProduct:
     price: Decimal
     currency: str
     owner_id: int | None
+    category: str = ""
 
 
 def orderable_products(*, product_ids: Sequence[int]) -> dict[int, OrderableProduct]:

@@ -41,7 +41,7 @@ def basket_require_codes(quote: pricing.Quote) -> None:
     raise CouponNotApplicable(
         _("The code %(code)s does not apply to this basket (%(reason)s).")
         % {"code": refused.code, "reason": refused.reason},
-        extra={"code": refused.code, "reason": refused.reason, **refused.details},
+        extra={"coupon_code": refused.code, "reason": refused.reason, **refused.details},
     )
 
 
