@@ -6,6 +6,7 @@ below); the constraints are the backstop if a code path ever forgets."""
 
 import datetime as dt
 import uuid
+from decimal import Decimal
 
 from django.conf import settings
 from django.contrib.postgres.fields import ArrayField
@@ -15,6 +16,7 @@ from django.db.models.functions import Now
 from django.db.models.lookups import LessThanOrEqual
 
 from inventory.models import Location, Product
+from loyalty.models import Member, Program
 from partners.models import ApiClient, Partner
 
 DEFAULT_DAYS_AHEAD = 7
@@ -216,7 +218,12 @@ OPEN_STATUSES = (OrderStatus.PLACED, OrderStatus.PREPARING, OrderStatus.READY)
 class Order(models.Model):
     """A click-and-collect order: one store, one pickup slot, lines priced
     from the catalogue when placed. ``public_id`` is the id the API shows
-    (not guessable); ``placed_by`` is the client that placed it."""
+    (not guessable); ``placed_by`` is the client that placed it.
+
+    With a loyalty part: ``total_amount`` is what is paid in money, that is
+    the lines' subtotal less ``discount_amount`` (the coupons and offers,
+    allocated to the lines) less ``points_amount`` (what ``points_spent``
+    pay); ``points_to_earn`` are earned when it is collected."""
 
     public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     store = models.ForeignKey(Location, on_delete=models.PROTECT, related_name="orders")
@@ -228,6 +235,12 @@ class Order(models.Model):
     total_amount = models.DecimalField(max_digits=12, decimal_places=2)
     item_count = models.PositiveIntegerField()
     idempotency_key = models.CharField(max_length=255, blank=True)
+    discount_amount = models.DecimalField(max_digits=12, decimal_places=2, default=0, db_default=0)
+    loyalty_program = models.ForeignKey(Program, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    loyalty_member = models.ForeignKey(Member, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    points_spent = models.BigIntegerField(default=0, db_default=0)
+    points_amount = models.DecimalField(max_digits=12, decimal_places=2, default=0, db_default=0)
+    points_to_earn = models.BigIntegerField(default=0, db_default=0)
     version = models.PositiveIntegerField(default=1)
     created_at = models.DateTimeField(db_default=Now())
     updated_at = models.DateTimeField(db_default=Now(), db_index=True)
@@ -235,7 +248,12 @@ class Order(models.Model):
     class Meta:
         constraints = [
             models.CheckConstraint(condition=Q(total_amount__gte=0), name="order_total_not_negative"),
+            models.CheckConstraint(
+                condition=Q(discount_amount__gte=0, points_amount__gte=0, points_spent__gte=0, points_to_earn__gte=0),
+                name="order_loyalty_amounts_not_negative",
+            ),
         ]
+
         indexes = [
             models.Index(fields=["customer", "created_at"], name="order_customer_created_idx"),
             models.Index(fields=["store", "created_at"], name="order_store_created_idx"),
@@ -250,6 +268,11 @@ class Order(models.Model):
     def __str__(self) -> str:
         return f"order {self.public_id} ({self.status})"
 
+    @property
+    def subtotal_amount(self) -> Decimal:
+        """The lines at catalogue price, before discounts and points."""
+        return self.total_amount + self.discount_amount + self.points_amount
+
 
 class OrderLine(models.Model):
     """A product and quantity of an order, with the price captured when placed."""
@@ -261,11 +284,20 @@ class OrderLine(models.Model):
     name_en = models.CharField(max_length=255, blank=True)
     quantity = models.PositiveIntegerField()
     unit_price_amount = models.DecimalField(max_digits=12, decimal_places=2)
-    line_total_amount = models.DecimalField(max_digits=12, decimal_places=2)
+    line_total_amount = models.DecimalField(
+        max_digits=12, decimal_places=2, help_text="Quantity times the unit price, before the discount."
+    )
+    discount_amount = models.DecimalField(
+        max_digits=12, decimal_places=2, default=0, db_default=0, help_text="This line's share of the discounts."
+    )
 
     class Meta:
         constraints = [
             models.CheckConstraint(condition=Q(quantity__gte=1), name="orderline_quantity_positive"),
+            models.CheckConstraint(
+                condition=Q(discount_amount__gte=0, discount_amount__lte=F("line_total_amount")),
+                name="orderline_discount_within_line",
+            ),
             models.UniqueConstraint(fields=["order", "product"], name="orderline_product_once"),
         ]
 

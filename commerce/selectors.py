@@ -17,10 +17,12 @@ from django.db.models.expressions import RawSQL
 from django.db.models.functions import Now
 
 from commerce.errors import ObjectNotFound
-from commerce.models import Order, OrderStatus, OrderStatusChange, PickupSlot, SlotSchedule
+from commerce.models import Order, OrderStatus, OrderStatusChange, PickupSlot, SlotHold, SlotSchedule
 from commerce.sql.slots import REMAINING_OF_SLOT_ROWS
 from inventory.models import Location, LocationKind
 from inventory.selectors import store_id_of_caller
+from loyalty.models import SourceKind
+from loyalty.selectors.redemptions import source_redemptions
 from partners.callers import Caller
 from partners.models import CallerKind
 
@@ -132,6 +134,7 @@ def order_get(*, caller: Caller, order_id: uuid.UUID) -> Order:
     order = (
         orders_visible_to(caller=caller)
         .filter(public_id=order_id)
+        .select_related("loyalty_program", "loyalty_member")
         .prefetch_related(
             "lines", Prefetch("history", queryset=OrderStatusChange.objects.select_related("actor_client"))
         )
@@ -139,6 +142,10 @@ def order_get(*, caller: Caller, order_id: uuid.UUID) -> Order:
     )
     if order is None:
         raise ObjectNotFound()
+    if order.loyalty_program_id is not None:
+        order.redemptions = source_redemptions(  # type: ignore[attr-defined]  # read by the output serializer
+            source_kind=SourceKind.ORDER, source_reference=f"order:{order.public_id}"
+        )
     return order
 
 
@@ -208,3 +215,12 @@ def collected_orders(
         for pk, store_id, total, currency in rows
         if pk in collected_at
     ]
+
+
+def store_of_slot_or_hold(*, slot_id: int | None, hold_id: uuid.UUID | None) -> int | None:
+    """The store a slot (or a hold's slot) is at, read before an order's
+    transaction to price its loyalty part; None when there is no such slot
+    or hold (booking it then refuses the order)."""
+    if hold_id is not None:
+        return SlotHold.objects.filter(public_id=hold_id).values_list("slot__store_id", flat=True).first()
+    return PickupSlot.objects.filter(pk=slot_id or 0).values_list("store_id", flat=True).first()

@@ -31,6 +31,8 @@ written anything at all (a transaction id is assigned at its first write, not
 by reads or advisory locks), for a caller that must choose between keeping and
 rolling back a transaction after an error it did not raise itself."""
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from types import TracebackType
 from typing import Any
 
@@ -68,6 +70,20 @@ class refusable_atomic:  # used like transaction.atomic, so named like it
             raise exc.error from None
         result: bool | None = self._atomic.__exit__(exc_type, exc, traceback)
         return result
+
+
+@contextmanager
+def refusals_roll_back(wrote: bool) -> Iterator[None]:
+    """Around a step that may raise ``Refusal`` once earlier steps of the same
+    ``refusable_atomic()`` block have written what a refusal must undo
+    (``wrote`` True): the refusal leaves as its plain error, so the block
+    rolls back. With ``wrote`` False it passes through unchanged."""
+    try:
+        yield
+    except Refusal as refusal:
+        if wrote:
+            raise refusal.error from None
+        raise
 
 
 def refused_without_rollback(error: BaseException) -> bool:

@@ -8,7 +8,9 @@ Asking for the status the order already has is a no-op (idempotent, no
 event, no history row). Effects in the same transaction:
 
 - collected: stock reservations become sales (on hand and reserved decrease);
+  the order's coupons are confirmed and its member earns the points;
 - cancelled, no_show: reservations are released and the slot unit given back;
+  the coupons' units and the points spent are given back;
 - always: a status history row (who, when by the database clock) and
   ``order.status_changed`` events."""
 
@@ -16,6 +18,7 @@ import datetime as dt
 from dataclasses import dataclass
 
 from django.db import connection, transaction
+from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from commerce.errors import CancellationCutoffPassed, ObjectNotFound, TransitionNotAllowed
@@ -34,6 +37,7 @@ from commerce.sql.orders import ORDER_STATUS_SET, ORDERS_DUE_NO_SHOW
 from gateway.api.instants import instant_text
 from inventory.models import MovementReason
 from inventory.services import StockLine, stock_apply
+from loyalty.services.checkout import checkout_collected, checkout_released
 from partners.models import ApiClient
 from partners.services import events_record
 
@@ -99,8 +103,16 @@ def _apply(*, locked: LockedOrder, to_status: str, actor: Actor, reason: str) ->
     lines = list(
         OrderLine.objects.filter(order_id=locked.id)
         .select_related("product")
-        .only("id", "order_id", "product_id", "sku", "quantity", "unit_price_amount", "product__owner_id")
-    )
+        .only(
+            "id", "order_id", "product_id", "sku", "quantity", "unit_price_amount", "product__owner_id",
+            "product__category",
+        )
+    )  # fmt: skip
+    order = Order.objects.select_related("store", "slot").get(pk=locked.id)
+    # Loyalty first (coupon counters, then the member), then the slot and the
+    # stock: the lock order placing an order follows.
+    if order.loyalty_program_id is not None:
+        _loyalty_effect(order=order, lines=lines, to_status=to_status)
     if to_status in (OrderStatus.CANCELLED, OrderStatus.NO_SHOW):
         slot_unit_return(slot_id=locked.slot_id)
     effect = _STOCK_EFFECT.get(to_status)
@@ -120,13 +132,29 @@ def _apply(*, locked: LockedOrder, to_status: str, actor: Actor, reason: str) ->
         actor_user_id=actor.user_id,
         reason=reason,
     )
-    order = Order.objects.select_related("store", "slot").get(pk=locked.id)
     owners = {line.product_id: line.product.owner_id for line in lines}
     events_record(
         events=order_events(
             "order.status_changed", order=order, owners=owners, lines=lines, extra={"previous_status": locked.status}
         )
     )
+
+
+def _loyalty_effect(*, order: Order, lines: list[OrderLine], to_status: str) -> None:
+    reference = f"order:{order.public_id}"
+    if to_status == OrderStatus.COLLECTED:
+        checkout_collected(
+            program_id=order.loyalty_program_id,  # type: ignore[arg-type]  # checked by the caller
+            member_id=order.loyalty_member_id,
+            reference=reference,
+            points_to_earn=order.points_to_earn,
+            points_spent=order.points_spent,
+            store_id=order.store_id,
+            categories=[line.product.category for line in lines],
+            at=timezone.now(),
+        )
+    elif to_status in (OrderStatus.CANCELLED, OrderStatus.NO_SHOW):
+        checkout_released(member_id=order.loyalty_member_id, reference=reference, reason=to_status)
 
 
 def orders_mark_no_show(*, batch: int = 200) -> int:

@@ -2,7 +2,13 @@
 (or consumes the hold), reserves stock for every line at the slot's store,
 prices the lines from the catalogue, stores the order with its first status
 and writes ``order.created``. Any failure rolls all of it back and surfaces
-as one precise problem."""
+as one precise problem.
+
+With a loyalty part (codes, a member, points), the basket is priced by
+loyalty before the transaction, and loyalty's counters and the member's
+points are taken first inside it, before the slot and the stock: every
+writer takes coupon counters, then members, then slots, then stock, so two
+of them never wait on each other in opposite orders."""
 
 import json
 import uuid
@@ -13,19 +19,24 @@ from typing import Any
 
 from django.contrib.auth import get_user_model
 from django.db import connection
+from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from commerce.errors import CustomerNotFound, CustomerRequired, MixedCurrencies, ProductUnavailable
 from commerce.models import Order, OrderLine, OrderStatus, OrderStatusChange, PickupSlot
+from commerce.selectors import store_of_slot_or_hold
 from commerce.services.slots import BookedSlot, slot_book, slot_hold_consume, store_restriction
 from commerce.sql.orders import ORDER_INSERT
 from gateway.api.instants import instant_text
 from gateway.api.money import money_round
 from gateway.api.problems import CallerNotAllowed, FieldInvalid
-from gateway.transactions import refusable_atomic
+from gateway.transactions import refusable_atomic, refusals_roll_back
 from inventory.models import Location, MovementReason
 from inventory.selectors import OrderableProduct, orderable_products
 from inventory.services import StockLine, stock_apply
+from loyalty import pricing
+from loyalty.models import Redemption
+from loyalty.services.checkout import Checkout, LoyaltyRequest, checkout_price, checkout_reserve
 from partners.callers import Caller
 from partners.models import CallerKind
 from partners.services import NewEvent
@@ -45,24 +56,39 @@ def order_place(
     hold_id: uuid.UUID | None = None,
     customer_id: int | None = None,
     idempotency_key: str = "",
+    loyalty: LoyaltyRequest | None = None,
 ) -> Order:
     """Place an order for the caller's customer in a slot (or the slot of a
-    hold). Products are checked before anything is locked; then slot, stock,
-    rows and events in one transaction."""
+    hold). Products (and the loyalty part) are checked before anything is
+    locked; then loyalty's counters and points, slot, stock, rows and
+    events in one transaction."""
     if (slot_id is None) == (hold_id is None):
         raise FieldInvalid("slot_id", _("Give either slot_id or hold_id."))
     customer = order_customer_id(caller=caller, customer_id=customer_id)
     store_id = store_restriction(caller)
     catalogue = catalogue_items(product_ids=[line.product_id for line in lines])
     public_id = uuid.uuid4()
-    # A refused slot wrote nothing: its Refusal leaves the block with a
-    # release, not a rollback, and the problem is raised after it
-    # (gateway/transactions.py says why that matters).
+    checkout = None
+    if loyalty is not None:
+        checkout = _checkout(
+            caller=caller, customer_id=customer, loyalty=loyalty, lines=lines, catalogue=catalogue,
+            store_id=store_of_slot_or_hold(slot_id=slot_id, hold_id=hold_id),
+        )  # fmt: skip
+    # A refusal that wrote nothing (the first coupon counter, or the slot
+    # when no loyalty counter was taken) leaves the block with a release, not
+    # a rollback, and the problem is raised after it (gateway/transactions.py
+    # says why that matters); once loyalty wrote, a refusal rolls back.
     with refusable_atomic():
-        if hold_id is not None:
-            slot = slot_hold_consume(hold_id=hold_id, caller=caller, store_id=store_id)
-        else:
-            slot = slot_book(slot_id=slot_id, store_id=store_id)  # type: ignore[arg-type]  # checked above
+        redemptions: list[Redemption] = []
+        if checkout is not None:
+            redemptions = checkout_reserve(
+                checkout=checkout, reference=f"order:{public_id}", occurred_at=checkout.basket.at
+            )
+        with refusals_roll_back(bool(redemptions) or bool(checkout and checkout.points)):
+            if hold_id is not None:
+                slot = slot_hold_consume(hold_id=hold_id, caller=caller, store_id=store_id)
+            else:
+                slot = slot_book(slot_id=slot_id, store_id=store_id)  # type: ignore[arg-type]  # checked above
         order, priced, placed = _order_build(
             caller=caller,
             public_id=public_id,
@@ -71,6 +97,7 @@ def order_place(
             lines=lines,
             catalogue=catalogue,
             idempotency_key=idempotency_key,
+            checkout=checkout,
         )
         stock_apply(
             location_id=slot.store_id,
@@ -83,7 +110,38 @@ def order_place(
         )
         _insert_order(order=order, lines=priced, placed=placed)
     order._prefetched_objects_cache = {"lines": priced, "history": [placed]}  # type: ignore[attr-defined]  # read by the output serializer like a prefetch
+    order.redemptions = redemptions  # type: ignore[attr-defined]  # read by the output serializer, as order_get sets it
     return order
+
+
+def _checkout(
+    *,
+    caller: Caller,
+    customer_id: int,
+    loyalty: LoyaltyRequest,
+    lines: Sequence[LineRequest],
+    catalogue: dict[int, OrderableProduct],
+    store_id: int | None,
+) -> Checkout:
+    """The basket priced by loyalty: catalogue prices, categories and
+    owners, each line keyed by its position (as the order's lines are)."""
+    currency = next(iter(catalogue.values())).currency
+    return checkout_price(
+        caller=caller,
+        customer_id=customer_id,
+        request=loyalty,
+        store_id=store_id,
+        lines=[
+            pricing.Line(
+                key=str(index), sku=catalogue[line.product_id].sku, quantity=line.quantity,
+                unit_price=catalogue[line.product_id].price, category=catalogue[line.product_id].category,
+                owner_id=catalogue[line.product_id].owner_id, product_id=line.product_id,
+            )
+            for index, line in enumerate(lines)
+        ],
+        currency=currency,
+        at=timezone.now(),
+    )  # fmt: skip
 
 
 def order_customer_id(*, caller: Caller, customer_id: int | None) -> int:
@@ -132,10 +190,13 @@ def _order_build(
     lines: Sequence[LineRequest],
     catalogue: dict[int, OrderableProduct],
     idempotency_key: str,
+    checkout: Checkout | None = None,
 ) -> tuple[Order, list[OrderLine], OrderStatusChange]:
-    """The order priced from the catalogue, its lines and its first status,
-    not saved yet: everything its events show is known before the insert."""
+    """The order priced from the catalogue (and its loyalty part), its lines
+    and its first status, not saved yet: everything its events show is
+    known before the insert."""
     currency = next(iter(catalogue.values())).currency
+    discounts = checkout.line_discounts() if checkout is not None else {}
     priced = [
         OrderLine(
             product_id=line.product_id,
@@ -145,9 +206,12 @@ def _order_build(
             quantity=line.quantity,
             unit_price_amount=catalogue[line.product_id].price,
             line_total_amount=money_round(catalogue[line.product_id].price * line.quantity, currency),
+            discount_amount=discounts.get(str(index), Decimal(0)),
         )
-        for line in lines
+        for index, line in enumerate(lines)
     ]
+    subtotal = money_round(sum((line.line_total_amount for line in priced), Decimal(0)), currency)
+    discount = sum((line.discount_amount for line in priced), Decimal(0))
     order = Order(
         public_id=public_id,
         # Only what the response and events show is known of the slot and the
@@ -158,9 +222,15 @@ def _order_build(
         placed_by=caller.client,
         status=OrderStatus.PLACED,
         currency=currency,
-        total_amount=money_round(sum((line.line_total_amount for line in priced), Decimal(0)), currency),
+        total_amount=subtotal - discount - (checkout.points_amount if checkout else Decimal(0)),
         item_count=sum(line.quantity for line in lines),
         idempotency_key=idempotency_key,
+        discount_amount=discount,
+        loyalty_program=checkout.program if checkout else None,
+        loyalty_member=checkout.member if checkout else None,
+        points_spent=checkout.points if checkout else 0,
+        points_amount=checkout.points_amount if checkout else Decimal(0),
+        points_to_earn=checkout.points_to_earn if checkout else 0,
     )
     placed = OrderStatusChange(
         from_status="", to_status=OrderStatus.PLACED, actor_client=caller.client, actor_user_id=caller.user_id
@@ -189,6 +259,12 @@ def _insert_order(*, order: Order, lines: list[OrderLine], placed: OrderStatusCh
                 "total": order.total_amount,
                 "items": order.item_count,
                 "key": order.idempotency_key,
+                "discount": order.discount_amount,
+                "program": order.loyalty_program_id,
+                "member": order.loyalty_member_id,
+                "points_spent": order.points_spent,
+                "points_amount": order.points_amount,
+                "points_to_earn": order.points_to_earn,
                 "lines": json.dumps(
                     [
                         {
@@ -200,6 +276,7 @@ def _insert_order(*, order: Order, lines: list[OrderLine], placed: OrderStatusCh
                             # Decimals as strings: exact, read by PostgreSQL as numeric
                             "unit_price": str(line.unit_price_amount),
                             "line_total": str(line.line_total_amount),
+                            "discount": str(line.discount_amount),
                         }
                         for line in lines
                     ]

@@ -16,21 +16,24 @@ ORDER_INSERT = statement(
     WITH o AS (
         INSERT INTO {o}
             ({o.public_id}, {o.store}, {o.slot}, {o.customer}, {o.placed_by}, {o.status}, {o.currency},
-             {o.total_amount}, {o.item_count}, {o.idempotency_key}, {o.version}, {o.created_at}, {o.updated_at})
+             {o.total_amount}, {o.item_count}, {o.idempotency_key}, {o.discount_amount}, {o.loyalty_program},
+             {o.loyalty_member}, {o.points_spent}, {o.points_amount}, {o.points_to_earn}, {o.version},
+             {o.created_at}, {o.updated_at})
         VALUES (%(public_id)s, %(store)s, %(slot)s, %(customer)s, %(client)s, %(status)s, %(currency)s,
-                %(total)s, %(items)s, %(key)s, 1, now(), now())
+                %(total)s, %(items)s, %(key)s, %(discount)s, %(program)s, %(member)s, %(points_spent)s,
+                %(points_amount)s, %(points_to_earn)s, 1, now(), now())
         RETURNING id, created_at
     ), l AS (
         INSERT INTO {line}
             ({line.order}, {line.product}, {line.sku}, {line.name_fr}, {line.name_en}, {line.quantity},
-             {line.unit_price_amount}, {line.line_total_amount})
-        SELECT o.id, t.product_id, t.sku, t.name_fr, t.name_en, t.quantity, t.unit_price, t.line_total
+             {line.unit_price_amount}, {line.line_total_amount}, {line.discount_amount})
+        SELECT o.id, t.product_id, t.sku, t.name_fr, t.name_en, t.quantity, t.unit_price, t.line_total, t.discount
         FROM o, ROWS FROM (
             json_to_recordset(%(lines)s::json) AS (
                 product_id bigint, sku text, name_fr text, name_en text, quantity int,
-                unit_price numeric, line_total numeric
+                unit_price numeric, line_total numeric, discount numeric
             )
-        ) WITH ORDINALITY AS t(product_id, sku, name_fr, name_en, quantity, unit_price, line_total, n)
+        ) WITH ORDINALITY AS t(product_id, sku, name_fr, name_en, quantity, unit_price, line_total, discount, n)
         ORDER BY t.n
         RETURNING id
     ), h AS (

@@ -49,23 +49,23 @@ def _store(caller: Caller, code: str | None) -> Location | None:
     return store
 
 
-def _member(caller: Caller, program: Program, card_number: str | None) -> Member | None:
+def _member(caller: Caller, program: Program, card_number: str | None, field: str = "card_number") -> Member | None:
     """A shopper quotes as their own member of the program (anonymously when
     they are not one); a store or the operator for the card presented. A
     card that is not the caller's to use is a 422 on ``card_number``."""
     if caller.kind == CallerKind.SHOPPER:
         member = own_members(caller=caller).filter(program=program).order_by("pk").first()
         if card_number is not None and (member is None or card_number != member.card_number):
-            raise FieldInvalid("card_number", _("This is not your card."), code="not_your_card")
+            raise FieldInvalid(field, _("This is not your card."), code="not_your_card")
         return member
     if card_number is None:
         return None
     try:
         member = member_get(caller=caller, card_number=card_number)
     except LoyaltyObjectNotFound as exc:
-        raise FieldInvalid("card_number", _("No member has this card."), code="unknown_card") from exc
+        raise FieldInvalid(field, _("No member has this card."), code="unknown_card") from exc
     if member.program_id != program.pk:
-        raise FieldInvalid("card_number", _("This card belongs to another program."), code="other_program")
+        raise FieldInvalid(field, _("This card belongs to another program."), code="other_program")
     return member
 
 
@@ -113,3 +113,41 @@ def quote_for(
         at=at,
     )
     return QuoteResult(program, store, member, result, {str(i): line.product_id for i, line in enumerate(lines)})
+
+
+def checkout_program(*, code: str | None, currency: str) -> Program:
+    """The program an order's loyalty part names, or, when it names none,
+    the one active program in the order's currency (422 on
+    ``loyalty.program`` when there is none or more than one to choose)."""
+    programs = Program.objects.filter(is_active=True, currency=currency)
+    if code is not None:
+        programs = programs.filter(code=code)
+    found = list(programs.order_by("pk")[:2])
+    if len(found) == 1:
+        return found[0]
+    if code is not None:
+        raise FieldInvalid(
+            "loyalty.program", _("No active program has this code in this currency."), code="unknown_program"
+        )
+    raise FieldInvalid(
+        "loyalty.program",
+        _("Name the loyalty program: none or several are active in this currency."),
+        code="program_required",
+    )
+
+
+def checkout_member(*, caller: Caller, program: Program, card_number: str | None, customer_id: int) -> Member | None:
+    """The member an order is for: the shopper's own (the card, if sent,
+    must be theirs); for a store or the operator, the card presented, which
+    must not belong to another customer, or else the customer's own
+    membership; None when the customer is not a member."""
+    if caller.kind == CallerKind.SHOPPER:
+        return _member(caller, program, card_number, "loyalty.card_number")
+    if card_number is None:
+        return Member.objects.filter(program=program, user_id=customer_id, is_active=True).order_by("pk").first()
+    member = _member(caller, program, card_number, "loyalty.card_number")
+    if member is not None and member.user_id is not None and member.user_id != customer_id:
+        raise FieldInvalid(
+            "loyalty.card_number", _("This card belongs to another customer."), code="not_customers_card"
+        )
+    return member

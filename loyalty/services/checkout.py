@@ -14,20 +14,38 @@ priced their lines.
   error and rolls the caller's transaction back.
 - ``source_confirm``, ``source_release`` move every redemption of one order
   or ticket on, recording the ``coupon.*`` events in the same transaction.
+
+A click-and-collect order (commerce calls these; loyalty knows nothing of
+orders but their reference): ``checkout_price`` before its transaction
+(program, member, prices, points payment: reads only), ``checkout_reserve``
+first inside it (counters, then the member's points: the lock order every
+writer follows, before the slot and the stock), ``checkout_collected`` and
+``checkout_released`` when the order is collected or cancelled / not
+collected.
 """
 
 import datetime as dt
-from collections.abc import Sequence
-from decimal import Decimal
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from decimal import ROUND_FLOOR, Decimal
 
 from django.utils.translation import gettext as _
 
-from gateway.transactions import Refusal
+from gateway.api.problems import FieldInvalid
+from gateway.transactions import refusals_roll_back
 from loyalty import pricing
-from loyalty.errors import CouponNotApplicable
-from loyalty.events import coupon_event
-from loyalty.models import Campaign, CouponCode, Program, Redemption, RedemptionState
+from loyalty.dates import local_date
+from loyalty.errors import CouponNotApplicable, InsufficientPoints
+from loyalty.events import coupon_event, points_event
+from loyalty.formats import reason_message
+from loyalty.models import Campaign, CouponCode, Member, Program, Redemption, RedemptionState, SourceKind
+from loyalty.selectors.offers import basket_price
+from loyalty.selectors.quotes import checkout_member, checkout_program
+from loyalty.selectors.redemptions import source_redemptions
+from loyalty.services.points import points_earn, points_refund, points_spend
+from loyalty.services.purchases import member_purchases_record
 from loyalty.services.redemptions import LineDiscount, redemption_confirm, redemption_release, redemption_reserve
+from partners.callers import Caller
 from partners.services import NewEvent, events_record
 
 
@@ -39,8 +57,8 @@ def basket_require_codes(quote: pricing.Quote) -> None:
         return
     refused = quote.refused[0]
     raise CouponNotApplicable(
-        _("The code %(code)s does not apply to this basket (%(reason)s).")
-        % {"code": refused.code, "reason": refused.reason},
+        _("The code %(code)s does not apply to this basket: %(reason)s")
+        % {"code": refused.code, "reason": reason_message(refused.reason)},
         extra={"coupon_code": refused.code, "reason": refused.reason, **refused.details},
     )
 
@@ -69,7 +87,7 @@ def basket_reserve(
     redemptions: list[Redemption] = []
     for applied in sorted(quote.applied, key=lambda a: a.campaign_id):
         campaign = campaigns[applied.campaign_id]
-        try:
+        with refusals_roll_back(bool(redemptions)):  # earlier campaigns took units: those must be undone
             redemption = redemption_reserve(
                 program=program,
                 campaign=campaign,
@@ -83,14 +101,8 @@ def basket_reserve(
                 occurred_at=occurred_at,
                 basket_amount=quote.subtotal,
                 budgets=list(campaign.budgets.all()),
+                expires=expires,
             )
-        except Refusal as refusal:
-            if redemptions:  # earlier campaigns took units: the caller's transaction must roll back
-                raise refusal.error from None
-            raise
-        if not expires and redemption.expires_at is not None:
-            Redemption.objects.filter(pk=redemption.pk).update(expires_at=None)
-            redemption.expires_at = None
         redemptions.append(redemption)
     return redemptions
 
@@ -121,12 +133,6 @@ def coupon_events(type: str, redemptions: Sequence[Redemption]) -> list[NewEvent
             type=type, redemption=r, campaign=campaigns[r.campaign_id], code=codes.get(r.code_id or 0, "")
         )
     ]
-
-
-def source_redemptions(*, source_kind: str, source_reference: str) -> list[Redemption]:
-    return list(
-        Redemption.objects.filter(source_kind=source_kind, source_reference=source_reference).order_by("campaign_id")
-    )
 
 
 def source_confirm(
@@ -162,3 +168,166 @@ def source_release(*, source_kind: str, source_reference: str, reason: str) -> l
 
 def discount_total(redemptions: Sequence[Redemption]) -> Decimal:
     return sum((r.discount_amount for r in redemptions), Decimal(0))
+
+
+# ---------------------------------------------------------------- orders
+
+
+@dataclass(frozen=True)
+class LoyaltyRequest:
+    """The loyalty part of an order: the program (default: the one active
+    in the order's currency), the card presented (default: the customer's
+    own membership), the codes entered and the points to pay with."""
+
+    program: str | None = None
+    card_number: str | None = None
+    codes: tuple[str, ...] = ()
+    points: int = 0
+
+
+@dataclass(frozen=True)
+class Checkout:
+    """A priced basket ready to reserve: what the order will show."""
+
+    program: Program
+    member: Member | None
+    basket: pricing.Basket
+    quote: pricing.Quote
+    points: int  # to spend
+    points_amount: Decimal  # what they pay
+    points_to_earn: int
+
+    @property
+    def total(self) -> Decimal:
+        return self.quote.total - self.points_amount
+
+    def line_discounts(self) -> dict[str, Decimal]:
+        return {line.key: line.discount for line in self.quote.lines}
+
+
+def checkout_price(
+    *,
+    caller: Caller,
+    customer_id: int,
+    request: LoyaltyRequest,
+    store_id: int | None,
+    lines: Sequence[pricing.Line],
+    currency: str,
+    at: dt.datetime,
+) -> Checkout:
+    """Price an order's lines with the program's offers and the codes
+    entered, and check the points payment; writes nothing. A code that does
+    not apply is a 409 naming it and why; points need a member, a whole
+    number that pays at most the total after discounts (422), and that many
+    spendable points (409 ``insufficient_points``)."""
+    program = checkout_program(code=request.program, currency=currency)
+    member = checkout_member(caller=caller, program=program, card_number=request.card_number, customer_id=customer_id)
+    basket, quote = basket_price(
+        program=program,
+        store_id=store_id,
+        member_id=member.pk if member else None,
+        lines=lines,
+        codes=request.codes,
+        at=at,
+    )
+    basket_require_codes(quote)
+    points_amount = Decimal(0)
+    if request.points:
+        if member is None:
+            raise FieldInvalid(
+                "loyalty.points", _("Only a member pays with points: present a card."), code="member_required"
+            )
+        points_amount = pricing.from_minor(
+            pricing.to_minor_floor(request.points * program.burn_rate, program.currency), program.currency
+        )
+        if points_amount > quote.total:
+            most = int((quote.total / program.burn_rate).to_integral_value(rounding=ROUND_FLOOR))
+            raise FieldInvalid(
+                "loyalty.points",
+                _("These points are worth more than the order; at most %(most)d.") % {"most": most},
+                code="points_exceed_total",
+            )
+        if member.points_active < request.points:
+            raise InsufficientPoints(
+                _("%(wanted)d points asked, %(spendable)d spendable.")
+                % {"wanted": request.points, "spendable": member.points_active},
+                extra={"points_spendable": member.points_active, "points_requested": request.points},
+            )
+    to_earn = quote.points
+    if points_amount and quote.total:
+        # Points are earned on what is paid in money, not on what points paid.
+        to_earn = int((quote.points * (quote.total - points_amount) / quote.total).to_integral_value(ROUND_FLOOR))
+    return Checkout(program, member, basket, quote, request.points, points_amount, to_earn)
+
+
+def checkout_reserve(*, checkout: Checkout, reference: str, occurred_at: dt.datetime) -> list[Redemption]:
+    """Inside the order's ``refusable_atomic()``, before its slot and stock:
+    one unit of every counter concerned (a first refusal wrote nothing: a
+    ``Refusal``), then the points paid (the member's lock), with the
+    ``coupon.reserved`` and ``points.spent`` events. The order confirms or
+    releases them later (``checkout_collected``, ``checkout_released``)."""
+    redemptions = basket_reserve(
+        program=checkout.program,
+        quote=checkout.quote,
+        basket=checkout.basket,
+        source_kind=SourceKind.ORDER,
+        source_reference=reference,
+        occurred_at=occurred_at,
+        expires=False,
+    )
+    events = coupon_events("coupon.reserved", redemptions)
+    if checkout.points and checkout.member is not None:
+        points_spend(member_id=checkout.member.pk, points=checkout.points, reference=reference, now=occurred_at)
+        events.append(
+            points_event(
+                type="points.spent", member_id=checkout.member.pk, program_code=checkout.program.code,
+                points=checkout.points, reference=reference, at=occurred_at,
+                amount={"amount": str(checkout.points_amount), "currency": checkout.program.currency},
+            )
+        )  # fmt: skip
+    events_record(events=events)
+    return redemptions
+
+
+def checkout_collected(
+    *,
+    program_id: int,
+    member_id: int | None,
+    reference: str,
+    points_to_earn: int,
+    points_spent: int,
+    store_id: int,
+    categories: Iterable[str],
+    at: dt.datetime,
+) -> None:
+    """The order was collected: its redemptions are confirmed, the member
+    earns the points (pending until the return window ends) and has bought
+    the lines' categories at that store (the category audiences)."""
+    source_confirm(
+        source_kind=SourceKind.ORDER, source_reference=reference, points_earned=points_to_earn,
+        points_burned=points_spent,
+    )  # fmt: skip
+    if member_id is None:
+        return
+    program = Program.objects.get(pk=program_id)
+    earned = points_earn(program=program, member_id=member_id, points=points_to_earn, source=reference, earned_at=at)
+    if earned.points:
+        events_record(
+            events=[
+                points_event(
+                    type="points.earned", member_id=member_id, program_code=program.code, points=earned.points,
+                    reference=reference, at=at,
+                )
+            ]
+        )  # fmt: skip
+    member_purchases_record(
+        member_id=member_id, store_id=store_id, categories=categories, day=local_date(at, program.time_zone)
+    )
+
+
+def checkout_released(*, member_id: int | None, reference: str, reason: str) -> None:
+    """The order was cancelled or not collected: its reservations give their
+    units back and the points it spent return to their buckets (once)."""
+    source_release(source_kind=SourceKind.ORDER, source_reference=reference, reason=reason)
+    if member_id is not None:
+        points_refund(member_id=member_id, reference=reference)

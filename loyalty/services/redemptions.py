@@ -90,13 +90,15 @@ def redemption_reserve(
     occurred_at: dt.datetime,
     basket_amount: Decimal = Decimal(0),
     budgets: Sequence[CampaignBudget] | None = None,
+    expires: bool = True,
 ) -> Redemption:
     """Reserve ``campaign`` (through ``code``, if any) for one order or ticket.
     Call it inside ``refusable_atomic()``: a used-up code (409
     ``coupon_used_up``) or a full budget (409 ``budget_exhausted``) is a
     ``Refusal``. The same source reserving the same campaign again gets the
     redemption it already has. ``basket_amount`` is the basket's subtotal
-    before discounts (the analytics' revenue)."""
+    before discounts (the analytics' revenue). ``expires`` False: the
+    reservation waits for its source's fate instead of the program's TTL."""
     existing = Redemption.objects.filter(
         campaign=campaign, source_kind=source_kind, source_reference=source_reference
     ).first()
@@ -113,7 +115,7 @@ def redemption_reserve(
         "state": RedemptionState.RESERVED, "currency": program.currency, "discount_amount": discount,
         "rolled_back_amount": Decimal(0), "basket_amount": basket_amount,
         "counter_ids": counter_ids, "occurred_at": occurred_at, "confirmed_at": None, "closed_at": None,
-        "close_reason": "", "expires_at": now + dt.timedelta(minutes=program.reservation_minutes),
+        "close_reason": "", "expires_at": now + dt.timedelta(minutes=program.reservation_minutes) if expires else None,
     }  # fmt: skip
     if existing is not None:  # released earlier (a cancelled order placed again): reserve afresh
         for name, value in fields.items():

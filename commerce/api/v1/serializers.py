@@ -20,7 +20,15 @@ from commerce.models import (
     SlotWindow,
 )
 from gateway.api.money import MoneySerializer, money
-from gateway.api.strict import StrictBooleanField, StrictCharField, StrictInput, StrictIntegerField
+from gateway.api.strict import (
+    StrictBooleanField,
+    StrictCharField,
+    StrictInput,
+    StrictIntegerField,
+    StrictRegexField,
+)
+from loyalty.formats import CARD_NUMBER_PATTERN, CODE_PATTERN, MAX_CODES, SLUG_PATTERN
+from loyalty.models import RedemptionState, is_valid_card_number
 
 MAX_ORDER_LINES = 100
 MAX_LINE_QUANTITY = 999
@@ -103,6 +111,36 @@ class OrderLineInput(StrictInput):
     quantity = StrictIntegerField(min_value=1, max_value=MAX_LINE_QUANTITY)
 
 
+class OrderLoyaltyInput(StrictInput):
+    program = StrictRegexField(
+        SLUG_PATTERN, required=False, help_text="The program's code (default: the one active in the order's currency)."
+    )
+    card_number = StrictRegexField(
+        CARD_NUMBER_PATTERN,
+        required=False,
+        help_text="The EAN-13 card presented (default: the customer's own membership; a shopper's must be theirs).",
+    )
+    codes = serializers.ListField(
+        child=StrictRegexField(CODE_PATTERN),
+        required=False,
+        default=list,
+        max_length=MAX_CODES,
+        help_text="Coupon codes entered. Each must apply, or the order is refused naming the code and why.",
+    )
+    points = StrictIntegerField(
+        min_value=0,
+        max_value=100_000_000,
+        required=False,
+        default=0,
+        help_text="Points to pay part of the order with (the member's active points; worth the program's burn rate).",
+    )
+
+    def validate_card_number(self, value: str) -> str:
+        if not is_valid_card_number(value):
+            raise serializers.ValidationError(_("The card number's check digit is wrong."), code="invalid_check_digit")
+        return value
+
+
 class OrderCreateInput(StrictInput):
     slot_id = StrictIntegerField(min_value=1, required=False, help_text="The slot to book; or give hold_id.")
     hold_id = serializers.UUIDField(required=False, help_text="A hold of yours to turn into the booking.")
@@ -110,6 +148,10 @@ class OrderCreateInput(StrictInput):
         min_value=1, required=False, help_text="Store and operator clients: the customer the order is for."
     )
     lines = OrderLineInput(many=True, min_length=1, max_length=MAX_ORDER_LINES)  # type: ignore[call-arg]  # ListSerializer kwargs
+    loyalty = OrderLoyaltyInput(
+        required=False,
+        help_text="Coupons, the member and points: priced and reserved in the order's transaction.",
+    )
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
         if ("slot_id" in attrs) == ("hold_id" in attrs):
@@ -127,11 +169,12 @@ class OrderCreateInput(StrictInput):
 class OrderLineOutput(serializers.ModelSerializer[OrderLine]):
     name = serializers.SerializerMethodField()
     unit_price = serializers.SerializerMethodField()
-    line_total = serializers.SerializerMethodField()
+    line_total = serializers.SerializerMethodField(help_text="Quantity times the unit price, before the discount.")
+    discount = serializers.SerializerMethodField(help_text="This line's share of the order's discounts.")
 
     class Meta:
         model = OrderLine
-        fields = ["product_id", "sku", "name", "quantity", "unit_price", "line_total"]
+        fields = ["product_id", "sku", "name", "quantity", "unit_price", "line_total", "discount"]
 
     def get_name(self, line: OrderLine) -> str:
         return line.name_en if get_language() == "en" and line.name_en else line.name_fr
@@ -143,6 +186,10 @@ class OrderLineOutput(serializers.ModelSerializer[OrderLine]):
     @extend_schema_field(MoneySerializer)
     def get_line_total(self, line: OrderLine) -> dict[str, Any]:
         return money(line.line_total_amount, line.order.currency)
+
+    @extend_schema_field(MoneySerializer)
+    def get_discount(self, line: OrderLine) -> dict[str, Any]:
+        return money(line.discount_amount, line.order.currency)
 
 
 class OrderActorOutput(serializers.Serializer[Any]):
@@ -181,7 +228,9 @@ class OrderSummaryOutput(serializers.ModelSerializer[Order]):
     store = serializers.CharField(source="store.code", help_text="Store code.")
     status = serializers.ChoiceField(choices=OrderStatus.choices)
     slot = OrderSlotOutput()
-    total = serializers.SerializerMethodField()
+    subtotal = serializers.SerializerMethodField(help_text="The lines at catalogue price.")
+    discount = serializers.SerializerMethodField(help_text="Coupons and offers (zero without).")
+    total = serializers.SerializerMethodField(help_text="What is paid in money: subtotal less discount and points.")
 
     class Meta:
         model = Order
@@ -193,6 +242,8 @@ class OrderSummaryOutput(serializers.ModelSerializer[Order]):
             "slot",
             "customer_id",
             "item_count",
+            "subtotal",
+            "discount",
             "total",
             "version",
             "created_at",
@@ -200,16 +251,69 @@ class OrderSummaryOutput(serializers.ModelSerializer[Order]):
         ]
 
     @extend_schema_field(MoneySerializer)
+    def get_subtotal(self, order: Order) -> dict[str, Any]:
+        return money(order.subtotal_amount, order.currency)
+
+    @extend_schema_field(MoneySerializer)
+    def get_discount(self, order: Order) -> dict[str, Any]:
+        return money(order.discount_amount, order.currency)
+
+    @extend_schema_field(MoneySerializer)
     def get_total(self, order: Order) -> dict[str, Any]:
         return money(order.total_amount, order.currency)
+
+
+class OrderCouponOutput(serializers.Serializer[Any]):
+    campaign_id = serializers.IntegerField()
+    campaign = serializers.CharField(help_text="The campaign's name.")
+    code = serializers.CharField(allow_null=True, help_text="The code entered; null for an automatic offer.")
+    state = serializers.ChoiceField(
+        choices=RedemptionState.choices,
+        help_text="reserved until the order is collected (confirmed) or cancelled / not collected (released).",
+    )
+    discount = MoneySerializer()
+
+
+class OrderLoyaltyOutput(serializers.Serializer[Any]):
+    program = serializers.CharField(help_text="The program's code.")
+    card_number = serializers.CharField(allow_null=True, help_text="The member's card; null when anonymous.")
+    coupons = OrderCouponOutput(many=True)
+    points_spent = serializers.IntegerField()
+    points_amount = MoneySerializer(help_text="What the points spent paid.")
+    points_to_earn = serializers.IntegerField(help_text="Earned (pending) when the order is collected.")
 
 
 class OrderOutput(OrderSummaryOutput):
     lines = OrderLineOutput(many=True)
     history = OrderStatusChangeOutput(many=True, help_text="Every status the order went through, oldest first.")
+    loyalty = serializers.SerializerMethodField(help_text="Null for an order placed without a loyalty part.")
 
     class Meta(OrderSummaryOutput.Meta):
-        fields = [*OrderSummaryOutput.Meta.fields, "lines", "history"]
+        fields = [*OrderSummaryOutput.Meta.fields, "lines", "history", "loyalty"]
+
+    @extend_schema_field(OrderLoyaltyOutput(allow_null=True))
+    def get_loyalty(self, order: Order) -> dict[str, Any] | None:
+        program = order.loyalty_program
+        if program is None:
+            return None
+        member = order.loyalty_member
+        return {
+            "program": program.code,
+            "card_number": member.card_number if member is not None else None,
+            "coupons": [
+                {
+                    "campaign_id": r.campaign_id,
+                    "campaign": r.campaign.name_fr,
+                    "code": r.code.code if r.code is not None else None,
+                    "state": r.state,
+                    "discount": money(r.discount_amount, r.currency),
+                }
+                for r in getattr(order, "redemptions", [])
+            ],
+            "points_spent": order.points_spent,
+            "points_amount": money(order.points_amount, order.currency),
+            "points_to_earn": order.points_to_earn,
+        }
 
 
 class OrderCustomerOutput(serializers.Serializer[Any]):

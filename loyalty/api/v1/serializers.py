@@ -21,6 +21,7 @@ from gateway.api.strict import (
 )
 from inventory.models import iana_time_zones
 from loyalty import pricing
+from loyalty.formats import CARD_NUMBER_PATTERN, CODE_PATTERN, MAX_CODES, SLUG_PATTERN, reason_message
 from loyalty.models import (
     ALL_WEEKDAYS,
     AudienceKind,
@@ -38,13 +39,9 @@ from loyalty.models import (
     is_valid_card_number,
 )
 
-CARD_NUMBER_PATTERN = r"^[0-9]{13}$"
-CODE_PATTERN = r"^[A-Za-z0-9-]{3,64}$"
 CODE_CHARSET_PATTERN = r"^[A-Z0-9]{10,64}$"
 CODE_PREFIX_PATTERN = r"^[A-Z0-9-]{0,16}$"
-SLUG_PATTERN = r"^[a-z0-9][a-z0-9-]{0,39}$"
 MAX_BASKET_LINES = 200
-MAX_CODES = 10
 
 
 class StrictDateTimeField(serializers.DateTimeField):
@@ -309,24 +306,6 @@ class QuoteInput(StrictInput):
     at = StrictDateTimeField(required=False, help_text="The instant to price at (default: now).")
 
 
-REASON_MESSAGES = {
-    pricing.UNKNOWN_CODE: gettext_lazy("This code does not exist."),
-    pricing.CODE_USED_UP: gettext_lazy("This code has already been used."),
-    pricing.NOT_FOR_MEMBER: gettext_lazy("This offer is not for this member."),
-    pricing.MEMBER_REQUIRED: gettext_lazy("Sign in or present your loyalty card to use this offer."),
-    pricing.NOT_ACTIVE: gettext_lazy("This offer is not running at the moment."),
-    pricing.EXPIRED: gettext_lazy("This offer has ended."),
-    pricing.NOT_YET_VALID: gettext_lazy("This offer has not started yet."),
-    pricing.NOT_VALID_AT_STORE: gettext_lazy("This offer is not valid at this store."),
-    pricing.NOT_VALID_AT_THIS_TIME: gettext_lazy("This offer is not valid on this day or at this hour."),
-    pricing.NO_ELIGIBLE_LINES: gettext_lazy("No product in the basket is eligible for this offer."),
-    pricing.MINIMUM_NOT_MET: gettext_lazy("Add products to reach the offer's minimum basket."),
-    pricing.BUDGET_USED_UP: gettext_lazy("This offer's budget is used up."),
-    pricing.NOT_COMBINABLE: gettext_lazy("This offer cannot be combined with another one in the basket."),
-    pricing.DUPLICATE: gettext_lazy("This offer is already in the basket."),
-}
-
-
 class QuoteLineOutput(serializers.Serializer[Any]):
     key = serializers.CharField(help_text="The line's index in the request.")
     product_id = serializers.IntegerField()
@@ -398,7 +377,7 @@ def quote_body(result: Any) -> dict[str, Any]:
             for a in q.applied
         ],
         "refused": [
-            {"code": r.code, "reason": r.reason, "message": str(REASON_MESSAGES[r.reason]),
+            {"code": r.code, "reason": r.reason, "message": reason_message(r.reason),
              "campaign_id": r.campaign_id, "details": r.details}
             for r in q.refused
         ],

@@ -26,6 +26,7 @@ from gateway.api.etag import etag_for, not_modified
 from gateway.api.idempotency import idempotent
 from gateway.api.pagination import GatewayCursorPagination
 from gateway.api.params import UPDATED_SINCE, choices_param, code_param, id_param, updated_since_param
+from loyalty.services.checkout import LoyaltyRequest
 from partners.callers import Caller, caller_from_request
 
 TAG = ["orders"]
@@ -42,7 +43,19 @@ start order, each `id`, `starts_at`, `ends_at`, `remaining`, so the next choice 
 `slot_not_released` (with `release_at` and `Retry-After`), `slot_started`,
 `store_closed`, `hold_expired`, `hold_not_active` (409); `insufficient_stock` (409, with `lines`:
 sku, requested, available); `product_unavailable` (422, with `lines`), `mixed_currencies`,
-`customer_required`, `customer_not_found` (422). The same `Idempotency-Key` replays the first answer."""
+`customer_required`, `customer_not_found` (422). The same `Idempotency-Key` replays the first answer.
+
+**Loyalty** (optional `loyalty` object): the basket is priced with the program's live offers and the
+codes entered, exactly as `POST /api/v1/loyalty/quote` prices it; in the same transaction, before the
+slot and the stock, one unit of every budget counter concerned is taken (a budget is never overspent,
+however many orders race) and the points paid are spent (the ones expiring first). Each line shows its
+share of the discount; the order shows `subtotal`, `discount` and `total` (paid in money, after
+points), and `loyalty` (coupons, points spent, points to earn). Collected confirms the coupons and earns
+the points (pending until the return window ends); cancelled and no-show give the coupon units and the
+points back. Problems: `coupon_not_applicable` (409, with `coupon_code`, `reason` and its details,
+e.g. the amount missing), `coupon_used_up`, `budget_exhausted`, `insufficient_points` (409);
+`loyalty.program`, `loyalty.card_number` (unknown or not the customer's card), `loyalty.points`
+(`member_required`, `points_exceed_total`) as 422."""
 
 
 class OrderCursorPagination(GatewayCursorPagination):
@@ -74,6 +87,17 @@ def _basket(data: Any) -> dict[str, Any]:
     serializer = OrderCreateInput(data=data)
     serializer.is_valid(raise_exception=True)
     return serializer.validated_data
+
+
+def _loyalty(values: dict[str, Any] | None) -> LoyaltyRequest | None:
+    if values is None:
+        return None
+    return LoyaltyRequest(
+        program=values.get("program"),
+        card_number=values.get("card_number"),
+        codes=tuple(values["codes"]),
+        points=values["points"],
+    )
 
 
 def _order_response(order: Order, status: int = 200) -> Response:
@@ -131,6 +155,20 @@ class OrderListCreateView(GenericAPIView[Order]):
                 request_only=True,
             ),
             OpenApiExample(
+                "With a coupon, the member's card and points",
+                value={
+                    "slot_id": 42,
+                    "lines": [{"product_id": 7, "quantity": 10}],
+                    "loyalty": {
+                        "program": "demo",
+                        "card_number": "2900000000018",
+                        "codes": ["BIENVENUE10"],
+                        "points": 200,
+                    },
+                },
+                request_only=True,
+            ),
+            OpenApiExample(
                 "From a hold",
                 value={"hold_id": "0b6e5d1c-8f3e-4f8a-9a55-3c1f2b8d9e10", "lines": [{"product_id": 7, "quantity": 1}]},
                 request_only=True,
@@ -147,6 +185,7 @@ class OrderListCreateView(GenericAPIView[Order]):
             hold_id=values.get("hold_id"),
             customer_id=values.get("customer_id"),
             idempotency_key=request.headers.get("Idempotency-Key", ""),
+            loyalty=_loyalty(values.get("loyalty")),
         )
         return _order_response(order, status=201)
 
