@@ -236,8 +236,12 @@ class Order(models.Model):
     item_count = models.PositiveIntegerField()
     idempotency_key = models.CharField(max_length=255, blank=True)
     discount_amount = models.DecimalField(max_digits=12, decimal_places=2, default=0, db_default=0)
-    loyalty_program = models.ForeignKey(Program, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
-    loyalty_member = models.ForeignKey(Member, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    program = models.ForeignKey(
+        Program, null=True, blank=True, on_delete=models.PROTECT, related_name="+", help_text="The loyalty program."
+    )
+    member = models.ForeignKey(
+        Member, null=True, blank=True, on_delete=models.PROTECT, related_name="+", help_text="The loyalty member."
+    )
     points_spent = models.BigIntegerField(default=0, db_default=0)
     points_amount = models.DecimalField(max_digits=12, decimal_places=2, default=0, db_default=0)
     points_to_earn = models.BigIntegerField(default=0, db_default=0)

@@ -134,7 +134,7 @@ def order_get(*, caller: Caller, order_id: uuid.UUID) -> Order:
     order = (
         orders_visible_to(caller=caller)
         .filter(public_id=order_id)
-        .select_related("loyalty_program", "loyalty_member")
+        .select_related("program", "member")
         .prefetch_related(
             "lines", Prefetch("history", queryset=OrderStatusChange.objects.select_related("actor_client"))
         )
@@ -142,7 +142,7 @@ def order_get(*, caller: Caller, order_id: uuid.UUID) -> Order:
     )
     if order is None:
         raise ObjectNotFound()
-    if order.loyalty_program_id is not None:
+    if order.program_id is not None:
         order.redemptions = source_redemptions(  # type: ignore[attr-defined]  # read by the output serializer
             source_kind=SourceKind.ORDER, source_reference=f"order:{order.public_id}"
         )

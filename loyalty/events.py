@@ -33,7 +33,7 @@ def coupon_event(*, type: str, redemption: Redemption, campaign: Campaign, code:
         "state": redemption.state,
         "discount": _money(redemption.discount_amount, redemption.currency),
         "rolled_back": _money(redemption.rolled_back_amount, redemption.currency),
-        "occurred_at": _iso(redemption.occurred_at),
+        "occurred_at": iso_instant(redemption.occurred_at),
         "reason": redemption.close_reason,
     }
     events = [NewEvent(type=type, payload=payload, subject=f"campaign:{campaign.pk}")]
@@ -55,12 +55,12 @@ def points_event(
             "program": program_code,
             "points": points,
             "reference": reference,
-            "at": _iso(at),
+            "at": iso_instant(at),
             **extra,
         },
         subject=f"member:{member_id}",
     )
 
 
-def _iso(moment: dt.datetime | None) -> str | None:
+def iso_instant(moment: dt.datetime | None) -> str | None:
     return moment.astimezone(dt.UTC).isoformat().replace("+00:00", "Z") if moment else None

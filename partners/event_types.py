@@ -152,12 +152,22 @@ _TYPES = [
         "points.spent",
         "A member's points paid part of an order (negative `points` when a cancelled order gives them back). "
         "Audience: the operator.",
-        {**_POINTS, "points": 500, "reference": "order:5f0c6a2e-8d1b-4c43-9a57-2f1f8e0a9b31"},
+        {
+            **_POINTS,
+            "points": 500,
+            "reference": "order:5f0c6a2e-8d1b-4c43-9a57-2f1f8e0a9b31",
+            "amount": {"amount": "5.00", "currency": "EUR"},
+        },
     ),
     EventType(
         "points.expired",
         "Points of a member reached their expiry and were removed by the nightly job. Audience: the operator.",
-        {**_POINTS, "points": 120, "reference": "expiry:2026-11-30"},
+        {
+            **_POINTS,
+            "points": 120,
+            "reference": "expiry:2026-11-30",
+            "sources": [{"source": "order:5f0c6a2e-8d1b-4c43-9a57-2f1f8e0a9b31", "points": 120}],
+        },
     ),
     EventType(
         "webhook.disabled",

@@ -111,7 +111,7 @@ def _apply(*, locked: LockedOrder, to_status: str, actor: Actor, reason: str) ->
     order = Order.objects.select_related("store", "slot").get(pk=locked.id)
     # Loyalty first (coupon counters, then the member), then the slot and the
     # stock: the lock order placing an order follows.
-    if order.loyalty_program_id is not None:
+    if order.program_id is not None:
         _loyalty_effect(order=order, lines=lines, to_status=to_status)
     if to_status in (OrderStatus.CANCELLED, OrderStatus.NO_SHOW):
         slot_unit_return(slot_id=locked.slot_id)
@@ -144,8 +144,8 @@ def _loyalty_effect(*, order: Order, lines: list[OrderLine], to_status: str) -> 
     reference = f"order:{order.public_id}"
     if to_status == OrderStatus.COLLECTED:
         checkout_collected(
-            program_id=order.loyalty_program_id,  # type: ignore[arg-type]  # checked by the caller
-            member_id=order.loyalty_member_id,
+            program_id=order.program_id,  # type: ignore[arg-type]  # checked by the caller
+            member_id=order.member_id,
             reference=reference,
             points_to_earn=order.points_to_earn,
             points_spent=order.points_spent,
@@ -154,7 +154,7 @@ def _loyalty_effect(*, order: Order, lines: list[OrderLine], to_status: str) -> 
             at=timezone.now(),
         )
     elif to_status in (OrderStatus.CANCELLED, OrderStatus.NO_SHOW):
-        checkout_released(member_id=order.loyalty_member_id, reference=reference, reason=to_status)
+        checkout_released(member_id=order.member_id, reference=reference, reason=to_status)
 
 
 def orders_mark_no_show(*, batch: int = 200) -> int:

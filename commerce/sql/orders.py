@@ -16,8 +16,8 @@ ORDER_INSERT = statement(
     WITH o AS (
         INSERT INTO {o}
             ({o.public_id}, {o.store}, {o.slot}, {o.customer}, {o.placed_by}, {o.status}, {o.currency},
-             {o.total_amount}, {o.item_count}, {o.idempotency_key}, {o.discount_amount}, {o.loyalty_program},
-             {o.loyalty_member}, {o.points_spent}, {o.points_amount}, {o.points_to_earn}, {o.version},
+             {o.total_amount}, {o.item_count}, {o.idempotency_key}, {o.discount_amount}, {o.program},
+             {o.member}, {o.points_spent}, {o.points_amount}, {o.points_to_earn}, {o.version},
              {o.created_at}, {o.updated_at})
         VALUES (%(public_id)s, %(store)s, %(slot)s, %(customer)s, %(client)s, %(status)s, %(currency)s,
                 %(total)s, %(items)s, %(key)s, %(discount)s, %(program)s, %(member)s, %(points_spent)s,

@@ -29,6 +29,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from decimal import ROUND_FLOOR, Decimal
 
+from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from gateway.api.problems import FieldInvalid
@@ -36,7 +37,7 @@ from gateway.transactions import refusals_roll_back
 from loyalty import pricing
 from loyalty.dates import local_date
 from loyalty.errors import CouponNotApplicable, InsufficientPoints
-from loyalty.events import coupon_event, points_event
+from loyalty.events import coupon_event, iso_instant, points_event
 from loyalty.formats import reason_message
 from loyalty.models import Campaign, CouponCode, Member, Program, Redemption, RedemptionState, SourceKind
 from loyalty.selectors.offers import basket_price
@@ -316,7 +317,8 @@ def checkout_collected(
             events=[
                 points_event(
                     type="points.earned", member_id=member_id, program_code=program.code, points=earned.points,
-                    reference=reference, at=at,
+                    reference=reference, at=at, activates_at=iso_instant(earned.activates_at),
+                    expires_at=iso_instant(earned.expires_at),
                 )
             ]
         )  # fmt: skip
@@ -329,5 +331,16 @@ def checkout_released(*, member_id: int | None, reference: str, reason: str) -> 
     """The order was cancelled or not collected: its reservations give their
     units back and the points it spent return to their buckets (once)."""
     source_release(source_kind=SourceKind.ORDER, source_reference=reference, reason=reason)
-    if member_id is not None:
-        points_refund(member_id=member_id, reference=reference)
+    if member_id is None:
+        return
+    refunded = points_refund(member_id=member_id, reference=reference)
+    if refunded:
+        program_code = Member.objects.filter(pk=member_id).values_list("program__code", flat=True).get()
+        events_record(
+            events=[
+                points_event(
+                    type="points.spent", member_id=member_id, program_code=program_code, points=-refunded,
+                    reference=reference, at=timezone.now(),
+                )
+            ]
+        )  # fmt: skip

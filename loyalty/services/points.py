@@ -18,9 +18,11 @@ from django.utils.translation import gettext as _
 
 from loyalty.dates import points_dates
 from loyalty.errors import InsufficientPoints, LoyaltyObjectNotFound, PointsSourceReused
+from loyalty.events import points_event
 from loyalty.locks import LockedBucket, LockedMember, lock_member, lock_member_buckets
 from loyalty.models import BucketState, MovementKind, PointsBucket, PointsMovement, Program, ReturnPolicy
 from loyalty.sql import MEMBER_MOVE, MEMBERS_WITH_DUE_BUCKETS
+from partners.services import events_record
 
 _OPEN = (BucketState.PENDING, BucketState.ACTIVE)
 
@@ -91,7 +93,7 @@ def points_earn(*, program: Program, member_id: int, points: int, source: str, e
         )  # fmt: skip
         _move(member_id=member_id, kind=MovementKind.EARN, reference=source, bucket_id=bucket.pk, pending=points)
         # Earned late (a till ticket from an offline store): whatever is already due happens now.
-        _run_due(member, timezone.now())
+        _run_due(member, timezone.now(), program.code)
         return Earned(bucket.pk, points, activates_at, expires_at)
 
 
@@ -127,9 +129,12 @@ class DueOutcome:
     expired: int = 0
 
 
-def _run_due(member: LockedMember, now: dt.datetime) -> DueOutcome:
-    """Activate, then expire, what is due for one member whose lock is held."""
+def _run_due(member: LockedMember, now: dt.datetime, program_code: str) -> DueOutcome:
+    """Activate, then expire, what is due for one member whose lock is held;
+    the points that expired are one ``points.expired`` event (in the same
+    transaction), naming the earnings they came from."""
     outcome = DueOutcome()
+    expired: list[tuple[str, int]] = []
     debt = member.debt
     for bucket in _lock_buckets(member.id, (BucketState.PENDING,)):
         if bucket.activates_at <= now:
@@ -139,6 +144,19 @@ def _run_due(member: LockedMember, now: dt.datetime) -> DueOutcome:
         if bucket.expires_at <= now:
             _expire(bucket, was_pending=bucket.state == BucketState.PENDING)
             outcome.expired += 1
+            if bucket.remaining:
+                expired.append((bucket.source, bucket.remaining))
+    if expired:
+        events_record(
+            events=[
+                points_event(
+                    type="points.expired", member_id=member.id, program_code=program_code,
+                    points=sum(points for _source, points in expired),
+                    reference=f"expiry:{now.date().isoformat()}", at=now,
+                    sources=[{"source": source, "points": points} for source, points in expired],
+                )
+            ]
+        )  # fmt: skip
     return outcome
 
 
@@ -153,7 +171,7 @@ def points_run_due(*, program: Program, now: dt.datetime) -> DueOutcome:
     total = DueOutcome()
     for member_id in member_ids:
         with transaction.atomic():
-            outcome = _run_due(_locked(member_id), now)
+            outcome = _run_due(_locked(member_id), now, program.code)
         total.activated += outcome.activated
         total.expired += outcome.expired
     return total

@@ -15,6 +15,7 @@ from loyalty.selectors.ledger import points_ledger_report
 from loyalty.services.nightly import nightly_is_due, program_nightly
 from loyalty.services.points import points_earn, points_refund, points_reverse, points_run_due, points_spend
 from loyalty.tasks import check_points_ledger
+from partners.models import Event
 from tests.loyalty.factories import MemberFactory, ProgramFactory
 
 pytestmark = pytest.mark.django_db
@@ -81,11 +82,15 @@ def test_points_expire_at_the_end_of_the_month_after_and_the_job_is_idempotent(p
     first = points_run_due(program=program, now=paris(2027, 3, 1, 0, 0))
     again = points_run_due(program=program, now=paris(2027, 3, 1, 3, 0))
 
-    # then they expired once
+    # then they expired once, told once to the feed
     assert (first.expired, again.expired) == (1, 0)
     assert counters(member) == (0, 0, 0)
     assert PointsBucket.objects.get(member=member).state == BucketState.EXPIRED
     assert points_ledger_report().ok
+    (expired,) = Event.objects.filter(type="points.expired", subject=f"member:{member.pk}")
+    assert expired.partner_id is None
+    assert (expired.payload["points"], expired.payload["program"]) == (30, program.code)
+    assert expired.payload["sources"] == [{"source": "order:jan31", "points": 30}]
 
 
 def test_a_run_after_downtime_catches_up_activation_and_expiry(program, member) -> None:

@@ -293,10 +293,10 @@ class OrderOutput(OrderSummaryOutput):
 
     @extend_schema_field(OrderLoyaltyOutput(allow_null=True))
     def get_loyalty(self, order: Order) -> dict[str, Any] | None:
-        program = order.loyalty_program
+        program = order.program
         if program is None:
             return None
-        member = order.loyalty_member
+        member = order.member
         return {
             "program": program.code,
             "card_number": member.card_number if member is not None else None,
