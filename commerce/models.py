@@ -294,6 +294,13 @@ class OrderLine(models.Model):
     discount_amount = models.DecimalField(
         max_digits=12, decimal_places=2, default=0, db_default=0, help_text="This line's share of the discounts."
     )
+    # The recommendation answer the product was taken from, when the app said
+    # so, with the offer's kind and source copied (the analytics group by them).
+    recommendation = models.ForeignKey(
+        "RecommendationImpression", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    recommendation_kind = models.CharField(max_length=10, blank=True, default="", db_default="")
+    recommendation_source = models.CharField(max_length=12, blank=True, default="", db_default="")
 
     class Meta:
         constraints = [
@@ -522,3 +529,22 @@ class ImportedBasket(models.Model):
 
     def __str__(self) -> str:
         return f"{self.source}:{self.position} ({len(self.product_ids)} products)"
+
+
+class RecommendationImpression(models.Model):
+    """One recommendations answer as shown: its id is the ``recommendation_id``
+    an app passes back on the order lines it led to, and ``items`` the offers
+    it held (``[product id, kind, source]`` each), counted as impressions by
+    the analytics. Written by one statement per answer."""
+
+    id = models.UUIDField(primary_key=True)
+    store = models.ForeignKey(Location, on_delete=models.CASCADE, related_name="+")
+    client = models.ForeignKey(ApiClient, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    items = models.JSONField()
+    shown_at = models.DateTimeField(db_default=Now())
+
+    class Meta:
+        indexes = [models.Index(fields=["shown_at"], name="reco_impression_shown_idx")]
+
+    def __str__(self) -> str:
+        return f"recommendation {self.id} at {self.store_id}"

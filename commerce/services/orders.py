@@ -24,6 +24,7 @@ from django.utils.translation import gettext as _
 
 from commerce.errors import CustomerNotFound, CustomerRequired, MixedCurrencies, ProductUnavailable
 from commerce.models import Order, OrderLine, OrderStatus, OrderStatusChange, PickupSlot
+from commerce.recommendations.impressions import Attribution, order_line_attributions
 from commerce.selectors import store_of_slot_or_hold
 from commerce.services.slots import BookedSlot, slot_book, slot_hold_consume, store_restriction
 from commerce.sql.orders import ORDER_INSERT
@@ -46,6 +47,7 @@ from partners.services import NewEvent
 class LineRequest:
     product_id: int
     quantity: int
+    recommendation_id: uuid.UUID | None = None  # the recommendations answer it was taken from
 
 
 def order_place(
@@ -67,6 +69,11 @@ def order_place(
     customer = order_customer_id(caller=caller, customer_id=customer_id)
     store_id = store_restriction(caller)
     catalogue = catalogue_items(product_ids=[line.product_id for line in lines])
+    attributions = (
+        order_line_attributions([(line.product_id, line.recommendation_id) for line in lines])
+        if any(line.recommendation_id for line in lines)
+        else {}
+    )
     public_id = uuid.uuid4()
     checkout = None
     if loyalty is not None:
@@ -98,6 +105,7 @@ def order_place(
             catalogue=catalogue,
             idempotency_key=idempotency_key,
             checkout=checkout,
+            attributions=attributions,
         )
         stock_apply(
             location_id=slot.store_id,
@@ -191,6 +199,7 @@ def _order_build(
     catalogue: dict[int, OrderableProduct],
     idempotency_key: str,
     checkout: Checkout | None = None,
+    attributions: dict[int, Attribution] | None = None,
 ) -> tuple[Order, list[OrderLine], OrderStatusChange]:
     """The order priced from the catalogue (and its loyalty part), its lines
     and its first status, not saved yet: everything its events show is
@@ -210,6 +219,10 @@ def _order_build(
         )
         for index, line in enumerate(lines)
     ]
+    for index, attribution in (attributions or {}).items():
+        priced[index].recommendation_id = attribution.recommendation_id
+        priced[index].recommendation_kind = attribution.kind
+        priced[index].recommendation_source = attribution.source
     subtotal = money_round(sum((line.line_total_amount for line in priced), Decimal(0)), currency)
     discount = sum((line.discount_amount for line in priced), Decimal(0))
     order = Order(
@@ -265,22 +278,7 @@ def _insert_order(*, order: Order, lines: list[OrderLine], placed: OrderStatusCh
                 "points_spent": order.points_spent,
                 "points_amount": order.points_amount,
                 "points_to_earn": order.points_to_earn,
-                "lines": json.dumps(
-                    [
-                        {
-                            "product_id": line.product_id,
-                            "sku": line.sku,
-                            "name_fr": line.name_fr,
-                            "name_en": line.name_en,
-                            "quantity": line.quantity,
-                            # Decimals as strings: exact, read by PostgreSQL as numeric
-                            "unit_price": str(line.unit_price_amount),
-                            "line_total": str(line.line_total_amount),
-                            "discount": str(line.discount_amount),
-                        }
-                        for line in lines
-                    ]
-                ),
+                "lines": json.dumps([_line_row(line) for line in lines]),
             },
         )
         order_id, created_at, change_id, line_ids = cursor.fetchone()
@@ -289,6 +287,25 @@ def _insert_order(*, order: Order, lines: list[OrderLine], placed: OrderStatusCh
     placed.pk, placed.order, placed.at = change_id, order, created_at
     for line, line_id in zip(lines, line_ids, strict=True):
         line.pk, line.order = line_id, order
+
+
+def _line_row(line: OrderLine) -> dict[str, Any]:
+    row = {
+        "product_id": line.product_id,
+        "sku": line.sku,
+        "name_fr": line.name_fr,
+        "name_en": line.name_en,
+        "quantity": line.quantity,
+        # Decimals as strings: exact, read by PostgreSQL as numeric
+        "unit_price": str(line.unit_price_amount),
+        "line_total": str(line.line_total_amount),
+        "discount": str(line.discount_amount),
+    }
+    if line.recommendation_id is not None:  # absent keys are NULL to json_to_recordset
+        row.update(
+            reco=str(line.recommendation_id), reco_kind=line.recommendation_kind, reco_source=line.recommendation_source
+        )
+    return row
 
 
 def _owners(catalogue: dict[int, OrderableProduct]) -> dict[int, int | None]:

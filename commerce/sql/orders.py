@@ -26,14 +26,19 @@ ORDER_INSERT = statement(
     ), l AS (
         INSERT INTO {line}
             ({line.order}, {line.product}, {line.sku}, {line.name_fr}, {line.name_en}, {line.quantity},
-             {line.unit_price_amount}, {line.line_total_amount}, {line.discount_amount})
-        SELECT o.id, t.product_id, t.sku, t.name_fr, t.name_en, t.quantity, t.unit_price, t.line_total, t.discount
+             {line.unit_price_amount}, {line.line_total_amount}, {line.discount_amount}, {line.recommendation},
+             {line.recommendation_kind}, {line.recommendation_source})
+        SELECT o.id, t.product_id, t.sku, t.name_fr, t.name_en, t.quantity, t.unit_price, t.line_total, t.discount,
+               t.reco, COALESCE(t.reco_kind, ''), COALESCE(t.reco_source, '')
         FROM o, ROWS FROM (
             json_to_recordset(%(lines)s::json) AS (
                 product_id bigint, sku text, name_fr text, name_en text, quantity int,
-                unit_price numeric, line_total numeric, discount numeric
+                unit_price numeric, line_total numeric, discount numeric, reco uuid, reco_kind text, reco_source text
             )
-        ) WITH ORDINALITY AS t(product_id, sku, name_fr, name_en, quantity, unit_price, line_total, discount, n)
+        ) WITH ORDINALITY AS t(
+            product_id, sku, name_fr, name_en, quantity, unit_price, line_total, discount, reco, reco_kind,
+            reco_source, n
+        )
         ORDER BY t.n
         RETURNING id
     ), h AS (

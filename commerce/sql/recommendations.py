@@ -12,6 +12,7 @@ from commerce.models import (
     Order,
     OrderLine,
     ProductRelation,
+    RecommendationImpression,
 )
 from gateway.sql import fragment, statement
 
@@ -142,4 +143,51 @@ ITEMS_COPY = fragment(
     "COPY {item} ({item.model}, {item.store}, {item.product}, {item.category}, {item.baskets}, {item.prior}) "
     "FROM STDIN (FORMAT BINARY)",
     item=CoPurchaseItem,
+)
+
+
+# One recommendations answer as shown (params: id, store, client, items as JSON).
+IMPRESSION_INSERT = statement(
+    "INSERT INTO {i} ({i.id}, {i.store}, {i.client}, {i.items}, {i.shown_at}) VALUES (%s, %s, %s, %s::jsonb, now())",
+    i=RecommendationImpression,
+)
+
+# The offers of some answers, for the order lines that name them (params: the ids).
+IMPRESSIONS_ITEMS = statement(
+    "SELECT {i.id}, {i.items} FROM {i} WHERE {i.id} = ANY(%s)",
+    i=RecommendationImpression,
+)
+
+# Offers shown per source and kind between two instants, at one store or all
+# (params: from, to, store id or null).
+IMPRESSIONS_BY_SOURCE = statement(
+    """
+    SELECT item->>2 AS source, item->>1 AS kind, count(*), count(DISTINCT i.id)
+    FROM {i} i, jsonb_array_elements(i.{i.items}) AS item
+    WHERE i.{i.shown_at} >= %(from)s AND i.{i.shown_at} < %(to)s
+      AND (%(store)s::bigint IS NULL OR i.{i.store} = %(store)s)
+    GROUP BY 1, 2
+    """,
+    i=RecommendationImpression,
+)
+
+# Order lines taken from those answers, per source and kind and currency:
+# orders, units and revenue (line totals less their discounts) of the orders
+# not cancelled nor left uncollected (params: from, to, store id or null).
+ORDERED_BY_SOURCE = statement(
+    """
+    SELECT l.{line.recommendation_source}, l.{line.recommendation_kind}, o.{order.currency},
+           count(DISTINCT o.id), sum(l.{line.quantity}),
+           sum(l.{line.line_total_amount} - l.{line.discount_amount})
+    FROM {line} l
+    JOIN {i} i ON i.id = l.{line.recommendation}
+    JOIN {order} o ON o.id = l.{line.order}
+    WHERE i.{i.shown_at} >= %(from)s AND i.{i.shown_at} < %(to)s
+      AND (%(store)s::bigint IS NULL OR i.{i.store} = %(store)s)
+      AND o.{order.status} NOT IN ('cancelled', 'no_show')
+    GROUP BY 1, 2, 3
+    """,
+    line=OrderLine,
+    order=Order,
+    i=RecommendationImpression,
 )

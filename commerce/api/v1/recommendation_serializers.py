@@ -3,6 +3,7 @@
 serializer per offer would cost more than the statements on the hot path),
 curated relations and model rebuilds."""
 
+import uuid
 from typing import Any
 
 from django.utils.translation import get_language
@@ -12,6 +13,7 @@ from rest_framework import serializers
 from commerce.api.v1.serializers import MAX_LINE_QUANTITY, MAX_ORDER_LINES
 from commerce.models import CoPurchaseModel, ProductRelation, RelationKind
 from commerce.recommendations.offers import MAX_K, Offer, Offers
+from gateway.api.money import MoneySerializer
 from gateway.api.params import MAX_CODE_LENGTH
 from gateway.api.strict import DecimalStringField, StrictCharField, StrictInput, StrictIntegerField
 
@@ -94,6 +96,11 @@ class RecommendationStoreOutput(serializers.Serializer[Any]):
 
 
 class RecommendationsOutput(serializers.Serializer[Any]):
+    recommendation_id = serializers.UUIDField(
+        allow_null=True,
+        help_text="This answer's id: send it as `recommendation_id` on the order lines taken from it "
+        "(null when nothing is offered).",
+    )
     store = RecommendationStoreOutput()
     slot_date = serializers.DateField(allow_null=True, help_text="The pickup slot's store-local day, if given.")
     quantity_cap = serializers.IntegerField(allow_null=True, help_text="Cap on quantities shown (null: exact).")
@@ -130,9 +137,10 @@ def _offer(offer: Offer, english: bool) -> dict[str, Any]:
     }
 
 
-def offers_output(offers: Offers) -> dict[str, Any]:
+def offers_output(offers: Offers, recommendation_id: uuid.UUID | None) -> dict[str, Any]:
     english = (get_language() or "fr").startswith("en")
     return {
+        "recommendation_id": str(recommendation_id) if recommendation_id else None,
         "store": {
             "code": offers.store.code,
             "name": offers.store.name,
@@ -219,3 +227,25 @@ class ModelRebuildOutput(serializers.ModelSerializer[CoPurchaseModel]):
             "created_at",
             "finished_at",
         ]
+
+
+# ---------------------------------------------------------------- analytics
+
+
+class RecommendationFiguresOutput(serializers.Serializer[Any]):
+    source = _inline_enum(["curated", "mined", "best_seller"])()
+    kind = RelationKindField()
+    impressions = serializers.IntegerField(help_text="Offers of this source and kind shown.")
+    answers = serializers.IntegerField(help_text="Answers that held at least one of them.")
+    orders = serializers.IntegerField(
+        help_text="Orders (neither cancelled nor uncollected) with a line taken from one."
+    )
+    units = serializers.IntegerField(help_text="Units of those lines.")
+    revenue = MoneySerializer(many=True, help_text="Those lines' totals less their discounts, per currency.")
+
+
+class RecommendationAnalyticsOutput(serializers.Serializer[Any]):
+    first_day = serializers.DateField(help_text="The first day (UTC) of the answers counted.")
+    last_day = serializers.DateField(help_text="The last day (UTC), included.")
+    store = serializers.CharField(allow_null=True, help_text="The store's code; null for the network.")
+    rows = RecommendationFiguresOutput(many=True)

@@ -109,6 +109,11 @@ class SlotHoldOutput(serializers.ModelSerializer[SlotHold]):
 class OrderLineInput(StrictInput):
     product_id = StrictIntegerField(min_value=1)
     quantity = StrictIntegerField(min_value=1, max_value=MAX_LINE_QUANTITY)
+    recommendation_id = serializers.UUIDField(
+        required=False,
+        help_text="The recommendations answer this product was taken from (its `recommendation_id`); it must have "
+        "offered this product. Counted by the recommendation analytics.",
+    )
 
 
 class OrderLoyaltyInput(StrictInput):
@@ -171,10 +176,13 @@ class OrderLineOutput(serializers.ModelSerializer[OrderLine]):
     unit_price = serializers.SerializerMethodField()
     line_total = serializers.SerializerMethodField(help_text="Quantity times the unit price, before the discount.")
     discount = serializers.SerializerMethodField(help_text="This line's share of the order's discounts.")
+    recommendation_id = serializers.UUIDField(
+        allow_null=True, help_text="The recommendations answer the line was taken from, if the app said so."
+    )
 
     class Meta:
         model = OrderLine
-        fields = ["product_id", "sku", "name", "quantity", "unit_price", "line_total", "discount"]
+        fields = ["product_id", "sku", "name", "quantity", "unit_price", "line_total", "discount", "recommendation_id"]
 
     def get_name(self, line: OrderLine) -> str:
         return line.name_en if get_language() == "en" and line.name_en else line.name_fr

@@ -16,6 +16,11 @@ urlpatterns: list[URLPattern | URLResolver] = [
     path("orders/<uuid:order_id>/cancel", orders.OrderCancelView.as_view(), name="order-cancel"),
     path("orders/<uuid:order_id>/status", orders.OrderStatusView.as_view(), name="order-status"),
     path("recommendations", recommendations.RecommendationsView.as_view(), name="recommendations"),
+    path(
+        "recommendations/analytics",
+        recommendations.RecommendationAnalyticsView.as_view(),
+        name="recommendation-analytics",
+    ),
     path("product-relations", recommendations.ProductRelationListView.as_view(), name="product-relation-list"),
     path(
         "product-relations/<int:relation_id>",

@@ -180,7 +180,14 @@ class OrderListCreateView(GenericAPIView[Order]):
         values = _basket(request.data)
         order = order_place(
             caller=caller_from_request(request),
-            lines=[LineRequest(product_id=line["product_id"], quantity=line["quantity"]) for line in values["lines"]],
+            lines=[
+                LineRequest(
+                    product_id=line["product_id"],
+                    quantity=line["quantity"],
+                    recommendation_id=line.get("recommendation_id"),
+                )
+                for line in values["lines"]
+            ],
             slot_id=values.get("slot_id"),
             hold_id=values.get("hold_id"),
             customer_id=values.get("customer_id"),

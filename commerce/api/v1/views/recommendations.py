@@ -7,6 +7,7 @@ catalogue (``catalog:read``: shoppers, stores, partners, operator), curating is
 writing it (``inventory:write``, as products are, and only the operator and
 partners, as for products); a rebuild is the operator's (``inventory:write``)."""
 
+import datetime as dt
 from typing import Any
 
 from django.utils import timezone
@@ -21,6 +22,7 @@ from rest_framework.views import APIView
 from commerce.api.v1.recommendation_serializers import (
     DEFAULT_K,
     ModelRebuildOutput,
+    RecommendationAnalyticsOutput,
     RecommendationRequestInput,
     RecommendationsOutput,
     RelationCreateInput,
@@ -40,6 +42,7 @@ from commerce.recommendations.curation import (
     relation_update,
     relations_filtered,
 )
+from commerce.recommendations.impressions import impression_record, recommendation_analytics
 from commerce.recommendations.offers import (
     MAX_K,
     basket_products,
@@ -49,6 +52,7 @@ from commerce.recommendations.offers import (
 )
 from gateway.api.etag import check_if_match, etag_for
 from gateway.api.idempotency import idempotent
+from gateway.api.money import money
 from gateway.api.pagination import GatewayCursorPagination
 from gateway.api.params import (
     MAX_ID,
@@ -56,6 +60,7 @@ from gateway.api.params import (
     choice_param,
     code_param,
     code_schema,
+    date_range_params,
     id_param,
     int_param,
     updated_since_param,
@@ -66,6 +71,7 @@ from partners.callers import caller_from_request
 TAG = ["recommendations"]
 
 _OFFER_EXAMPLE = {
+    "recommendation_id": "6b1f0c1e-3d4a-4f5e-9a8b-7c6d5e4f3a2b",
     "store": {"code": "PAR01", "name": "Paris Bastille", "local_date": "2026-12-04"},
     "slot_date": "2026-12-05",
     "quantity_cap": 20,
@@ -146,7 +152,7 @@ class RecommendationsView(APIView):
         offers = recommendations_for_basket(
             caller=caller, store=store, basket=products, k=k, slot_date=None, at=timezone.now()
         )
-        return Response(offers_output(offers))
+        return Response(offers_output(offers, impression_record(offers=offers, caller=caller)))
 
     @extend_schema(
         tags=TAG,
@@ -184,7 +190,7 @@ class RecommendationsView(APIView):
         offers = recommendations_for_basket(
             caller=caller, store=store, basket=products, k=body["k"], slot_date=slot_date, at=timezone.now()
         )
-        return Response(offers_output(offers))
+        return Response(offers_output(offers, impression_record(offers=offers, caller=caller)))
 
 
 # ---------------------------------------------------------------- curated relations
@@ -365,3 +371,57 @@ class ModelRebuildDetailView(APIView):
         if model is None:
             raise ObjectNotFound()
         return Response(ModelRebuildOutput(model).data)
+
+
+# ---------------------------------------------------------------- analytics
+
+ANALYTICS_MAX_DAYS = 92
+
+
+class RecommendationAnalyticsView(APIView):
+    required_scopes = ["orders:read"]
+    extra_error_statuses = {"GET": [403]}
+
+    @extend_schema(
+        tags=TAG,
+        operation_id="recommendation_analytics",
+        summary="What recommendations showed and sold, per source and kind (operator)",
+        description="For the answers shown from `from` to `to` (UTC days, both included, at most "
+        f"{ANALYTICS_MAX_DAYS} days), at one store or the whole network: per offer source (`curated`, `mined`, "
+        "`best_seller`) and kind (`cross_sell`, `upsell`), the offers shown, the answers holding one, and the "
+        "orders (neither cancelled nor uncollected), units and revenue after discounts of the order lines that "
+        "named the answer's `recommendation_id`. Only the operator reads it (403 otherwise).",
+        parameters=[
+            OpenApiParameter("from", OpenApiTypes.DATE, required=True, description="First day (UTC)."),
+            OpenApiParameter("to", OpenApiTypes.DATE, required=True, description="Last day (UTC), included."),
+            OpenApiParameter("store", OpenApiTypes.STR, description="A store's code (default: the network)."),
+        ],
+        responses=RecommendationAnalyticsOutput,
+    )
+    def get(self, request: Request) -> Response:
+        caller = caller_from_request(request)
+        if not caller.is_operator:
+            raise CallerNotAllowed(_("Only the operator reads the recommendation analytics."))
+        first, last = date_range_params(request, max_days=ANALYTICS_MAX_DAYS)
+        code = code_param(request, "store")
+        store = _store_or_error(request, code) if code is not None else None
+        rows = recommendation_analytics(
+            since=dt.datetime.combine(first, dt.time(), tzinfo=dt.UTC),
+            until=dt.datetime.combine(last + dt.timedelta(days=1), dt.time(), tzinfo=dt.UTC),
+            store_id=store.pk if store is not None else None,
+        )
+        return Response(
+            {
+                "first_day": first.isoformat(),
+                "last_day": last.isoformat(),
+                "store": code,
+                "rows": [
+                    {
+                        "source": row.source, "kind": row.kind, "impressions": row.impressions,
+                        "answers": row.answers, "orders": row.orders, "units": row.units,
+                        "revenue": [money(amount, currency) for currency, amount in sorted(row.revenue.items())],
+                    }
+                    for row in rows
+                ],
+            }
+        )  # fmt: skip
