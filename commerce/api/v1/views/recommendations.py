@@ -380,7 +380,7 @@ ANALYTICS_MAX_DAYS = 92
 
 class RecommendationAnalyticsView(APIView):
     required_scopes = ["orders:read"]
-    extra_error_statuses = {"GET": [403]}
+    extra_error_statuses = {"GET": [400, 403, 422]}
 
     @extend_schema(
         tags=TAG,
