@@ -49,7 +49,7 @@ def _store(caller: Caller, code: str | None) -> Location | None:
     return store
 
 
-def _member(caller: Caller, program: Program, card_number: str | None) -> Member | None:
+def basket_member(caller: Caller, program: Program, card_number: str | None) -> Member | None:
     """A shopper quotes as their own member of the program (anonymously when
     they are not one); a store or the operator for the card presented. A
     card that is not the caller's to use is a 422 on ``card_number``."""
@@ -80,7 +80,7 @@ def quote_for(
     at: dt.datetime,
 ) -> QuoteResult:
     store = _store(caller, store_code)
-    member = _member(caller, program, card_number)
+    member = basket_member(caller, program, card_number)
     ids = sorted({line.product_id for line in lines})
     products = {
         p.pk: p
