@@ -143,11 +143,14 @@ def offers_for_basket(
     store_id: int | None,
     at: dt.datetime,
     unavailable: Collection[int] = (),
+    budgets_ignored: bool = False,
 ) -> tuple[list[Offer], list[CodeEntry]]:
     """The program's offers that apply without a code (live at ``at``) and
     an entry for each code (unknown codes and codes of another program have
     no offer). ``unavailable`` campaigns are priced as if their budget were
-    used up (a till ticket whose reservation of them was just refused)."""
+    used up (a till ticket whose reservation of them was just refused);
+    ``budgets_ignored``: every budget is priced as having room (what a late
+    ticket would have got, to tell the offers it lost to a spent budget)."""
     texts = list(dict.fromkeys(codes))
     found = {
         c.code: c
@@ -172,6 +175,8 @@ def offers_for_basket(
     )
     day = local_date(at, program.time_zone)
     room = _budget_room(prefetched, member_id=member_id, store_id=store_id, day=day)
+    if budgets_ignored:
+        room = dict.fromkeys(room, (False, None))
     room.update({pk: (True, room[pk][1]) for pk in unavailable if pk in room})
     offers = {
         c.pk: offer_of(c, program=program, member_id=member_id, today=day, room=room[c.pk], at=at) for c in prefetched
@@ -196,15 +201,18 @@ def basket_price(
     codes: Sequence[str],
     at: dt.datetime,
     unavailable: Collection[int] = (),
+    budgets_ignored: bool = False,
 ) -> tuple[pricing.Basket, pricing.Quote]:
     """Price ``lines`` (prices, categories and owners as the caller read
     them from the catalogue or the till) with the program's live offers and
     the codes entered: what a quote shows and what an order or a ticket then
-    reserves. Writes nothing. ``unavailable``: see ``offers_for_basket``."""
+    reserves. Writes nothing. ``unavailable``, ``budgets_ignored``: see
+    ``offers_for_basket``."""
     basket = pricing.Basket(
         currency=program.currency, at=at, store_id=store_id, member_id=member_id, lines=tuple(lines)
     )
     offers, entries = offers_for_basket(
-        program=program, codes=codes, member_id=member_id, store_id=store_id, at=at, unavailable=unavailable
-    )
+        program=program, codes=codes, member_id=member_id, store_id=store_id, at=at, unavailable=unavailable,
+        budgets_ignored=budgets_ignored,
+    )  # fmt: skip
     return basket, pricing.quote(basket=basket, offers=offers, codes=entries, earn_rate=program.earn_rate)

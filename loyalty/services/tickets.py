@@ -78,6 +78,8 @@ CLOCK_SKEW = dt.timedelta(minutes=5)
 # offline till: a network round trip and a till's retry queue stay well
 # inside it.
 LATE_AFTER = dt.timedelta(minutes=10)
+# What a ticket's amounts may reach: the columns hold 12 digits, 2 of them decimals.
+MAX_TICKET_AMOUNT = Decimal("9999999999.99")
 
 
 @dataclass(frozen=True)
@@ -162,6 +164,10 @@ def ticket_record(
             )
             for index, line in enumerate(lines)
         ]  # fmt: skip
+        if sum((line.unit_price * line.quantity for line in lines), Decimal(0)) > MAX_TICKET_AMOUNT:
+            raise FieldInvalid(
+                "lines", _("A ticket totals at most %(max)s.") % {"max": MAX_TICKET_AMOUNT}, code="amount_too_large"
+            )
         late = now - till_time > LATE_AFTER
         ticket = _ring_up(program, store, ticket_id, member, priced, codes, till_time, late, fingerprint)
         return TicketRecorded(ticket, created=True)
@@ -203,7 +209,13 @@ def _ring_up(
     day = local_date(till_time, program.time_zone)
     refused = [_refused_entry(r, late) for r in quote.refused]
     if late:
-        _count_late_refusals(quote.refused, member_id=member_id, store_id=store.pk, day=day)
+        lost = _offers_lost_to_budgets(program, store.pk, member_id, lines, codes, till_time, quote)
+        refused += [
+            {"code": None, "reason": pricing.BUDGET_USED_UP, "campaign_id": pk, "details": {}, "late": True}
+            for pk in lost
+        ]
+        spent = [r.campaign_id for r in quote.refused if r.reason == pricing.BUDGET_USED_UP and r.campaign_id]
+        _count_late_refusals([*spent, *lost], member_id=member_id, store_id=store.pk, day=day)
     source_confirm(
         source_kind=SourceKind.TICKET, source_reference=reference, points_earned=quote.points if member_id else 0
     )
@@ -311,16 +323,44 @@ def _refused_entry(refused: pricing.Refused, late: bool) -> dict[str, Any]:
     }
 
 
-def _count_late_refusals(
-    refused: Sequence[pricing.Refused], *, member_id: int | None, store_id: int, day: dt.date
-) -> None:
-    """Count, on the counters a late ticket found spent, each code refused
+def _offers_lost_to_budgets(
+    program: Program,
+    store_id: int,
+    member_id: int | None,
+    lines: list[pricing.Line],
+    codes: Sequence[str],
+    at: dt.datetime,
+    quote: pricing.Quote,
+) -> list[int]:
+    """The offers without a code that a late ticket would have got had their
+    budgets had room, and that it did not get because a budget is spent (the
+    engine drops such offers silently; a late ticket reports and counts them)."""
+    _basket, unbounded = basket_price(
+        program=program, store_id=store_id, member_id=member_id, lines=lines, codes=codes, at=at,
+        budgets_ignored=True,
+    )  # fmt: skip
+    got = {a.campaign_id for a in quote.applied}
+    day = local_date(at, program.time_zone)
+    candidates = sorted({a.campaign_id for a in unbounded.applied if a.code is None} - got)
+    return [pk for pk in candidates if _spent_pairs(pk, member_id=member_id, store_id=store_id, day=day)[1]]
+
+
+def _spent_pairs(
+    campaign_id: int, *, member_id: int | None, store_id: int, day: dt.date
+) -> tuple[list[tuple[int, str]], list[int]]:
+    """The (budget, key) pairs of a campaign's counters for this ticket, and those found spent."""
+    campaign = Campaign.objects.prefetch_related("budgets").get(pk=campaign_id)
+    budgets = [b for b in campaign.budgets.all() if member_id is not None or b.scope != "member"]
+    pairs = budget_counter_keys(budgets=budgets, member_id=member_id, store_id=store_id, day=day)
+    return pairs, counters_spent(pairs=pairs)
+
+
+def _count_late_refusals(campaign_ids: Sequence[int], *, member_id: int | None, store_id: int, day: dt.date) -> None:
+    """Count, on the counters a late ticket found spent, each offer refused
     for its budget: the till's sale stands, the offer is lost, and the
     campaign's owner sees how many such tickets came."""
-    ids = sorted({r.campaign_id for r in refused if r.reason == pricing.BUDGET_USED_UP and r.campaign_id})
-    for campaign in Campaign.objects.filter(pk__in=ids).prefetch_related("budgets").order_by("pk"):
-        budgets = [b for b in campaign.budgets.all() if member_id is not None or b.scope != "member"]
-        pairs = budget_counter_keys(budgets=budgets, member_id=member_id, store_id=store_id, day=day)
+    for campaign_id in sorted(set(campaign_ids)):
+        pairs, _spent = _spent_pairs(campaign_id, member_id=member_id, store_id=store_id, day=day)
         if not pairs:
             continue
         with connection.cursor() as cursor:  # a budget of zero may not have its counter yet

@@ -277,6 +277,39 @@ def test_a_late_ticket_finding_the_budget_spent_is_refused_for_it_and_counted(wo
     assert (counter.used_count, counter.refused_late) == (1, 1)
 
 
+def test_a_late_ticket_losing_an_offer_without_code_to_a_spent_budget_reports_and_counts_it(world) -> None:
+    # given an offer needing no code, with a budget of one, taken by an on-time ticket
+    auto = campaign(
+        world["program"],
+        amount="3.00",
+        requires_code=False,
+        starts_at=timezone.now() - dt.timedelta(days=5),
+        budgets=[("total", 1, None)],
+    )
+    first = world["till"].post(URL, ticket(world, "T-1", codes=[]), format="json")
+    assert [a["campaign_id"] for a in first.json()["applied"]] == [auto.pk]
+
+    # when a late ticket that would have got it arrives
+    late_time = (timezone.now() - dt.timedelta(hours=1)).isoformat()
+    late = world["till"].post(URL, ticket(world, "T-0", codes=[], till_time=late_time), format="json")
+
+    # then it says which offer it lost and why, and the budget counts it
+    assert late.status_code == 201, late.content
+    got = late.json()
+    assert got["applied"] == []
+    assert [(r["code"], r["campaign_id"], r["reason"], r["late"]) for r in got["refused"]] == [
+        (None, auto.pk, "budget_used_up", True)
+    ]
+    counter = BudgetCounter.objects.get(budget__campaign=auto)
+    assert (counter.used_count, counter.refused_late) == (1, 1)
+
+    # and an on-time ticket loses it silently, as a quote does
+    on_time = world["till"].post(URL, ticket(world, "T-2", codes=[]), format="json")
+    assert on_time.json()["refused"] == []
+    counter.refresh_from_db()
+    assert counter.refused_late == 1
+
+
 def test_a_ticket_older_than_the_programs_delay_is_refused(world) -> None:
     too_old = (timezone.now() - dt.timedelta(days=7, minutes=1)).isoformat()
 
@@ -320,6 +353,11 @@ def test_a_ticket_from_the_future_is_refused_beyond_the_clock_skew(world) -> Non
             "unknown_sku",
         ),
         ({"lines": []}, "lines", "min_length"),
+        (
+            {"lines": [{"sku": "WINE", "quantity": 10_000, "unit_price": "9999999999.99"}]},
+            "lines",
+            "amount_too_large",
+        ),
         ({"till_time": "2026-12-05T10:00:00"}, "till_time", "invalid"),
         ({"ticket_id": "a/b"}, "ticket_id", "invalid"),
         ({"store": "LYO01"}, "store", "unknown_store"),

@@ -67,7 +67,9 @@ class TicketLineOutput(serializers.Serializer[Any]):
 
 
 class TicketRefusedCodeOutput(serializers.Serializer[Any]):
-    code = serializers.CharField()
+    code = serializers.CharField(
+        allow_null=True, help_text="null: an offer without a code that a late ticket lost to its spent budget."
+    )
     reason = serializers.ChoiceField(choices=[(r, r) for r in pricing.REASONS])
     message = serializers.CharField()
     campaign_id = serializers.IntegerField(allow_null=True)
