@@ -83,3 +83,37 @@ class PointsSourceReused(ProblemError):
     status_code = 409
     code = "points_source_reused"
     title = _("These points were already earned with other figures")
+
+
+class TicketConflict(ProblemError):
+    """The same ticket id (at the same store) came back with other content."""
+
+    status_code = 409
+    code = "ticket_conflict"
+    title = _("This ticket was already received with other content")
+
+
+class TicketInTheFuture(ProblemError):
+    status_code = 422
+    code = "ticket_in_the_future"
+    title = _("The ticket's till time is in the future")
+
+
+class TicketTooLate(ProblemError):
+    status_code = 422
+    code = "ticket_too_late"
+    title = _("The ticket arrived after the program's delay for late tickets")
+
+
+class ReturnConflict(ProblemError):
+    """The same return id came back with other lines."""
+
+    status_code = 409
+    code = "return_conflict"
+    title = _("This return was already received with other lines")
+
+
+class ReturnExceedsTicket(ProblemError):
+    status_code = 422
+    code = "return_exceeds_ticket"
+    title = _("More is returned than the ticket sold")

@@ -231,6 +231,13 @@ COUNT_LATE_REFUSAL = statement(
     c=BudgetCounter,
 )
 
+# ---------------------------------------------------------------- till tickets
+
+# One till ticket (a store's ticket id) at a time: a transaction-scoped
+# advisory lock in loyalty's ticket namespace, keyed by a hash of the ticket
+# key (two tickets sharing a hash only wait on each other, never mix).
+TICKET_LOCK = statement("SELECT pg_advisory_xact_lock(%(namespace)s, hashtext(%(key)s))")
+
 # ---------------------------------------------------------------- purchases
 
 # What a member bought where (the category audience): one row per category,

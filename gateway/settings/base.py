@@ -277,6 +277,7 @@ SPECTACULAR_SETTINGS = {
         "AnomalyStatusEnum": "footfall.models.AnomalyStatus",
         "CouponCodeKindEnum": "loyalty.models.CouponCode.Kind",
         "PointsMovementKindEnum": "loyalty.models.MovementKind",
+        "RefusedCodeOutputReasonEnum": "loyalty.pricing.REASONS",
     },
     "DISABLE_ERRORS_AND_WARNINGS": False,
 }

@@ -4,7 +4,7 @@ whether its budget counters (for this member, store and local day) still
 have room. A fixed number of queries whatever the number of codes."""
 
 import datetime as dt
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from decimal import Decimal
 
 from django.db.models import Q
@@ -85,8 +85,23 @@ def _audience(campaign: Campaign, member_id: int | None, today: dt.date) -> froz
     return frozenset({member_id}) if purchases.exists() else frozenset()
 
 
+def state_at(campaign: Campaign, at: dt.datetime) -> str:
+    """The campaign's state as it was at ``at``: an ended campaign was still
+    live before it ended (a late till ticket rung up inside its window
+    counts; ``ends_at`` still bounds it)."""
+    if campaign.state == CampaignState.ENDED and campaign.ended_at is not None and at < campaign.ended_at:
+        return CampaignState.ACTIVE
+    return campaign.state
+
+
 def offer_of(
-    campaign: Campaign, *, program: Program, member_id: int | None, today: dt.date, room: tuple[bool, Decimal | None]
+    campaign: Campaign,
+    *,
+    program: Program,
+    member_id: int | None,
+    today: dt.date,
+    room: tuple[bool, Decimal | None],
+    at: dt.datetime,
 ) -> Offer:
     return Offer(
         campaign_id=campaign.pk,
@@ -95,7 +110,7 @@ def offer_of(
         starts_at=campaign.starts_at,
         ends_at=campaign.ends_at,
         zone=program.time_zone,
-        state=campaign.state,
+        state=state_at(campaign, at),
         requires_code=campaign.requires_code,
         weekdays=campaign.weekdays,
         hours_from=campaign.hours_from,
@@ -121,11 +136,21 @@ def offer_of(
 
 
 def offers_for_basket(
-    *, program: Program, codes: Iterable[str], member_id: int | None, store_id: int | None, at: dt.datetime
+    *,
+    program: Program,
+    codes: Iterable[str],
+    member_id: int | None,
+    store_id: int | None,
+    at: dt.datetime,
+    unavailable: Collection[int] = (),
+    budgets_ignored: bool = False,
 ) -> tuple[list[Offer], list[CodeEntry]]:
     """The program's offers that apply without a code (live at ``at``) and
     an entry for each code (unknown codes and codes of another program have
-    no offer)."""
+    no offer). ``unavailable`` campaigns are priced as if their budget were
+    used up (a till ticket whose reservation of them was just refused);
+    ``budgets_ignored``: every budget is priced as having room (what a late
+    ticket would have got, to tell the offers it lost to a spent budget)."""
     texts = list(dict.fromkeys(codes))
     found = {
         c.code: c
@@ -135,7 +160,11 @@ def offers_for_basket(
     }
     automatic = list(
         Campaign.objects.filter(
-            program=program, requires_code=False, state=CampaignState.ACTIVE, starts_at__lte=at, ends_at__gt=at
+            Q(state=CampaignState.ACTIVE) | Q(state=CampaignState.ENDED, ended_at__gt=at),
+            program=program,
+            requires_code=False,
+            starts_at__lte=at,
+            ends_at__gt=at,
         )
     )
     campaign_ids = {c.pk for c in automatic} | {c.campaign_id for c in found.values()}
@@ -146,7 +175,12 @@ def offers_for_basket(
     )
     day = local_date(at, program.time_zone)
     room = _budget_room(prefetched, member_id=member_id, store_id=store_id, day=day)
-    offers = {c.pk: offer_of(c, program=program, member_id=member_id, today=day, room=room[c.pk]) for c in prefetched}
+    if budgets_ignored:
+        room = dict.fromkeys(room, (False, None))
+    room.update({pk: (True, room[pk][1]) for pk in unavailable if pk in room})
+    offers = {
+        c.pk: offer_of(c, program=program, member_id=member_id, today=day, room=room[c.pk], at=at) for c in prefetched
+    }
     entries = []
     for text in texts:
         entered = found.get(text.upper())
@@ -166,13 +200,19 @@ def basket_price(
     lines: Sequence[pricing.Line],
     codes: Sequence[str],
     at: dt.datetime,
+    unavailable: Collection[int] = (),
+    budgets_ignored: bool = False,
 ) -> tuple[pricing.Basket, pricing.Quote]:
     """Price ``lines`` (prices, categories and owners as the caller read
     them from the catalogue or the till) with the program's live offers and
     the codes entered: what a quote shows and what an order or a ticket then
-    reserves. Writes nothing."""
+    reserves. Writes nothing. ``unavailable``, ``budgets_ignored``: see
+    ``offers_for_basket``."""
     basket = pricing.Basket(
         currency=program.currency, at=at, store_id=store_id, member_id=member_id, lines=tuple(lines)
     )
-    offers, entries = offers_for_basket(program=program, codes=codes, member_id=member_id, store_id=store_id, at=at)
+    offers, entries = offers_for_basket(
+        program=program, codes=codes, member_id=member_id, store_id=store_id, at=at, unavailable=unavailable,
+        budgets_ignored=budgets_ignored,
+    )  # fmt: skip
     return basket, pricing.quote(basket=basket, offers=offers, codes=entries, earn_rate=program.earn_rate)

@@ -49,7 +49,9 @@ def _store(caller: Caller, code: str | None) -> Location | None:
     return store
 
 
-def _member(caller: Caller, program: Program, card_number: str | None, field: str = "card_number") -> Member | None:
+def basket_member(
+    caller: Caller, program: Program, card_number: str | None, field: str = "card_number"
+) -> Member | None:
     """A shopper quotes as their own member of the program (anonymously when
     they are not one); a store or the operator for the card presented. A
     card that is not the caller's to use is a 422 on ``card_number``."""
@@ -80,7 +82,7 @@ def quote_for(
     at: dt.datetime,
 ) -> QuoteResult:
     store = _store(caller, store_code)
-    member = _member(caller, program, card_number)
+    member = basket_member(caller, program, card_number)
     ids = sorted({line.product_id for line in lines})
     products = {
         p.pk: p
@@ -142,10 +144,10 @@ def checkout_member(*, caller: Caller, program: Program, card_number: str | None
     must not belong to another customer, or else the customer's own
     membership; None when the customer is not a member."""
     if caller.kind == CallerKind.SHOPPER:
-        return _member(caller, program, card_number, "loyalty.card_number")
+        return basket_member(caller, program, card_number, "loyalty.card_number")
     if card_number is None:
         return Member.objects.filter(program=program, user_id=customer_id, is_active=True).order_by("pk").first()
-    member = _member(caller, program, card_number, "loyalty.card_number")
+    member = basket_member(caller, program, card_number, "loyalty.card_number")
     if member is not None and member.user_id is not None and member.user_id != customer_id:
         raise FieldInvalid(
             "loyalty.card_number", _("This card belongs to another customer."), code="not_customers_card"

@@ -9,6 +9,7 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
+from django.utils import timezone
 from rest_framework import serializers
 
 from gateway.api import strict
@@ -25,6 +26,7 @@ from gateway.api.strict import (
 from partners.models import CallerKind
 from tests.commerce.factories import open_slot, shopper, stocked_product, store_with_schedule
 from tests.factories import api_as, make_client
+from tests.loyalty.factories import ProgramFactory
 
 # ---------------------------------------------------------------- the helper
 
@@ -169,6 +171,7 @@ INPUT_MODULES = [
     "footfall.api.v1.serializers",
     "inventory.api.v1.serializers",
     "loyalty.api.v1.serializers",
+    "loyalty.api.v1.ticket_serializers",
     "partners.api.v1.serializers",
     "partners.api.v1.webhook_serializers",
 ]
@@ -285,6 +288,34 @@ def _webhook_create() -> tuple[Any, str, dict[str, Any]]:
     )
 
 
+def _till_ticket_setup() -> tuple[Any, dict[str, Any]]:
+    program = ProgramFactory.create()
+    store = store_with_schedule()
+    product = stocked_product(store, on_hand=20)
+    till = api_as(make_client(CallerKind.STORE, store=store))
+    body = {
+        "program": program.code,
+        "store": store.code,
+        "ticket_id": "T-1",
+        "lines": [{"sku": product.sku, "quantity": 1, "unit_price": "2.00"}],
+        "till_time": "2030-01-01T00:00:00Z",
+    }
+    return till, body
+
+
+def _till_ticket() -> tuple[Any, str, dict[str, Any]]:
+    till, body = _till_ticket_setup()
+    return till, "/api/v1/loyalty/tickets", body
+
+
+def _till_ticket_return() -> tuple[Any, str, dict[str, Any]]:
+    till, body = _till_ticket_setup()
+    posted = till.post("/api/v1/loyalty/tickets", {**body, "till_time": timezone.now().isoformat()}, format="json")
+    assert posted.status_code == 201, posted.content
+    path = f"/api/v1/loyalty/tickets/{body['store']}/T-1/returns"
+    return till, path, {"return_id": "R-1", "lines": [{"line": 0, "quantity": 1}]}
+
+
 ENDPOINTS: dict[str, Callable[[], tuple[Any, str, dict[str, Any]]]] = {
     "order place": _order_place,
     "order cancel": _order_cancel,
@@ -293,6 +324,8 @@ ENDPOINTS: dict[str, Callable[[], tuple[Any, str, dict[str, Any]]]] = {
     "schedule exception": _schedule_exception,
     "webhook secret rotation": _webhook_rotation,
     "webhook create": _webhook_create,
+    "till ticket": _till_ticket,
+    "till ticket return": _till_ticket_return,
 }
 
 

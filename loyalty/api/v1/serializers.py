@@ -2,6 +2,7 @@
 loyalty.services, loyalty.selectors and loyalty.pricing)."""
 
 import datetime as dt
+import re
 from decimal import Decimal
 from typing import Any
 
@@ -75,6 +76,10 @@ class CardNumberField(StrictRegexField):
 
     def to_internal_value(self, data: Any) -> str:
         value = super().to_internal_value(data)
+        if not re.fullmatch(CARD_NUMBER_PATTERN, value):  # checked here, before the check digit is computed
+            raise serializers.ValidationError(
+                _("A card number is an EAN-13: thirteen digits."), code="invalid_card_number"
+            )
         if not is_valid_card_number(value):
             raise serializers.ValidationError(_("The card number's check digit is wrong."), code="invalid_check_digit")
         return value

@@ -2,7 +2,7 @@
 
 from django.urls import URLPattern, URLResolver, path, register_converter
 
-from loyalty.api.v1 import views
+from loyalty.api.v1 import tickets, views
 
 
 class CardNumberConverter:
@@ -18,6 +18,21 @@ class CardNumberConverter:
 
 
 register_converter(CardNumberConverter, "card")
+
+
+class TicketReferenceConverter:
+    """A store code or a ticket id: letters, digits, '.', '_' and '-'."""
+
+    regex = r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}"
+
+    def to_python(self, value: str) -> str:
+        return value
+
+    def to_url(self, value: str) -> str:
+        return value
+
+
+register_converter(TicketReferenceConverter, "ticketref")
 
 urlpatterns: list[URLPattern | URLResolver] = [
     path("loyalty/programs", views.ProgramListView.as_view(), name="loyalty-program-list"),
@@ -37,4 +52,15 @@ urlpatterns: list[URLPattern | URLResolver] = [
     path("loyalty/me/movements", views.MeMovementsView.as_view(), name="loyalty-me-movements"),
     path("loyalty/me/coupons", views.MeCouponsView.as_view(), name="loyalty-me-coupons"),
     path("loyalty/quote", views.QuoteView.as_view(), name="loyalty-quote"),
+    path("loyalty/tickets", tickets.TicketCreateView.as_view(), name="loyalty-ticket-list"),
+    path(
+        "loyalty/tickets/<ticketref:store>/<ticketref:ticket_id>",
+        tickets.TicketDetailView.as_view(),
+        name="loyalty-ticket-detail",
+    ),
+    path(
+        "loyalty/tickets/<ticketref:store>/<ticketref:ticket_id>/returns",
+        tickets.TicketReturnView.as_view(),
+        name="loyalty-ticket-returns",
+    ),
 ]
