@@ -83,3 +83,12 @@ class PointsSourceReused(ProblemError):
     status_code = 409
     code = "points_source_reused"
     title = _("These points were already earned with other figures")
+
+
+class NoSlowMovers(ProblemError):
+    """A slow-mover campaign was asked for a store (and SKUs) holding no slow
+    mover with stock in excess: there is nothing to clear."""
+
+    status_code = 422
+    code = "no_slow_movers"
+    title = _("No slow-moving stock to target")

@@ -8,6 +8,10 @@ Lock order, always, so that no two transactions wait on each other in a cycle:
 3. a coupon code row, then the budget counters by ascending id, both taken
    inside one statement (``loyalty.sql.RESERVE`` and ``GIVE_BACK``).
 
+The weekly slow-mover proposal takes no row lock: a transaction-scoped
+advisory lock per (program, store, ISO week) serialises two runs deciding
+the same draft (``lock_slow_mover_proposal``).
+
 A caller in another app (commerce placing an order) takes its own locks
 (slot, stock) first and loyalty's last, as commerce/locks.py says."""
 
@@ -54,3 +58,10 @@ def lock_member_buckets(*, member_id: int, states: Sequence[str]) -> list[Locked
     with connection.cursor() as cursor:
         cursor.execute(sql.LOCK_BUCKETS, {"member": member_id, "states": list(states)})
         return [LockedBucket(*row) for row in cursor.fetchall()]
+
+
+def lock_slow_mover_proposal(*, program_id: int, store_id: int, week: str) -> None:
+    """Wait for any other transaction deciding this (program, store, week)
+    draft; held until the caller's transaction ends."""
+    with connection.cursor() as cursor:
+        cursor.execute(sql.LOCK_SLOW_MOVER_PROPOSAL, {"key": f"loyalty-slow-movers:{program_id}:{store_id}:{week}"})

@@ -2,7 +2,7 @@
 
 from django.urls import URLPattern, URLResolver, path, register_converter
 
-from loyalty.api.v1 import views
+from loyalty.api.v1 import analytics, views
 
 
 class CardNumberConverter:
@@ -37,4 +37,16 @@ urlpatterns: list[URLPattern | URLResolver] = [
     path("loyalty/me/movements", views.MeMovementsView.as_view(), name="loyalty-me-movements"),
     path("loyalty/me/coupons", views.MeCouponsView.as_view(), name="loyalty-me-coupons"),
     path("loyalty/quote", views.QuoteView.as_view(), name="loyalty-quote"),
+    path("loyalty/slow-movers", analytics.SlowMoversView.as_view(), name="loyalty-slow-movers"),
+    path(
+        "loyalty/slow-movers/campaigns",
+        analytics.SlowMoverCampaignView.as_view(),
+        name="loyalty-slow-mover-campaigns",
+    ),
+    path(
+        "loyalty/campaigns/<int:campaign_id>/report",
+        analytics.CampaignReportView.as_view(),
+        name="loyalty-campaign-report",
+    ),
+    path("loyalty/analytics", analytics.AnalyticsView.as_view(), name="loyalty-analytics"),
 ]
