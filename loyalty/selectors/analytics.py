@@ -105,7 +105,8 @@ def campaign_analytics(
     """Rows per (campaign, store, local day of the program's zone) from
     ``first`` to ``last`` (both included), by campaign, day, store. Budget
     figures are the counters as they stand now: the campaign's total, the
-    row's store's and the row's day's (where the campaign has such a budget)."""
+    row's store's and the row's day's (where the campaign has such a budget).
+    Rows come by campaign, day, then store code."""
     campaigns = campaigns_readable_by(caller=caller)
     if campaign_id is not None:
         campaigns = campaigns.filter(pk=campaign_id)
@@ -132,7 +133,8 @@ def campaign_analytics(
     rows = rows[:limit]
     counters = _counters([r[0] for r in rows])
     stores = dict(Location.objects.filter(pk__in={r[1] for r in rows if r[1]}).values_list("pk", "code"))
-    return [_row(row, currency, counters, stores) for row in rows]
+    found = [_row(row, currency, counters, stores) for row in rows]
+    return sorted(found, key=lambda r: (r.campaign_id, r.day, r.store_code or ""))
 
 
 def _counters(campaign_ids: list[int]) -> dict[tuple[int, str, str], BudgetFigures]:
