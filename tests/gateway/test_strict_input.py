@@ -169,6 +169,7 @@ INPUT_MODULES = [
     "footfall.api.v1.serializers",
     "inventory.api.v1.serializers",
     "loyalty.api.v1.serializers",
+    "loyalty.api.v1.analytics",
     "partners.api.v1.serializers",
     "partners.api.v1.webhook_serializers",
 ]
