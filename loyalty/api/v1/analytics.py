@@ -22,7 +22,7 @@ from rest_framework.views import APIView
 
 from gateway.api.idempotency import idempotent
 from gateway.api.money import MoneySerializer, money
-from gateway.api.params import code_param, code_schema, date_range_params, id_param, int_param
+from gateway.api.params import MAX_ID, code_param, code_schema, date_range_params, id_param, int_param
 from gateway.api.problems import InvalidQueryParameter
 from gateway.api.strict import DecimalStringField, StrictCharField, StrictInput, StrictIntegerField, StrictRegexField
 from inventory.models import Location
@@ -145,13 +145,13 @@ def slow_movers_body(found: SlowMovers, limit: int) -> dict[str, Any]:
 _THRESHOLDS = [
     OpenApiParameter(
         "min_days_cover",
-        OpenApiTypes.INT,
+        {"type": "integer", "minimum": 1, "maximum": MAX_DAYS_THRESHOLD},
         description=f"A product is slow when its days of cover reach this (1 to {MAX_DAYS_THRESHOLD}; default "
         f"{DEFAULT_MIN_DAYS_COVER}); nothing sold in {SALES_WINDOW_DAYS} days is an infinite cover.",
     ),
     OpenApiParameter(
         "min_days_since_sale",
-        OpenApiTypes.INT,
+        {"type": "integer", "minimum": 1, "maximum": MAX_DAYS_THRESHOLD},
         description=f"... or when its days since the last sale reach this (1 to {MAX_DAYS_THRESHOLD}; default "
         f"{DEFAULT_MIN_DAYS_SINCE_SALE}); never sold counts as infinitely long.",
     ),
@@ -186,12 +186,12 @@ class SlowMoversView(APIView):
             *_THRESHOLDS,
             OpenApiParameter(
                 "target_days_cover",
-                OpenApiTypes.INT,
+                {"type": "integer", "minimum": 1, "maximum": 365},
                 description=f"Days of sales a product should hold (1 to 365; default {DEFAULT_TARGET_DAYS_COVER}).",
             ),
             OpenApiParameter(
                 "limit",
-                OpenApiTypes.INT,
+                {"type": "integer", "minimum": 1, "maximum": MAX_SLOW_MOVERS},
                 description=f"Products listed (1 to {MAX_SLOW_MOVERS}; default {DEFAULT_SLOW_MOVERS}).",
             ),
         ],
@@ -502,7 +502,9 @@ class AnalyticsView(APIView):
         "reads every campaign; a partner only the campaigns on its own products (another campaign asked for is "
         "404).",
         parameters=[
-            OpenApiParameter("campaign", OpenApiTypes.INT, description="One campaign's id."),
+            OpenApiParameter(
+                "campaign", {"type": "integer", "minimum": 1, "maximum": MAX_ID}, description="One campaign's id."
+            ),
             OpenApiParameter("store", code_schema(), description="One store's code."),
             OpenApiParameter("from", OpenApiTypes.DATE, description="First local day (YYYY-MM-DD)."),
             OpenApiParameter("to", OpenApiTypes.DATE, description="Last local day, included."),
