@@ -41,7 +41,7 @@ MAX_ANALYTICS_ROWS = 5000
 
 def campaigns_readable_by(*, caller: Caller) -> QuerySet[Campaign]:
     """The campaigns whose analytics the caller may read."""
-    campaigns = Campaign.objects.select_related("program").prefetch_related("stores")
+    campaigns = Campaign.objects.select_related("program")
     if caller.is_operator:
         return campaigns
     if caller.kind == CallerKind.PARTNER and caller.partner_id is not None:

@@ -8,6 +8,8 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 
 from loyalty.models import BudgetCounter, BudgetScope, Campaign, CampaignBudget, Program, Redemption
 from partners.models import CallerKind
@@ -200,3 +202,26 @@ def test_without_dates_the_last_30_days_are_read(world) -> None:
     first, last = dt.date.fromisoformat(body["date_from"]), dt.date.fromisoformat(body["date_to"])
     assert (last - first).days == 29
     assert body["truncated"] is False
+
+
+def test_the_feed_runs_the_same_queries_however_many_rows(world) -> None:
+    operator = world["operator"]
+
+    def queries() -> int:
+        with CaptureQueriesContext(connection) as captured:
+            assert operator.get(f"/api/v1/loyalty/analytics?{QUERY}").status_code == 200
+        return len(captured)
+
+    before = queries()
+    more_stores = [LocationFactory.create() for _ in range(3)]
+    for day in range(4):
+        for store in more_stores:
+            redeemed(
+                world["acme_offer"],
+                store,
+                "confirmed",
+                discount="1.00",
+                basket="9.00",
+                at=NOON + dt.timedelta(days=day),
+            )
+    assert queries() == before

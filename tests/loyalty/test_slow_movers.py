@@ -9,6 +9,8 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from inventory.models import Location, Product, StockMovement
@@ -433,3 +435,16 @@ def test_a_slow_mover_draft_reports_on_its_own_store(world) -> None:
         "TEA": 4,
     }
     assert body["during"]["units"] == 0
+
+
+def test_the_list_runs_the_same_queries_however_many_products(operator, world) -> None:
+    def queries() -> int:
+        with CaptureQueriesContext(connection) as captured:
+            assert operator.get("/api/v1/loyalty/slow-movers?store=LYO01").status_code == 200
+        return len(captured)
+
+    before = queries()
+    for n in range(10):
+        product = stocked(world["store"], f"MORE-{n}", f"category {n}", "1.00", 50)
+        sold(world["store"], product, 1, n + 1)
+    assert queries() == before
