@@ -37,6 +37,36 @@ ORDERABLE_PRODUCTS = statement(
     p=Product,
 )
 
+# Units that left a location's shelves as sales: one row per ``sale`` movement
+# of the stock ledger (a click-and-collect order collected, a till sale posted
+# as an adjustment), with ``location_id``, ``product_id``, ``sold_at``, ``units``
+# (positive) and the movement's ``reference`` (what caused it).
+SALE_MOVEMENTS = fragment(
+    """(SELECT s.{level.location} AS location_id, s.{level.product} AS product_id, m.{movement.created_at} AS sold_at,
+               -m.{movement.delta_on_hand} AS units, m.{movement.reference} AS reference
+        FROM {movement} m JOIN {level} s ON s.id = m.{movement.stock_level}
+        WHERE m.{movement.reason} = 'sale' AND m.{movement.delta_on_hand} < 0)""",
+    movement=StockMovement,
+    level=StockLevel,
+)
+
+# Stock levels as other apps may read them: ``location_id``, ``product_id``, ``on_hand``.
+STOCK_LEVELS = fragment(
+    """(SELECT {level.location} AS location_id, {level.product} AS product_id, {level.on_hand} AS on_hand
+        FROM {level})""",
+    level=StockLevel,
+)
+
+# Products as other apps may read them: ``id``, ``sku``, ``name_fr``, ``name_en``,
+# ``category``, ``price_amount``, ``price_currency``, ``owner_id``, ``is_active``.
+CATALOGUE_PRODUCTS = fragment(
+    """(SELECT {p.id} AS id, {p.sku} AS sku, {p.name_fr} AS name_fr, {p.name_en} AS name_en, {p.category} AS category,
+               {p.price_amount} AS price_amount, {p.price_currency} AS price_currency, {p.owner} AS owner_id,
+               {p.is_active} AS is_active
+        FROM {p})""",
+    p=Product,
+)
+
 # ---------------------------------------------------------------- constraint names
 
 # PostgreSQL's own name for the UNIQUE that ``Location.code`` (unique=True)

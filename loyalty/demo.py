@@ -1,7 +1,9 @@
 """Demo loyalty data: the "demo" program, two members (the demo shopper's
 among them), the campaign "10 EUR off 100 EUR or more" with its public code
 BIENVENUE10 and budgets, and 100 generated single-use codes on a second
-campaign assigned to nobody. Idempotent: loading again refreshes the rows."""
+campaign assigned to nobody, and a clearance campaign drafted from PAR01's
+slow movers (the demo stock). Idempotent: loading again refreshes the rows
+and drafts no second clearance."""
 
 import datetime as dt
 from decimal import Decimal
@@ -12,11 +14,13 @@ from django.core.management.base import OutputWrapper
 from django.utils import timezone
 
 from inventory.models import Location
+from loyalty.errors import NoSlowMovers
 from loyalty.models import (
     BenefitKind,
     BudgetScope,
     Campaign,
     CampaignBudget,
+    CampaignOrigin,
     CampaignState,
     CodeGenerationJob,
     CouponCode,
@@ -25,6 +29,7 @@ from loyalty.models import (
     ReturnPolicy,
 )
 from loyalty.services.catalog import codes_generate
+from loyalty.services.slow_movers import slow_mover_campaign_draft
 
 SHOPPER_CARD = "2900000000018"
 SECOND_CARD = "2900000000025"
@@ -82,10 +87,27 @@ def load(*, stdout: OutputWrapper, options: dict[str, Any]) -> None:
     if not fruit.generation_jobs.exists():
         job = CodeGenerationJob.objects.create(campaign=fruit, requested=100, prefix="FRUT-", random_length=8)
         codes_generate(job_id=job.pk)
+    clearance = _clearance(program, home)
     stdout.write(
         f"\nDemo loyalty: program demo, shopper card {SHOPPER_CARD}, public code {PUBLIC_CODE} "
-        f"(campaign {welcome.pk}), 100 single-use FRUT- codes (campaign {fruit.pk})"
+        f"(campaign {welcome.pk}), 100 single-use FRUT- codes (campaign {fruit.pk}), "
+        f"slow-mover clearance draft at PAR01 (campaign {clearance.pk if clearance else 'none: no slow movers'})"
     )
+
+
+def _clearance(program: Program, store: Location | None) -> Campaign | None:
+    """The draft an operator would get on Monday for PAR01, drafted once."""
+    if store is None:
+        return None
+    drafted = Campaign.objects.filter(
+        program=program, origin=CampaignOrigin.SLOW_MOVERS, source_figures__store=store.code
+    ).first()
+    if drafted is not None:
+        return drafted
+    try:
+        return slow_mover_campaign_draft(program=program, store=store)
+    except NoSlowMovers:
+        return None
 
 
 def _campaign(program: Program, name_fr: str, name_en: str, now: dt.datetime, **fields: Any) -> Campaign:

@@ -117,3 +117,12 @@ class ReturnExceedsTicket(ProblemError):
     status_code = 422
     code = "return_exceeds_ticket"
     title = _("More is returned than the ticket sold")
+
+
+class NoSlowMovers(ProblemError):
+    """A slow-mover campaign was asked for a store (and SKUs) holding no slow
+    mover with stock in excess: there is nothing to clear."""
+
+    status_code = 422
+    code = "no_slow_movers"
+    title = _("No slow-moving stock to target")

@@ -13,8 +13,14 @@ A till ticket takes its member's row (1) before reserving (3), so that
 earning its points afterwards (1 again, then 2) waits on nobody: every
 holder of that member's buckets holds the member's row first.
 
-A caller in another app (commerce placing an order) takes its own locks
-(slot, stock) first and loyalty's last, as commerce/locks.py says."""
+The weekly slow-mover proposal takes no row lock: a transaction-scoped
+advisory lock per (program, store, ISO week) serialises two runs deciding
+the same draft (``lock_slow_mover_proposal``).
+
+An order (commerce) takes loyalty's locks first, in this same order (the
+member when it pays with points, then the code and the counters), and its
+own (slot, stock) after them; its status changes do the same (loyalty's
+release or confirmation before the slot and the stock)."""
 
 import datetime as dt
 from collections.abc import Sequence
@@ -71,3 +77,10 @@ def lock_ticket(*, store_id: int, ticket_id: str) -> None:
     it, run one after the other, and the second sees what the first wrote."""
     with connection.cursor() as cursor:
         cursor.execute(sql.TICKET_LOCK, {"namespace": _TICKET_NAMESPACE, "key": f"{store_id}:{ticket_id}"})
+
+
+def lock_slow_mover_proposal(*, program_id: int, store_id: int, week: str) -> None:
+    """Wait for any other transaction deciding this (program, store, week)
+    draft; held until the caller's transaction ends."""
+    with connection.cursor() as cursor:
+        cursor.execute(sql.LOCK_SLOW_MOVER_PROPOSAL, {"key": f"loyalty-slow-movers:{program_id}:{store_id}:{week}"})

@@ -9,7 +9,8 @@ models (``gateway.sql``). Two families:
   counter concerned or of none, so a refusal leaves nothing to undo).
 """
 
-from gateway.sql import statement
+from gateway.sql import fragment, statement
+from inventory.sql import CATALOGUE_PRODUCTS, SALE_MOVEMENTS, STOCK_LEVELS
 from loyalty.models import (
     BudgetCounter,
     CampaignBudget,
@@ -18,6 +19,8 @@ from loyalty.models import (
     MemberPurchase,
     PointsBucket,
     PointsMovement,
+    Redemption,
+    TillTicket,
 )
 
 # ---------------------------------------------------------------- points
@@ -251,3 +254,133 @@ PURCHASES_UPSERT = statement(
     """,
     p=MemberPurchase,
 )
+
+# ---------------------------------------------------------------- sales (slow movers, campaign reports)
+
+# Units sold at some stores (param ``stores``, location ids) from ``since``
+# (null: all history) until ``until``, as a CTE ``sales(product_id, sold_at,
+# units)``. Two sources: the stock ledger's sale movements (collected orders,
+# till sales posted as stock adjustments) and the till tickets' lines. A sale
+# movement whose reference names a ticket ("ticket:...") is left out, since
+# the ticket itself counts those units. Ticket lines are read defensively
+# (the JSON comes from tills): an object with a whole ``quantity`` of 1 to
+# 999,999 and either a numeric ``product_id`` or a string ``sku`` naming a
+# product the store stocks; anything else is skipped.
+_SALES = fragment(
+    """
+    ticket_lines AS (
+        SELECT t.{t.store} AS location_id, t.{t.till_time} AS sold_at, l.line AS line
+        FROM {t} t
+        CROSS JOIN LATERAL jsonb_array_elements(
+            CASE WHEN jsonb_typeof(t.{t.lines}) = 'array' THEN t.{t.lines} ELSE '[]'::jsonb END
+        ) AS l(line)
+        WHERE t.{t.store} = ANY(%(stores)s::bigint[])
+          AND (%(since)s::timestamptz IS NULL OR t.{t.till_time} >= %(since)s::timestamptz)
+          AND t.{t.till_time} < %(until)s
+          AND jsonb_typeof(l.line) = 'object'
+          AND jsonb_typeof(l.line -> 'quantity') = 'number'
+          AND (l.line ->> 'quantity') ~ '^[0-9]{{1,6}}$'
+    ), sales AS (
+        SELECT sm.product_id AS product_id, sm.sold_at AS sold_at, sm.units AS units
+        FROM {sale_movements} sm
+        WHERE sm.location_id = ANY(%(stores)s::bigint[])
+          AND (%(since)s::timestamptz IS NULL OR sm.sold_at >= %(since)s::timestamptz)
+          AND sm.sold_at < %(until)s
+          AND left(sm.reference, 7) <> 'ticket:'
+        UNION ALL
+        SELECT st.product_id, tl.sold_at, (tl.line ->> 'quantity')::int
+        FROM ticket_lines tl
+        JOIN {stock} st ON st.location_id = tl.location_id
+        JOIN {products} p ON p.id = st.product_id
+        WHERE CASE WHEN jsonb_typeof(tl.line -> 'product_id') = 'number'
+                   THEN (tl.line ->> 'product_id') = p.id::text
+                   ELSE jsonb_typeof(tl.line -> 'sku') = 'string' AND (tl.line ->> 'sku') = p.sku END
+          AND (tl.line ->> 'quantity')::int > 0
+    )
+    """,
+    t=TillTicket,
+    sale_movements=SALE_MOVEMENTS,
+    stock=STOCK_LEVELS,
+    products=CATALOGUE_PRODUCTS,
+)
+
+# Every product a store holds (on hand above zero, active), with its units
+# sold since ``window_from`` and its last sale before ``until`` (null: never).
+# Params: ``store`` and ``stores`` (the same id, as a list), ``since`` (null),
+# ``window_from``, ``until``.
+STORE_STOCK_SALES = statement(
+    """
+    WITH {sales}, figures AS (
+        SELECT product_id, sum(units) FILTER (WHERE sold_at >= %(window_from)s) AS units_window,
+               max(sold_at) AS last_sold_at
+        FROM sales GROUP BY product_id
+    )
+    SELECT p.id, p.sku, p.name_fr, p.name_en, p.category, p.price_amount, p.price_currency, p.owner_id,
+           st.on_hand, coalesce(f.units_window, 0)::bigint, f.last_sold_at
+    FROM {stock} st
+    JOIN {products} p ON p.id = st.product_id
+    LEFT JOIN figures f ON f.product_id = st.product_id
+    WHERE st.location_id = %(store)s AND st.on_hand > 0 AND p.is_active
+    ORDER BY p.sku, p.id
+    """,
+    sales=_SALES,
+    stock=STOCK_LEVELS,
+    products=CATALOGUE_PRODUCTS,
+)
+
+# Units of the products with some SKUs (param ``skus``; of one owner when
+# ``owner`` is not null: a campaign rule's owning partner) held at some stores,
+# sold there in two windows: [since, during_from) and [during_from, until).
+PRODUCT_UNITS_AT_STORES = statement(
+    """
+    WITH {sales}, targeted AS (
+        SELECT DISTINCT p.id AS id, p.sku AS sku
+        FROM {stock} st JOIN {products} p ON p.id = st.product_id
+        WHERE st.location_id = ANY(%(stores)s::bigint[]) AND p.sku = ANY(%(skus)s::text[])
+          AND (%(owner)s::bigint IS NULL OR p.owner_id = %(owner)s::bigint)
+    )
+    SELECT t.id, t.sku,
+           coalesce(sum(s.units) FILTER (WHERE s.sold_at < %(during_from)s), 0)::bigint,
+           coalesce(sum(s.units) FILTER (WHERE s.sold_at >= %(during_from)s), 0)::bigint
+    FROM targeted t LEFT JOIN sales s ON s.product_id = t.id
+    GROUP BY t.id, t.sku ORDER BY t.sku, t.id
+    """,
+    sales=_SALES,
+    stock=STOCK_LEVELS,
+    products=CATALOGUE_PRODUCTS,
+)
+
+# ---------------------------------------------------------------- analytics
+
+# Redemptions of some campaigns per (campaign, store, local day in the
+# program's zone) of ``occurred_at``, from ``from_at`` until ``until``
+# (params; ``store`` null for every store). Counts per state; discount cost
+# net of rollbacks (confirmed and rolled back ones; reserved ones are not
+# spent yet, released ones never were); revenue and points of the confirmed
+# and rolled back baskets.
+ANALYTICS_ROWS = statement(
+    """
+    SELECT r.{r.campaign}, r.{r.store}, (r.{r.occurred_at} AT TIME ZONE %(zone)s)::date AS day,
+           count(*) FILTER (WHERE r.{r.state} = 'confirmed'),
+           count(*) FILTER (WHERE r.{r.state} = 'reserved'),
+           count(*) FILTER (WHERE r.{r.state} = 'released'),
+           count(*) FILTER (WHERE r.{r.state} = 'rolled_back'),
+           coalesce(sum(r.{r.discount_amount} - r.{r.rolled_back_amount})
+                    FILTER (WHERE r.{r.state} IN ('confirmed', 'rolled_back')), 0),
+           coalesce(sum(r.{r.basket_amount}) FILTER (WHERE r.{r.state} IN ('confirmed', 'rolled_back')), 0),
+           coalesce(sum(r.{r.points_earned}) FILTER (WHERE r.{r.state} IN ('confirmed', 'rolled_back')), 0)::bigint,
+           coalesce(sum(r.{r.points_burned}) FILTER (WHERE r.{r.state} IN ('confirmed', 'rolled_back')), 0)::bigint
+    FROM {r} r
+    WHERE r.{r.campaign} = ANY(%(campaigns)s::bigint[])
+      AND r.{r.occurred_at} >= %(from_at)s AND r.{r.occurred_at} < %(until)s
+      AND (%(store)s::bigint IS NULL OR r.{r.store} = %(store)s::bigint)
+    GROUP BY 1, 2, 3
+    ORDER BY 1, 3, 2 NULLS FIRST
+    LIMIT %(limit)s
+    """,
+    r=Redemption,
+)
+
+# The weekly slow-mover proposal of one (program, store, week), serialised for
+# the transaction (param ``key``: a text naming them).
+LOCK_SLOW_MOVER_PROPOSAL = statement("SELECT pg_advisory_xact_lock(hashtextextended(%(key)s, 0))")

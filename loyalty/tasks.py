@@ -10,6 +10,7 @@ from loyalty.selectors.ledger import points_ledger_report
 from loyalty.services.catalog import codes_generate
 from loyalty.services.nightly import programs_nightly_due
 from loyalty.services.redemptions import redemptions_release_due
+from loyalty.services.slow_movers import slow_mover_campaigns_propose
 
 log = logging.getLogger("loyalty")
 
@@ -55,3 +56,12 @@ def generate_codes(job_id: int) -> int:
     """Generate a job's unique codes; run again (a lost worker), it goes on
     from the codes already there. Returns how many the job holds."""
     return codes_generate(job_id=job_id).generated
+
+
+@shared_task(acks_late=True)
+def propose_slow_mover_campaigns() -> list[int]:
+    """Beat runs it on Mondays: a draft per store with slow movers per active
+    program, once per ISO week (a re-run adds nothing). Returns the new drafts' ids."""
+    drafted = slow_mover_campaigns_propose()
+    log.info("slow-mover campaigns proposed", extra={"drafted": drafted})
+    return drafted

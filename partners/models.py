@@ -30,7 +30,15 @@ class CallerKind(models.TextChoices):
 SCOPES_BY_KIND: dict[str, frozenset[str]] = {
     CallerKind.OPERATOR: frozenset(settings.SCOPES),
     CallerKind.PARTNER: frozenset(
-        {"catalog:read", "inventory:read", "inventory:write", "orders:read", "webhooks:manage", "partners:manage"}
+        {
+            "catalog:read",
+            "inventory:read",
+            "inventory:write",
+            "orders:read",
+            "webhooks:manage",
+            "partners:manage",
+            "loyalty:read",  # the analytics and reports of campaigns on their own products
+        }
     ),
     CallerKind.STORE: frozenset(
         {

@@ -359,6 +359,12 @@ CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {
     "loyalty-nightly": {"task": "loyalty.tasks.run_nightly", "schedule": 900.0},
     "loyalty-release-expired-reservations": {"task": "loyalty.tasks.release_expired_reservations", "schedule": 60.0},
     "loyalty-check-points-ledger": {"task": "loyalty.tasks.check_points_ledger", "schedule": 6 * 3600.0},
+    # Loyalty: clearance drafts for each store's slow movers, for an operator to review on Monday
+    # morning (04:00 UTC, before European stores open); once per ISO week per program and store.
+    "loyalty-propose-slow-mover-campaigns": {
+        "task": "loyalty.tasks.propose_slow_mover_campaigns",
+        "schedule": crontab(day_of_week=1, hour=4, minute=0),
+    },
 }
 
 # ---------------------------------------------------------------- logging

@@ -39,6 +39,7 @@ from loyalty.dates import local_date
 from loyalty.errors import CouponNotApplicable, InsufficientPoints
 from loyalty.events import coupon_event, iso_instant, points_event
 from loyalty.formats import reason_message
+from loyalty.locks import lock_member
 from loyalty.models import Campaign, CouponCode, Member, Program, Redemption, RedemptionState, SourceKind
 from loyalty.selectors.offers import basket_price
 from loyalty.selectors.quotes import checkout_member, checkout_program
@@ -267,6 +268,8 @@ def checkout_reserve(*, checkout: Checkout, reference: str, occurred_at: dt.date
     ``Refusal``), then the points paid (the member's lock), with the
     ``coupon.reserved`` and ``points.spent`` events. The order confirms or
     releases them later (``checkout_collected``, ``checkout_released``)."""
+    if checkout.points and checkout.member is not None:
+        lock_member(member_id=checkout.member.pk)  # the member before the counters (loyalty/locks.py)
     redemptions = basket_reserve(
         program=checkout.program,
         quote=checkout.quote,
@@ -330,6 +333,8 @@ def checkout_collected(
 def checkout_released(*, member_id: int | None, reference: str, reason: str) -> None:
     """The order was cancelled or not collected: its reservations give their
     units back and the points it spent return to their buckets (once)."""
+    if member_id is not None:
+        lock_member(member_id=member_id)  # the member before the counters (loyalty/locks.py)
     source_release(source_kind=SourceKind.ORDER, source_reference=reference, reason=reason)
     if member_id is None:
         return

@@ -31,6 +31,7 @@ BASE_QUERIES: dict[tuple[str, str], str] = {
     ("get", "/api/v1/pickup-slots"): "store={store_id}",
     ("get", "/api/v1/recommendations"): "sku=SKU&store={store}",
     ("get", "/api/v1/recommendations/analytics"): "from=2026-03-01&to=2026-03-02",
+    ("get", "/api/v1/loyalty/slow-movers"): "store={store}",
 }
 PARAMETER_QUERIES: dict[tuple[str, str, str], str] = {
     ("get", "/api/v1/availability", "lat"): "sku=SKU&lng=2",

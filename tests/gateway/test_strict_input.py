@@ -172,6 +172,7 @@ INPUT_MODULES = [
     "inventory.api.v1.serializers",
     "loyalty.api.v1.serializers",
     "loyalty.api.v1.ticket_serializers",
+    "loyalty.api.v1.analytics",
     "partners.api.v1.serializers",
     "partners.api.v1.webhook_serializers",
 ]

@@ -3,12 +3,13 @@ campaigns past their end; the demo loads twice without adding rows."""
 
 import datetime as dt
 import io
+from typing import Any
 
 import pytest
 from django.core.management import call_command
 from django.utils import timezone
 
-from loyalty.models import Campaign, CampaignState, CouponCode, Member, Program
+from loyalty.models import Campaign, CampaignOrigin, CampaignState, CouponCode, Member, Program
 from loyalty.services.nightly import programs_nightly_due
 from tests.loyalty.factories import ProgramFactory, campaign
 
@@ -38,7 +39,12 @@ def test_the_demo_loads_twice_without_adding_rows() -> None:
     counts = (Program.objects.count(), Member.objects.count(), Campaign.objects.count(), CouponCode.objects.count())
     call_command("load_demo", stdout=io.StringIO())
 
-    assert counts == (1, 2, 2, 101)
+    # the welcome and fruit campaigns, and the clearance drafted from PAR01's slow movers
+    assert counts == (1, 2, 3, 101)
+    clearance = Campaign.objects.get(origin=CampaignOrigin.SLOW_MOVERS)
+    assert clearance.state == CampaignState.DRAFT
+    assert list(clearance.stores.values_list("code", flat=True)) == ["PAR01"]
+    assert clearance.eligible_skus
     assert (
         Program.objects.count(),
         Member.objects.count(),
@@ -48,3 +54,12 @@ def test_the_demo_loads_twice_without_adding_rows() -> None:
     shopper = Member.objects.get(card_number="2900000000018")
     assert shopper.user is not None
     assert shopper.user.username == "shopper"
+
+
+def test_the_weekly_task_is_on_the_beat_schedule_on_mondays_at_four() -> None:
+    from django.conf import settings
+
+    entry = settings.CELERY_BEAT_SCHEDULE["loyalty-propose-slow-mover-campaigns"]
+    assert entry["task"] == "loyalty.tasks.propose_slow_mover_campaigns"
+    schedule: Any = entry["schedule"]
+    assert (schedule.day_of_week, schedule.hour, schedule.minute) == ({1}, {4}, {0})

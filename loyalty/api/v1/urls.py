@@ -2,7 +2,7 @@
 
 from django.urls import URLPattern, URLResolver, path, register_converter
 
-from loyalty.api.v1 import tickets, views
+from loyalty.api.v1 import analytics, tickets, views
 
 
 class CardNumberConverter:
@@ -63,4 +63,16 @@ urlpatterns: list[URLPattern | URLResolver] = [
         tickets.TicketReturnView.as_view(),
         name="loyalty-ticket-returns",
     ),
+    path("loyalty/slow-movers", analytics.SlowMoversView.as_view(), name="loyalty-slow-movers"),
+    path(
+        "loyalty/slow-movers/campaigns",
+        analytics.SlowMoverCampaignView.as_view(),
+        name="loyalty-slow-mover-campaigns",
+    ),
+    path(
+        "loyalty/campaigns/<int:campaign_id>/report",
+        analytics.CampaignReportView.as_view(),
+        name="loyalty-campaign-report",
+    ),
+    path("loyalty/analytics", analytics.AnalyticsView.as_view(), name="loyalty-analytics"),
 ]
