@@ -44,7 +44,7 @@ import requests
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from loadtests.bench_midnight_release import _checks, _figures, _locust, _percentile
+from loadtests.bench_midnight_release import _checks, _cpu_delta, _cpu_seconds, _figures, _locust, _percentile
 from loadtests.harness import Stack, cpu_speed, progress, result
 
 INSTANCE, PG_PORT, REDIS_PORT, WEB_PORT = "loyalty-coupon-bench", 15476, 16426, 8876
@@ -127,14 +127,17 @@ def main() -> int:
                 progress(out.strip())
             plan = json.loads(plan_path.read_text())
             progress(f"{rush} rush: slots open at {plan['release_at']}; {size['users']} Locust users")
-            _locust(stack, "MidnightShopper", plan_path, history_path, users=size["users"], run_time="300s")
+            cpu_before = _cpu_seconds(stack)
+            users, run_time = size["users"], "300s"
+            locust_cpu = _locust(stack, "MidnightShopper", plan_path, history_path, users=users, run_time=run_time)
+            cpu = {**_cpu_delta(cpu_before, _cpu_seconds(stack)), "locust_client": locust_cpu}
             speeds.append(cpu_speed())
             rows = [json.loads(line) for line in history_path.read_text().splitlines()]
             history = [row for row in rows if "final" not in row]
             progress(f"{rush} rush: final outcomes {dict(Counter(row['final'] for row in rows if 'final' in row))}")
             figures = _figures(history, plan)
             progress(f"{rush} rush: {figures['orders_per_s']:.1f} orders/s; refusals {dict(figures['failures'])}")
-            runs[rush] = {"plan": plan, "history": history, "figures": figures}
+            runs[rush] = {"plan": plan, "history": history, "figures": figures, "cpu": cpu}
             runs[rush]["checks"] = _checks(stack.env["DATABASE_URL"], plan, history)
         coupon_checks = _coupon_checks(stack.env["DATABASE_URL"], runs["coupon"]["plan"])
         progress(f"quote: {size['quotes']} requests, 30 lines, 20 active campaigns")
@@ -235,6 +238,9 @@ def _report(
         result(f"{name}_orders_accepted", figures["orders_accepted"], "orders")
         result(f"{name}_p95_ms", float(figures["p95_ms"]), "ms")
         result(f"{name}_server_errors", figures["server_errors"], "responses")
+        result(f"{name}_order_requests", figures["order_requests"], "requests")
+        for part, seconds in runs[name]["cpu"].items():  # CPU of the rush per accepted order, by component
+            result(f"{name}_cpu_ms_per_order_{part}", seconds * 1000 / max(figures["orders_accepted"], 1), "ms", 2)
         for code, count in sorted(figures["failures"].items()):
             result(f"{name}_failures_{code}", count, "responses")
     result("coupon_shoppers", len(carriers), "shoppers")
