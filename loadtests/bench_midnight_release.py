@@ -152,7 +152,7 @@ def _beat_tick_after_release(stack: Stack, release_epoch: float) -> None:
 
 def _cpu_seconds(stack: Stack) -> dict[str, float]:
     """CPU seconds (user + system) used so far by each part of the stack."""
-    var = ROOT / ".var" / INSTANCE
+    var = ROOT / ".var" / stack.instance
     roots = {
         "server": [stack.processes[0].pid],
         "celery": [process.pid for process in stack.processes[1:]],

@@ -30,8 +30,9 @@ def progress(message: str) -> None:
     print(f"[{time.strftime('%H:%M:%S')}] {message}", file=sys.stderr, flush=True)
 
 
-def result(metric: str, value: float | int, unit: str) -> None:
-    shown = f"{value:.1f}" if isinstance(value, float) else str(value)
+def result(metric: str, value: float | int, unit: str, digits: int = 1) -> None:
+    """One ``RESULT`` line; a float with ``digits`` decimals (more for a ratio near 1)."""
+    shown = f"{value:.{digits}f}" if isinstance(value, float) else str(value)
     print(f"RESULT {metric}={shown} {unit}", flush=True)
 
 

@@ -53,8 +53,15 @@ _done = {"shoppers": 0}
 
 def _basket(index: int, rng: random.Random) -> Basket:
     store = PLAN["stores"][index % len(PLAN["stores"])]
+    # A coupon rush (seed_coupon_rush): some shoppers carry a code.
+    code = PLAN["loyalty"]["codes"][index] if "loyalty" in PLAN else None
     return Basket(
-        index=index, token=PLAN["tokens"][index], slot_ids=store["slot_ids"], product_ids=store["product_ids"], rng=rng
+        index=index,
+        token=PLAN["tokens"][index],
+        slot_ids=store["slot_ids"],
+        product_ids=store["product_ids"],
+        rng=rng,
+        loyalty={"program": PLAN["loyalty"]["program"], "codes": [code]} if code else None,
     )
 
 
@@ -101,6 +108,7 @@ class MidnightShopper(FastHttpUser):
                     "status": status,
                     "code": code,
                     "order_id": data.get("id") if status == 201 else None,
+                    "coupon": shopper.loyalty is not None,
                     "sent": sent,
                     "ms": (time.time() - sent) * 1000,
                 }

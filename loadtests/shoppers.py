@@ -12,6 +12,9 @@ changes what it asks for and takes a new key:
   ``store_closed`` reload the open slots with GET /pickup-slots;
 - ``slot_not_released``: the same slot after ``Retry-After``;
 - ``insufficient_stock``: the basket without the missing lines;
+- a coupon refused (``coupon_not_applicable``, ``budget_exhausted``,
+  ``coupon_used_up``): the same basket without the loyalty part (the app shows
+  "this code no longer applies" and the shopper checks out at full price);
 - 429: the same key after ``Retry-After``.
 
 Pure Python apart from the sleep (gevent's by default, the scenarios run under
@@ -28,6 +31,8 @@ import gevent
 PLACED, RETRY, RETRY_SAME_KEY, GIVEN_UP = "placed", "retry", "retry_same_key", "given_up"
 # Refusals an app expects and acts on: the bench counts them by code, Locust does not fail them.
 EXPECTED_REFUSALS = (409, 422, 429)
+# Refusals of the coupon entered (the order is otherwise fine).
+COUPON_REFUSALS = ("coupon_not_applicable", "budget_exhausted", "coupon_used_up")
 
 
 def ranked_slots(slot_ids: list[int], rng: random.Random) -> list[int]:
@@ -53,6 +58,7 @@ class Basket:
         product_ids: list[int],
         rng: random.Random,
         lines: tuple[int, int] = (3, 8),
+        loyalty: dict[str, Any] | None = None,
     ) -> None:
         self.index = index
         self.token = token
@@ -62,6 +68,7 @@ class Basket:
         self.lines = [{"product_id": pid, "quantity": rng.randint(1, 3)} for pid in products]
         self.key = secrets.token_hex(16)
         self.hold_id: str | None = None
+        self.loyalty = loyalty  # the order's loyalty part (program, codes), if the shopper has one
 
     @property
     def slot_id(self) -> int:
@@ -69,9 +76,14 @@ class Basket:
 
     def body(self) -> dict[str, Any]:
         """The order body: from the hold the shopper has, else for its slot."""
-        if self.hold_id is not None:
-            return {"hold_id": self.hold_id, "lines": self.lines}
-        return {"slot_id": self.slot_id, "lines": self.lines}
+        body: dict[str, Any] = (
+            {"hold_id": self.hold_id, "lines": self.lines}
+            if self.hold_id is not None
+            else {"slot_id": self.slot_id, "lines": self.lines}
+        )
+        if self.loyalty is not None:
+            body["loyalty"] = self.loyalty
+        return body
 
     def next_choice(self, available: set[int]) -> bool:
         """Their most preferred slot among those still available; False if none is."""
@@ -124,6 +136,10 @@ def order_next_step(
         if not kept:
             return GIVEN_UP
         basket.lines = kept
+        basket.key = secrets.token_hex(16)
+        return RETRY
+    if code in COUPON_REFUSALS and basket.loyalty is not None:
+        basket.loyalty = None
         basket.key = secrets.token_hex(16)
         return RETRY
     return GIVEN_UP
