@@ -7,8 +7,9 @@ import datetime as dt
 from collections.abc import Collection, Iterable, Sequence
 from decimal import Decimal
 
-from django.db.models import Q
+from django.db.models import BooleanField, ExpressionWrapper, Prefetch, Q
 
+from inventory.models import Location
 from loyalty import pricing
 from loyalty.dates import local_date
 from loyalty.models import (
@@ -67,14 +68,17 @@ def _budget_room(
     return room
 
 
-def _audience(campaign: Campaign, member_id: int | None, today: dt.date) -> frozenset[int] | None:
+def _audience(
+    campaign: Campaign, member_id: int | None, today: dt.date, listed: Collection[int] = ()
+) -> frozenset[int] | None:
+    """``listed``: the campaigns whose list audience holds the member (read
+    once for all of them: a list may hold a million members, never loaded)."""
     if campaign.audience == AudienceKind.ALL:
         return None
     if member_id is None:
         return frozenset()
     if campaign.audience == AudienceKind.LIST:
-        listed = any(m.pk == member_id for m in campaign.audience_members.all())
-        return frozenset({member_id}) if listed else frozenset()
+        return frozenset({member_id}) if campaign.pk in listed else frozenset()
     since = today - dt.timedelta(days=campaign.audience_days)
     purchases = MemberPurchase.objects.filter(
         member_id=member_id, category=campaign.audience_category, last_bought_on__gte=since
@@ -102,6 +106,7 @@ def offer_of(
     today: dt.date,
     room: tuple[bool, Decimal | None],
     at: dt.datetime,
+    listed: Collection[int] = (),
 ) -> Offer:
     return Offer(
         campaign_id=campaign.pk,
@@ -116,7 +121,7 @@ def offer_of(
         hours_from=campaign.hours_from,
         hours_to=campaign.hours_to,
         store_ids=frozenset(s.pk for s in campaign.stores.all()),
-        audience=_audience(campaign, member_id, today),
+        audience=_audience(campaign, member_id, today, listed),
         min_basket=campaign.min_basket_amount,
         eligible_skus=frozenset(campaign.eligible_skus),
         eligible_categories=frozenset(campaign.eligible_categories),
@@ -154,24 +159,35 @@ def offers_for_basket(
     texts = list(dict.fromkeys(codes))
     found = {
         c.code: c
-        for c in CouponCode.objects.filter(
-            code__in=[t.upper() for t in texts], campaign__program=program
-        ).select_related("campaign")
+        for c in CouponCode.objects.filter(code__in=[t.upper() for t in texts], campaign__program=program).only(
+            "id", "code", "campaign_id", "member_id", "usage_limit", "used_count"
+        )
     }
-    automatic = list(
-        Campaign.objects.filter(
-            Q(state=CampaignState.ACTIVE) | Q(state=CampaignState.ENDED, ended_at__gt=at),
-            program=program,
-            requires_code=False,
-            starts_at__lte=at,
-            ends_at__gt=at,
-        )
+    # One query for the live automatic offers and the codes' campaigns alike,
+    # with only the ids of their stores (a Location row is wide).
+    live_automatic = Q(
+        Q(state=CampaignState.ACTIVE) | Q(state=CampaignState.ENDED, ended_at__gt=at),
+        requires_code=False,
+        starts_at__lte=at,
+        ends_at__gt=at,
     )
-    campaign_ids = {c.pk for c in automatic} | {c.campaign_id for c in found.values()}
+    ids = Location.objects.only("id")
     prefetched = list(
-        Campaign.objects.filter(pk__in=campaign_ids).prefetch_related(
-            "budgets", "stores", "audience_members", "audience_stores"
+        Campaign.objects.filter(live_automatic | Q(pk__in={c.campaign_id for c in found.values()}), program=program)
+        .annotate(automatic=ExpressionWrapper(live_automatic, output_field=BooleanField()))
+        .prefetch_related("budgets", Prefetch("stores", queryset=ids), Prefetch("audience_stores", queryset=ids))
+        .order_by("pk")
+    )
+    automatic = [c for c in prefetched if c.automatic]
+    lists = [c.pk for c in prefetched if c.audience == AudienceKind.LIST]
+    listed = (
+        frozenset(
+            Campaign.audience_members.through.objects.filter(campaign_id__in=lists, member_id=member_id).values_list(
+                "campaign_id", flat=True
+            )
         )
+        if lists and member_id is not None
+        else frozenset()
     )
     day = local_date(at, program.time_zone)
     room = _budget_room(prefetched, member_id=member_id, store_id=store_id, day=day)
@@ -179,7 +195,8 @@ def offers_for_basket(
         room = dict.fromkeys(room, (False, None))
     room.update({pk: (True, room[pk][1]) for pk in unavailable if pk in room})
     offers = {
-        c.pk: offer_of(c, program=program, member_id=member_id, today=day, room=room[c.pk], at=at) for c in prefetched
+        c.pk: offer_of(c, program=program, member_id=member_id, today=day, room=room[c.pk], at=at, listed=listed)
+        for c in prefetched
     }
     entries = []
     for text in texts:
