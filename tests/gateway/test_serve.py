@@ -5,6 +5,7 @@ sent without Content-Length is read."""
 import http.client
 import json
 import signal
+import socket
 import time
 
 import psutil
@@ -100,15 +101,29 @@ NEW_PRODUCT = {"sku": "ACME-MUESLI", "name_fr": "Muesli aux fruits", "price": {"
 
 
 def _post_chunked(server: GatewayServer, token: str, chunks: list[bytes]) -> tuple[int, str, dict]:
-    """POST /api/v1/products with Transfer-Encoding: chunked and no Content-Length."""
-    connection = http.client.HTTPConnection("127.0.0.1", server.port, timeout=10)
+    """POST /api/v1/products with Transfer-Encoding: chunked and no Content-Length,
+    over a plain socket: a server that answers 413 before the last chunk may close
+    the connection while chunks are still being sent (a broken pipe here), and its
+    answer is read all the same."""
+    sock = socket.create_connection(("127.0.0.1", server.port), timeout=10)
     try:
-        headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
-        connection.request("POST", "/api/v1/products", body=iter(chunks), headers=headers, encode_chunked=True)
-        response = connection.getresponse()
+        head = (
+            "POST /api/v1/products HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+            f"Authorization: Bearer {token}\r\nContent-Type: application/json\r\n"
+            "Transfer-Encoding: chunked\r\nConnection: close\r\n\r\n"
+        )
+        try:
+            sock.sendall(head.encode())
+            for chunk in chunks:
+                sock.sendall(b"%x\r\n%s\r\n" % (len(chunk), chunk))
+            sock.sendall(b"0\r\n\r\n")
+        except (BrokenPipeError, ConnectionResetError):
+            pass  # the server answered before reading everything
+        response = http.client.HTTPResponse(sock)
+        response.begin()
         return response.status, response.getheader("Content-Type", ""), json.loads(response.read())
     finally:
-        connection.close()
+        sock.close()
 
 
 @pytest.mark.concurrency
