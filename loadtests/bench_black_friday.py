@@ -77,6 +77,8 @@ from loadtests.harness import (
     cpu_speed,
     progress,
     result,
+    run_timed,
+    verdict,
 )
 
 INSTANCE, PG_PORT, REDIS_PORT, WEB_PORT = "black-friday-bench", 15458, 16408, 8858
@@ -524,14 +526,8 @@ def _report(figures: dict[str, Any], checks: dict[str, int], receiver: dict[str,
         failed.append("server_errors")
     if not figures["orders_accepted"]:
         failed.append("no order accepted")
-    if failed:
-        print(f"FAILED: {', '.join(failed)}", file=sys.stderr)
-        return 1
-    return 0
+    return verdict(failed)
 
 
 if __name__ == "__main__":
-    started = time.monotonic()
-    code = main()
-    progress(f"done in {time.monotonic() - started:.0f} s")
-    sys.exit(code)
+    run_timed(main)

@@ -45,7 +45,7 @@ import requests
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from loadtests.bench_midnight_release import _checks, _cpu_delta, _cpu_seconds, _figures, _locust, _percentile
-from loadtests.harness import Stack, cpu_speed, progress, result
+from loadtests.harness import Stack, cpu_speed, progress, result, run_timed, verdict
 
 INSTANCE, PG_PORT, REDIS_PORT, WEB_PORT = "loyalty-coupon-bench", 15476, 16426, 8876
 SIZES = {
@@ -278,14 +278,8 @@ def _report(
         failed.append("budget not used up (the rush did not exceed it)")
     if quote_errors:
         failed.append("quote_errors")
-    if failed:
-        print(f"FAILED: {', '.join(failed)}", file=sys.stderr)
-        return 1
-    return 0
+    return verdict(failed)
 
 
 if __name__ == "__main__":
-    started = time.monotonic()
-    code = main()
-    progress(f"done in {time.monotonic() - started:.0f} s")
-    sys.exit(code)
+    run_timed(main)

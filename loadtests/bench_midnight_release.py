@@ -37,7 +37,17 @@ from celery import Celery
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from loadtests.harness import ROOT, SLOTS_OUT_OF_STEP, STOCK_OUT_OF_STEP, Stack, cpu_speed, progress, result
+from loadtests.harness import (
+    ROOT,
+    SLOTS_OUT_OF_STEP,
+    STOCK_OUT_OF_STEP,
+    Stack,
+    cpu_speed,
+    progress,
+    result,
+    run_timed,
+    verdict,
+)
 
 # An instance of its own (not the shared "bench" one), so another benchmark
 # running at the same time never resets this one's database.
@@ -326,14 +336,8 @@ def _report(figures: dict[str, Any], checks: dict[str, int], ceiling: float, *, 
         failed.append("server_errors")
     if figures["orders_accepted"] != shoppers:
         failed.append(f"orders_accepted ({figures['orders_accepted']} of {shoppers} shoppers)")
-    if failed:
-        print(f"FAILED: {', '.join(failed)}", file=sys.stderr)
-        return 1
-    return 0
+    return verdict(failed)
 
 
 if __name__ == "__main__":
-    started = time.monotonic()
-    code = main()
-    progress(f"done in {time.monotonic() - started:.0f} s")
-    sys.exit(code)
+    run_timed(main)

@@ -16,9 +16,10 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 from types import TracebackType
-from typing import Any
+from typing import Any, NoReturn
 
 import requests
 
@@ -34,6 +35,22 @@ def result(metric: str, value: float | int, unit: str, digits: int = 1) -> None:
     """One ``RESULT`` line; a float with ``digits`` decimals (more for a ratio near 1)."""
     shown = f"{value:.{digits}f}" if isinstance(value, float) else str(value)
     print(f"RESULT {metric}={shown} {unit}", flush=True)
+
+
+def verdict(failed: list[str]) -> int:
+    """A bench's exit status: 1, naming the failed checks, when any failed."""
+    if failed:
+        print(f"FAILED: {', '.join(failed)}", file=sys.stderr)
+        return 1
+    return 0
+
+
+def run_timed(main: Callable[[], int]) -> NoReturn:
+    """Run a bench's ``main``, say how long it took, and exit with its status."""
+    started = time.monotonic()
+    code = main()
+    progress(f"done in {time.monotonic() - started:.0f} s")
+    sys.exit(code)
 
 
 def cpu_speed() -> float:

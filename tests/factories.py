@@ -102,3 +102,10 @@ def prepared_statements() -> set[str]:
     with connection.cursor() as cursor:
         cursor.execute("SELECT name FROM pg_prepared_statements")
         return {row[0] for row in cursor.fetchall()}
+
+
+def api_with_token(token: str) -> APIClient:
+    """A test client sending ``token`` as its bearer (a token minted elsewhere)."""
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Bearer {token}")
+    return client

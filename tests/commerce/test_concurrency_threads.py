@@ -3,15 +3,11 @@ connection: cancellations racing new orders on a full slot, the same status
 change sent twice at once, the hold sweep running on two workers."""
 
 import datetime as dt
-import threading
 from collections import Counter
 from collections.abc import Callable
-from typing import Any
 
 import pytest
-from django.db import connection
 from django.utils import timezone
-from rest_framework.test import APIClient
 
 from commerce.models import HoldState, Order, OrderStatus, PickupSlot, SlotHold
 from commerce.services.lifecycle import Actor, order_transition
@@ -28,37 +24,11 @@ from tests.commerce.factories import (
     stocked_product,
     store_with_schedule,
 )
+from tests.factories import api_with_token as api
 from tests.factories import make_client
+from tests.parallel import in_parallel
 
 pytestmark = [pytest.mark.concurrency, pytest.mark.django_db(transaction=True)]
-
-
-def in_parallel(calls: list[Callable[[], Any]]) -> list[Any]:
-    """Run the calls at once (a barrier releases them together), each thread on its own connection."""
-    barrier = threading.Barrier(len(calls))
-    results: list[Any] = [None] * len(calls)
-
-    def run(index: int) -> None:
-        try:
-            barrier.wait()
-            results[index] = calls[index]()
-        except Exception as exc:  # reported to the test as a result
-            results[index] = exc
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=run, args=(i,)) for i in range(len(calls))]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    return results
-
-
-def api(token: str) -> APIClient:
-    client = APIClient()
-    client.credentials(HTTP_AUTHORIZATION=f"Bearer {token}")
-    return client
 
 
 def test_cancellations_racing_new_orders_free_each_place_exactly_once() -> None:

@@ -5,14 +5,12 @@ database session). A single-use code is redeemed once, a money budget is
 never overspent, a per-member limit holds when the same member orders from
 two apps at once, and every refused order leaves nothing behind."""
 
-import secrets
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 from decimal import Decimal
 from typing import Any
 
 import pytest
-import requests
 
 from commerce.models import Order
 from loyalty.models import BudgetCounter, BudgetScope, CouponCode, Redemption, RedemptionState
@@ -26,6 +24,7 @@ from tests.commerce.factories import (
     stocked_product,
     store_with_schedule,
 )
+from tests.commerce.test_concurrency_http import outcome, post_order
 from tests.factories import UserFactory
 from tests.loyalty.factories import MemberFactory, ProgramFactory, campaign, code
 
@@ -34,24 +33,9 @@ pytestmark = [pytest.mark.concurrency, pytest.mark.django_db(transaction=True)]
 REFUSED = {"409 coupon_used_up", "409 coupon_not_applicable", "409 budget_exhausted"}
 
 
-def post_order(url: str, token: str, body: dict[str, Any]) -> requests.Response:
-    return requests.post(
-        f"{url}/api/v1/orders",
-        json=body,
-        headers={"Authorization": f"Bearer {token}", "Idempotency-Key": secrets.token_hex(12)},
-        timeout=60,
-    )
-
-
-def outcome(response: requests.Response) -> str:
-    if response.status_code == 201:
-        return "201"
-    return f"{response.status_code} {response.json().get('code')}"
-
-
 def crowd(url: str, tokens: list[str], body: dict[str, Any]) -> Counter[str]:
     with ThreadPoolExecutor(max_workers=64) as pool:
-        return Counter(pool.map(lambda token: outcome(post_order(url, token, body)), tokens))
+        return Counter(pool.map(lambda token: outcome(post_order(url, token, body, timeout=60)), tokens))
 
 
 def live(campaign_id: int) -> int:

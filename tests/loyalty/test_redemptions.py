@@ -5,14 +5,13 @@ concurrency (threads on their own connections) a single-use code is redeemed
 once and a money budget is never overspent."""
 
 import datetime as dt
-import threading
 from collections import Counter
 from collections.abc import Callable
 from decimal import Decimal
 from typing import Any
 
 import pytest
-from django.db import connection, transaction
+from django.db import transaction
 from django.utils import timezone
 
 from gateway.transactions import refusable_atomic, refused_without_rollback
@@ -28,6 +27,7 @@ from loyalty.services.redemptions import (
 )
 from tests.factories import LocationFactory
 from tests.loyalty.factories import MemberFactory, ProgramFactory, campaign, code
+from tests.parallel import in_parallel
 
 TEN = Decimal("10.00")
 
@@ -167,28 +167,6 @@ class TestReserve:
         assert redemptions_release_due(now=timezone.now() + dt.timedelta(minutes=31)) == 1
         assert Redemption.objects.get(pk=redemption.pk).state == RedemptionState.RELEASED
         assert used(target)["total:"] == (0, Decimal("0.00"))
-
-
-def in_parallel(calls: list[Callable[[], Any]]) -> list[Any]:
-    """Run the calls at once (a barrier releases them together), each thread on its own connection."""
-    barrier = threading.Barrier(len(calls))
-    results: list[Any] = [None] * len(calls)
-
-    def run(index: int) -> None:
-        try:
-            barrier.wait()
-            results[index] = calls[index]()
-        except Exception as exc:  # reported to the test as a result
-            results[index] = exc
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=run, args=(i,)) for i in range(len(calls))]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    return results
 
 
 def outcome(result: Any) -> str:

@@ -7,14 +7,12 @@ a precise problem+json that writes nothing; and many tills at once give one
 ticket per ticket id and never more discounts than a budget holds."""
 
 import datetime as dt
-import threading
 from collections import Counter
 from collections.abc import Callable
 from decimal import Decimal
 from typing import Any
 
 import pytest
-from django.db import connection
 from django.utils import timezone
 from rest_framework.test import APIClient
 
@@ -31,8 +29,9 @@ from loyalty.models import (
 )
 from partners.models import CallerKind, Event
 from tests.commerce.factories import ProductFactory
-from tests.factories import LocationFactory, UserFactory, api_as, make_client, token_for
+from tests.factories import LocationFactory, UserFactory, api_as, api_with_token, make_client, token_for
 from tests.loyalty.factories import MemberFactory, ProgramFactory, campaign, code
+from tests.parallel import in_parallel
 
 URL = "/api/v1/loyalty/tickets"
 
@@ -494,34 +493,6 @@ def test_a_return_after_the_points_activated_follows_the_programs_policy(world, 
 # ---------------------------------------------------------------- many tills at once
 
 
-def in_parallel(calls: list[Callable[[], Any]]) -> list[Any]:
-    """Run the calls at once (a barrier releases them together), each thread on its own connection."""
-    barrier = threading.Barrier(len(calls))
-    results: list[Any] = [None] * len(calls)
-
-    def run(index: int) -> None:
-        try:
-            barrier.wait()
-            results[index] = calls[index]()
-        except Exception as exc:  # reported to the test as a result
-            results[index] = exc
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=run, args=(i,)) for i in range(len(calls))]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    return results
-
-
-def bearer(token: str) -> APIClient:
-    client = APIClient()
-    client.credentials(HTTP_AUTHORIZATION=f"Bearer {token}")
-    return client
-
-
 @pytest.mark.concurrency
 @pytest.mark.django_db(transaction=True)
 def test_thirty_tills_posting_the_same_ticket_at_once_give_one_ticket() -> None:
@@ -530,7 +501,7 @@ def test_thirty_tills_posting_the_same_ticket_at_once_give_one_ticket() -> None:
     tokens = [token_for(world_["till_client"]) for _ in range(30)]
 
     def post(token: str) -> Callable[[], Any]:
-        return lambda: bearer(token).post(URL, body, format="json")
+        return lambda: api_with_token(token).post(URL, body, format="json")
 
     responses = in_parallel([post(t) for t in tokens])
 
@@ -564,7 +535,7 @@ def test_forty_tickets_against_a_budget_of_ten_give_exactly_ten_discounts() -> N
 
     def post(index: int) -> Callable[[], Any]:
         body = ticket(world_, f"T-{index}", card_number=members[index].card_number, codes=["RUSH5", "TEN"])
-        return lambda: bearer(tokens[index]).post(URL, body, format="json")
+        return lambda: api_with_token(tokens[index]).post(URL, body, format="json")
 
     responses = in_parallel([post(i) for i in range(40)])
 
