@@ -292,13 +292,13 @@ AVAILABILITY_NEAR = statement(
 )
 
 # At a store: the store's own level (param ``store``) and the active
-# warehouses and partner stores holding the SKUs, the store first, then by
-# lead time, most available, code.
+# warehouses and partner stores holding the products named by SKU (``skus``)
+# or by id (``ids``), the store first, then by lead time, most available, code.
 AVAILABILITY_AT_STORE = statement(
     """
     WITH p AS (
         SELECT p.id AS id, p.sku AS sku, p.owner_id AS owner_id, p.name_fr AS name_fr, p.name_en AS name_en
-        FROM {product} p WHERE p.sku = ANY(%(skus)s) AND p.is_active
+        FROM {product} p WHERE (p.sku = ANY(%(skus)s) OR p.id = ANY(%(ids)s::bigint[])) AND p.is_active
     ), hits AS (
         SELECT s.product_id, l.id AS location_id, l.code, l.name, l.kind, l.owner_id, l.lead_time_days, s.available,
                row_number() OVER (

@@ -1,5 +1,5 @@
 """The evaluation protocol, run on the scratch area of the database with the
-scoring statement the API serves from:
+scoring the API serves from:
 
 - the model and the two baselines (most popular items; plain co-occurrence
   confidence) are built from the train file by ``co_purchase_scratch_build``;
@@ -57,7 +57,7 @@ def recommendations_evaluate(
         for method in methods:
             model = co_purchase_scratch_build(baskets=train_baskets, method=method)
             models.append(model)
-            version = model_version_of(model.pk, model.method, model.parameters)
+            version = model_version_of(model.pk, model.method, model.parameters, model.created_at)
             counts = dict.fromkeys(KS, 0)
             for done, basket in enumerate(test_baskets, start=1):
                 for hidden in basket:

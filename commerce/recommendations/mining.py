@@ -1,6 +1,6 @@
 """Co-purchase mining: baskets of product ids in, item-to-item scores out.
 
-Three methods share this code and the scoring statement that reads their
+Three methods share this code and the scoring that reads their
 output (``commerce.recommendations.scoring``), so that the evaluation compares
 like with like:
 

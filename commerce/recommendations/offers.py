@@ -4,7 +4,7 @@ curated relations first (by weight), then the co-purchase model's products
 collected at that store: in its stock now, or brought by a warehouse or a
 partner location by the pickup slot's day (inventory's availability decides
 both, with its quantity cap). Inactive products never come back (inventory's
-orderable products and availability read active products only).
+availability reads active products only).
 
 Cold start: when no basket product was ever bought with another (a new
 product), the cross-sell answer is the best sellers of the basket products'
@@ -15,9 +15,11 @@ bigger alternative of another is a merchant's call that baskets cannot make
 (two yoghurts bought together are complements, not one the upgrade of the
 other).
 
-Three statements whatever the basket (curated relations, model scores, the
-catalogue), plus inventory's one availability statement, plus the active
-version's row; the cold start adds one."""
+Three statements whatever the basket: the curated relations, the serving
+version's row, and inventory's one availability statement (which names the
+active products too); the model's scores are ranked in memory
+(``commerce.recommendations.scoring``: a product's neighbours are read once
+per process and version), and the cold start adds one."""
 
 import datetime as dt
 from collections.abc import Callable, Sequence
@@ -35,14 +37,14 @@ from gateway.api.problems import FieldInvalid
 from inventory.models import Location, LocationKind, Product
 from inventory.selectors.availability import AvailableAt, availability_at_store
 from inventory.selectors.locations import locations_visible_to
-from inventory.selectors.products import orderable_products, products_visible_to
+from inventory.selectors.products import products_visible_to
 from partners.callers import Caller
 
 MAX_K = 50
 # Mined candidates read per offer asked: the stock filter drops some (out of
 # stock, not collectable by the slot's day, inactive); three per offer keeps
 # the answer full when up to two thirds are dropped, and 160 rows at k = 50
-# cost the scoring statement about a millisecond.
+# cost the in-memory scoring well under a millisecond.
 CANDIDATES_PER_OFFER = 3
 CANDIDATES_MIN = 20
 BEST_SELLER = "best_seller"
@@ -166,14 +168,14 @@ def recommendations_for_basket(
             category_best = {scored.product_id for scored in best}
             mined = best + mined
     candidates = list(dict.fromkeys([target for _s, target, _k, _w, _id in curated] + [s.product_id for s in mined]))
-    catalogue = orderable_products(product_ids=[pid for pid in candidates if pid not in ids])
     availability = availability_at_store(
-        caller=caller, skus=sorted({product.sku for product in catalogue.values()}), store=store, at=at, limit=1
+        caller=caller, skus=[], product_ids=[pid for pid in candidates if pid not in ids], store=store, at=at, limit=1
     )
+    catalogue = {entry.product_id: entry for entry in availability.products}
     collectable = {
         entry.product_id: where
         for entry in availability.products
-        if entry.product_id in catalogue and (where := _collectable(entry.locations, slot_date)) is not None
+        if (where := _collectable(entry.locations, slot_date)) is not None
     }
     basket_by_id = {product.product_id: product for product in basket}
     offers: dict[str, list[Offer]] = {RelationKind.CROSS_SELL: [], RelationKind.UPSELL: []}

@@ -52,7 +52,7 @@ MODEL_ACTIVATE = statement(
 # The version serving a purpose, with how its scores are blended.
 MODEL_ACTIVE = statement(
     """
-    SELECT m.id, m.method, m.parameters
+    SELECT m.id, m.method, m.parameters, m.created_at
     FROM {active} a JOIN {model} m ON m.id = a.model_id
     WHERE a.purpose = %(purpose)s
     """,
@@ -64,43 +64,24 @@ MODEL_ACTIVE = statement(
 SCORES_DROP = statement("DELETE FROM {score} s WHERE s.model_id = ANY(%s::bigint[])", score=CoPurchaseScore)
 ITEMS_DROP = statement("DELETE FROM {item} i WHERE i.model_id = ANY(%s::bigint[])", item=CoPurchaseItem)
 
-# The products a basket calls for, best first: the sum of the scores from
-# every basket product plus the weighted popularity prior, over the products
-# some basket product scores and the most bought ones (so a basket nothing
-# speaks for still gets the best sellers). ``because``/``together``: the basket
-# product that contributes most, and in how many baskets the two were bought
-# together, for the reason shown. Basket products themselves are never
-# answered. Params: model, basket (bigint[]), prior weight, popular (how many
-# best sellers join the candidates), limit.
-BASKET_SCORES = statement(
+# What one version holds, read once per process by the scoring (a version's
+# rows never change once built): the products' popularity over the network
+# (params: model), and the neighbours of some products (params: model,
+# products bigint[]).
+VERSION_ITEMS = statement(
     """
-    WITH nb AS (
-        SELECT s.other_id AS product_id, sum(s.score) AS score,
-               (array_agg(s.product_id ORDER BY s.score DESC, s.product_id))[1] AS because,
-               (array_agg(s.baskets ORDER BY s.score DESC, s.product_id))[1] AS together
-        FROM {score} s
-        WHERE s.model_id = %(model)s AND s.product_id = ANY(%(basket)s::bigint[])
-        GROUP BY s.other_id
-    ), popular AS (
-        SELECT i.product_id FROM {item} i
-        WHERE i.model_id = %(model)s AND i.store_id IS NULL
-        ORDER BY i.baskets DESC, i.product_id
-        LIMIT %(popular)s
-    ), candidates AS (
-        SELECT product_id FROM nb UNION SELECT product_id FROM popular
-    )
-    SELECT c.product_id,
-           coalesce(nb.score, 0) + %(prior_weight)s::float8 * coalesce(i.prior, 0) AS score,
-           nb.because, nb.together, coalesce(i.baskets, 0)
-    FROM candidates c
-    LEFT JOIN nb ON nb.product_id = c.product_id
-    LEFT JOIN {item} i ON i.model_id = %(model)s AND i.store_id IS NULL AND i.product_id = c.product_id
-    WHERE c.product_id <> ALL(%(basket)s::bigint[])
-    ORDER BY score DESC, c.product_id
-    LIMIT %(limit)s
+    SELECT i.product_id, i.prior, i.baskets FROM {item} i
+    WHERE i.model_id = %(model)s AND i.store_id IS NULL
+    ORDER BY i.baskets DESC, i.product_id
+    """,
+    item=CoPurchaseItem,
+)
+VERSION_NEIGHBOURS = statement(
+    """
+    SELECT s.product_id, s.other_id, s.score, s.baskets FROM {score} s
+    WHERE s.model_id = %(model)s AND s.product_id = ANY(%(products)s::bigint[])
     """,
     score=CoPurchaseScore,
-    item=CoPurchaseItem,
 )
 
 # Cold start: the best sellers of some categories at a store, then in the

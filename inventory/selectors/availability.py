@@ -17,6 +17,7 @@ The selectors return data (``Availability``); the API layer
 
 import datetime as dt
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
@@ -162,12 +163,22 @@ def availability_near(
 
 
 def availability_at_store(
-    *, caller: Caller, skus: list[str], store: Location, at: dt.datetime, limit: int
+    *,
+    caller: Caller,
+    skus: list[str],
+    store: Location,
+    at: dt.datetime,
+    limit: int,
+    product_ids: Sequence[int] = (),
 ) -> Availability:
     """The store's own stock (always listed, 0 when it holds none) and the
-    supply locations that can bring each SKU to it, soonest first."""
+    supply locations that can bring each SKU (or each product of
+    ``product_ids``) to it, soonest first. Only active products are answered."""
     with connection.cursor() as cursor:
-        cursor.execute(AVAILABILITY_AT_STORE, {"skus": skus, "store": store.pk, "limit": limit + 1})
+        cursor.execute(
+            AVAILABILITY_AT_STORE,
+            {"skus": skus, "ids": list(product_ids), "store": store.pk, "limit": limit + 1},
+        )
         rows = cursor.fetchall()
     seen = visibility_of(caller=caller)
     today = local_date(at, store.time_zone)
