@@ -53,7 +53,7 @@ class Sensor(models.Model):
     device_serial = models.CharField(max_length=64, blank=True, help_text="Serial number the device reports.")
     channel = models.CharField(max_length=32, blank=True, help_text="Logic, line or rule id on the device.")
     is_active = models.BooleanField(default=True, help_text="False once retired: its counts stay, no new ones.")
-    version = models.PositiveIntegerField(default=1, help_text="Grows with every change (the ETag).")
+    version = models.PositiveIntegerField(default=1, db_default=1, help_text="Grows with every change (the ETag).")
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True, db_index=True)
 
