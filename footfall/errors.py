@@ -34,6 +34,31 @@ class AnomalyNotFound(NotFound):
     """An anomaly of a sensor the caller may not read."""
 
 
+class SensorCodeTaken(ProblemError):
+    status_code = 409
+    code = "sensor_code_taken"
+    title = _("This sensor code is already used")
+
+
+class SensorDeviceTaken(ProblemError):
+    """Another active sensor has this device serial and channel: counts the
+    device pushes would not know which sensor they belong to."""
+
+    status_code = 409
+    code = "sensor_device_taken"
+    title = _("This device serial and channel are already used")
+
+
+class SensorHasHistory(ProblemError):
+    """Counts, daily totals and anomalies point to the sensor, and its store
+    is read through it: moving a sensor with history would move its past to
+    the other store."""
+
+    status_code = 409
+    code = "sensor_has_history"
+    title = _("This sensor has history at its store")
+
+
 class BatchTooLarge(ProblemError):
     status_code = 413
     code = "batch_too_large"

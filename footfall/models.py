@@ -30,7 +30,13 @@ class Sensor(models.Model):
     canonical and CSV formats name it; ``device_serial`` + ``channel`` is how a
     device names it (Xovis: serial number and logic id). For a window sensor
     ``in`` and ``out`` are the two walking directions along the street, so
-    passers-by = in + out."""
+    passers-by = in + out.
+
+    Counts, daily totals and anomalies point to the sensor, not to a store:
+    a sensor's store is where its whole history is read. So a sensor with
+    history never changes store (``footfall.services.sensors``); a device
+    moved to another store feeds a new sensor there, and the retired one
+    keeps its past at its own store."""
 
     store = models.ForeignKey(Location, on_delete=models.PROTECT, related_name="footfall_sensors")
     code = models.CharField(max_length=64, unique=True)
@@ -46,16 +52,20 @@ class Sensor(models.Model):
     )
     device_serial = models.CharField(max_length=64, blank=True, help_text="Serial number the device reports.")
     channel = models.CharField(max_length=32, blank=True, help_text="Logic, line or rule id on the device.")
-    is_active = models.BooleanField(default=True)
+    is_active = models.BooleanField(default=True, help_text="False once retired: its counts stay, no new ones.")
+    version = models.PositiveIntegerField(default=1, db_default=1, help_text="Grows with every change (the ETag).")
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True, db_index=True)
 
     class Meta:
         constraints = [
+            # Active sensors only: a retired sensor keeps the serial and
+            # channel its counts came from while the device, moved, feeds
+            # the sensor that replaced it.
             models.UniqueConstraint(
                 fields=["device_serial", "channel"],
-                condition=~Q(device_serial=""),
-                name="footfall_sensor_device_channel_unique",
+                condition=~Q(device_serial="") & Q(is_active=True),
+                name="footfall_sensor_active_device_channel_unique",
             ),
         ]
         indexes = [models.Index(fields=["store", "kind"], name="footfall_sensor_store_kind")]

@@ -47,7 +47,7 @@ from typing import Any
 
 import psycopg
 from django.core.exceptions import FieldDoesNotExist, ImproperlyConfigured
-from django.db import connection, models
+from django.db import IntegrityError, connection, models
 
 
 @dataclass(frozen=True)
@@ -130,6 +130,14 @@ def fragment(sql: str, /, **parts: "type[models.Model] | str") -> str:
     sub-select) that another statement composes; not registered on its own,
     since only whole statements can be parsed."""
     return _render(sql, parts)
+
+
+def violated_constraint(exc: IntegrityError) -> str:
+    """The name of the constraint an IntegrityError broke ("" if unknown):
+    how a service tells a taken code from a taken device without a read
+    before its write (which a concurrent writer could pass)."""
+    diag = getattr(exc.__cause__, "diag", None)
+    return str(getattr(diag, "constraint_name", "") or "")
 
 
 def int_array(values: Iterable[int]) -> str:

@@ -4,13 +4,15 @@ anomaly or figures are absent (404 ``not_found``, footfall.errors.NotFound),
 never forbidden."""
 
 from django.db.models import Q, QuerySet
+from django.utils.translation import gettext as _
 
 from footfall.errors import AnomalyNotFound, SensorNotFound, StoreNotFound
 from footfall.models import Anomaly, Sensor
+from gateway.api.problems import CallerNotAllowed, FieldInvalid
 from inventory.models import Location, LocationKind
 from inventory.selectors import store_id_of_caller
 from partners.callers import Caller
-from partners.models import CallerKind
+from partners.models import ApiClient, CallerKind
 
 
 def stores_readable_by(*, caller: Caller) -> QuerySet[Location]:
@@ -38,7 +40,7 @@ def store_for_reading(*, caller: Caller, code: str | None) -> Location:
 
 
 def sensors_visible_to(*, caller: Caller) -> QuerySet[Sensor]:
-    return Sensor.objects.filter(store__in=stores_readable_by(caller=caller)).select_related("store")
+    return Sensor.objects.filter(store__in=stores_readable_by(caller=caller)).select_related("store", "device")
 
 
 def sensor_get(*, caller: Caller, code: str) -> Sensor:
@@ -63,6 +65,45 @@ def sensor_for_writing(*, caller: Caller, code: str) -> Sensor:
     if sensor is None:
         raise SensorNotFound
     return sensor
+
+
+def ensure_sensor_manager(*, caller: Caller) -> None:
+    """Sensors are set up by the operator (any store) and by a store's own
+    client (its store); partners, devices and shoppers never."""
+    if caller.kind not in (CallerKind.OPERATOR, CallerKind.STORE):
+        raise CallerNotAllowed(_("Only the operator or a store's own client sets up sensors."))
+
+
+def sensor_for_editing(*, caller: Caller, code: str) -> Sensor:
+    """A sensor the caller may change or retire: any for the operator, its
+    own store's for a store client; another store's is absent (404)."""
+    ensure_sensor_manager(caller=caller)
+    return sensor_get(caller=caller, code=code)
+
+
+def store_for_sensor(*, caller: Caller, code: str) -> Location:
+    """The store a body names for a sensor: any store for the operator, its
+    own for a store client (open or not yet open: a store is set up before
+    it opens). Another store answers as an unknown one (422 on ``store``,
+    never revealing that it exists)."""
+    ensure_sensor_manager(caller=caller)
+    store = stores_readable_by(caller=caller).filter(code=code).first()
+    if store is None:
+        raise FieldInvalid("store", _("No such store, or not one you may set sensors up for."), code="unknown_store")
+    return store
+
+
+def device_client_for(*, client_id: str, store: Location) -> ApiClient:
+    """The device client ``client_id`` names, if it is a device bound to
+    ``store`` (the only device then allowed to write the sensor)."""
+    device = ApiClient.objects.filter(
+        client_id=client_id, kind=CallerKind.DEVICE, location_binding__location=store
+    ).first()
+    if device is None:
+        raise FieldInvalid(
+            "device", _("No device client by this id is bound to the sensor's store."), code="unknown_device"
+        )
+    return device
 
 
 def anomalies_visible_to(*, caller: Caller) -> QuerySet[Anomaly]:

@@ -73,7 +73,9 @@ def _resolve_sensors(
     pairs = {(r.device_serial, r.channel) for r in records if r.device_serial and r.channel is not None}
     found = _writable_sensors(caller=caller, codes=codes, serials={serial for serial, _ in pairs})
     by_code = {ref.code: ref for ref, _, _ in found}
-    by_pair = {(serial, channel): ref for ref, serial, channel in found if serial}
+    # A retired sensor may keep the serial and channel a device now sends
+    # for its replacement (unique among active sensors only): the active one wins.
+    by_pair = {(serial, channel): ref for ref, serial, channel in sorted(found, key=lambda f: f[0].is_active) if serial}
     out: list[SensorRef | None] = []
     for record, result in zip(records, results, strict=True):
         ref = (

@@ -9,7 +9,8 @@ against the migrated schema. One module per concern:
   sales both rebuild;
 - ``reads``: aggregates, KPIs and report figures;
 - ``anomalies``: the notifier's hourly series;
-- ``locks``: advisory locks (no table).
+- ``locks``: advisory locks (no table);
+- ``sensors``: the names of the sensor table's unique constraints.
 
 Footfall reads no other app's table here: stores, orders and events come
 through their owners' selectors (``inventory.selectors``,

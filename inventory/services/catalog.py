@@ -9,6 +9,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from gateway.api.problems import FieldInvalid, PreconditionFailed
+from gateway.sql import violated_constraint
 from inventory.errors import LocationCodeTaken, ProductSkuTaken
 from inventory.models import ClientLocation, Location, LocationKind, Product
 from inventory.sql import LOCATION_CODE_UNIQUE
@@ -23,7 +24,7 @@ def product_create(*, owner: Partner | None, fields: dict[str, Any]) -> Product:
             with transaction.atomic():
                 product = Product.objects.create(owner=owner, **fields)
         except IntegrityError as exc:
-            if _violated(exc) == "product_owner_sku_unique":
+            if violated_constraint(exc) == "product_owner_sku_unique":
                 raise ProductSkuTaken(_("The SKU %(sku)s is already used.") % {"sku": fields.get("sku")}) from None
             raise
         events_record(events=[_product_changed(product, "created")])
@@ -68,7 +69,7 @@ def location_create(*, owner: Partner | None, fields: dict[str, Any]) -> Locatio
             with transaction.atomic():
                 location = Location.objects.create(owner=owner, **fields)
         except IntegrityError as exc:
-            if _violated(exc) == LOCATION_CODE_UNIQUE:
+            if violated_constraint(exc) == LOCATION_CODE_UNIQUE:
                 raise LocationCodeTaken(
                     _("The location code %(code)s is already used.") % {"code": fields.get("code")}
                 ) from None
@@ -92,9 +93,3 @@ def client_location_bind(*, client: ApiClient, location: Location) -> ClientLoca
     with transaction.atomic():
         binding, _created = ClientLocation.objects.update_or_create(client=client, defaults={"location": location})
     return binding
-
-
-def _violated(exc: IntegrityError) -> str:
-    """The name of the constraint an IntegrityError broke ("" if unknown)."""
-    diag = getattr(exc.__cause__, "diag", None)
-    return str(getattr(diag, "constraint_name", "") or "")

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from django.core.management import CommandError, call_command
 
-from footfall.models import Anomaly, CountDay, CountInterval
+from footfall.models import Anomaly, CountDay, CountInterval, Sensor
 from footfall.tasks import check_anomalies, check_store_anomalies
 from gateway.celery import app
 
@@ -77,6 +77,69 @@ def test_a_wide_file_with_a_header(store, entrance, tmp_path):
     )
     stored = CountInterval.objects.get(sensor=entrance)
     assert (stored.start, stored.in_count, stored.out_count) == (dt.datetime(2026, 3, 10, 9, tzinfo=dt.UTC), 5, 3)
+
+
+WIDE = ["--sensor", "PAR01-E1", "--start-column", "timestamp", "--in-column", "in", "--out-column", "out"]
+
+
+def test_the_import_prints_every_warning_and_rejection_then_a_summary(store, entrance, tmp_path, capsys):
+    # given a file with a quarter-hour of the hour repeated when Paris clocks go back (a warning), one of the
+    # hour skipped when they go forward (rejected) and one in 2099 (rejected), besides two plain ones
+    source = tmp_path / "door.csv"
+    source.write_text(
+        "timestamp,in,out\n"
+        "2026-03-10 10:00:00,5,3\n"
+        "2026-03-29 02:15:00,1,1\n"
+        "2026-10-25 02:30:00,4,2\n"
+        "2099-01-01 10:00:00,1,1\n"
+        "2026-11-20 18:00:00,8,6\n"
+    )
+    # when it is imported
+    call_command("footfall_import_csv", str(source), *WIDE)
+    out = capsys.readouterr().out.splitlines()
+    # then each warning and rejection has its own line, naming the interval as the file did
+    assert [line.split(" (")[0] for line in out if line.startswith(("warning ", "rejected "))] == [
+        "rejected 2026-03-29 02:15: nonexistent_local_time",
+        "warning 2026-10-25 02:30: ambiguous_local_time",
+        "rejected 2099-01-01 10:00: in_future",
+    ]
+    # and the summary adds them up
+    assert out[-6:] == [
+        "rows read: 5",
+        "intervals: created 3, updated 0, unchanged 0, rejected 2",
+        "warnings: ambiguous_local_time 1",
+        "rejections: in_future 1, nonexistent_local_time 1",
+        "sensors touched: PAR01-E1",
+        "time range (stored intervals, UTC): 2026-03-10T09:00:00Z .. 2026-11-20T17:15:00Z",
+    ]
+    assert CountInterval.objects.filter(sensor=entrance).count() == 3
+
+
+def test_a_second_import_touches_no_sensor(store, entrance, tmp_path, capsys):
+    source = tmp_path / "door.csv"
+    source.write_text("timestamp,in,out\n2026-03-10 10:00:00,5,3\n")
+    call_command("footfall_import_csv", str(source), *WIDE)
+    capsys.readouterr()
+
+    call_command("footfall_import_csv", str(source), *WIDE)
+
+    out = capsys.readouterr().out
+    assert "intervals: created 0, updated 0, unchanged 1, rejected 0" in out
+    assert "sensors touched: none" in out
+    assert "time range (stored intervals, UTC): 2026-03-10T09:00:00Z .. 2026-03-10T09:15:00Z" in out
+
+
+def test_a_retired_sensor_refuses_the_whole_file_line_by_line(store, entrance, tmp_path, capsys):
+    Sensor.objects.filter(pk=entrance.pk).update(is_active=False)
+    source = tmp_path / "door.csv"
+    source.write_text("timestamp,in,out\n2026-03-10 10:00:00,5,3\n2026-03-10 10:15:00,2,2\n")
+
+    call_command("footfall_import_csv", str(source), *WIDE)
+
+    out = capsys.readouterr().out
+    assert out.count("sensor_inactive") == 3  # two lines and the summary
+    assert "time range (stored intervals, UTC): none" in out
+    assert not CountInterval.objects.exists()
 
 
 @pytest.mark.parametrize(

@@ -317,6 +317,12 @@ def _till_ticket_return() -> tuple[Any, str, dict[str, Any]]:
     return till, path, {"return_id": "R-1", "lines": [{"line": 0, "quantity": 1}]}
 
 
+def _sensor_create() -> tuple[Any, str, dict[str, Any]]:
+    store = store_with_schedule()
+    staff = api_as(make_client(CallerKind.STORE, store=store))
+    return staff, "/api/v1/footfall/sensors", {"code": "S-1", "name": "Door", "kind": "entrance", "store": store.code}
+
+
 ENDPOINTS: dict[str, Callable[[], tuple[Any, str, dict[str, Any]]]] = {
     "order place": _order_place,
     "order cancel": _order_cancel,
@@ -327,6 +333,7 @@ ENDPOINTS: dict[str, Callable[[], tuple[Any, str, dict[str, Any]]]] = {
     "webhook create": _webhook_create,
     "till ticket": _till_ticket,
     "till ticket return": _till_ticket_return,
+    "sensor create": _sensor_create,
 }
 
 

@@ -135,3 +135,16 @@ KPIS = OpenApiExample(
         "same_period_last_year": {"from": "2025-03-29", "to": "2025-03-29", **_PERIOD},
     },
 )
+
+SENSOR_CREATE = OpenApiExample(
+    "A new store's entrance, pushed by a Xovis sensor",
+    request_only=True,
+    value={
+        "code": "NAN01-E1",
+        "name": "Main door",
+        "kind": "entrance",
+        "store": "NAN01",
+        "device_serial": "00:6E:02:01:B7:10",
+        "channel": "1000",
+    },
+)

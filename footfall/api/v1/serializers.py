@@ -22,7 +22,13 @@ from footfall.services import formats
 from footfall.services.formats import MAX_BATCH_RECORDS
 from footfall.services.records import RecordResult
 from gateway.api.money import MoneySerializer, money
-from gateway.api.strict import StrictCharField, StrictIntegerField
+from gateway.api.strict import (
+    StrictBooleanField,
+    StrictCharField,
+    StrictInput,
+    StrictIntegerField,
+    StrictRegexField,
+)
 from inventory import local_time
 from inventory.models import Location
 
@@ -238,13 +244,70 @@ def ingest_body(results: list[RecordResult], **extra: Any) -> dict[str, Any]:
 # ------------------------------------------------------------------ reads
 
 
+SENSOR_CODE_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$"
+
+
+class SensorWriteFields(StrictInput):
+    name = StrictCharField(max_length=200)
+    store = StrictCharField(max_length=64, help_text="Code of the store (a store client: its own).")
+    device_serial = StrictCharField(
+        max_length=64, allow_blank=True, required=False, help_text="Serial number the device reports (Xovis)."
+    )
+    channel = StrictCharField(
+        max_length=32, allow_blank=True, required=False, help_text="Logic, line or rule id on the device."
+    )
+    device = StrictCharField(
+        max_length=100,
+        allow_null=True,
+        required=False,
+        help_text="client_id of the device client that alone may write the sensor, bound to the sensor's store; "
+        "null: any device of the store.",
+    )
+
+
+class SensorCreateInput(SensorWriteFields):
+    code = StrictRegexField(
+        SENSOR_CODE_PATTERN,
+        help_text="Unique network-wide, never changes: letters, digits, '.', '_' and '-' (at most 64).",
+    )
+    kind = serializers.ChoiceField(choices=SensorKind.choices)
+
+
+class SensorUpdateInput(SensorWriteFields):
+    is_active = StrictBooleanField(
+        required=False, help_text="false retires the sensor (as DELETE); true brings it back."
+    )
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("partial", True)
+        super().__init__(*args, **kwargs)
+
+
 class SensorOutput(serializers.ModelSerializer[Sensor]):
     store = serializers.CharField(source="store.code")
     kind = serializers.ChoiceField(choices=SensorKind.choices)
+    device = serializers.CharField(
+        source="device.client_id",
+        allow_null=True,
+        help_text="client_id of the only device client that may write the sensor; null: any device of its store.",
+    )
+    is_active = serializers.BooleanField(help_text="false once retired: its history stays, new counts are refused.")
 
     class Meta:
         model = Sensor
-        fields = ["code", "name", "kind", "store", "device_serial", "channel", "is_active", "created_at", "updated_at"]
+        fields = [
+            "code",
+            "name",
+            "kind",
+            "store",
+            "device_serial",
+            "channel",
+            "device",
+            "is_active",
+            "version",
+            "created_at",
+            "updated_at",
+        ]
 
 
 class AnomalyOutput(serializers.ModelSerializer[Anomaly]):

@@ -24,7 +24,9 @@ from footfall.api.v1.serializers import (
     IngestOutput,
     KpisOutput,
     SalesBatchInput,
+    SensorCreateInput,
     SensorOutput,
+    SensorUpdateInput,
     XovisPushEnvelope,
     csv_description,
     ingest_body,
@@ -36,15 +38,29 @@ from footfall.selectors.kpis import CAPTURE_FORMULAS, kpis_compute
 from footfall.services import adapters
 from footfall.services.ingest import count_intervals_ingest
 from footfall.services.sales import sales_intervals_ingest
+from footfall.services.sensors import sensor_create, sensor_retire, sensor_update
 from gateway.api import params
+from gateway.api.etag import (
+    IF_MATCH,
+    IF_MATCH_OPTIONAL,
+    IF_NONE_MATCH,
+    NOT_MODIFIED,
+    check_if_match,
+    etag_for,
+    with_etag,
+)
 from gateway.api.idempotency import idempotent
 from gateway.api.strict import refuse_unclean_text
 from inventory import local_time
+from inventory.models import Location
 from partners.callers import caller_from_request
 
 TAG = ["footfall"]
 INGEST = ["footfall:ingest"]
 READ = ["footfall:read"]
+# Setting a store's sensors up is store set-up, as creating the store and its
+# pickup schedule are: the scope that already covers those.
+SETUP = ["inventory:write"]
 
 COUNTING_PARAM = OpenApiParameter(
     "counting",
@@ -197,9 +213,31 @@ class SalesBatchView(APIView):
         return Response(ingest_body(results))
 
 
+SENSOR_SETUP_DESCRIPTION = (
+    "The operator sets up sensors in any store, a store's own client in its store only (another store answers "
+    "as an unknown one: 422 `unknown_store`); other callers get 403. A sensor's history (counts, daily totals, "
+    "anomalies) is read through it, so its store changes only while it has none (409 `sensor_has_history`): a "
+    "device carried to another store feeds a new sensor there, which may take its serial and channel once the "
+    "old sensor is retired."
+)
+
+
+def _sensor_answer(request: Request, sensor: Sensor, *, status: int = 200) -> Response:
+    return with_etag(request, "sensor", sensor.pk, sensor.version, SensorOutput(sensor).data, status=status)
+
+
+def _device(data: dict[str, Any], store: Location) -> dict[str, Any]:
+    """``device`` (a client_id, or null) as the device client it names."""
+    if "device" not in data:
+        return {}
+    client_id = data.pop("device")
+    return {"device": selectors.device_client_for(client_id=client_id, store=store) if client_id else None}
+
+
 class SensorListView(ListAPIView[Sensor]):
-    required_scopes = READ
+    required_scopes = {"GET": READ, "POST": SETUP}
     serializer_class = SensorOutput
+    extra_error_statuses = {"POST": [409]}
 
     def get_queryset(self) -> QuerySet[Sensor]:
         request = self.request
@@ -228,14 +266,85 @@ class SensorListView(ListAPIView[Sensor]):
     def get(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         return super().get(request, *args, **kwargs)
 
+    @extend_schema(
+        tags=TAG,
+        operation_id="footfall_sensors_create",
+        summary="Set up a sensor in a store",
+        description=SENSOR_SETUP_DESCRIPTION + " Codes are unique (409 `sensor_code_taken`); so are the device "
+        "serial and channel among active sensors (409 `sensor_device_taken`).",
+        request=SensorCreateInput,
+        responses={201: SensorOutput},
+        examples=[examples.SENSOR_CREATE],
+    )
+    @idempotent(required=False)
+    def post(self, request: Request) -> Response:
+        caller = caller_from_request(request)
+        selectors.ensure_sensor_manager(caller=caller)
+        data = SensorCreateInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        fields = dict(data.validated_data)
+        store = selectors.store_for_sensor(caller=caller, code=fields.pop("store"))
+        fields |= _device(fields, store)
+        sensor = sensor_create(store=store, **fields)
+        response = _sensor_answer(request, sensor, status=201)
+        response["Location"] = f"/api/v1/footfall/sensors/{sensor.code}"
+        return response
+
 
 class SensorDetailView(APIView):
-    required_scopes = READ
+    required_scopes = {"GET": READ, "PATCH": SETUP, "DELETE": SETUP}
+    extra_error_statuses = {"PATCH": [409, 412, 428], "DELETE": [412]}
 
-    @extend_schema(tags=TAG, operation_id="footfall_sensor_detail", summary="One sensor", responses=SensorOutput)
+    @extend_schema(
+        tags=TAG,
+        operation_id="footfall_sensor_detail",
+        summary="One sensor",
+        parameters=[IF_NONE_MATCH],
+        responses={200: SensorOutput, **NOT_MODIFIED},
+    )
     def get(self, request: Request, code: str) -> Response:
-        sensor = selectors.sensor_get(caller=caller_from_request(request), code=code)
-        return Response(SensorOutput(sensor).data)
+        return _sensor_answer(request, selectors.sensor_get(caller=caller_from_request(request), code=code))
+
+    @extend_schema(
+        tags=TAG,
+        operation_id="footfall_sensor_update",
+        summary="Change a sensor: its name, device, or store",
+        description=SENSOR_SETUP_DESCRIPTION + " Send If-Match with the ETag you read. `code` and `kind` never "
+        "change. A device client named must be bound to the sensor's store (the new one when it moves); moving "
+        "a sensor whose device is bound to the old store needs `device` too (another device, or null).",
+        parameters=[IF_MATCH],
+        request=SensorUpdateInput,
+        responses={200: SensorOutput},
+    )
+    def patch(self, request: Request, code: str) -> Response:
+        caller = caller_from_request(request)
+        sensor = selectors.sensor_for_editing(caller=caller, code=code)
+        check_if_match(request, etag_for("sensor", sensor.pk, sensor.version))
+        data = SensorUpdateInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        changes = dict(data.validated_data)
+        if "store" in changes:
+            changes["store"] = selectors.store_for_sensor(caller=caller, code=changes["store"])
+        changes |= _device(changes, changes.get("store", sensor.store))
+        sensor = sensor_update(sensor=sensor, expected_version=sensor.version, changes=changes)
+        return _sensor_answer(request, sensor)
+
+    @extend_schema(
+        tags=TAG,
+        operation_id="footfall_sensor_retire",
+        summary="Retire a sensor",
+        description="The sensor stays, with its history, in its store's figures and in this API (`is_active` "
+        "false); counts sent for it afterwards are rejected record by record (`sensor_inactive`). Retiring a "
+        "retired sensor changes nothing. `If-Match` is optional.",
+        parameters=[IF_MATCH_OPTIONAL],
+        responses={204: None},
+    )
+    def delete(self, request: Request, code: str) -> Response:
+        sensor = selectors.sensor_for_editing(caller=caller_from_request(request), code=code)
+        conditional = "If-Match" in request.headers
+        check_if_match(request, etag_for("sensor", sensor.pk, sensor.version), required=False)
+        sensor_retire(sensor=sensor, expected_version=sensor.version if conditional else None)
+        return Response(status=204)
 
 
 class AggregatesQuery:

@@ -12,11 +12,18 @@ The CalIt2 building counts (UCI; flow 9 = in, 7 = out, MM/DD/YY, 30 minutes,
 no header) have a preset:
 
     manage.py footfall_import_csv calit2_door_counts.csv --sensor LYO01-E2 --preset calit2 --end-on 2026-11-21
+
+Every warning and every rejection of the ingest is printed, one line each
+with the interval's local start as the file gave it, and a summary ends the
+run: rows read, intervals created / updated / unchanged / rejected, warnings
+and rejections by code, the sensors whose counts changed and the time range
+of the intervals stored (UTC).
 """
 
 import csv
 import datetime as dt
-from collections import defaultdict
+from collections import Counter, defaultdict
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -25,6 +32,8 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from footfall.models import Sensor
 from footfall.services.adapters import MAX_BATCH_RECORDS, CountRecord
 from footfall.services.ingest import count_intervals_ingest
+from footfall.services.records import RecordResult
+from gateway.api.instants import instant_text
 
 PRESETS: dict[str, dict[str, Any]] = {
     "calit2": {
@@ -40,6 +49,49 @@ PRESETS: dict[str, dict[str, Any]] = {
         "interval_minutes": 30,
     },
 }
+
+
+@dataclass
+class ImportSummary:
+    """What one import did, added up over its batches."""
+
+    rows_read: int
+    statuses: Counter[str] = field(default_factory=Counter)
+    warnings: Counter[str] = field(default_factory=Counter)
+    rejections: Counter[str] = field(default_factory=Counter)
+    sensors_touched: set[str] = field(default_factory=set)
+    first_start: dt.datetime | None = None
+    last_end: dt.datetime | None = None
+
+    def add(self, result: RecordResult, length: dt.timedelta) -> None:
+        self.statuses[result.status] += 1
+        self.warnings.update(warning["code"] for warning in result.warnings)
+        self.rejections.update(error["code"] for error in result.errors)
+        if result.status in ("created", "updated") and result.subject:
+            self.sensors_touched.add(result.subject)
+        if result.status != "rejected" and result.start is not None:
+            self.first_start = min(filter(None, [self.first_start, result.start]))
+            self.last_end = max(filter(None, [self.last_end, result.start + length]))
+
+    def lines(self) -> list[str]:
+        statuses = ", ".join(f"{s} {self.statuses[s]}" for s in ("created", "updated", "unchanged", "rejected"))
+        span = (
+            f"{instant_text(self.first_start)} .. {instant_text(self.last_end)}"
+            if self.first_start and self.last_end
+            else "none"
+        )
+        return [
+            f"rows read: {self.rows_read}",
+            f"intervals: {statuses}",
+            f"warnings: {_by_code(self.warnings)}",
+            f"rejections: {_by_code(self.rejections)}",
+            f"sensors touched: {', '.join(sorted(self.sensors_touched)) or 'none'}",
+            f"time range (stored intervals, UTC): {span}",
+        ]
+
+
+def _by_code(counts: Counter[str]) -> str:
+    return ", ".join(f"{code} {n}" for code, n in sorted(counts.items())) or "none"
 
 
 class Command(BaseCommand):
@@ -73,7 +125,7 @@ class Command(BaseCommand):
         sensor = Sensor.objects.filter(code=options["sensor"]).first()
         if sensor is None:
             raise CommandError(f"No sensor {options['sensor']!r}.")
-        counts = self._read(options)
+        counts, rows_read = self._read(options)
         if not counts:
             raise CommandError("The file holds no interval.")
         offset = self._offset(options, max(counts))
@@ -89,10 +141,15 @@ class Command(BaseCommand):
             )
             for start, figures in sorted(counts.items())
         ]
-        self._ingest(records, offset)
+        self.stdout.write(f"{len(records)} intervals shifted by {offset.days} days")
+        summary = self._ingest(records, ImportSummary(rows_read=rows_read), length)
+        for line in summary.lines():
+            self.stdout.write(line)
 
-    def _read(self, options: dict[str, Any]) -> dict[dt.datetime, dict[str, int]]:
+    def _read(self, options: dict[str, Any]) -> tuple[dict[dt.datetime, dict[str, int]], int]:
+        """The counts per local start, and how many data rows the file had."""
         counts: dict[dt.datetime, dict[str, int]] = defaultdict(dict)
+        line = 0
         with options["file"].open(newline="", encoding="utf-8-sig") as handle:
             names = options["columns"].split(",") if options["columns"] else None
             for line, row in enumerate(csv.DictReader(handle, fieldnames=names), start=1):
@@ -102,7 +159,7 @@ class Command(BaseCommand):
                         counts[start][direction] = counts[start].get(direction, 0) + value
                 except (KeyError, ValueError, TypeError) as exc:
                     raise CommandError(f"line {line}: {exc!r} in {row}") from exc
-        return counts
+        return counts, line
 
     @staticmethod
     def _start(row: dict[str, str], options: dict[str, Any]) -> dt.datetime:
@@ -126,16 +183,13 @@ class Command(BaseCommand):
             return dt.timedelta(weeks=(options["end_on"] - last.date()).days // 7)
         return dt.timedelta(days=options["date_offset_days"])
 
-    def _ingest(self, records: list[CountRecord], offset: dt.timedelta) -> None:
-        totals: dict[str, int] = defaultdict(int)
-        problems: dict[str, int] = defaultdict(int)
+    def _ingest(self, records: list[CountRecord], summary: ImportSummary, length: dt.timedelta) -> ImportSummary:
         for chunk in range(0, len(records), MAX_BATCH_RECORDS):
             outcome = count_intervals_ingest(caller=None, records=records[chunk : chunk + MAX_BATCH_RECORDS])
             for result in outcome.results:
-                totals[result.status] += 1
+                summary.add(result, length)
+                for warning in result.warnings:
+                    self.stdout.write(f"warning {result.locator}: {warning['code']} ({warning['message']})")
                 for error in result.errors:
-                    problems[error["code"]] += 1
-        summary = ", ".join(f"{status} {count}" for status, count in sorted(totals.items()))
-        self.stdout.write(f"{len(records)} intervals shifted by {offset.days} days: {summary}")
-        for code, count in sorted(problems.items()):
-            self.stdout.write(f"  rejected {count}: {code}")
+                    self.stdout.write(f"rejected {result.locator}: {error['code']} ({error['message']})")
+        return summary

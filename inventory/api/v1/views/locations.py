@@ -8,7 +8,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from gateway.api.etag import check_if_match, etag_for
+from gateway.api.etag import IF_MATCH, IF_NONE_MATCH, NOT_MODIFIED, check_if_match, etag_for, with_etag
 from gateway.api.idempotency import idempotent
 from gateway.api.params import (
     UPDATED_SINCE,
@@ -20,7 +20,6 @@ from gateway.api.params import (
 )
 from inventory import services
 from inventory.api.v1.serializers import LocationCreateInput, LocationOutput, LocationUpdateInput
-from inventory.api.v1.views.common import IF_MATCH, IF_NONE_MATCH, NOT_MODIFIED, with_etag
 from inventory.models import Location, LocationKind
 from inventory.selectors.locations import (
     ensure_catalog_editor,

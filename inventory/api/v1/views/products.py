@@ -7,12 +7,11 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from gateway.api.etag import check_if_match, etag_for
+from gateway.api.etag import IF_MATCH, IF_NONE_MATCH, NOT_MODIFIED, check_if_match, etag_for, with_etag
 from gateway.api.idempotency import idempotent
 from gateway.api.params import UPDATED_SINCE, text_param, text_schema, updated_since_param
 from inventory import services
 from inventory.api.v1.serializers import ProductCreateInput, ProductOutput, ProductUpdateInput
-from inventory.api.v1.views.common import IF_MATCH, IF_NONE_MATCH, NOT_MODIFIED, with_etag
 from inventory.models import Product
 from inventory.selectors.locations import ensure_catalog_editor, owner_for_new_object
 from inventory.selectors.products import product_get, product_get_for_edit, products_filtered

@@ -8,14 +8,13 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from gateway.api.etag import check_if_match, etag_for
+from gateway.api.etag import IF_NONE_MATCH, NOT_MODIFIED, check_if_match, etag_for, with_etag
 from gateway.api.idempotency import HEADER as IDEMPOTENCY_HEADER
 from gateway.api.idempotency import idempotent
 from gateway.api.params import UPDATED_SINCE, updated_since_param
 from gateway.api.problems import PreconditionRequired
 from inventory import services
 from inventory.api.v1.serializers import StockAdjustInput, StockLevelOutput, StockSetInput
-from inventory.api.v1.views.common import IF_NONE_MATCH, NOT_MODIFIED, with_etag
 from inventory.models import Location, Product, StockLevel
 from inventory.selectors.stock import stock_level_get, stock_levels_at, stock_levels_of_product, stock_target_get
 from partners.callers import caller_from_request
