@@ -35,7 +35,6 @@ import tempfile
 import threading
 import time
 from collections import Counter
-from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -45,38 +44,13 @@ import requests
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from loadtests.bench_midnight_release import _checks, _cpu_delta, _cpu_seconds, _figures, _locust, _percentile
-from loadtests.harness import Stack, cpu_speed, progress, result, run_timed, verdict
+from loadtests.harness import Stack, campaign_budget_checks, cpu_speed, progress, result, run_timed, verdict
 
 INSTANCE, PG_PORT, REDIS_PORT, WEB_PORT = "loyalty-coupon-bench", 15476, 16426, 8876
 SIZES = {
     "full": {"shoppers": 3000, "stores": 3, "capacity": 50, "products": 40, "users": 48, "quotes": 400},
     "quick": {"shoppers": 300, "stores": 1, "capacity": 20, "products": 20, "users": 24, "quotes": 120},
 }
-LIVE = ("reserved", "confirmed")
-
-_BUDGET = """
-    SELECT b.limit_count, b.limit_amount,
-           (SELECT count(*) FROM loyalty_redemption r WHERE r.campaign_id = b.campaign_id AND r.state = ANY(%(live)s)),
-           (SELECT COALESCE(sum(r.discount_amount - r.rolled_back_amount), 0) FROM loyalty_redemption r
-            WHERE r.campaign_id = b.campaign_id AND r.state = ANY(%(live)s)),
-           (SELECT COALESCE(sum(c.used_count), 0) FROM loyalty_budgetcounter c WHERE c.budget_id = b.id),
-           (SELECT COALESCE(sum(c.used_amount), 0) FROM loyalty_budgetcounter c WHERE c.budget_id = b.id)
-    FROM loyalty_campaignbudget b WHERE b.campaign_id = %(campaign)s
-"""
-# Single-use codes redeemed beyond their limit (live redemptions or the code's own counter).
-_DOUBLE = """
-    SELECT count(*) FROM loyalty_couponcode c
-    WHERE c.campaign_id = %(campaign)s AND c.kind = 'unique'
-      AND (c.used_count > c.usage_limit
-           OR (SELECT count(*) FROM loyalty_redemption r WHERE r.code_id = c.id AND r.state = ANY(%(live)s))
-              > c.usage_limit)
-"""
-# Single-use codes whose counter differs from their live redemptions.
-_CODES_OUT_OF_STEP = """
-    SELECT count(*) FROM loyalty_couponcode c
-    WHERE c.campaign_id = %(campaign)s AND c.kind = 'unique'
-      AND c.used_count <> (SELECT count(*) FROM loyalty_redemption r WHERE r.code_id = c.id AND r.state = ANY(%(live)s))
-"""
 _ORDERS_DISCOUNTED = """
     SELECT count(*) FILTER (WHERE discount_amount > 0), COALESCE(sum(discount_amount), 0)
     FROM commerce_order WHERE store_id = ANY(%(stores)s)
@@ -151,26 +125,15 @@ def main() -> int:
 
 
 def _coupon_checks(database_url: str, plan: dict[str, Any]) -> dict[str, Any]:
-    params = {"campaign": plan["loyalty"]["campaign_id"], "live": list(LIVE)}
+    """The campaign's budget and codes (the harness's shared check), then the
+    orders' discounts against its live redemptions (orders are its only channel here)."""
     stores = [store["id"] for store in plan["stores"]]
+    budget = campaign_budget_checks(database_url, [plan["loyalty"]["campaign_id"]])
     with psycopg.connect(database_url) as conn:
-        budgets = conn.execute(_BUDGET, params).fetchall()
-        double = conn.execute(_DOUBLE, params).fetchone()[0]  # type: ignore[index]
-        codes_out = conn.execute(_CODES_OUT_OF_STEP, params).fetchone()[0]  # type: ignore[index]
         discounted, discount_sum = conn.execute(_ORDERS_DISCOUNTED, {"stores": stores}).fetchone()  # type: ignore[misc]
-    overspend_count, overspend_amount, counters_out = 0, Decimal(0), 0
-    live_count, live_amount = 0, Decimal(0)
-    for limit_count, limit_amount, live_count, live_amount, used_count, used_amount in budgets:
-        if limit_count is not None:
-            overspend_count += max(0, live_count - limit_count)
-        if limit_amount is not None:
-            overspend_amount += max(Decimal(0), live_amount - limit_amount)
-        counters_out += int(used_count != live_count) + int(used_amount != live_amount)
+    live_count, live_amount = budget.pop("live_redemptions"), budget.pop("live_discount")
     return {
-        "budget_overspend": float(overspend_amount),
-        "budget_overspend_redemptions": overspend_count,
-        "single_use_double_redemptions": double,
-        "budget_counters_out_of_step": counters_out + codes_out,
+        **budget,
         "discounted_orders_vs_redemptions": abs(discounted - live_count) + int(discount_sum != live_amount),
         "budget_used_redemptions": live_count,
         "budget_limit_redemptions": plan["loyalty"]["budget_count"],

@@ -35,16 +35,48 @@ to 1 checkout, so 0.6 checkouts/s), ``StoreStaff`` 4 users at 0.5 tasks/s
 multiplier m runs m times the weighted users; the fixed ones pace themselves
 at min(m, 2) times their normal rate, because partner syncs and footfall do
 not follow shoppers (the capacity plan counts them at twice their normal rate
-on Black Friday). Recommendations and coupons join as one ``Shopper`` task
-each when their endpoints answer (``OPTIONAL_SHOPPER_TASKS``): a product
-page's recommendations take 2 of the 5 product reads, so a shopper still
-makes twenty reads per order; the coupon quote has no task yet (no endpoint)."""
+on Black Friday). Recommendations join when their endpoint answers
+(``OPTIONAL_SHOPPER_TASKS``): a product page's recommendations take 2 of the
+5 product reads, so a shopper still makes twenty reads per order, and the
+basket page asks for the basket's offers (``POST /api/v1/recommendations``
+with the slot) once per checkout, before the order.
+
+Loyalty. The capacity plan has no loyalty figures yet, so the shares below
+are assumptions, stated here and in the seed's defaults, to be replaced by the
+retailer's own: ``MEMBER_SHARE`` (0.5) of the shoppers are members of the
+program (the app knows the membership of its signed-in shopper) and as many
+of the tickets rung up in stores carry a member's card; ``CODE_SHARE`` (0.3)
+of the members carry the Black Friday code (5 EUR off 40 EUR; half of them
+the public code, half a single-use code mailed to them); ``POINTS_SHARE``
+(0.2) of the members pay ``POINTS_SPENT`` points (3 EUR) of each order. At
+checkout a member's order carries a ``loyalty`` object (the program; the
+code; the points), so it earns points on collection; a member with a code
+first prices the basket with it (``POST /api/v1/loyalty/quote``, as the app
+shows the discount before the shopper confirms) and orders without the code
+when the quote refuses it (minimum not met, budget spent, code used up); a
+code refused by the order itself (the budget spent meanwhile) is dropped and
+the order posted again (loadtests/shoppers.py). Tickets: the tills' own
+figures give the rate: a store's quarter hour has 5 to 60 tickets
+(``TILL_TICKETS``, 32.5 on average, the same range ``Till`` posts as sales),
+so the region's 450 stores ring up 16.25 tickets/s, and a member's ticket
+(``MEMBER_SHARE`` of them: 8.1/s) goes to ``POST /api/v1/loyalty/tickets``
+with the card and, for a code carrier, the code, from ``TicketTill`` (4
+users, fixed, paced like the other tills at min(m, 2) times the normal
+rate, since in-store traffic is not what the app's Black Friday multiplies):
+
+| flow | rate at 1x | Locust class |
+| --- | --- | --- |
+| orders with a ``loyalty`` object | 0.3/s (half the orders) | ``Shopper`` checkout |
+| coupon quotes | 0.09/s (members with a code) | ``Shopper`` checkout |
+| basket recommendations | 0.6/s (one per checkout, once the endpoint answers) | ``Shopper`` checkout |
+| till tickets of members | 8.1/s | ``TicketTill`` |"""
 
 import hmac
 import importlib.util
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from decimal import Decimal
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
@@ -70,15 +102,27 @@ PARTNERS, PARTNER_SYNC_EVERY_S, PARTNER_READS_PER_S = 12, 60.0, 5.0 / 12
 SYNC_LINES = 5000
 SENSOR_BOXES, SENSOR_POSTS_PER_S = 2, 0.25  # each post: both entrances of one store
 TILLS, TILL_POSTS_PER_S = 2, 0.25
-FIXED_USERS = PARTNERS + SENSOR_BOXES + TILLS
+# Tickets of one store's quarter hour (what a till's sales post says, and the ticket rate's source).
+TILL_TICKETS = (5, 60)
+REGION_STORES = 450
+QUARTER_S = 900
+# Loyalty: assumed shares (module docstring) and the Black Friday campaign the seed creates.
+MEMBER_SHARE, CODE_SHARE, POINTS_SHARE = 0.5, 0.3, 0.2
+POINTS_SPENT = 300  # 3 EUR at the bench program's burn rate (0.01)
+COUPON_DISCOUNT, COUPON_MINIMUM = Decimal("5.00"), Decimal("40.00")
+# Member tickets of the region: 450 stores x 32.5 tickets a quarter hour x the members' share, over 4 tills.
+TICKET_TILLS = 4
+TICKET_POSTS_PER_S = REGION_STORES * sum(TILL_TICKETS) / 2 / QUARTER_S * MEMBER_SHARE / TICKET_TILLS
+FIXED_USERS = PARTNERS + SENSOR_BOXES + TILLS + TICKET_TILLS
 # The cap of the non-shopper flows, as a multiple of their normal rate.
 BACKGROUND_CAP = 2.0
 
 P95_LIMIT_MS = 500.0
 FULL_STEPS = [1, 2, 4, 8, 10, 12, 14, 16, 20, 24, 28, 32, 40, 48, 56, 64]
 QUICK_STEPS = [1, 2, 4, 8]
-# Endpoints that join the shopper's journey (one task each) once they exist: path -> task weight.
-OPTIONAL_SHOPPER_TASKS = {"/api/v1/recommendations": 2, "/api/v1/loyalty/quote": 1}
+# Endpoints that join the shopper's journey once they answer: path -> weight of its product-page task
+# (the basket page's POST joins the checkout with them).
+OPTIONAL_SHOPPER_TASKS = {"/api/v1/recommendations": 2}
 
 
 def background(multiplier: float) -> float:
@@ -100,6 +144,9 @@ def class_rates(multiplier: float) -> dict[str, float]:
         "partner_reads": PARTNERS * PARTNER_READS_PER_S * rest,
         "footfall_posts": SENSOR_BOXES * SENSOR_POSTS_PER_S * rest,
         "till_posts": TILLS * TILL_POSTS_PER_S * rest,
+        "loyalty_orders": orders * MEMBER_SHARE,
+        "coupon_quotes": orders * MEMBER_SHARE * CODE_SHARE,
+        "member_tickets": TICKET_TILLS * TICKET_POSTS_PER_S * rest,
     }
 
 

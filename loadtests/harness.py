@@ -17,10 +17,12 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable
+from decimal import Decimal
 from pathlib import Path
 from types import TracebackType
 from typing import Any, NoReturn
 
+import psycopg
 import requests
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -94,6 +96,72 @@ STOCK_OUT_OF_STEP = """
            OR l.on_hand <> COALESCE(m.on_hand, 0) OR l.reserved <> COALESCE(m.reserved, 0)
            OR l.reserved <> COALESCE(r.quantity, 0))
 """
+
+
+# Checks of loyalty campaigns after a run, shared by the benchmarks that redeem coupons
+# (parameters: ``campaigns``, the campaign ids; ``live``, the states that hold budget).
+LIVE_REDEMPTIONS = ("reserved", "confirmed")
+# Per budget: its limits, the campaign's live redemptions (count, net discount) and the sum of its counters.
+_BUDGETS = """
+    SELECT b.limit_count, b.limit_amount,
+           (SELECT count(*) FROM loyalty_redemption r WHERE r.campaign_id = b.campaign_id AND r.state = ANY(%(live)s)),
+           (SELECT COALESCE(sum(r.discount_amount - r.rolled_back_amount), 0) FROM loyalty_redemption r
+            WHERE r.campaign_id = b.campaign_id AND r.state = ANY(%(live)s)),
+           (SELECT COALESCE(sum(c.used_count), 0) FROM loyalty_budgetcounter c WHERE c.budget_id = b.id),
+           (SELECT COALESCE(sum(c.used_amount), 0) FROM loyalty_budgetcounter c WHERE c.budget_id = b.id),
+           b.scope, b.campaign_id
+    FROM loyalty_campaignbudget b WHERE b.campaign_id = ANY(%(campaigns)s)
+"""
+# Single-use codes redeemed beyond their limit (live redemptions or the code's own counter).
+_DOUBLE = """
+    SELECT count(*) FROM loyalty_couponcode c
+    WHERE c.campaign_id = ANY(%(campaigns)s) AND c.kind = 'unique'
+      AND (c.used_count > c.usage_limit
+           OR (SELECT count(*) FROM loyalty_redemption r WHERE r.code_id = c.id AND r.state = ANY(%(live)s))
+              > c.usage_limit)
+"""
+# Single-use codes whose counter differs from their live redemptions.
+_CODES_OUT_OF_STEP = """
+    SELECT count(*) FROM loyalty_couponcode c
+    WHERE c.campaign_id = ANY(%(campaigns)s) AND c.kind = 'unique'
+      AND c.used_count <> (SELECT count(*) FROM loyalty_redemption r WHERE r.code_id = c.id AND r.state = ANY(%(live)s))
+"""
+
+
+def campaign_budget_checks(database_url: str, campaign_ids: list[int]) -> dict[str, Any]:
+    """The campaigns' live redemptions (reserved + confirmed) within every
+    budget's count and amount limits (``budget_overspend`` in money,
+    ``budget_overspend_redemptions``), no single-use code redeemed beyond its
+    limit, and every counter equal to the live redemptions. A total budget
+    is one counter; a per-member, per-store or per-day budget is one counter
+    per member, store or day, and the counters of a budget add up to the
+    campaign's live redemptions all the same (each redemption takes one unit
+    of every budget concerned). The overspend of a split budget is judged on
+    each counter by its own CHECK (used <= limit), which PostgreSQL enforces:
+    here the total budgets carry the figure. Also returns the live count and
+    net discount of the campaigns (``live_redemptions``, ``live_discount``)."""
+    params = {"campaigns": campaign_ids, "live": list(LIVE_REDEMPTIONS)}
+    with psycopg.connect(database_url) as conn:
+        budgets = conn.execute(_BUDGETS, params).fetchall()
+        double = conn.execute(_DOUBLE, params).fetchone()[0]  # type: ignore[index]
+        codes_out = conn.execute(_CODES_OUT_OF_STEP, params).fetchone()[0]  # type: ignore[index]
+    overspend_count, overspend_amount, counters_out = 0, Decimal(0), 0
+    live: dict[int, tuple[int, Decimal]] = {}
+    for limit_count, limit_amount, live_count, live_amount, used_count, used_amount, scope, campaign in budgets:
+        if scope == "total" and limit_count is not None:
+            overspend_count += max(0, live_count - limit_count)
+        if scope == "total" and limit_amount is not None:
+            overspend_amount += max(Decimal(0), live_amount - limit_amount)
+        counters_out += int(used_count != live_count) + int(used_amount != live_amount)
+        live[campaign] = (live_count, live_amount)
+    return {
+        "budget_overspend": float(overspend_amount),
+        "budget_overspend_redemptions": overspend_count,
+        "single_use_double_redemptions": double,
+        "budget_counters_out_of_step": counters_out + codes_out,
+        "live_redemptions": sum(count for count, _amount in live.values()),
+        "live_discount": sum((amount for _count, amount in live.values()), Decimal(0)),
+    }
 
 
 def balancer_available() -> bool:

@@ -28,6 +28,15 @@ network) at the normal rate:
   syncs its events feed followed by cursor and availability at a store.
 - ``SensorBox`` and ``Till`` (2 fixed each): a store's two entrance counts,
   a till's sales, one 15-minute interval per post.
+- Loyalty (shares derived in loadtests/black_friday.py): a member's checkout
+  orders with a ``loyalty`` object (the program, and the points a points
+  holder spends); a member carrying the Black Friday code prices the basket
+  with it first (``POST /api/v1/loyalty/quote``) and orders with the code
+  only if the quote applied it. Once recommendations answer, the basket page
+  asks for the basket's offers (``POST /api/v1/recommendations`` with the
+  slot) before the order. ``TicketTill`` (4 fixed) posts the tickets of
+  members rung up in stores (``POST /api/v1/loyalty/tickets``: card, lines at
+  the shelf price, the member's code if any).
 
 A step at multiplier m runs m times the weighted users; the fixed ones pace
 at min(m, 2) times their normal rate (``BlackFridayShape``). A step is
@@ -37,8 +46,9 @@ over 500 ms, a 5xx, a connection error or an unexpected answer) or after the
 last multiplier.
 
 Expected answers are not failures: 409 ``slot_full`` and its kin on a hold or
-an order (the retry logic acts on them), 409 on a status change another
-staff member made first, 304 on a product read. Everything else that is not
+an order (the retry logic acts on them, a refused coupon included), 409 on a
+status change another staff member made first, 304 on a product read, 200 for
+a till ticket the store already sent (a replay). Everything else that is not
 2xx fails the request and the step.
 """
 
@@ -94,6 +104,10 @@ _shopper_ids = itertools.count()
 _partner_ids = itertools.count()
 _footfall_posts = itertools.count()
 _till_posts = itertools.count()
+_tickets = itertools.count()
+LOYALTY: dict[str, Any] = PLAN.get("loyalty", {})
+# Shopper index -> its membership (card, code or null, spendable points).
+MEMBERS: dict[int, dict[str, Any]] = {member["shopper"]: member for member in LOYALTY.get("members", [])}
 _started = time.time()
 
 
@@ -327,6 +341,9 @@ class Shopper(FastHttpUser):
             rng=self.rng,
             lines=(1, 5),
         )
+        basket.loyalty = self._loyalty(basket)
+        if RECOMMENDATIONS:
+            self._basket_offers(basket)
         hold_first = self.rng.random() < 0.5
         outcome, attempts = "too_many_attempts", 0
         while attempts < MAX_ATTEMPTS and outcome not in (PLACED, GIVEN_UP):
@@ -337,8 +354,59 @@ class Shopper(FastHttpUser):
                     outcome = self._order(basket)
             else:
                 outcome = self._order(basket)
-        _history.append({"kind": "checkout", "final": outcome, "attempts": attempts})
+        _history.append({"kind": "checkout", "final": outcome, "attempts": attempts, "member": self.index in MEMBERS})
         self._next_shopper()
+
+    def _loyalty(self, basket: Basket) -> dict[str, Any] | None:
+        """A member's loyalty part: the program, the points a holder spends,
+        and the code if a quote of this basket applies it."""
+        member = MEMBERS.get(self.index)
+        if member is None:
+            return None
+        loyalty: dict[str, Any] = {"program": LOYALTY["program"]}
+        if member["points"] >= mix.POINTS_SPENT:
+            loyalty["points"] = mix.POINTS_SPENT
+        if member["code"] and self._quote_applies(basket, member["code"]):
+            loyalty["codes"] = [member["code"]]
+        return loyalty
+
+    def _quote_applies(self, basket: Basket, code: str) -> bool:
+        body = {
+            "program": LOYALTY["program"],
+            "store": PLAN["stores"][self.home]["code"],
+            "codes": [code],
+            "lines": basket.lines,
+        }
+        with self.client.post(
+            "/api/v1/loyalty/quote",
+            json=body,
+            headers=_bearer(self.token),
+            name="shopper: POST /api/v1/loyalty/quote",
+            catch_response=True,
+        ) as response:
+            if _check(response, (200,)) != 200:
+                return False
+            refused = {row.get("code") for row in response_json(response).get("refused", [])}
+        _history.append({"kind": "quote", "code_applies": code not in refused})
+        return code not in refused
+
+    def _basket_offers(self, basket: Basket) -> None:
+        """The basket page's offers, collectable by the chosen slot's day."""
+        skus = PLAN["skus"]
+        body = {
+            "store": PLAN["stores"][self.home]["code"],
+            "lines": [{"sku": skus[str(line["product_id"])], "quantity": line["quantity"]} for line in basket.lines],
+            "slot_id": basket.slot_id,
+            "k": 5,
+        }
+        with self.client.post(
+            "/api/v1/recommendations",
+            json=body,
+            headers=_bearer(self.token),
+            name="shopper: POST /api/v1/recommendations",
+            catch_response=True,
+        ) as response:
+            _check(response, (200,))
 
     def _hold(self, basket: Basket) -> str:
         with self.client.post(
@@ -368,7 +436,12 @@ class Shopper(FastHttpUser):
             if status == 201:
                 store = self.home
                 _placed.append((self.index, data["id"]))
-                _history.append({"kind": "order", "order_id": data["id"], "key": basket.key, "store": store})
+                loyalty = basket.loyalty or {}
+                _history.append(
+                    {"kind": "order", "order_id": data["id"], "key": basket.key, "store": store,
+                     "member": "program" in loyalty, "coupon": bool(loyalty.get("codes")),
+                     "points": loyalty.get("points", 0)}
+                )  # fmt: skip
                 _work.append((store, data["id"], "preparing"))
                 return PLACED
             return self._next_step(basket, status, data, response)
@@ -577,7 +650,7 @@ class Till(FastHttpUser):
     @task
     def post_sales(self) -> None:
         store, start, end = _interval(next(_till_posts))
-        tickets = self.rng.randint(5, 60)
+        tickets = self.rng.randint(*mix.TILL_TICKETS)
         revenue = f"{tickets * self.rng.uniform(12, 40):.2f}"
         with self.client.post(
             "/api/v1/footfall/sales",
@@ -597,3 +670,53 @@ class Till(FastHttpUser):
             catch_response=True,
         ) as response:
             _check(response, (200,))
+
+
+class TicketTill(FastHttpUser):
+    """Stores' tills sending the tickets of loyalty members as they are rung
+    up: a member's card, 1-8 lines of the catalogue at the shelf price, the
+    member's code if they carry one (a code that does not apply never
+    refuses a ticket: it is listed as refused)."""
+
+    fixed_count = mix.TICKET_TILLS
+    network_timeout = 30.0
+
+    def wait_time(self) -> float:
+        return 1.0 / (mix.TICKET_POSTS_PER_S * mix.background(multiplier()))
+
+    def on_start(self) -> None:
+        self.rng = random.Random()
+        self.members = LOYALTY["members"]
+
+    @task
+    def post_ticket(self) -> None:
+        number = next(_tickets)
+        store = PLAN["stores"][number % len(PLAN["stores"])]
+        member = self.rng.choice(self.members)
+        products = self.rng.sample(PLAN["products"], k=min(len(PLAN["products"]), self.rng.randint(1, 8)))
+        ticket_id = f"T{number}-{secrets.token_hex(3)}"
+        body = {
+            "program": LOYALTY["program"],
+            "store": store["code"],
+            "ticket_id": ticket_id,
+            "card_number": member["card"],
+            "codes": [member["code"]] if member["code"] else [],
+            "lines": [
+                {"sku": row["sku"], "quantity": self.rng.randint(1, 3), "unit_price": row["price"]} for row in products
+            ],
+            "till_time": _instant(time.time()),
+        }
+        with self.client.post(
+            "/api/v1/loyalty/tickets",
+            json=body,
+            headers=_bearer(store["staff_token"]),  # a ticket is idempotent by its store and id already
+            name="till: POST /api/v1/loyalty/tickets",
+            catch_response=True,
+        ) as response:
+            if _check(response, (200, 201)) in (200, 201):
+                data = response_json(response)
+                _history.append(
+                    {"kind": "ticket", "store": store["id"], "ticket_id": ticket_id,
+                     "coupon": bool(data.get("applied")) and bool(member["code"]),
+                     "discount": data.get("discount", {}).get("amount", "0")}
+                )  # fmt: skip

@@ -6,17 +6,23 @@ relies on."""
 
 import json
 import random
+from decimal import Decimal
 
 import pytest
+from django.conf import settings
 from django.core.management import call_command, get_commands
 from django.core.management.base import CommandError
+from django.utils import timezone
 
 from commerce.models import PickupSlot, SlotRelease
 from footfall.models import Sensor
 from inventory.models import ClientLocation, Location, LocationKind, Product, StockLevel
 from inventory.selectors.ledger import stock_ledger_mismatches
 from loadtests import black_friday as scenario
+from loadtests.harness import campaign_budget_checks
 from loadtests.shoppers import GIVEN_UP, PLACED, RETRY, RETRY_SAME_KEY, Basket, order_next_step
+from loyalty.models import BudgetCounter, Campaign, CampaignBudget, CouponCode, Member
+from loyalty.selectors.ledger import points_ledger_report
 from partners.models import ApiClient, CallerKind
 from partners.services.signing import signature, webhook_secret_new
 
@@ -85,6 +91,60 @@ def test_seed_black_friday_writes_a_region_and_its_plan(tmp_path, client) -> Non
 
 
 @lab
+def test_the_region_has_a_loyalty_program_its_members_and_a_black_friday_campaign(tmp_path, client) -> None:
+    # When a region of 20 shoppers is seeded with the scenario's shares and a budget of 3
+    plan = _seed(tmp_path, "--shoppers", "20", "--coupon-budget", "3")
+
+    # Then half the shoppers are members, each with a valid card and their own account
+    loyalty = plan["loyalty"]
+    members = loyalty["members"]
+    assert len(members) == round(20 * scenario.MEMBER_SHARE) == 10
+    assert Member.objects.filter(program__code=loyalty["program"], user__isnull=False).count() == 10
+    assert len({m["shopper"] for m in members}) == 10
+    # and a fifth of them hold spendable points, earned through the ledger
+    holders = [m for m in members if m["points"]]
+    assert len(holders) == round(10 * scenario.POINTS_SHARE) == 2
+    assert sorted(Member.objects.filter(points_active__gt=0).values_list("card_number", flat=True)) == sorted(
+        m["card"] for m in holders
+    )
+    assert points_ledger_report(limit=10).ok
+    # and 30 % carry a code of the campaign, half the public one, half a single-use code each
+    codes = [m["code"] for m in members if m["code"]]
+    assert len(codes) == 3
+    campaign = Campaign.objects.get(pk=loyalty["campaign_id"])
+    assert set(codes) <= set(CouponCode.objects.filter(campaign=campaign).values_list("code", flat=True))
+    assert campaign.budgets.get().limit_count == 3
+    assert campaign.benefit_amount == scenario.COUPON_DISCOUNT
+    # and a shopper member quotes with the code, and a store's till posts a member's ticket
+    member = members[0]
+    store = plan["stores"][0]
+    product = max(plan["products"], key=lambda row: Decimal(row["price"]))
+    quote = client.post(
+        "/api/v1/loyalty/quote",
+        {
+            "program": loyalty["program"],
+            "store": store["code"],
+            "lines": [{"product_id": product["id"], "quantity": 1}],
+        },
+        content_type="application/json",
+        HTTP_AUTHORIZATION=f"Bearer {plan['shopper_tokens'][member['shopper']]}",
+    )
+    assert quote.status_code == 200, quote.content
+    assert quote.json()["card_number"] == member["card"]
+    ticket = client.post(
+        "/api/v1/loyalty/tickets",
+        {
+            "program": loyalty["program"], "store": store["code"], "ticket_id": "T-1", "card_number": member["card"],
+            "lines": [{"sku": product["sku"], "quantity": 1, "unit_price": product["price"]}],
+            "till_time": timezone.now().isoformat(),
+        },
+        content_type="application/json",
+        HTTP_AUTHORIZATION=f"Bearer {store['staff_token']}",
+    )  # fmt: skip
+    assert ticket.status_code == 201, ticket.content
+
+
+@lab
 def test_a_second_region_with_the_same_prefix_is_refused(tmp_path) -> None:
     _seed(tmp_path)
 
@@ -104,6 +164,11 @@ def test_the_mix_follows_the_capacity_plan_at_the_normal_rate() -> None:
     assert at_twelve["orders"] == pytest.approx(12 * rates["orders"])
     assert at_twelve["sync_lines"] == pytest.approx(2 * rates["sync_lines"])
     assert at_twelve["footfall_posts"] == pytest.approx(2 * rates["footfall_posts"])
+    # and half the orders carry a member's loyalty part, while member tickets follow the tills' own figures:
+    # 450 stores x 32.5 tickets a quarter hour, half of them a member's (8.1/s), doubling at most
+    assert rates["loyalty_orders"] == pytest.approx(rates["orders"] / 2)
+    assert rates["member_tickets"] == pytest.approx(450 * 32.5 / 900 / 2)
+    assert at_twelve["member_tickets"] == pytest.approx(2 * rates["member_tickets"])
 
 
 def test_steps_go_up_from_the_normal_rate_and_stop_at_the_first_failing_step() -> None:
@@ -147,3 +212,51 @@ def test_the_checkout_retries_a_full_slot_with_an_alternative_and_keeps_the_key_
     assert basket.key != first_key
     assert step(409, "slot_full", {"alternatives": []}) == GIVEN_UP
     assert step(201) == PLACED
+
+
+@lab
+@pytest.mark.django_db(transaction=True)
+def test_the_budget_check_counts_live_redemptions_against_the_limits(tmp_path, client) -> None:
+    # Given a region whose Black Friday budget is one redemption, and two member tickets with the public code
+    plan = _seed(tmp_path, "--shoppers", "20", "--coupon-budget", "1", "--code-share", "1")
+    loyalty, store = plan["loyalty"], plan["stores"][0]
+    public = next(m["code"] for m in loyalty["members"] if m["code"] and "-FRIDAY-" not in m["code"])
+    product = max(plan["products"], key=lambda row: Decimal(row["price"]))
+    quantity = int(scenario.COUPON_MINIMUM / Decimal(product["price"])) + 1  # a basket above the code's minimum
+    applied = []
+    for number, member in enumerate(loyalty["members"][:2]):
+        ticket = client.post(
+            "/api/v1/loyalty/tickets",
+            {
+                "program": loyalty["program"], "store": store["code"], "ticket_id": f"T-{number}",
+                "card_number": member["card"], "codes": [public],
+                "lines": [{"sku": product["sku"], "quantity": quantity, "unit_price": product["price"]}],
+                "till_time": timezone.now().isoformat(),
+            },
+            content_type="application/json",
+            HTTP_AUTHORIZATION=f"Bearer {store['staff_token']}",
+        )  # fmt: skip
+        assert ticket.status_code == 201, ticket.content
+        applied.append(bool(ticket.json()["applied"]))
+    db = settings.DATABASES["default"]
+    url = f"postgres://{db['USER']}:{db['PASSWORD']}@{db['HOST']}:{db['PORT']}/{db['NAME']}"
+
+    # When the bench's check reads the campaign
+    checks = campaign_budget_checks(url, [loyalty["campaign_id"]])
+
+    # Then one ticket got the discount, within the budget, and the counters agree with the redemptions
+    assert applied == [True, False]
+    assert checks == {
+        "budget_overspend": 0.0,
+        "budget_overspend_redemptions": 0,
+        "single_use_double_redemptions": 0,
+        "budget_counters_out_of_step": 0,
+        "live_redemptions": 1,
+        "live_discount": scenario.COUPON_DISCOUNT,
+    }
+    # and a budget smaller than what was redeemed, or a counter that drifted, is reported
+    CampaignBudget.objects.filter(campaign_id=loyalty["campaign_id"]).update(limit_count=0, limit_amount=0)
+    BudgetCounter.objects.filter(budget__campaign_id=loyalty["campaign_id"]).update(used_count=0)
+    drifted = campaign_budget_checks(url, [loyalty["campaign_id"]])
+    assert (drifted["budget_overspend"], drifted["budget_overspend_redemptions"]) == (5.0, 1)
+    assert drifted["budget_counters_out_of_step"] == 1

@@ -16,7 +16,15 @@ takes seconds.
   app and tills) and one device client (sensor box) bound to each store, one
   client per partner, and shoppers (Django users) of the shopper app. Clients
   get a secret hash nobody knows (tokens are issued here, never through
-  /oauth/token/), so no secret exists in clear.
+  /oauth/token/), so no secret exists in clear;
+- the loyalty program (``--member-share`` of the shoppers are members, with
+  an EAN-13 card each; ``--points-share`` of the members hold ``--points``
+  spendable points, earned through the points service weeks ago so the
+  ledger reconciles) and its Black Friday campaign (5 EUR off a basket of
+  40 EUR, a total budget of ``--coupon-budget`` redemptions): ``--code-share``
+  of the members carry a code, half the public one and half a single-use code
+  each. Program and campaign come from seed_coupon_rush's helpers. The
+  shares default to the scenario's (loadtests/black_friday.py).
 
 The plan the scenario follows (tokens, stores, slots dates, products,
 partners' lines) goes to ``--out`` as JSON.
@@ -26,6 +34,7 @@ partners' lines) goes to ``--out`` as JSON.
 
 import datetime as dt
 import json
+import random
 import secrets
 from pathlib import Path
 from typing import Any
@@ -42,6 +51,10 @@ from commerce.models import PickupSlot, SlotRelease, SlotSchedule, SlotWindow
 from footfall.models import Sensor, SensorKind
 from gateway.sql import fragment, statement
 from inventory.models import ClientLocation, Location, LocationKind, Product, StockLevel, StockMovement
+from loadtests import black_friday as mix
+from loadtests.management.commands.seed_coupon_rush import active_campaign, bench_program, coupon_codes_create
+from loyalty.models import BenefitKind, BudgetScope, CampaignBudget, Member, Program, ean13_check_digit
+from loyalty.services.points import points_earn
 from partners.models import ApiClient, CallerKind, Partner
 
 TIME_ZONE = "Europe/Paris"
@@ -54,7 +67,7 @@ OPENING_HOURS = {str(day): [["07:00", "22:00"]] for day in range(1, 8)}
 
 SCOPES: dict[str, str] = {
     CallerKind.OPERATOR: "catalog:read inventory:read orders:read webhooks:manage",
-    CallerKind.STORE: "catalog:read orders:read orders:write orders:fulfil footfall:ingest",
+    CallerKind.STORE: "catalog:read orders:read orders:write orders:fulfil footfall:ingest loyalty:redeem",
     CallerKind.DEVICE: "footfall:ingest",
     CallerKind.PARTNER: "catalog:read inventory:read inventory:write webhooks:manage",
     CallerKind.SHOPPER: "catalog:read inventory:read orders:read orders:write loyalty:read loyalty:redeem",
@@ -187,8 +200,8 @@ _RELEASES = statement(
 _SENSORS = statement(
     """
     INSERT INTO {n} ({n.store}, {n.code}, {n.name}, {n.kind}, {n.device}, {n.device_serial}, {n.channel},
-                     {n.is_active}, {n.created_at}, {n.updated_at})
-    SELECT l.{l.id}, l.{l.code} || '-E' || e, 'Entrance ' || e, %(kind)s, NULL, '', '', true, now(), now()
+                     {n.is_active}, {n.version}, {n.created_at}, {n.updated_at})
+    SELECT l.{l.id}, l.{l.code} || '-E' || e, 'Entrance ' || e, %(kind)s, NULL, '', '', true, 1, now(), now()
     FROM {l} l, generate_series(1, 2) AS e
     WHERE l.{l.code} LIKE %(like)s AND l.{l.kind} = %(store)s
     """,
@@ -218,6 +231,11 @@ class Command(BaseCommand):
         parser.add_argument("--slot-minutes", type=int, default=30)
         parser.add_argument("--prefix", default="BF", help="Codes and SKUs start with it (letters and digits).")
         parser.add_argument("--seed", type=float, default=0.42, help="PostgreSQL random seed, -1 to 1.")
+        parser.add_argument("--member-share", type=float, default=mix.MEMBER_SHARE, help="Shoppers who are members.")
+        parser.add_argument("--code-share", type=float, default=mix.CODE_SHARE, help="Members carrying a code.")
+        parser.add_argument("--points-share", type=float, default=mix.POINTS_SHARE, help="Members with points.")
+        parser.add_argument("--points", type=int, default=5000, help="Spendable points of a member who has some.")
+        parser.add_argument("--coupon-budget", type=int, default=1000, help="Redemptions the campaign may give.")
         parser.add_argument("--out", required=True, help="Where to write the plan (JSON).")
 
     def handle(self, *args: Any, **options: Any) -> None:
@@ -226,19 +244,26 @@ class Command(BaseCommand):
             raise CommandError("Every size must be positive (--on-hand at least 2).")
         if not options["prefix"].isalnum() or 1440 % options["slot_minutes"]:
             raise CommandError("--prefix is letters and digits; --slot-minutes divides a day.")
+        shares = ("member_share", "code_share", "points_share")
+        if any(not 0 <= options[name] <= 1 for name in shares) or options["coupon_budget"] < 1:
+            raise CommandError("--member-share, --code-share and --points-share are in [0, 1]; --coupon-budget >= 1.")
         if Location.objects.filter(code__startswith=f"{options['prefix']}-").exists():
             raise CommandError(f"A region with prefix {options['prefix']} is already seeded; pick another --prefix.")
         with transaction.atomic():
             partners = _partners(options["prefix"], options["partners"])
             _locations_and_stock(options, [p.pk for p in partners])
             plan = _clients_and_tokens(options, partners)
+            plan["loyalty"] = _loyalty(options, plan["stores"])
             with connection.cursor() as cursor:
                 cursor.execute(_ANALYZE)
         plan.update(_region_plan(options["prefix"], partners, plan.pop("partner_tokens")))
         Path(options["out"]).write_text(json.dumps(plan))
+        loyalty = plan["loyalty"]
         self.stdout.write(
             f"seeded {len(plan['stores'])} stores, {len(plan['products'])} products, {len(partners)} partners, "
-            f"{len(plan['shopper_tokens'])} shoppers; slots for {plan['dates'][0]} and {plan['dates'][1]}"
+            f"{len(plan['shopper_tokens'])} shoppers ({len(loyalty['members'])} loyalty members, "
+            f"{sum(1 for m in loyalty['members'] if m['code'])} with a code, budget {options['coupon_budget']}); "
+            f"slots for {plan['dates'][0]} and {plan['dates'][1]}"
         )
 
 
@@ -349,6 +374,81 @@ def _clients_and_tokens(options: dict[str, Any], partners: list[Partner]) -> dic
     }
 
 
+def _loyalty(options: dict[str, Any], stores: list[dict[str, Any]]) -> dict[str, Any]:
+    """The program, its members (a share of the shoppers, by shopper index),
+    their points and the Black Friday campaign with its codes; what the
+    scenario needs of it."""
+    prefix, shoppers = options["prefix"], options["shoppers"]
+    rng = random.Random(shoppers)
+    program = bench_program(code=f"{prefix.lower()}-club", name=f"Black Friday club {prefix}")
+    indexes = sorted(rng.sample(range(shoppers), k=round(shoppers * options["member_share"])))
+    users = dict(
+        get_user_model().objects.filter(username__startswith=f"{prefix.lower()}-shopper-").values_list("username", "pk")
+    )
+    first = Member.objects.count()
+    members = Member.objects.bulk_create(
+        [
+            Member(
+                program=program,
+                user_id=users[f"{prefix.lower()}-shopper-{index:05d}"],
+                card_number=_card(first + position),
+                home_store_id=stores[index % len(stores)]["id"],
+            )
+            for position, index in enumerate(indexes)
+        ]
+    )
+    holders = set(rng.sample(range(len(members)), k=round(len(members) * options["points_share"])))
+    earned_at = timezone.now() - dt.timedelta(days=program.pending_days + 2)  # past the return window: spendable
+    for position in sorted(holders):
+        member = members[position]
+        points_earn(program=program, member_id=member.pk, points=options["points"],
+                    source=f"seed:{member.card_number}", earned_at=earned_at)  # fmt: skip
+    codes = _black_friday_codes(program, prefix, rng, len(members), options)
+    return {
+        "program": program.code,
+        "campaign_id": codes["campaign_id"],
+        "members": [
+            {"shopper": index, "card": member.card_number, "code": codes["by_member"][position],
+             "points": options["points"] if position in holders else 0}
+            for position, (index, member) in enumerate(zip(indexes, members, strict=True))
+        ],
+    }  # fmt: skip
+
+
+def _black_friday_codes(
+    program: Program, prefix: str, rng: random.Random, members: int, options: dict[str, Any]
+) -> dict[str, Any]:
+    """The campaign (5 EUR off 40 EUR, a total budget), its public code and
+    single-use codes, and which member carries which (None: no code)."""
+    campaign = active_campaign(
+        program,
+        "Black Friday: 5 EUR off 40 EUR",
+        benefit=BenefitKind.AMOUNT_OFF_BASKET,
+        benefit_amount=mix.COUPON_DISCOUNT,
+        min_basket_amount=mix.COUPON_MINIMUM,
+    )
+    budget = options["coupon_budget"]
+    CampaignBudget.objects.create(
+        campaign=campaign, scope=BudgetScope.TOTAL, limit_count=budget, limit_amount=mix.COUPON_DISCOUNT * budget
+    )
+    carriers = rng.sample(range(members), k=round(members * options["code_share"]))
+    public = f"{prefix}FRIDAY"
+    single_use = [f"{prefix}-FRIDAY-{n:05d}" for n in range(len(carriers[1::2]))]
+    coupon_codes_create(campaign, public=public, single_use=single_use)
+    by_member: list[str | None] = [None] * members
+    for position in carriers[0::2]:
+        by_member[position] = public
+    for position, code in zip(carriers[1::2], single_use, strict=True):
+        by_member[position] = code
+    return {"campaign_id": campaign.pk, "by_member": by_member}
+
+
+def _card(number: int) -> str:
+    """The ``number``-th bench card: an EAN-13 in the in-store range 29, check digit included."""
+    body = f"29{number:010d}"
+    return body + str(ean13_check_digit(body))
+
+
 def _tokens(holders: list[tuple[ApiClient, Any]]) -> list[str]:
     """A bearer token for each (client, user), valid for the day, in one bulk INSERT."""
     access_token = get_access_token_model()
@@ -365,9 +465,12 @@ def _tokens(holders: list[tuple[ApiClient, Any]]) -> list[str]:
 
 
 def _region_plan(prefix: str, partners: list[Partner], tokens: list[str]) -> dict[str, Any]:
-    products = list(
-        Product.objects.filter(owner=None, sku__startswith=f"{prefix}-").order_by("pk").values("id", "sku", "category")
-    )
+    products = [
+        {"id": pk, "sku": sku, "category": category, "price": str(price)}
+        for pk, sku, category, price in Product.objects.filter(owner=None, sku__startswith=f"{prefix}-")
+        .order_by("pk")
+        .values_list("id", "sku", "category", "price_amount")
+    ]
     partner_plan = []
     for partner, token in zip(partners, tokens, strict=True):
         codes = list(Location.objects.filter(owner=partner).order_by("pk").values_list("code", flat=True))

@@ -54,15 +54,10 @@ class Command(BaseCommand):
         carriers = sorted(rng.sample(range(shoppers), k=round(shoppers * options["coupon_share"])))
         limit = max(1, round(len(carriers) * options["budget_share"]))
         with transaction.atomic():
-            program = Program.objects.create(
-                code=f"rush-{suffix.lower()}",
-                name=f"Bench rush {suffix}",
-                currency="EUR",
-                time_zone="Europe/Paris",
-                earn_rate=Decimal(1),
-                burn_rate=Decimal("0.01"),
+            program = bench_program(code=f"rush-{suffix.lower()}", name=f"Bench rush {suffix}")
+            rush = active_campaign(
+                program, "Rush: 1 EUR off", benefit_amount=RUSH_DISCOUNT, min_basket_amount=RUSH_MINIMUM
             )
-            rush = _campaign(program, "Rush: 1 EUR off", benefit_amount=RUSH_DISCOUNT, min_basket_amount=RUSH_MINIMUM)
             CampaignBudget.objects.create(
                 campaign=rush, scope=BudgetScope.TOTAL, limit_count=limit, limit_amount=RUSH_DISCOUNT * limit
             )
@@ -72,10 +67,7 @@ class Command(BaseCommand):
             # two of them race for it.
             unique_carriers = carriers[1::2]
             unique = [f"RUSH-{suffix}-{index:05d}" for index in range((len(unique_carriers) + 1) // 2)]
-            CouponCode.objects.bulk_create(
-                [CouponCode(campaign=rush, code=public, kind=CouponCode.Kind.PUBLIC)]
-                + [CouponCode(campaign=rush, code=text, kind=CouponCode.Kind.UNIQUE, usage_limit=1) for text in unique]
-            )
+            coupon_codes_create(rush, public=public, single_use=unique)
             codes: list[str | None] = [None] * shoppers
             for shopper in carriers[0::2]:
                 codes[shopper] = public
@@ -104,7 +96,15 @@ class Command(BaseCommand):
         )
 
 
-def _campaign(program: Program, name: str, **fields: Any) -> Campaign:
+def bench_program(*, code: str, name: str) -> Program:
+    """A bench's loyalty program: EUR, Paris time, 1 point a euro, 100 points a euro off."""
+    return Program.objects.create(
+        code=code, name=name, currency="EUR", time_zone="Europe/Paris", earn_rate=Decimal(1), burn_rate=Decimal("0.01")
+    )
+
+
+def active_campaign(program: Program, name: str, **fields: Any) -> Campaign:
+    """An active campaign of a bench (live since yesterday, for 30 days), combinable with the bench's others."""
     now = timezone.now()
     return Campaign.objects.create(
         program=program,
@@ -117,6 +117,14 @@ def _campaign(program: Program, name: str, **fields: Any) -> Campaign:
         stacking_class=STACKING,
         combinable_with=[STACKING],
         **fields,
+    )
+
+
+def coupon_codes_create(campaign: Campaign, *, public: str, single_use: list[str]) -> None:
+    """The campaign's public code and its single-use codes (one use each), in one INSERT."""
+    CouponCode.objects.bulk_create(
+        [CouponCode(campaign=campaign, code=public, kind=CouponCode.Kind.PUBLIC)]
+        + [CouponCode(campaign=campaign, code=text, kind=CouponCode.Kind.UNIQUE, usage_limit=1) for text in single_use]
     )
 
 
@@ -143,7 +151,7 @@ def _other_campaigns(program: Program, count: int, products: list[Product], suff
     code = f"QUOTE-{suffix}"
     for index in range(count):
         skus = [products[(index * 3 + step) % len(products)].sku for step in range(4)]
-        campaign = _campaign(
+        campaign = active_campaign(
             program,
             f"Quote offer {index + 1}",
             benefit=BenefitKind.PERCENT_OFF_LINES,
