@@ -15,7 +15,7 @@ the statement that uses it, so a fragment costs nothing at run time.
 """
 
 from gateway.sql import fragment, statement
-from inventory.models import Location, Product, StockLevel, StockMovement
+from inventory.models import ClientLocation, Location, Product, StockLevel, StockMovement
 
 # ---------------------------------------------------------------- published for other apps
 
@@ -25,6 +25,14 @@ COLLECT_STORES = fragment(
     """(SELECT {loc.id} AS id, {loc.code} AS code, {loc.is_active} AND {loc.click_and_collect} AS takes_orders
         FROM {loc})""",
     loc=Location,
+)
+
+# The store a store or device client acts for (parameter: the client id): a
+# plain statement, since every request of a store client asks it and the ORM's
+# compilation of even this query costs more than PostgreSQL's answer.
+CLIENT_STORE = statement(
+    "SELECT {b.location} FROM {b} WHERE {b.client} = %s ORDER BY {b.id} LIMIT 1",
+    b=ClientLocation,
 )
 
 # The active products among some ids, with what an order line copies from the

@@ -182,6 +182,8 @@ def availability_at_store(
         rows = cursor.fetchall()
     seen = visibility_of(caller=caller)
     today = local_date(at, store.time_zone)
+    # The collection day depends on the lead time only (same store, same instant).
+    when_by_lead: dict[int, dt.date | None] = {}
     products = []
     for (product_id, sku, name_fr, name_en, _owner), locations in _rows_by_product(rows):
         entries: list[AvailableAt] = []
@@ -191,7 +193,11 @@ def availability_at_store(
             if location_id == store.pk:
                 entries.append(_store_entry(store, seen.shown(available, location_id, owner_id), today))
                 continue
-            when = delivery_date(at=at, time_zone=store.time_zone, hours=store.opening_hours, lead_time_days=lead)
+            if lead not in when_by_lead:
+                when_by_lead[lead] = delivery_date(
+                    at=at, time_zone=store.time_zone, hours=store.opening_hours, lead_time_days=lead
+                )
+            when = when_by_lead[lead]
             entries.append(
                 AvailableAt(code, name, kind, seen.shown(available, location_id, owner_id), None, "supply", lead, when)
             )

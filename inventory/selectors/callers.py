@@ -1,6 +1,8 @@
 """Reads on inventory, scoped to the caller."""
 
-from inventory.models import ClientLocation
+from django.db import connection
+
+from inventory.sql import CLIENT_STORE
 from partners.callers import Caller
 from partners.models import CallerKind
 
@@ -11,8 +13,8 @@ def store_id_of_caller(*, caller: Caller) -> int | None:
     if caller.kind not in (CallerKind.STORE, CallerKind.DEVICE):
         return None
     if "store_id" not in caller.memo:
-        binding = (
-            ClientLocation.objects.filter(client_id=caller.client.pk).values_list("location_id", flat=True).first()
-        )
-        caller.memo["store_id"] = binding
+        with connection.cursor() as cursor:
+            cursor.execute(CLIENT_STORE, [caller.client.pk])
+            row = cursor.fetchone()
+        caller.memo["store_id"] = None if row is None else row[0]
     return caller.memo["store_id"]
