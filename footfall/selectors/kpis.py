@@ -6,7 +6,8 @@ numerators by summed denominators, never averages ratios:
 
 - visitors = entries = sum of ``in`` of entrance sensors;
 - passers-by = sum of ``in + out`` of window sensors (both walking directions);
-- conversion rate = tickets / visitors;
+- conversion rate = tickets / visitors, None when the period has no sales
+  at all (no till sent anything: unknown, not 0 %) or no visitors;
 - capture rate, two variants the industry uses, named in every response:
   ``entries_per_passerby`` = entries / passers-by (V-Count "draw-in rate"),
   ``entries_per_entries_and_passersby`` = entries / (entries + passers-by)
@@ -53,7 +54,7 @@ FORMULAS = {
     "of collection)",
     "revenue": "till revenue + totals of collected click-and-collect orders, in one currency",
     "conversion_rate": "tickets / visitors (click-and-collect pickups included: their shoppers walk in through "
-    "the entrance counter)",
+    "the entrance counter); null when no sales were received for the period",
     "sales_per_visitor": "revenue / visitors",
     "average_ticket": "revenue / tickets",
     "entrance_completeness": "covered seconds of entrance sensors / (active entrance sensors x seconds in the period)",
@@ -203,7 +204,9 @@ def _period_kpis(
         tickets=sales.tickets,
         currency=currency,
         revenue=revenue,
-        conversion_rate=_ratio(sales.tickets, entries),
+        # No sales rows at all (a store without tills, or tills that sent
+        # nothing) is an unknown conversion, not 0 %.
+        conversion_rate=_ratio(sales.tickets, entries) if sales.revenue else None,
         capture_rate=_ratio(entries, capture_denominator) if passersby else None,
         sales_per_visitor=_per(revenue, entries),
         average_ticket=_per(revenue, sales.tickets),
