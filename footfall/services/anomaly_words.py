@@ -30,7 +30,8 @@ logger = logging.getLogger(__name__)
 @dataclass(frozen=True)
 class AnomalyWords:
     when: str
-    counter: str
+    counter: str  # the sensor's name
+    code: str  # the sensor's code
     what: str
 
     @property
@@ -108,7 +109,7 @@ def _usual(anomaly: Anomaly, fmt: ReportLocale) -> str:
     return fmt.about(anomaly.expected or 0.0)
 
 
-def _missing_data(anomaly: Anomaly, fmt: ReportLocale) -> str:
+def _missing_data(anomaly: Anomaly, fmt: ReportLocale, tz: zoneinfo.ZoneInfo) -> str:
     # metric covered_seconds: actual = seconds covered, expected = seconds the hours last
     span = (anomaly.period_end - anomaly.period_start).total_seconds()
     missing = (anomaly.expected if anomaly.expected is not None else span) - anomaly.actual
@@ -118,21 +119,21 @@ def _missing_data(anomaly: Anomaly, fmt: ReportLocale) -> str:
     }
 
 
-def _zero_counts(anomaly: Anomaly, fmt: ReportLocale) -> str:
+def _zero_counts(anomaly: Anomaly, fmt: ReportLocale, tz: zoneinfo.ZoneInfo) -> str:
     return _("%(counter)s counted nobody while the store was open (usually about %(usual)s people)") % {
         "counter": _counter(anomaly),
         "usual": _usual(anomaly, fmt),
     }
 
 
-def _closed_hours_counts(anomaly: Anomaly, fmt: ReportLocale) -> str:
+def _closed_hours_counts(anomaly: Anomaly, fmt: ReportLocale, tz: zoneinfo.ZoneInfo) -> str:
     return _(
         "%(counter)s counted %(actual)s people coming in while the store was closed (usually about %(usual)s): "
         "staff, deliveries, or a counter fault"
     ) % {"counter": _counter(anomaly), "actual": fmt.count(anomaly.actual), "usual": _usual(anomaly, fmt)}
 
 
-def _spike(anomaly: Anomaly, fmt: ReportLocale) -> str:
+def _spike(anomaly: Anomaly, fmt: ReportLocale, tz: zoneinfo.ZoneInfo) -> str:
     return _("%(counter)s counted %(actual)s people, far more than usual (about %(usual)s)") % {
         "counter": _counter(anomaly),
         "actual": fmt.count(anomaly.actual),
@@ -140,7 +141,7 @@ def _spike(anomaly: Anomaly, fmt: ReportLocale) -> str:
     }
 
 
-def _drop(anomaly: Anomaly, fmt: ReportLocale) -> str:
+def _drop(anomaly: Anomaly, fmt: ReportLocale, tz: zoneinfo.ZoneInfo) -> str:
     return _("%(counter)s counted only %(actual)s people, far fewer than usual (about %(usual)s)") % {
         "counter": _counter(anomaly),
         "actual": fmt.count(anomaly.actual),
@@ -148,14 +149,14 @@ def _drop(anomaly: Anomaly, fmt: ReportLocale) -> str:
     }
 
 
-def _reversed_direction(anomaly: Anomaly, fmt: ReportLocale) -> str:
+def _reversed_direction(anomaly: Anomaly, fmt: ReportLocale, tz: zoneinfo.ZoneInfo) -> str:
     return _(
         "%(counter)s seems to count in and out the wrong way round: people were counted leaving at the hours they "
         "usually arrive (check the counter's direction setting)"
     ) % {"counter": _counter(anomaly)}
 
 
-def _exits_exceed_entries(anomaly: Anomaly, fmt: ReportLocale) -> str:
+def _exits_exceed_entries(anomaly: Anomaly, fmt: ReportLocale, tz: zoneinfo.ZoneInfo) -> str:
     # metric out: actual = exits of the day, expected = its entries
     return _("%(counter)s counted %(exits)s people leaving but only %(entries)s coming in over the day") % {
         "counter": _counter(anomaly),
@@ -171,9 +172,9 @@ def _share(anomaly: Anomaly) -> float:
     return anomaly.actual / anomaly.expected if anomaly.expected else 0.0
 
 
-def _day_volume(anomaly: Anomaly, fmt: ReportLocale, template: str) -> str:
+def _day_volume(anomaly: Anomaly, fmt: ReportLocale, tz: zoneinfo.ZoneInfo, template: str) -> str:
     day = anomaly.details.get("day")
-    weekday = dt.date.fromisoformat(day) if isinstance(day, str) else anomaly.period_start.date()
+    weekday = dt.date.fromisoformat(day) if isinstance(day, str) else local_time.local_date(anomaly.period_start, tz)
     usual = anomaly.details.get("usual_day", anomaly.expected)
     return template % {
         "counter": _counter(anomaly),
@@ -184,22 +185,22 @@ def _day_volume(anomaly: Anomaly, fmt: ReportLocale, template: str) -> str:
     }
 
 
-def _low_day_volume(anomaly: Anomaly, fmt: ReportLocale) -> str:
+def _low_day_volume(anomaly: Anomaly, fmt: ReportLocale, tz: zoneinfo.ZoneInfo) -> str:
     template = _(
         "%(counter)s counted only %(actual)s people over the whole day, %(share)s of a usual %(weekday)s "
         "(about %(usual)s)"
     )
-    return _day_volume(anomaly, fmt, template)
+    return _day_volume(anomaly, fmt, tz, template)
 
 
-def _high_day_volume(anomaly: Anomaly, fmt: ReportLocale) -> str:
+def _high_day_volume(anomaly: Anomaly, fmt: ReportLocale, tz: zoneinfo.ZoneInfo) -> str:
     template = _(
         "%(counter)s counted %(actual)s people over the whole day, %(share)s of a usual %(weekday)s (about %(usual)s)"
     )
-    return _day_volume(anomaly, fmt, template)
+    return _day_volume(anomaly, fmt, tz, template)
 
 
-def _stuck_counter(anomaly: Anomaly, fmt: ReportLocale) -> str:
+def _stuck_counter(anomaly: Anomaly, fmt: ReportLocale, tz: zoneinfo.ZoneInfo) -> str:
     hours = anomaly.details.get("hours")
     seconds = float(hours) * 3600 if hours is not None else (anomaly.period_end - anomaly.period_start).total_seconds()
     return _("%(counter)s kept sending the same figure for %(duration)s: it looks frozen") % {
@@ -208,14 +209,14 @@ def _stuck_counter(anomaly: Anomaly, fmt: ReportLocale) -> str:
     }
 
 
-def _level_shift(anomaly: Anomaly, fmt: ReportLocale) -> str:
+def _level_shift(anomaly: Anomaly, fmt: ReportLocale, tz: zoneinfo.ZoneInfo) -> str:
     return _(
         "%(counter)s counted %(share)s of its usual level throughout: a lasting change, not a one-off "
         "(was the counter moved, or the entrance changed?)"
     ) % {"counter": _counter(anomaly), "share": fmt.percent(_share(anomaly))}
 
 
-WORDS: dict[str, Callable[[Anomaly, ReportLocale], str]] = {
+WORDS: dict[str, Callable[[Anomaly, ReportLocale, zoneinfo.ZoneInfo], str]] = {
     "missing_data": _missing_data,
     "zero_counts": _zero_counts,
     "closed_hours_counts": _closed_hours_counts,
@@ -243,10 +244,10 @@ def anomaly_words(anomaly: Anomaly, tz: zoneinfo.ZoneInfo, fmt: ReportLocale) ->
     what = kind_label(anomaly.kind)
     if words is not None:
         try:
-            what = words(anomaly, fmt)
+            what = words(anomaly, fmt, tz)
         except (KeyError, TypeError, ValueError, AttributeError):
             # Details written by another version of the notifier: the label
             # still tells the manager what was found.
             logger.warning("anomaly %s (%s): details not understood", anomaly.pk, anomaly.kind, exc_info=True)
-    counter = f"{anomaly.sensor.name} ({anomaly.sensor.code})"
-    return AnomalyWords(anomaly_when(anomaly.period_start, anomaly.period_end, tz, fmt), counter, what)
+    when = anomaly_when(anomaly.period_start, anomaly.period_end, tz, fmt)
+    return AnomalyWords(when, anomaly.sensor.name, anomaly.sensor.code, what)

@@ -116,10 +116,12 @@ class ReportLocale:
         minutes = max(round(seconds / 60), 0)
         hours, minutes = divmod(minutes, 60)
         if hours and minutes:
-            return _("%(hours)s h %(minutes)s min") % {"hours": self.count(hours), "minutes": minutes}
-        if hours:
-            return _("%(hours)s h") % {"hours": self.count(hours)}
-        return _("%(minutes)s min") % {"minutes": minutes}
+            words = _("%(hours)s h %(minutes)s min") % {"hours": self.count(hours), "minutes": minutes}
+        elif hours:
+            words = _("%(hours)s h") % {"hours": self.count(hours)}
+        else:
+            words = _("%(minutes)s min") % {"minutes": minutes}
+        return words.replace(" ", "\u00a0")  # one unbreakable piece: never "2" at a line's end, "h" on the next
 
     def about(self, value: float) -> str:
         """A usual level as a person says it: two significant figures from

@@ -40,12 +40,18 @@ WEEK = period_containing("weekly", dt.date(2026, 5, 4))  # Monday 4 to Sunday 10
 
 
 def load_weeks(
-    store: Location, sensor: Sensor, first: dt.date, days: int, door_from: dt.datetime | None = None
+    store: Location,
+    sensor: Sensor,
+    first: dt.date,
+    days: int,
+    door_from: dt.datetime | None = None,
+    dead_day: dt.date | None = dt.date(2026, 5, 5),
 ) -> None:
     """Door counts and till sales of ``days`` days from ``first`` (the door
-    counter silent before ``door_from``), with a dead door on Tuesday 5 May."""
+    counter silent before ``door_from``), with a dead door on ``dead_day``."""
     rows = simulation.clean_series(first, days)
-    simulation.inject_dead_day(rows, dt.date(2026, 5, 5))
+    if dead_day is not None:
+        simulation.inject_dead_day(rows, dead_day)
     records = [
         CountRecord(
             locator="",
@@ -139,7 +145,7 @@ def test_the_report_figures_are_the_kpis_of_the_week_written_the_french_way(stor
     assert kpis.revenue is not None
     # French grouping (a narrow no-break space), decimal comma, the euro sign after the amount
     visitors = f"{kpis.visitors:,}".replace(",", "\u202f")
-    assert f"- Visiteurs : {visitors} |" in text
+    assert f"- Visiteurs\u00a0: {visitors} |" in text
     conversion = f"{kpis.conversion_rate * 100:.1f}".replace(".", ",")
     assert f"{conversion}\u00a0%" in text
     revenue = f"{money_round(kpis.revenue, 'EUR'):,}".replace(",", "\u202f").replace(".", ",")
@@ -311,7 +317,7 @@ def test_an_incomplete_previous_period_is_flagged_instead_of_compared(half_empty
     assert tickets.change.text.endswith("%")
     # and in French
     assert _line(report, "Visiteurs", "fr").change.text == (
-        "période précédente complète à seulement 51\u00a0% : pas de comparaison"
+        "période précédente complète à seulement 51\u00a0%\u00a0: pas de comparaison"
     )
 
 
