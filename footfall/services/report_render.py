@@ -108,7 +108,7 @@ def _shown(kpis: PeriodKpis, kpi: _Kpi, fmt: ReportLocale) -> Cell:
     value = _known(kpis, kpi)
     if value is None:
         return Cell(_("no data"))
-    incomplete = kpi.door and _door_share(kpis) < COMPLETE_ENOUGH
+    incomplete = (kpi.door or kpi.key == "entrance_completeness") and _door_share(kpis) < COMPLETE_ENOUGH
     if kpi.kind == "money" and isinstance(value, Decimal) and kpis.currency is not None:
         return Cell(fmt.money(value, kpis.currency), incomplete)
     if kpi.kind == "percent":

@@ -311,6 +311,9 @@ def test_an_incomplete_previous_period_is_flagged_instead_of_compared(half_empty
     conversion = _line(report, "Conversion (tickets / visitors)")
     assert conversion.change.warn
     assert "no comparison" in conversion.change.text
+    assert _line(report, "Door data received").previous == Cell(
+        "51,2%", True
+    )  # English words, numbers as written in France (en_FR)
     # sales do not depend on the door counter: still compared
     tickets = _line(report, "Tickets (tills and click-and-collect pickups)")
     assert not tickets.change.warn
