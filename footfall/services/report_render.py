@@ -57,6 +57,13 @@ class _Kpi:
     kind: str  # count, money, percent
     door: bool  # needs the entrance counters' data
     sales: bool  # needs the tills' data
+    window: bool = False  # needs the window counters' data
+
+    def shares(self, kpis: PeriodKpis) -> list[float]:
+        """How complete the counter data the figure needs is (tills report
+        no completeness: a figure of sales alone is never flagged)."""
+        door = self.door or self.key == "entrance_completeness"
+        return [share for needed, share in ((door, _door_share(kpis)), (self.window, _window_share(kpis))) if needed]
 
     def label(self) -> str:
         return {
@@ -74,11 +81,11 @@ class _Kpi:
 
 KPIS = [
     _Kpi("visitors", "count", door=True, sales=False),
-    _Kpi("passersby", "count", door=False, sales=False),
+    _Kpi("passersby", "count", door=False, sales=False, window=True),
     _Kpi("tickets", "count", door=False, sales=True),
     _Kpi("revenue", "money", door=False, sales=True),
     _Kpi("conversion_rate", "percent", door=True, sales=True),
-    _Kpi("capture_rate", "percent", door=True, sales=False),
+    _Kpi("capture_rate", "percent", door=True, sales=False, window=True),
     _Kpi("sales_per_visitor", "money", door=True, sales=True),
     _Kpi("average_ticket", "money", door=False, sales=True),
     _Kpi("entrance_completeness", "percent", door=False, sales=False),
@@ -89,6 +96,10 @@ def _door_share(kpis: PeriodKpis) -> float:
     return kpis.entrance_completeness or 0.0
 
 
+def _window_share(kpis: PeriodKpis) -> float:
+    return kpis.window_completeness or 0.0
+
+
 def _known(kpis: PeriodKpis, kpi: _Kpi) -> float | int | Decimal | None:
     """The figure, or None where nothing was received: no door data, no
     sales at all (a store without tills), no window counter."""
@@ -97,7 +108,7 @@ def _known(kpis: PeriodKpis, kpi: _Kpi) -> float | int | Decimal | None:
         return None
     if kpi.sales and kpis.currency is None:
         return None
-    if kpi.key == "passersby" and kpis.capture_rate is None:
+    if kpi.window and _window_share(kpis) == 0:
         return None
     if kpi.key == "entrance_completeness" and not value:
         return None
@@ -108,7 +119,7 @@ def _shown(kpis: PeriodKpis, kpi: _Kpi, fmt: ReportLocale) -> Cell:
     value = _known(kpis, kpi)
     if value is None:
         return Cell(_("no data"))
-    incomplete = (kpi.door or kpi.key == "entrance_completeness") and _door_share(kpis) < COMPLETE_ENOUGH
+    incomplete = any(share < COMPLETE_ENOUGH for share in kpi.shares(kpis))
     if kpi.kind == "money" and isinstance(value, Decimal) and kpis.currency is not None:
         return Cell(fmt.money(value, kpis.currency), incomplete)
     if kpi.kind == "percent":
@@ -116,11 +127,12 @@ def _shown(kpis: PeriodKpis, kpi: _Kpi, fmt: ReportLocale) -> Cell:
     return Cell(fmt.count(float(value)), incomplete)
 
 
-def _incomplete(now: PeriodKpis, before: PeriodKpis, before_name: str, fmt: ReportLocale) -> Cell | None:
+def _incomplete(now: PeriodKpis, before: PeriodKpis, kpi: _Kpi, before_name: str, fmt: ReportLocale) -> Cell | None:
     for kpis, name in ((now, _("this period")), (before, before_name)):
-        if _door_share(kpis) < COMPLETE_ENOUGH:
-            share = fmt.whole_percent(_door_share(kpis))
-            return Cell(_("%(period)s only %(share)s complete: no comparison") % {"period": name, "share": share}, True)
+        share = min(kpi.shares(kpis), default=1.0)
+        if share < COMPLETE_ENOUGH:
+            words = _("%(period)s only %(share)s complete: no comparison")
+            return Cell(words % {"period": name, "share": fmt.whole_percent(share)}, True)
     return None
 
 
@@ -128,10 +140,9 @@ def _change(now: PeriodKpis, before: PeriodKpis, kpi: _Kpi, before_name: str, fm
     a, b = _known(now, kpi), _known(before, kpi)
     if a is None or b is None or kpi.key == "entrance_completeness":
         return Cell("–")
-    if kpi.door:
-        warning = _incomplete(now, before, before_name, fmt)
-        if warning is not None:
-            return warning
+    warning = _incomplete(now, before, kpi, before_name, fmt)
+    if warning is not None:
+        return warning
     if kpi.kind == "percent":
         return Cell(fmt.points(float(a) - float(b)))
     if not b:

@@ -324,6 +324,33 @@ def test_an_incomplete_previous_period_is_flagged_instead_of_compared(half_empty
     )
 
 
+def test_passersby_of_a_half_empty_window_counter_are_not_compared(store, entrance, window):
+    # given a complete door counter, and a window counter silent until Thursday 10:00 of the previous week
+    load_weeks(store, entrance, dt.date(2026, 4, 27), 14)
+    silent_until = simulation.local_hour(dt.date(2026, 4, 30), 10)
+    street = simulation.clean_series(dt.date(2026, 4, 27), 14, seed=7)
+    records = [
+        CountRecord(
+            locator="",
+            sensor_code=window.code,
+            start=r.start,
+            end=r.start + dt.timedelta(hours=1),
+            in_value=5 * r.in_count,
+            out_value=5 * r.out_count,
+        )
+        for r in street.values()
+        if r.start >= silent_until
+    ]
+    count_intervals_ingest(caller=None, records=records, now=dt.datetime(2026, 6, 1, tzinfo=dt.UTC))
+    report = store_report_build(store=store, period=WEEK)
+    # then passers-by and the capture rate are flagged, not compared; visitors are
+    for label in ("Passers-by", "Capture rate (visitors / passers-by)"):
+        line = _line(report, label)
+        assert line.previous.warn, label
+        assert line.change == Cell("previous period only 51% complete: no comparison", True), label
+    assert not _line(report, "Visitors").change.warn
+
+
 def test_no_data_last_year_is_no_data_not_zero(store_with_data):
     report = store_report_build(store=store_with_data, period=WEEK)
     for label in ("Visitors", "Tickets (tills and click-and-collect pickups)", "Revenue", "Door data received"):
