@@ -52,6 +52,7 @@ def chromium(tmp_path: Path, *args: str | Path) -> str:
         "--headless",
         "--no-sandbox",  # tests run as root in CI
         "--disable-gpu",
+        "--disable-dev-shm-usage",  # a container's /dev/shm is small
         "--hide-scrollbars",
         f"--user-data-dir={profile}",
         *args,
