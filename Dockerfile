@@ -14,7 +14,7 @@ WORKDIR /app
 RUN python -m venv /opt/venv
 COPY requirements.txt .
 # Every dependency is pinned in requirements.txt and ships as a wheel
-# (psycopg-binary brings its own libpq), so no compiler and no apt layer.
+# (psycopg-binary brings its own libpq), so no compiler in the build stage.
 RUN /opt/venv/bin/pip install --no-cache-dir --only-binary=:all: -r requirements.txt
 # The build context is only what .dockerignore lets through: the apps, the
 # translations and manage.py (tests, benchmarks and docs stay out).
@@ -33,6 +33,13 @@ ENV PATH=/opt/venv/bin:$PATH \
     DJANGO_SETTINGS_MODULE=gateway.settings.production \
     PROMETHEUS_MULTIPROC_DIR=/tmp/gateway-metrics \
     GATEWAY_COLLECTSTATIC=0
+# The footfall report's PDF: WeasyPrint lays it out with pango (bookworm's
+# 1.50; WeasyPrint needs >= 1.44) and DejaVu fonts, the only system libraries
+# the gateway needs.
+RUN apt-get update \
+    && apt-get install -y --no-install-recommends \
+        libpango-1.0-0=1.50.12+ds-1 libpangoft2-1.0-0=1.50.12+ds-1 fonts-dejavu-core=2.37-6 \
+    && rm -rf /var/lib/apt/lists/*
 RUN groupadd --system --gid 10001 gateway \
     && useradd --system --uid 10001 --gid gateway --no-create-home --home-dir /nonexistent --shell /usr/sbin/nologin gateway
 COPY --from=build /opt/venv /opt/venv

@@ -27,6 +27,13 @@ ensure_system_packages() {
   "$PY" -c 'import venv, ensurepip' >/dev/null 2>&1 || missing+=(python3-venv)
   [ -x "$(nginx_bin)" ] || missing+=(nginx)
   command -v curl >/dev/null 2>&1 || missing+=(curl)
+  # The footfall report: WeasyPrint prints its PDF through pango (Debian 12's
+  # 1.50; WeasyPrint needs >= 1.44) with DejaVu fonts; its tests look at the
+  # HTML in headless Chromium and read the PDF with poppler's pdftotext/pdftoppm.
+  compgen -G '/usr/lib/*/libpangoft2-1.0.so.0' >/dev/null || missing+=(libpango-1.0-0 libpangoft2-1.0-0)
+  [ -e /usr/share/fonts/truetype/dejavu/DejaVuSans.ttf ] || missing+=(fonts-dejavu-core)
+  command -v chromium >/dev/null 2>&1 || missing+=(chromium)
+  command -v pdftotext >/dev/null 2>&1 || missing+=(poppler-utils)
   if [ "${#missing[@]}" -gt 0 ]; then
     log "Installing ${missing[*]} with apt-get"
     as_root apt-get update -qq

@@ -32,8 +32,8 @@ class AnomalyAdmin(admin.ModelAdmin[Anomaly]):
 
 @admin.register(ReportRecipient)
 class ReportRecipientAdmin(admin.ModelAdmin[ReportRecipient]):
-    list_display = ("email", "store", "weekly", "monthly", "created_at")
-    list_filter = ("weekly", "monthly")
+    list_display = ("email", "store", "language", "weekly", "monthly", "created_at")
+    list_filter = ("language", "weekly", "monthly")
     search_fields = ("email", "store__code")
     raw_id_fields = ("store",)
 

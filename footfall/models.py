@@ -12,6 +12,7 @@ instead of millions."""
 
 import datetime as dt
 
+from django.conf import settings
 from django.db import models
 from django.db.models import F, Q
 
@@ -279,10 +280,19 @@ class ReportFrequency(models.TextChoices):
 
 
 class ReportRecipient(models.Model):
-    """Who receives a store's footfall reports by email."""
+    """Who receives a store's footfall reports by email, and in which
+    language (empty: the store's, French for a store in France, English
+    elsewhere: ``footfall.services.reports.recipient_language``)."""
 
     store = models.ForeignKey(Location, on_delete=models.CASCADE, related_name="footfall_report_recipients")
     email = models.EmailField()
+    language = models.CharField(
+        max_length=8,
+        choices=settings.LANGUAGES,
+        blank=True,
+        default="",
+        help_text="Language of the reports; empty: the store's (French in France, English elsewhere).",
+    )
     weekly = models.BooleanField(default=True)
     monthly = models.BooleanField(default=True)
     created_at = models.DateTimeField(auto_now_add=True)

@@ -6,7 +6,8 @@ numerators by summed denominators, never averages ratios:
 
 - visitors = entries = sum of ``in`` of entrance sensors;
 - passers-by = sum of ``in + out`` of window sensors (both walking directions);
-- conversion rate = tickets / visitors;
+- conversion rate = tickets / visitors, None when the period has no sales
+  at all (no till sent anything: unknown, not 0 %) or no visitors;
 - capture rate, two variants the industry uses, named in every response:
   ``entries_per_passerby`` = entries / passers-by (V-Count "draw-in rate"),
   ``entries_per_entries_and_passersby`` = entries / (entries + passers-by)
@@ -53,7 +54,7 @@ FORMULAS = {
     "of collection)",
     "revenue": "till revenue + totals of collected click-and-collect orders, in one currency",
     "conversion_rate": "tickets / visitors (click-and-collect pickups included: their shoppers walk in through "
-    "the entrance counter)",
+    "the entrance counter); null when no sales were received for the period",
     "sales_per_visitor": "revenue / visitors",
     "average_ticket": "revenue / tickets",
     "entrance_completeness": "covered seconds of entrance sensors / (active entrance sensors x seconds in the period)",
@@ -87,6 +88,8 @@ class PeriodKpis:
     sales_per_visitor: Decimal | None
     average_ticket: Decimal | None
     entrance_completeness: float | None
+    # The same share for window sensors (passers-by); not in the API body.
+    window_completeness: float | None = None
 
 
 @dataclass(frozen=True)
@@ -145,8 +148,8 @@ def _traffic(
         return {(label, kind): (int(i), int(o), float(c)) for label, kind, i, o, c in cursor.fetchall()}
 
 
-def _entrance_sensors_by_zone(store_ids: Sequence[int] | None) -> dict[str, int]:
-    sensors = Sensor.objects.filter(kind=SensorKind.ENTRANCE, is_active=True)
+def _sensors_by_zone(store_ids: Sequence[int] | None, kind: str) -> dict[str, int]:
+    sensors = Sensor.objects.filter(kind=kind, is_active=True)
     if store_ids is not None:
         sensors = sensors.filter(store_id__in=store_ids)
     return {row["store__time_zone"]: row["n"] for row in sensors.values("store__time_zone").annotate(n=Count("id"))}
@@ -185,12 +188,12 @@ def _period_kpis(
     traffic: dict[tuple[str, str], tuple[int, int, float]],
     sales: SalesTotals,
     capture_formula: str,
-    expected_seconds: float,
+    expected_seconds: dict[str, float],
     *,
     one_store: bool,
 ) -> PeriodKpis:
     entries, exits, covered = traffic.get((period.label, SensorKind.ENTRANCE), (0, 0, 0.0))
-    window_in, window_out, _covered = traffic.get((period.label, SensorKind.WINDOW), (0, 0, 0.0))
+    window_in, window_out, window_covered = traffic.get((period.label, SensorKind.WINDOW), (0, 0, 0.0))
     passersby = window_in + window_out
     currency, revenue = _one_currency(sales, period, one_store=one_store)
     capture_denominator = passersby if capture_formula == "entries_per_passerby" else entries + passersby
@@ -203,11 +206,14 @@ def _period_kpis(
         tickets=sales.tickets,
         currency=currency,
         revenue=revenue,
-        conversion_rate=_ratio(sales.tickets, entries),
+        # No sales rows at all (a store without tills, or tills that sent
+        # nothing) is an unknown conversion, not 0 %.
+        conversion_rate=_ratio(sales.tickets, entries) if sales.revenue else None,
         capture_rate=_ratio(entries, capture_denominator) if passersby else None,
         sales_per_visitor=_per(revenue, entries),
         average_ticket=_per(revenue, sales.tickets),
-        entrance_completeness=_ratio(covered, expected_seconds),
+        entrance_completeness=_ratio(covered, expected_seconds[SensorKind.ENTRANCE]),
+        window_completeness=_ratio(window_covered, expected_seconds[SensorKind.WINDOW]),
     )
 
 
@@ -224,7 +230,7 @@ def kpis_compute(
     ]
     traffic = _traffic(store_ids, periods)
     sales = _sales(store_ids, periods)
-    sensors_by_zone = _entrance_sensors_by_zone(store_ids)
+    sensors_by_zone = {kind: _sensors_by_zone(store_ids, kind) for kind in (SensorKind.ENTRANCE, SensorKind.WINDOW)}
     one_store = store_ids is not None and len(store_ids) == 1
     figures = {
         period.label: _period_kpis(
@@ -232,7 +238,7 @@ def kpis_compute(
             traffic,
             sales[period.label],
             capture_formula,
-            _expected_seconds(sensors_by_zone, period),
+            {kind: _expected_seconds(by_zone, period) for kind, by_zone in sensors_by_zone.items()},
             one_store=one_store,
         )
         for period in periods

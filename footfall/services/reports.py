@@ -1,30 +1,53 @@
 """Weekly and monthly store reports: an HTML email with charts inline
-(traffic by day and by hour, conversion, the previous period beside this
-one, the anomalies of the period) and the same as a PDF attachment, sent
-through Django's email backend.
+(traffic by day and by hour, conversion, a comparison period beside this
+one, the anomalies of the period in plain words) and the same HTML as a PDF
+attachment, sent through Django's email backend in each recipient's
+language (``footfall.services.report_render`` draws them).
+
+Comparisons are weekday to weekday, as retail compares a Saturday with a
+Saturday: a week with the week before; a month with the same number of days
+starting on the same weekday 4 weeks earlier (28 days, February of a common
+year) or 5 weeks earlier (35 days: the longer months, which 28 days would
+overlap); "last year" is the same days 52 weeks (364 days) earlier.
 
 Each store's report for a period is sent once: a ``ReportDispatch`` row,
 written in the same transaction as the sending, makes the scheduled task
 idempotent (a failed send rolls it back, so the next run retries)."""
 
 import datetime as dt
+from collections import defaultdict
 from dataclasses import dataclass
-from decimal import Decimal
-from email.mime.image import MIMEImage
 
 from django.conf import settings
-from django.core.mail import EmailMultiAlternatives
+from django.core import mail
 from django.db import IntegrityError, transaction
-from django.template.loader import render_to_string
 from django.utils import timezone
 
 from footfall.models import Anomaly, ReportDispatch, ReportFrequency, ReportRecipient
-from footfall.selectors.kpis import PeriodKpis, kpis_compute
+from footfall.selectors.kpis import COMPARISONS, PeriodKpis, kpis_compute
 from footfall.selectors.reports import DayFigures, anomalies_of_period, daily_figures, hourly_profile
-from footfall.services import report_charts
-from gateway.api.money import money_round
+from footfall.services.report_render import RenderedReport, report_message, store_report_render
 from inventory import local_time
 from inventory.models import Location
+
+LAST_YEAR_DAYS = dict(COMPARISONS)["same_period_last_year"]  # 364: 52 weeks, weekdays match
+# A report language for stores of these countries; English elsewhere.
+COUNTRY_LANGUAGES = {"FR": "fr"}
+
+
+@dataclass(frozen=True)
+class Span:
+    """Store-local days ``first`` .. ``last``."""
+
+    first: dt.date
+    last: dt.date
+
+    @property
+    def days(self) -> int:
+        return (self.last - self.first).days + 1
+
+    def shifted(self, days: int) -> "Span":
+        return Span(self.first - dt.timedelta(days=days), self.last - dt.timedelta(days=days))
 
 
 @dataclass(frozen=True)
@@ -34,15 +57,24 @@ class ReportPeriod:
     last: dt.date
 
     @property
-    def previous(self) -> "ReportPeriod":
-        return period_containing(self.frequency, self.first - dt.timedelta(days=1))
+    def span(self) -> Span:
+        return Span(self.first, self.last)
 
     @property
-    def label(self) -> str:
+    def comparison_shift(self) -> int:
+        """Days back to the comparison period: a whole number of weeks, so
+        every day meets the same weekday (see the module's docstring)."""
         if self.frequency == ReportFrequency.WEEKLY:
-            year, week, _ = self.first.isocalendar()
-            return f"week {year}-W{week:02d} ({self.first:%d %b} - {self.last:%d %b %Y})"
-        return self.first.strftime("%B %Y")
+            return 7
+        return 28 if self.span.days <= 28 else 35
+
+    @property
+    def comparison(self) -> Span:
+        return self.span.shifted(self.comparison_shift)
+
+    @property
+    def last_year(self) -> Span:
+        return self.span.shifted(LAST_YEAR_DAYS)
 
 
 def period_containing(frequency: str, day: dt.date) -> ReportPeriod:
@@ -55,11 +87,14 @@ def period_containing(frequency: str, day: dt.date) -> ReportPeriod:
 
 def last_complete_period(frequency: str, today: dt.date) -> ReportPeriod:
     """The latest week (Monday to Sunday) or month that ended before ``today``."""
-    return period_containing(frequency, today).previous
+    return period_containing(frequency, period_containing(frequency, today).first - dt.timedelta(days=1))
 
 
 @dataclass
 class StoreReport:
+    """A store's figures of a period, beside its comparison period and the
+    same days last year; independent of the language it is shown in."""
+
     store: Location
     period: ReportPeriod
     kpis: PeriodKpis
@@ -71,15 +106,11 @@ class StoreReport:
     previous_hourly: list[float]
     anomalies: list[Anomaly]
 
-    @property
-    def title(self) -> str:
-        return f"Footfall report {self.store.code} {self.store.name}, {self.period.label}"
-
 
 def store_report_build(*, store: Location, period: ReportPeriod) -> StoreReport:
-    previous = period.previous
+    comparison = period.comparison
     current = kpis_compute(store_ids=[store.pk], first=period.first, last=period.last)
-    before = kpis_compute(store_ids=[store.pk], first=previous.first, last=previous.last)
+    before = kpis_compute(store_ids=[store.pk], first=comparison.first, last=comparison.last)
     return StoreReport(
         store=store,
         period=period,
@@ -87,159 +118,66 @@ def store_report_build(*, store: Location, period: ReportPeriod) -> StoreReport:
         previous_kpis=before.current,
         last_year_kpis=current.same_period_last_year,
         days=daily_figures(store=store, first=period.first, last=period.last),
-        previous_days=daily_figures(store=store, first=previous.first, last=previous.last),
+        previous_days=daily_figures(store=store, first=comparison.first, last=comparison.last),
         hourly=hourly_profile(store=store, first=period.first, last=period.last),
-        previous_hourly=hourly_profile(store=store, first=previous.first, last=previous.last),
+        previous_hourly=hourly_profile(store=store, first=comparison.first, last=comparison.last),
         anomalies=anomalies_of_period(store=store, first=period.first, last=period.last),
     )
-
-
-# ------------------------------------------------------------------ rendering
-
-_KPI_LINES = [
-    ("Visitors", "visitors", "count"),
-    ("Passers-by", "passersby", "count"),
-    ("Tickets (tills and click-and-collect pickups)", "tickets", "count"),
-    ("Revenue", "revenue", "money"),
-    ("Conversion (tickets / visitors)", "conversion_rate", "percent"),
-    ("Capture rate (entries / passers-by)", "capture_rate", "percent"),
-    ("Sales per visitor", "sales_per_visitor", "money"),
-    ("Average ticket", "average_ticket", "money"),
-    ("Entrance data completeness", "entrance_completeness", "percent"),
-]
-
-
-def _value(kpis: PeriodKpis, key: str, kind: str) -> float | int | Decimal | None:
-    """The figure as shown: money rounded to its currency's minor unit."""
-    value: float | int | Decimal | None = getattr(kpis, key)
-    if kind == "money" and isinstance(value, Decimal) and kpis.currency is not None:
-        return money_round(value, kpis.currency)
-    return value
-
-
-def _number(kpis: PeriodKpis, key: str, kind: str) -> float | None:
-    value = _value(kpis, key, kind)
-    return None if value is None else float(value)
-
-
-def _shown(kpis: PeriodKpis, key: str, kind: str) -> str:
-    value = _value(kpis, key, kind)
-    if value is None:
-        return "-"
-    if kind == "money":
-        return f"{value} {kpis.currency}"
-    if kind == "percent":
-        return f"{float(value) * 100:.1f} %"
-    return f"{int(value):,}".replace(",", " ")
-
-
-def _change(now: PeriodKpis, before: PeriodKpis, key: str, kind: str) -> str:
-    a, b = _number(now, key, kind), _number(before, key, kind)
-    if a is None or b is None or b == 0:
-        return "-"
-    if kind == "percent":
-        return f"{(a - b) * 100:+.1f} pts"
-    return f"{(a - b) / b * 100:+.1f} %"
-
-
-def kpi_rows(report: StoreReport) -> list[list[str]]:
-    return [
-        [
-            label,
-            _shown(report.kpis, key, kind),
-            _shown(report.previous_kpis, key, kind),
-            _change(report.kpis, report.previous_kpis, key, kind),
-            _shown(report.last_year_kpis, key, kind),
-        ]
-        for label, key, kind in _KPI_LINES
-    ]
-
-
-def anomaly_rows(report: StoreReport) -> list[list[str]]:
-    tz = local_time.zone(report.store.time_zone)
-    rows = []
-    for anomaly in report.anomalies:
-        expected = "-" if anomaly.expected is None else f"{anomaly.expected:.0f}"
-        if anomaly.expected_low is not None and anomaly.expected_high is not None:
-            expected += f" ({anomaly.expected_low:.0f} to {anomaly.expected_high:.0f})"
-        rows.append(
-            [
-                anomaly.sensor.code,
-                anomaly.get_kind_display(),
-                f"{anomaly.period_start.astimezone(tz):%a %d %b %H:%M}",
-                f"{anomaly.period_end.astimezone(tz):%a %d %b %H:%M}",
-                f"{anomaly.actual:.2f}".rstrip("0").rstrip("."),
-                expected,
-                anomaly.method,
-            ]
-        )
-    return rows
-
-
-@dataclass(frozen=True)
-class RenderedReport:
-    subject: str
-    text: str
-    html: str
-    images: dict[str, bytes]
-    pdf: bytes
-    pdf_name: str
-
-
-def store_report_render(report: StoreReport) -> RenderedReport:
-    kpis, anomalies = kpi_rows(report), anomaly_rows(report)
-    context = {"report": report, "kpi_rows": kpis, "anomaly_rows": anomalies, "charts": list(report_charts.CHARTS)}
-    name = f"footfall-{report.store.code}-{report.period.frequency}-{report.period.first:%Y-%m-%d}.pdf"
-    return RenderedReport(
-        subject=report.title,
-        text=render_to_string("footfall/report_email.txt", context),
-        html=render_to_string("footfall/report_email.html", context),
-        images=report_charts.chart_images(report),
-        pdf=report_charts.report_pdf(report, kpis, anomalies),
-        pdf_name=name,
-    )
-
-
-def _message(rendered: RenderedReport, recipients: list[str]) -> EmailMultiAlternatives:
-    message = EmailMultiAlternatives(rendered.subject, rendered.text, settings.DEFAULT_FROM_EMAIL, recipients)
-    message.attach_alternative(rendered.html, "text/html")
-    for cid, png in rendered.images.items():
-        image = MIMEImage(png, "png")
-        image.add_header("Content-ID", f"<{cid}>")
-        image.add_header("Content-Disposition", "inline", filename=f"{cid}.png")
-        message.attach(image)
-    message.attach(rendered.pdf_name, rendered.pdf, "application/pdf")
-    return message
 
 
 # ------------------------------------------------------------------ sending
 
 
-def report_recipients(*, store: Location, frequency: str) -> list[str]:
+def store_language(store: Location) -> str:
+    """The report language of a store's recipients who chose none."""
+    return COUNTRY_LANGUAGES.get(store.country.upper(), "en")
+
+
+def recipient_language(recipient: ReportRecipient, store: Location) -> str:
+    known = {code for code, _name in settings.LANGUAGES}
+    return recipient.language if recipient.language in known else store_language(store)
+
+
+def report_recipients(*, store: Location, frequency: str) -> dict[str, list[str]]:
+    """The store's recipients of a weekly or monthly report by language
+    (language -> sorted addresses)."""
     flag = "weekly" if frequency == ReportFrequency.WEEKLY else "monthly"
-    return sorted(ReportRecipient.objects.filter(store=store, **{flag: True}).values_list("email", flat=True))
+    by_language: dict[str, list[str]] = defaultdict(list)
+    for recipient in ReportRecipient.objects.filter(store=store, **{flag: True}).order_by("email"):
+        by_language[recipient_language(recipient, store)].append(recipient.email)
+    return dict(by_language)
 
 
 def store_report_send(
     *,
     store: Location,
     period: ReportPeriod,
-    recipients: list[str] | None = None,
+    recipients: dict[str, list[str]] | None = None,
     force: bool = False,
-    rendered: RenderedReport | None = None,
+    report: StoreReport | None = None,
+    rendered: dict[str, RenderedReport] | None = None,
 ) -> ReportDispatch | None:
-    """Build and email the report (or send ``rendered``, already built);
+    """Build the report once, render it once per language (or use
+    ``rendered``, language -> already rendered) and email each recipient
+    theirs (``recipients``: language -> addresses, default the store's);
     None when it was already sent (unless ``force``) or nobody is to receive it."""
     recipients = recipients if recipients is not None else report_recipients(store=store, frequency=period.frequency)
+    recipients = {language: emails for language, emails in recipients.items() if emails}
     if not recipients:
         return None
+    everyone = sorted(email for emails in recipients.values() for email in emails)
     try:
         with transaction.atomic():
-            dispatch = _claim(store, period, recipients, force)
+            dispatch = _claim(store, period, everyone, force)
             if dispatch is None:
                 return None
-            rendered = rendered or store_report_render(store_report_build(store=store, period=period))
-            _message(rendered, recipients).send()
+            report = report or store_report_build(store=store, period=period)
+            done = rendered or {}
+            messages = [
+                report_message(done.get(language) or store_report_render(report, language=language), emails)
+                for language, emails in sorted(recipients.items())
+            ]
+            mail.get_connection().send_messages(messages)
             return dispatch
     except IntegrityError:  # a concurrent run claimed the same report first
         return None

@@ -89,6 +89,25 @@ def test_ratios_over_several_days_divide_sums_and_never_average_ratios(operator_
     assert current["average_ticket"] == {"amount": "17.50", "currency": "EUR"}  # 1400 / 80
 
 
+def test_conversion_without_any_sales_is_unknown_not_zero(operator_api, entrance):
+    # given a store whose door counted 400 people and whose tills sent nothing (it has none)
+    counts(operator_api, "PAR01-E1", "2026-03-10", 400, 390)
+    # when its KPIs are read
+    current = operator_api.get(KPIS, {"store": "PAR01", "from": "2026-03-10", "to": "2026-03-10"}).json()["current"]
+    # then conversion is null (unknown), not 0.0, and so is every sales figure
+    assert current["visitors"] == 400
+    assert current["conversion_rate"] is None
+    assert (current["revenue"], current["sales_per_visitor"], current["average_ticket"]) == (None, None, None)
+
+
+def test_a_till_that_sold_nothing_is_a_zero_conversion(operator_api, entrance):
+    # given tills that reported the day with no ticket: a known zero
+    counts(operator_api, "PAR01-E1", "2026-03-10", 400, 390)
+    operator_api.post(SALES, {"intervals": [sale("PAR01", "2026-03-10", 0, "0.00")]}, format="json")
+    current = operator_api.get(KPIS, {"store": "PAR01", "from": "2026-03-10", "to": "2026-03-10"}).json()["current"]
+    assert current["conversion_rate"] == 0.0
+
+
 def test_entrance_completeness_shows_missing_hours(operator_api, entrance):
     counts(operator_api, "PAR01-E1", "2026-03-10", 100, 100)  # one hour of the day
     current = operator_api.get(KPIS, {"store": "PAR01", "from": "2026-03-10", "to": "2026-03-10"}).json()["current"]

@@ -399,7 +399,8 @@ class KpiPeriodOutput(serializers.Serializer[Any]):
     conversion_rate = serializers.FloatField(
         allow_null=True,
         help_text="tickets / visitors (0.25 = 25 %), click-and-collect pickups included: their shoppers are "
-        "counted coming in.",
+        "counted coming in. Null when the period has no sales at all (a store without tills: unknown, not 0) "
+        "or no visitors.",
     )
     capture_rate = serializers.FloatField(allow_null=True, help_text="See capture_rate_formula.")
     sales_per_visitor = MoneySerializer(allow_null=True)
