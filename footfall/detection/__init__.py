@@ -18,9 +18,9 @@ Layers, each saying what it saw (methods: footfall reference, section B.6):
 Baselines (``baseline``): the same weekday (and hour) over previous weeks,
 the newest six usable ones within ten: public holidays of the store's
 country and region, the store's own closed, event and holiday days, hours
-without data and periods already judged faulty (the sensor's anomalies,
-open or resolved, except the judged kind's own anomaly still running) are
-left out. Closed days are never judged; event days are judged only for
+without data and periods already judged faulty (the sensor's anomalies of
+every kind, open or resolved; the judged period itself is never in its own
+baseline, which looks a week back or more) are left out. Closed days are never judged; event days are judged only for
 dead or missing data, never as spikes, drops or low days; holidays are not
 judged against ordinary days.
 
@@ -43,7 +43,8 @@ judged against ordinary days.
   usual traffic of those weekdays, added up over the days), ``share_of_usual``
   (the days' traffic / ``usual_day``) and ``baseline_weeks``; ``first``
   holds the first day's ``hours`` (open hours counted), ``z``, and for a
-  level shift its ``direction`` (down or up), ``run_days`` and ``run_z``.
+  level shift its ``direction`` (down or up), ``window_days`` and
+  ``window_z`` (the days judged together and their combined z-score).
 
 ``actual`` / ``expected`` add up over the periods of an anomaly (the day's
 or the hours' traffic against the usual), except ``reversed_direction``,
@@ -60,11 +61,11 @@ from footfall.detection.baseline import (
     SensorSeries,
     StoreCalendar,
 )
-from footfall.detection.days import SHIFT_MIN_DAYS, judge_days
+from footfall.detection.days import judge_days
 from footfall.detection.hours import judge_hours
 from footfall.detection.tracking import Changes, track
 from footfall.detection.verdicts import DAY_KINDS, METHODS, MIN_RUN, Verdict
-from footfall.models import Anomaly
+from footfall.models import Anomaly, AnomalyStatus
 from inventory import local_time
 
 __all__ = [
@@ -78,13 +79,23 @@ __all__ = [
     "SensorSeries",
     "StoreCalendar",
     "Verdict",
+    "catch_up",
     "judge_sensor",
+    "past_chunks",
     "window_periods",
 ]
 
+# An open anomaly whose last period is older than the window (a long
+# closure, a pause of the runs) widens the window back to it, so a fault
+# that goes on extends it, but never by more than this.
+MAX_CATCH_UP = dt.timedelta(days=7)
+# A past window is judged a week at a time: every baseline looks a week back
+# or more, so what one week finds is left out of the next weeks' baselines.
+PAST_CHUNK_DAYS = 7
+
 # Days before the judged hours whose day rules are judged again: a level
-# shift is known only on its third day, and then dates from its first.
-DAY_CONTEXT = dt.timedelta(days=SHIFT_MIN_DAYS - 1)
+# shift is known only on its fifth open day, and then dates from its first.
+DAY_CONTEXT = dt.timedelta(days=7)
 
 
 def window_periods(
@@ -103,6 +114,31 @@ def window_periods(
     return hours, days
 
 
+def catch_up(
+    start: dt.datetime, end: dt.datetime, stored: list[Anomaly], not_before: dt.datetime | None = None
+) -> dt.datetime:
+    """Widen a window starting at ``start`` back to the day before the end
+    of any open anomaly (so a fault going on is seen as consecutive), within
+    ``MAX_CATCH_UP`` and not before ``not_before``."""
+    ends = [a.period_end for a in stored if a.status == AnomalyStatus.OPEN]
+    if not ends:
+        return start
+    earliest = max(min(ends) - dt.timedelta(days=1), end - MAX_CATCH_UP)
+    if not_before is not None:
+        earliest = max(earliest, not_before)
+    return min(start, earliest)
+
+
+def past_chunks(first: dt.date, last: dt.date) -> list[tuple[dt.date, dt.date]]:
+    """``first`` .. ``last`` in chunks of ``PAST_CHUNK_DAYS`` days."""
+    out = []
+    while first <= last:
+        chunk_last = min(first + dt.timedelta(days=PAST_CHUNK_DAYS - 1), last)
+        out.append((first, chunk_last))
+        first = chunk_last + dt.timedelta(days=1)
+    return out
+
+
 def judge_sensor(
     *,
     series: SensorSeries,
@@ -113,8 +149,7 @@ def judge_sensor(
 ) -> Changes:
     """Judge one sensor's hours and days and apply the verdicts to its
     ``stored`` anomalies (updated in place with the new ones)."""
-    window_start = min([b.start for b in hours[:1] + days[:1]], default=dt.datetime.max.replace(tzinfo=dt.UTC))
-    exclusions = Exclusions(((a.kind, a.period_start, a.period_end) for a in stored), window_start)
+    exclusions = Exclusions((a.period_start, a.period_end) for a in stored)
     verdicts = judge_hours(series, calendar, exclusions, hours)
     for kind, items in judge_days(series, calendar, exclusions, days).items():
         verdicts.setdefault(kind, []).extend(items)

@@ -5,7 +5,6 @@ exits swapped."""
 import datetime as dt
 import math
 import statistics
-from collections.abc import Iterator
 from dataclasses import dataclass
 
 from footfall.detection.baseline import (
@@ -37,11 +36,15 @@ DAY_RELATIVE_FLOOR = 0.15
 # and beyond 3 spreads, at least 50 people short. A partly masked camera or a
 # moved counting line loses 30 to 70 % of the day, which no hour shows.
 LOW_DAY_SHARE, LOW_DAY_Z, LOW_DAY_MIN_SHORTFALL = 0.6, 3.0, 50.0
-# A level shift: consecutive open days each below 80 % (or above 125 %) of
-# their weekday's usual, together beyond 3.5 standard deviations (Stouffer:
-# sum of z / sqrt(days)); three days, so a single odd day is not a shift.
-SHIFT_LOW, SHIFT_HIGH, SHIFT_Z, SHIFT_MIN_DAYS = 0.8, 1.25, 3.5, 3
-_SHIFT_WALK_DAYS = 8  # days searched either side for the rest of a run (a week is shift enough)
+# A level shift: five consecutive open days whose median is below 80 % (or
+# above 125 %) of their weekdays' usual and whose z-scores together pass 4
+# standard deviations (Stouffer: sum of z / sqrt(5)). Five days, so one odd
+# day (a 30 % day has z about -4: -4 / sqrt(5) = -1.8) is never a shift, and
+# the median, so one real event inside a shift does not hide it. A day is in
+# the shift when such a window holds it and it lies on the shift's side of
+# its usual.
+SHIFT_LOW, SHIFT_HIGH, SHIFT_Z, SHIFT_DAYS = 0.8, 1.25, 4.0, 5
+_SHIFT_WALK_DAYS = 15  # calendar days searched either side for the window's other open days
 EXITS_RATIO, EXITS_MARGIN = 1.2, 20  # exits > 1.2 x entries + 20 over a day: |in - out| / max > 20 %
 REVERSED_BELOW = -0.25  # projection on the usual profile: about +1 normally, about -1 when swapped
 REVERSED_MAX_NOISE = 0.35  # standard error of the projection above which the day is not judged
@@ -93,8 +96,8 @@ class DayFigure:
 class _DayJudge:
     def __init__(self, series: SensorSeries, calendar: StoreCalendar, exclusions: Exclusions):
         self.series, self.calendar = series, calendar
-        self.excluded = {kind: exclusions.for_kind(kind) for kind in AnomalyKind.values}
-        self._figures: dict[tuple[dt.date, str], DayFigure | None] = {}
+        self.excluded = exclusions.spans
+        self._figures: dict[dt.date, DayFigure | None] = {}
 
     # ---------------------------------------------------------- day totals
 
@@ -115,35 +118,40 @@ class _DayJudge:
         traffic = sum(self.series.traffic(s) for s in stats if s is not None)
         return float(traffic), len(hours), (hours[0], hours[-1] + dt.timedelta(hours=1))
 
-    def _baseline(self, day: dt.date, kind: str) -> Baseline | None:
+    def _baseline(self, day: dt.date) -> Baseline | None:
         values = []
         for weeks in range(1, BASELINE_LOOKBACK_WEEKS + 1):
             earlier = day - dt.timedelta(weeks=weeks)
             total = self._total(earlier) if self.calendar.is_ordinary(earlier) else None
-            if total is not None and not overlaps(self.excluded[kind], *total[2]):
+            if total is not None and not overlaps(self.excluded, *total[2]):
                 values.append(total[0])
             if len(values) == BASELINE_WEEKS:
                 break
         return robust_baseline(values, DAY_RELATIVE_FLOOR)
 
-    def figure(self, day: dt.date, kind: str) -> DayFigure | None:
-        key = (day, kind)
+    def figure(self, day: dt.date) -> DayFigure | None:
+        key = day
         if key not in self._figures:
             total = self._total(day)
-            baseline = self._baseline(day, kind) if total is not None else None
+            baseline = self._baseline(day) if total is not None else None
             self._figures[key] = DayFigure(day, total[2], total[0], total[1], baseline) if total and baseline else None
         return self._figures[key]
 
     def _has_dead_hours(self, day: dt.date) -> bool:
-        """An open hour at zero where people usually come: the hourly rules
-        explain that day, not a masked camera."""
+        """Two consecutive open hours at zero where people usually come (what
+        the zero-count rule raises): the hourly rules explain that day, not a
+        masked camera."""
+        dead = 0
         for start in self.open_hours(day):
             stat = self.series.hours.get(start)
-            if stat is not None and self.series.traffic(stat) == 0:
+            zero = stat is not None and self.series.traffic(stat) == 0
+            if zero:
                 local = start.astimezone(self.calendar.tz)
                 usual = usable(hour_history(self.series, local, self.calendar, self.series.traffic), [])
-                if len(usual) >= BASELINE_MIN_SAMPLES and statistics.median(usual) >= ZERO_MIN_MEDIAN:
-                    return True
+                zero = len(usual) >= BASELINE_MIN_SAMPLES and statistics.median(usual) >= ZERO_MIN_MEDIAN
+            dead = dead + 1 if zero else 0
+            if dead >= 2:
+                return True
         return False
 
     def _judgeable(self, day: dt.date) -> bool:
@@ -155,7 +163,7 @@ class _DayJudge:
         if not self._judgeable(day):
             return None  # closed, a holiday or an event: not an ordinary day
         kind = AnomalyKind.LOW_DAY_VOLUME
-        figure = self.figure(day, kind)
+        figure = self.figure(day)
         span = _day_span(day, self.calendar)
         if figure is None or self._has_dead_hours(day):
             return Verdict(kind, *span, None)
@@ -170,52 +178,55 @@ class _DayJudge:
 
     # ---------------------------------------------------------- level shift
 
-    def _direction(self, day: dt.date) -> tuple[int, DayFigure | None]:
-        figure = self.figure(day, AnomalyKind.LEVEL_SHIFT)
-        if figure is None:
-            return 0, None
-        return (-1 if figure.share < SHIFT_LOW else 1 if figure.share > SHIFT_HIGH else 0), figure
-
-    def _neighbours(self, day: dt.date, step: int) -> Iterator[dt.date]:
+    def _neighbours(self, day: dt.date, step: int) -> tuple[list[DayFigure], bool]:
+        """Up to ``SHIFT_DAYS`` - 1 judgeable days next to ``day`` with their
+        figures, nearest first, and whether the walk stopped on one without
+        figures (no data yet: the window may still fill)."""
+        out: list[DayFigure] = []
         for k in range(1, _SHIFT_WALK_DAYS):
             other = day + dt.timedelta(days=step * k)
-            if self._judgeable(other):
-                yield other
-
-    def _run_side(self, day: dt.date, step: int, direction: int) -> tuple[list[DayFigure], bool]:
-        """Neighbouring days shifted the same way, and whether the walk
-        stopped on a day without figures (so the run may go on)."""
-        run: list[DayFigure] = []
-        for other in self._neighbours(day, step):
-            side, figure = self._direction(other)
+            if not self._judgeable(other):
+                continue
+            figure = self.figure(other)
             if figure is None:
-                return run, True
-            if side != direction:
-                return run, False
-            run.append(figure)
-        return run, False
+                return out, True
+            out.append(figure)
+            if len(out) == SHIFT_DAYS - 1:
+                return out, False
+        return out, False
 
     def level_shift(self, day: dt.date) -> Verdict | None:
         if not self._judgeable(day):
             return None
         kind = AnomalyKind.LEVEL_SHIFT
         span = _day_span(day, self.calendar)
-        direction, figure = self._direction(day)
+        figure = self.figure(day)
         if figure is None:
             return Verdict(kind, *span, None)
+        before, _ = self._neighbours(day, -1)
+        after, open_ended = self._neighbours(day, +1)
+        days = [*reversed(before), figure, *after]
+        at = len(before)
+        fault, best, incomplete = False, 0.0, False
+        for first in range(max(0, at - SHIFT_DAYS + 1), at + 1):
+            window = days[first : first + SHIFT_DAYS]
+            if len(window) < SHIFT_DAYS:
+                incomplete = True
+                continue
+            combined = sum(f.baseline.z(f.traffic) for f in window) / math.sqrt(SHIFT_DAYS)
+            share = statistics.median(f.share for f in window)
+            down = combined <= -SHIFT_Z and share < SHIFT_LOW
+            up = combined >= SHIFT_Z and share > SHIFT_HIGH
+            if (down or up) and _inside_shift(window, at - first, down) and abs(combined) > abs(best):
+                fault, best = True, combined
+        verdict_fault: bool | None = fault
+        if not fault and incomplete and open_ended:
+            verdict_fault = None  # the next days may complete a window
         b = figure.baseline
         detail = figure.detail()
-        if direction == 0:
-            return Verdict(kind, *span, False, "day_traffic", figure.traffic, b.median, None, None, detail)
-        before, _ = self._run_side(day, -1, direction)
-        after, open_ended = self._run_side(day, +1, direction)
-        run = [*before, figure, *after]
-        combined = sum(f.baseline.z(f.traffic) for f in run) / math.sqrt(len(run))
-        fault: bool | None = len(run) >= SHIFT_MIN_DAYS and abs(combined) >= SHIFT_Z
-        if not fault and open_ended:
-            fault = None  # the next days may carry the shift on
-        detail |= {"direction": "down" if direction < 0 else "up", "run_days": len(run), "run_z": round(combined, 2)}
-        return Verdict(kind, *span, fault, "day_traffic", figure.traffic, b.median, None, None, detail)
+        if fault:
+            detail |= {"direction": "down" if best < 0 else "up", "window_days": SHIFT_DAYS, "window_z": round(best, 2)}
+        return Verdict(kind, *span, verdict_fault, "day_traffic", figure.traffic, b.median, None, None, detail)
 
     # ---------------------------------------------------------- direction
 
@@ -237,7 +248,6 @@ class _DayJudge:
         if not self.calendar.is_ordinary(day):
             return None
         products = norm = variance = 0.0
-        excluded = self.excluded[AnomalyKind.REVERSED_DIRECTION]
         # Every hour of the day: the hour after closing (the last shoppers and
         # the staff leave) and the one before opening carry the strongest signal.
         for hour in local_time.hour_buckets(day, day, self.calendar.tz):
@@ -246,7 +256,7 @@ class _DayJudge:
                 continue
             local = hour.start.astimezone(self.calendar.tz)
             history = hour_history(self.series, local, self.calendar, _balance)
-            usual = usable(history, excluded)
+            usual = usable(history, self.excluded)
             if len(usual) < BASELINE_MIN_SAMPLES:
                 continue
             profile = statistics.median(usual)
@@ -269,6 +279,16 @@ class _DayJudge:
             None,
             detail,
         )
+
+
+def _inside_shift(window: list[DayFigure], position: int, down: bool) -> bool:
+    """Whether the day at ``position`` lies between the window's first and
+    last days that are clearly shifted (beyond halfway to the shift's
+    threshold): a milder day inside a shift is part of it, one at its edge
+    (the day the level came back) is not."""
+    halfway = 1 - (1 - SHIFT_LOW) / 2 if down else 1 + (SHIFT_HIGH - 1) / 2
+    shifted = [i for i, f in enumerate(window) if (f.share < halfway if down else f.share > halfway)]
+    return bool(shifted) and shifted[0] <= position <= shifted[-1]
 
 
 def _balance(stat: HourStat) -> float:

@@ -31,13 +31,9 @@ from partners.services import NewEvent, events_record
 
 # Hours judged on each run; runs overlap, which is harmless (see module doc).
 DEFAULT_WINDOW = dt.timedelta(hours=48)
-# An open anomaly whose last period is older than the window (a long
-# closure, a pause of the runs) widens the window back to it, so a fault
-# that goes on extends it, but never by more than this.
-MAX_CATCH_UP = dt.timedelta(days=7)
 # History loaded before the judged window: the baseline weeks, and the days
 # a level shift's run is followed back over.
-HISTORY = dt.timedelta(weeks=detection.BASELINE_LOOKBACK_WEEKS, days=10)
+HISTORY = dt.timedelta(weeks=detection.BASELINE_LOOKBACK_WEEKS, days=16)
 
 
 def grace() -> dt.timedelta:
@@ -60,20 +56,20 @@ def anomalies_judge_period(
     *, store: Location, first: dt.date, last: dt.date, on_day: Callable[[dt.date], None] | None = None
 ) -> list[Anomaly]:
     """Judge the store-local days ``first`` .. ``last`` as the live runs
-    would have: one day after the other, each with the live window ending at
-    its midnight, so each day's baselines leave out the faults found on the
-    days before. Nothing before ``first`` is judged. Judging the same days
-    again changes nothing. Returns the anomalies opened."""
+    would have: a week after the other (``detection.PAST_CHUNK_DAYS``; a
+    baseline looks a week back or more, so the faults found in one chunk are
+    left out of the next ones' baselines, as live), nothing before ``first``.
+    Judging the same days again changes nothing. Returns the anomalies
+    opened; ``on_day`` is told each day judged."""
     tz = local_time.zone(store.time_zone)
     floor = local_time.day_start(first, tz)
     opened: list[Anomaly] = []
-    day = first
-    while day <= last:
-        end = local_time.day_start(day + dt.timedelta(days=1), tz)
-        opened += _judge(store, max(end - DEFAULT_WINDOW, floor), end, not_before=floor)
+    for chunk_first, chunk_last in detection.past_chunks(first, last):
+        start, end = local_time.days_span(chunk_first, chunk_last, tz)
+        opened += _judge(store, start, end, not_before=floor)
         if on_day is not None:
-            on_day(day)
-        day += dt.timedelta(days=1)
+            for offset in range((chunk_last - chunk_first).days + 1):
+                on_day(chunk_first + dt.timedelta(days=offset))
     return opened
 
 
@@ -87,7 +83,7 @@ def _judge(
         if not try_lock_store_for_anomaly_check(store_id=store.pk):
             return []
         stored = _stored(sensors, start - HISTORY)
-        start = _catch_up(start, end, stored, not_before)
+        start = detection.catch_up(start, end, [a for items in stored.values() for a in items], not_before)
         tz = local_time.zone(store.time_zone)
         hours, days = detection.window_periods(tz, start, end, not_before)
         if not hours and not days:
@@ -116,20 +112,6 @@ def _stored(sensors: list[Sensor], since: dt.datetime) -> dict[int, list[Anomaly
     for anomaly in rows.order_by("period_start", "pk"):
         stored[anomaly.sensor_id].append(anomaly)
     return stored
-
-
-def _catch_up(
-    start: dt.datetime, end: dt.datetime, stored: dict[int, list[Anomaly]], not_before: dt.datetime | None
-) -> dt.datetime:
-    """Widen the window back to the last period of any open anomaly, within
-    ``MAX_CATCH_UP`` and not before ``not_before``."""
-    ends = [a.period_end for items in stored.values() for a in items if a.status == AnomalyStatus.OPEN]
-    if not ends:
-        return start
-    earliest = max(min(ends) - dt.timedelta(days=1), end - MAX_CATCH_UP)
-    if not_before is not None:
-        earliest = max(earliest, not_before)
-    return min(start, earliest)
 
 
 def store_calendar(store: Location, first: dt.datetime, last: dt.datetime) -> detection.StoreCalendar:
