@@ -21,11 +21,11 @@ BASELINE_LOOKBACK_WEEKS = 10
 BASELINE_MIN_SAMPLES = 3  # fewer usable weeks: not judged
 BASELINE_MIN_COVERAGE = 0.9
 MAD_TO_SIGMA = 1.4826  # MAD of a normal distribution x 1.4826 = its standard deviation
-# An hour's week-to-week swing beyond Poisson noise (groups, meetings, the
-# weather): on the CalIt2 weekday hours 9 % / 22 % / 28 % (quartiles), 8 %
-# in the simulator. The spread never goes below the upper quartile.
-RELATIVE_FLOOR = 0.25
+RELATIVE_FLOOR = 0.10  # week-to-week swings of 10 % are ordinary retail (weather, promotions)
 Z_LIMIT = 4.0  # the reference's spike / drop threshold
+# A low day: under 60 % of the usual (a manager's "less than two thirds"). A
+# partly masked camera or a moved counting line loses 30 to 70 % of the day.
+LOW_DAY_SHARE = 0.6
 
 
 @dataclass(frozen=True)

@@ -12,6 +12,7 @@ from footfall.detection.baseline import (
     BASELINE_MIN_COVERAGE,
     BASELINE_MIN_SAMPLES,
     BASELINE_WEEKS,
+    LOW_DAY_SHARE,
     Baseline,
     Exclusions,
     HourStat,
@@ -32,10 +33,9 @@ from inventory import local_time
 # weather, a promotion nearby, paydays): 15 % on the simulator's days and
 # the CalIt2 weekdays (median absolute deviation of 8 to 14 % of the median).
 DAY_RELATIVE_FLOOR = 0.15
-# A low day: under 60 % of the usual (a manager's "less than two thirds")
-# and beyond 3 spreads, at least 50 people short. A partly masked camera or a
-# moved counting line loses 30 to 70 % of the day, which no hour shows.
-LOW_DAY_SHARE, LOW_DAY_Z, LOW_DAY_MIN_SHORTFALL = 0.6, 3.0, 50.0
+# A low day: under LOW_DAY_SHARE of the usual, beyond 3 spreads, and at
+# least 50 people short (fewer is nothing a manager acts on).
+LOW_DAY_Z, LOW_DAY_MIN_SHORTFALL = 3.0, 50.0
 # A level shift: five consecutive open days whose median is below 80 % (or
 # above 125 %) of their weekdays' usual and whose z-scores together pass 4
 # standard deviations (Stouffer: sum of z / sqrt(5)). Five days, so one odd
@@ -283,11 +283,10 @@ class _DayJudge:
 
 def _inside_shift(window: list[DayFigure], position: int, down: bool) -> bool:
     """Whether the day at ``position`` lies between the window's first and
-    last days that are clearly shifted (beyond halfway to the shift's
-    threshold): a milder day inside a shift is part of it, one at its edge
-    (the day the level came back) is not."""
-    halfway = 1 - (1 - SHIFT_LOW) / 2 if down else 1 + (SHIFT_HIGH - 1) / 2
-    shifted = [i for i, f in enumerate(window) if (f.share < halfway if down else f.share > halfway)]
+    last days that are shifted on their own (beyond the shift's threshold):
+    a milder day inside a shift is part of it, one at its edges (the day
+    before it, the day the level came back) is not."""
+    shifted = [i for i, f in enumerate(window) if (f.share < SHIFT_LOW if down else f.share > SHIFT_HIGH)]
     return bool(shifted) and shifted[0] <= position <= shifted[-1]
 
 

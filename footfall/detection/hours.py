@@ -8,6 +8,9 @@ from collections.abc import Iterator
 from dataclasses import replace
 
 from footfall.detection.baseline import (
+    BASELINE_MIN_COVERAGE,
+    LOW_DAY_SHARE,
+    RELATIVE_FLOOR,
     Z_LIMIT,
     Baseline,
     Exclusions,
@@ -39,6 +42,11 @@ SPIKE_MIN_EXCESS = 20.0
 # spike alone is one hour, so it must clear 5 spreads; a drop or a zero hour,
 # held over several hours, 4.
 SPIKE_Z = 5.0
+# And the upper tail is wide: an hour's week-to-week swing beyond Poisson
+# noise is 9 % / 22 % / 28 % (quartiles) on the CalIt2 weekday hours (groups,
+# meetings), 8 % in the simulator; a spike's spread never goes below the
+# upper quartile.
+SPIKE_RELATIVE_FLOOR = 0.25
 # A drop: consecutive open hours each under half their usual, together
 # beyond 4 standard deviations (sum of z / sqrt(hours): low counts are
 # smoothed over the run, reference B.6 item 9, so a small store's drop shows
@@ -50,6 +58,10 @@ DROP_SHARE, DROP_MIN_HOURS, DROP_MIN_SHORTFALL = 0.5, 2, 10.0
 # a mean of 3), so an (entries, exits) pair repeats three times in a row with
 # probability under (0.16^2)^3 = 2e-5 at that mean: four hours in a row.
 STUCK_MIN_HOURS = 4
+# ... of at least 10 people (entries and exits): a sensor counting one way
+# only, around 3 an hour, repeats itself three times in a row with chance
+# 0.16^3 = 0.4 %, every week somewhere; at 10 (P about 0.09) it is 0.07 %.
+STUCK_MIN_PEOPLE = 10
 _HOUR = dt.timedelta(hours=1)
 _WALK_LIMIT = 24 * 8  # hours searched for the neighbouring open hours (a long weekend and some)
 
@@ -70,14 +82,15 @@ class _HourJudge:
     def __init__(self, series: SensorSeries, calendar: StoreCalendar, exclusions: Exclusions):
         self.series, self.calendar = series, calendar
         self.excluded = exclusions.spans
-        self._baselines: dict[dt.datetime, Baseline | None] = {}
+        self._baselines: dict[tuple[dt.datetime, float], Baseline | None] = {}
 
-    def baseline(self, start: dt.datetime) -> Baseline | None:
-        if start not in self._baselines:
+    def baseline(self, start: dt.datetime, relative_floor: float = RELATIVE_FLOOR) -> Baseline | None:
+        key = (start, relative_floor)
+        if key not in self._baselines:
             local = start.astimezone(self.calendar.tz)
             history = hour_history(self.series, local, self.calendar, self.series.traffic)
-            self._baselines[start] = robust_baseline(usable(history, self.excluded))
-        return self._baselines[start]
+            self._baselines[key] = robust_baseline(usable(history, self.excluded), relative_floor)
+        return self._baselines[key]
 
     def hour(self, bucket: local_time.Bucket) -> list[Verdict]:
         series, calendar = self.series, self.calendar
@@ -111,11 +124,28 @@ class _HourJudge:
             out.append(_judge_zero(x, self.baseline(bucket.start), span))
         if calendar.is_event(day):
             return out  # an event draws crowds: no spike, no drop
-        out.append(_judge_spike(x, self.baseline(bucket.start), span))
+        out.append(_judge_spike(x, self.baseline(bucket.start, SPIKE_RELATIVE_FLOOR), span))
         out.append(self.drop(bucket.start, x))
         return out
 
     # ---------------------------------------------------------- drop
+
+    def _day_is_low(self, start: dt.datetime) -> bool:
+        """Whether the hour's whole day is known and low as a whole (under
+        ``LOW_DAY_SHARE`` of the usual of its open hours): a shortfall spread
+        over the day is the day rule's (``low_day_volume``), not a drop."""
+        day = start.astimezone(self.calendar.tz).date()
+        total = usual = 0.0
+        for bucket in local_time.hour_buckets(day, day, self.calendar.tz):
+            if self.calendar.open_state(bucket.start.astimezone(self.calendar.tz)) == "closed":
+                continue
+            stat = self.series.hours.get(bucket.start)
+            baseline = self.baseline(bucket.start)
+            if stat is None or stat.coverage < BASELINE_MIN_COVERAGE or baseline is None:
+                return False
+            total += self.series.traffic(stat)
+            usual += baseline.median
+        return usual > 0 and total < LOW_DAY_SHARE * usual
 
     def _low(self, start: dt.datetime) -> tuple[bool, float, Baseline] | None:
         """Whether the hour is under ``DROP_SHARE`` of its usual (with its
@@ -161,7 +191,11 @@ class _HourJudge:
         # hours with nobody at all only are the zero-count rule's (a dead sensor)
         somebody = any(v > 0 for v, _ in run)
         fault: bool | None = (
-            somebody and len(run) >= DROP_MIN_HOURS and combined < -Z_LIMIT and shortfall >= DROP_MIN_SHORTFALL
+            somebody
+            and not self._day_is_low(start)
+            and len(run) >= DROP_MIN_HOURS
+            and combined < -Z_LIMIT
+            and shortfall >= DROP_MIN_SHORTFALL
         )
         if not fault and open_ended:
             fault = None  # the next hours may carry the drop on
@@ -236,7 +270,7 @@ def _same_run(series: SensorSeries, calendar: StoreCalendar, start: dt.datetime,
 def _judge_stuck(series: SensorSeries, calendar: StoreCalendar, start: dt.datetime) -> Verdict:
     stat = series.hours[start]
     span = (start, start + _HOUR)
-    if stat.in_count + stat.out_count == 0:  # repeated zeros are the zero-count rule's
+    if stat.in_count + stat.out_count < STUCK_MIN_PEOPLE:  # repeated zeros are the zero-count rule's
         return Verdict(AnomalyKind.STUCK_COUNTER, *span, False, "repeated_hours", 0.0)
     before, _ = _same_run(series, calendar, start, -1)
     after, open_ended = _same_run(series, calendar, start, +1)

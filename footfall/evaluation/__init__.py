@@ -58,10 +58,11 @@ class Source:
         return ((self.last - self.judged_from).days + 1) / 7
 
 
-def simulator_source(weeks: int = 12, seed: int = 20260316) -> Source:
+def simulator_source(weeks: int = 12, seed: int = 20260316, daily_visitors: int = 900) -> Source:
     """The simulator's Paris store (Monday to Saturday, 09:00-20:00)."""
     first = dt.date(2026, 3, 2)  # a Monday; the weeks run across the spring DST change and May's holidays
-    rows = simulation.clean_series(first, weeks * 7, seed=seed)
+    profile = simulation.StoreProfile(daily_visitors=daily_visitors)
+    rows = simulation.clean_series(first, weeks * 7, seed=seed, profile=profile)
     hours = {str(day): [["09:00", "20:00"]] for day in range(1, 7)}
     calendar = StoreCalendar(simulation.PARIS, hours, "FR")
     stats = {start: HourStat(r.in_count, r.out_count, 1.0) for start, r in rows.items()}

@@ -18,8 +18,9 @@ What each one imitates:
   wired onto this line);
 - ``low_day_volume``: a day at 30 % of its traffic (a camera partly masked
   for the day);
-- ``stuck_counter``: five open hours repeating the first one's figures (a
-  frozen device re-sending its last value);
+- ``stuck_counter``: five open hours repeating the first one's figures, an
+  hour of at least 10 people in and out (a frozen device re-sending its
+  last value);
 - ``level_shift``: ten days at 55 % or at 160 % (a counting line moved)."""
 
 import datetime as dt
@@ -150,12 +151,17 @@ def low_day(rows: Rows, calendar: StoreCalendar, day: dt.date, rng: np.random.Ge
 
 def stuck(rows: Rows, calendar: StoreCalendar, day: dt.date, rng: np.random.Generator) -> Fault:
     hours = open_hours(calendar, day)
-    candidates = [i for i in range(len(hours) - 4) if rows.get(hours[i], HourStat(0, 0, 0)).in_count > 0]
+    # a counter stuck at 10 people or more an hour (the rule's scope: fewer repeat by chance)
+    candidates = [i for i in range(len(hours) - 4) if _people(rows.get(hours[i])) >= 10]
     first = candidates[int(rng.integers(0, len(candidates)))]
     frozen = rows[hours[first]]
     for start in hours[first : first + 5]:
         rows[start] = frozen
     return Fault(AnomalyKind.STUCK_COUNTER, *_span(hours[first : first + 5]))
+
+
+def _people(stat: HourStat | None) -> int:
+    return stat.in_count + stat.out_count if stat is not None else 0
 
 
 SHIFT_DAYS = 10
