@@ -43,24 +43,27 @@ METHODS: dict[str, str] = {
     AnomalyKind.MISSING_DATA: "completeness (received interval time x device samples ratio) below 0.5 "
     "in an hour the store is open",
     AnomalyKind.ZERO_COUNTS: "zero counts in open hours where the same weekday and hour of the previous "
-    "ordinary weeks not judged faulty has a median of at least 5; two consecutive open hours",
-    AnomalyKind.CLOSED_HOURS_COUNTS: "at least 10 entries in an hour the store is closed, and above the usual "
+    "6 ordinary weeks not judged faulty has a median of at least 5; two consecutive open hours",
+    AnomalyKind.CLOSED_HOURS_COUNTS: "at least 20 entries in an hour the store is closed, and above the usual "
     "for that weekday and hour (median + 4 x spread)",
-    AnomalyKind.SPIKE: "above median + 4 x spread and at least 20 people above the median of the same weekday "
+    AnomalyKind.SPIKE: "above median + 5 x spread and at least 20 people above the median of the same weekday "
     "and hour over the previous 6 ordinary weeks not judged faulty "
-    "(spread = max(1.4826 x MAD, sqrt(median + (0.1 x median)^2)))",
-    AnomalyKind.DROP: "below median - 4 x spread and at least 10 people below the median of the same weekday "
-    "and hour over the previous 6 ordinary weeks not judged faulty "
-    "(spread = max(1.4826 x MAD, sqrt(median + (0.1 x median)^2))); two consecutive open hours",
+    "(spread = max(1.4826 x MAD, sqrt(median + (0.25 x median)^2)))",
+    AnomalyKind.DROP: "consecutive open hours each under half the median of their weekday and hour over the "
+    "previous 6 ordinary weeks not judged faulty, together beyond 4 spreads (sum of z / sqrt(hours); "
+    "spread = max(1.4826 x MAD, sqrt(median + (0.1 x median)^2))) and at least 10 people short; "
+    "a whole day under 60 % is left to low_day_volume",
     AnomalyKind.REVERSED_DIRECTION: "exits minus entries, hour by hour over the day, projected on the usual "
     "profile of that weekday (median of the previous ordinary weeks): about +1 normally, about -1 when "
     "entries and exits are swapped; flagged below -0.25",
     AnomalyKind.EXITS_EXCEED_ENTRIES: "exits above 1.2 x entries + 20 over the day",
     AnomalyKind.LOW_DAY_VOLUME: "the day's traffic over its open hours below 60 % of the median of the same "
-    "weekday over the previous 6 ordinary weeks not judged faulty, and below median - 3 x spread "
-    "(spread = max(1.4826 x MAD, sqrt(median + (0.15 x median)^2))), at least 50 people short; "
+    "weekday over the previous 6 ordinary weeks not judged faulty, below median - 3 x spread "
+    "(spread = max(1.4826 x MAD, sqrt(median + (0.15 x median)^2))) and at least 50 people short; "
     "days with missing or dead hours are left to the hourly rules",
-    AnomalyKind.STUCK_COUNTER: "the same non-zero entries and exits repeated over at least 4 consecutive open hours",
-    AnomalyKind.LEVEL_SHIFT: "at least 3 consecutive open days each below 80 % (or above 125 %) of the usual "
-    "for their weekday, together beyond 3.5 standard deviations (sum of the days' z-scores / sqrt(days))",
+    AnomalyKind.STUCK_COUNTER: "the same entries and exits (at least 10 people) repeated over at least 4 "
+    "consecutive open hours",
+    AnomalyKind.LEVEL_SHIFT: "five consecutive open days whose median is below 80 % (or above 125 %) of the "
+    "usual for their weekdays and whose z-scores together pass 4 (sum of z / sqrt(5)); the days from the "
+    "first to the last one shifted on its own",
 }
