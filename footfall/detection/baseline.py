@@ -112,20 +112,27 @@ def overlaps(spans: list[Span], start: dt.datetime, end: dt.datetime) -> bool:
 
 @dataclass(frozen=True)
 class Baseline:
+    """Median and spread of the usual. Traffic is skewed upwards (events add
+    people, little takes them away), so a value below the median is measured
+    against the spread of the weeks below it (``low_spread``), one above
+    against the spread of all of them."""
+
     median: float
     spread: float
     samples: int
+    low_spread: float = 0.0
 
     @property
     def low(self) -> float:
-        return max(self.median - Z_LIMIT * self.spread, 0.0)
+        return max(self.median - Z_LIMIT * (self.low_spread or self.spread), 0.0)
 
     @property
     def high(self) -> float:
         return self.median + Z_LIMIT * self.spread
 
     def z(self, value: float) -> float:
-        return (value - self.median) / self.spread
+        below = value < self.median and self.low_spread
+        return (value - self.median) / (self.low_spread if below else self.spread)
 
 
 def robust_baseline(values: list[float], relative_floor: float = RELATIVE_FLOOR) -> Baseline | None:
@@ -133,11 +140,13 @@ def robust_baseline(values: list[float], relative_floor: float = RELATIVE_FLOOR)
         return None
     median = statistics.median(values)
     mad = statistics.median(abs(v - median) for v in values)
+    below = [median - v for v in values if v <= median]
+    low_mad = statistics.median(below) if below else mad
     # Never below what ordinary variation gives: Poisson noise of the count
     # (variance = mean) plus a day-to-day swing of ``relative_floor``, in quadrature.
-    floor = math.sqrt(median + (relative_floor * median) ** 2)
-    spread = max(MAD_TO_SIGMA * mad, floor, 1.0)
-    return Baseline(median, spread, len(values))
+    floor = max(math.sqrt(median + (relative_floor * median) ** 2), 1.0)
+    spread = max(MAD_TO_SIGMA * mad, floor)
+    return Baseline(median, spread, len(values), max(MAD_TO_SIGMA * low_mad, floor))
 
 
 @dataclass(frozen=True)
