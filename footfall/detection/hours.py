@@ -104,16 +104,17 @@ class _HourJudge:
         out: list[Verdict] = []
         if state == "open":
             missing = stat.coverage < MISSING_BELOW
-            out.append(
-                Verdict(AnomalyKind.MISSING_DATA, *span, missing, "covered_seconds", stat.coverage * 3600, 3600.0)
-            )
+            detail = {"hour": local.isoformat()}
+            covered = stat.coverage * 3600
+            kind = AnomalyKind.MISSING_DATA
+            out.append(Verdict(kind, *span, missing, "covered_seconds", covered, 3600.0, detail=detail))
             if missing:
                 unjudged = (AnomalyKind.ZERO_COUNTS, AnomalyKind.DROP, AnomalyKind.SPIKE, AnomalyKind.STUCK_COUNTER)
                 return out + [Verdict(kind, *span, None) for kind in unjudged]
         if state == "closed":
             if series.kind == SensorKind.WINDOW:  # the street is busy when the store is shut
                 return out
-            return [*out, _judge_closed(stat, self.baseline(bucket.start), span)]
+            return [*out, _judge_closed(stat, self.baseline(bucket.start), span, local)]
         if stat.coverage < MISSING_BELOW:
             return out
         out.append(_judge_stuck(series, calendar, bucket.start))
@@ -218,9 +219,15 @@ def _verdict(kind: str, span: tuple[dt.datetime, dt.datetime], fault: bool, x: f
     return Verdict(kind, *span, fault, "traffic", x, b.median, b.low, b.high, _detail(b, x, span[0]))
 
 
-def _judge_closed(stat: HourStat, baseline: Baseline | None, span: tuple[dt.datetime, dt.datetime]) -> Verdict:
+def _judge_closed(
+    stat: HourStat, baseline: Baseline | None, span: tuple[dt.datetime, dt.datetime], local: dt.datetime
+) -> Verdict:
     limit = max(float(CLOSED_MIN_ENTRIES), baseline.high if baseline else 0.0)
-    detail = {"median": baseline.median if baseline else None, "baseline_weeks": baseline.samples if baseline else 0}
+    detail = {
+        "median": baseline.median if baseline else None,
+        "baseline_weeks": baseline.samples if baseline else 0,
+        "hour": local.isoformat(),
+    }
     expected = baseline.median if baseline else 0.0
     fault = stat.in_count >= limit
     return Verdict(AnomalyKind.CLOSED_HOURS_COUNTS, *span, fault, "in", stat.in_count, expected, 0.0, limit, detail)

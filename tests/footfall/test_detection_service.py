@@ -53,6 +53,7 @@ def test_an_open_anomaly_never_absorbs_an_older_gap(store, entrance):
         local_hour(dt.date(2026, 5, 4), 13),
     )
     assert older.status == AnomalyStatus.RESOLVED
+    assert (older.details["day"], older.details["hours"]) == ("2026-05-04", 3)
 
 
 def test_a_dead_day_stays_its_eleven_hours_however_often_the_notifier_runs(store, entrance):
