@@ -1,11 +1,11 @@
-"""Admin for footfall: sensors and report recipients are configured here;
+"""Admin for footfall: sensors, stores' calendar days and report recipients are configured here;
 anomalies and sent reports are shown read-only. Count and sales intervals
 (keyed by composite primary keys, millions of rows) are read through the API."""
 
 from django.contrib import admin
 from django.http import HttpRequest
 
-from footfall.models import Anomaly, ReportDispatch, ReportRecipient, Sensor
+from footfall.models import Anomaly, ReportDispatch, ReportRecipient, Sensor, StoreCalendarDay
 
 
 @admin.register(Sensor)
@@ -28,6 +28,15 @@ class AnomalyAdmin(admin.ModelAdmin[Anomaly]):
 
     def has_change_permission(self, request: HttpRequest, obj: Anomaly | None = None) -> bool:
         return False
+
+
+@admin.register(StoreCalendarDay)
+class StoreCalendarDayAdmin(admin.ModelAdmin[StoreCalendarDay]):
+    list_display = ("store", "day", "kind", "label", "updated_at")
+    list_filter = ("kind",)
+    search_fields = ("store__code", "label")
+    raw_id_fields = ("store",)
+    date_hierarchy = "day"
 
 
 @admin.register(ReportRecipient)

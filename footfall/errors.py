@@ -59,6 +59,18 @@ class SensorHasHistory(ProblemError):
     title = _("This sensor has history at its store")
 
 
+class CalendarDayNotFound(NotFound):
+    """A calendar day of a store the caller may not read."""
+
+
+class CalendarDayTaken(ProblemError):
+    """The store's calendar already says something of that day."""
+
+    status_code = 409
+    code = "calendar_day_taken"
+    title = _("The day is already in the store's calendar")
+
+
 class BatchTooLarge(ProblemError):
     status_code = 413
     code = "batch_too_large"

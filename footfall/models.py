@@ -231,6 +231,9 @@ class AnomalyKind(models.TextChoices):
     DROP = "drop", "Far less traffic than usual"
     REVERSED_DIRECTION = "reversed_direction", "Entries and exits look swapped"
     EXITS_EXCEED_ENTRIES = "exits_exceed_entries", "Exits far above entries"
+    LOW_DAY_VOLUME = "low_day_volume", "A day far below the usual for that weekday"
+    STUCK_COUNTER = "stuck_counter", "The same counts repeated hour after hour"
+    LEVEL_SHIFT = "level_shift", "Traffic moved to another level for several days"
 
 
 class AnomalyStatus(models.TextChoices):
@@ -272,6 +275,36 @@ class Anomaly(models.Model):
 
     def __str__(self) -> str:
         return f"{self.kind} on {self.sensor_id} {self.period_start:%Y-%m-%d %H:%M}Z ({self.status})"
+
+
+class CalendarDayKind(models.TextChoices):
+    CLOSED = "closed", "Closed all day (not judged)"
+    EVENT = "event", "An event (not judged as a spike, kept out of the usual)"
+    HOLIDAY = "holiday", "A local holiday (judged like a public holiday)"
+
+
+class StoreCalendarDay(models.Model):
+    """A store-local day that is not an ordinary one, as the store or the
+    operator knows it: the store was closed (inventory, works, strike), held
+    an event (a sale, a signing) or had a local holiday the public calendar
+    does not know. The notifier does not judge closed days, does not raise
+    spikes or day-volume alarms on event days, and keeps all three out of the
+    usual traffic it compares with."""
+
+    store = models.ForeignKey(Location, on_delete=models.CASCADE, related_name="footfall_calendar_days")
+    day = models.DateField()
+    kind = models.CharField(max_length=8, choices=CalendarDayKind.choices)
+    label = models.CharField(max_length=200, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True, db_index=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["store", "day"], name="footfall_calendar_day_unique"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.store_id}@{self.day}: {self.kind}"
 
 
 class ReportFrequency(models.TextChoices):

@@ -5,6 +5,7 @@ import functools
 import re
 import zoneinfo
 
+import holidays
 from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Q
@@ -21,6 +22,12 @@ def iana_time_zones() -> frozenset[str]:
 def validate_time_zone(value: str) -> None:
     if value not in iana_time_zones():
         raise ValidationError(f"{value!r} is not an IANA time zone.")
+
+
+def holiday_subdivisions(country: str) -> frozenset[str]:
+    """The regions of ``country`` that the public holiday calendar (the
+    ``holidays`` package) knows; empty for a country it does not know."""
+    return frozenset(holidays.list_supported_countries().get(country.upper(), []))
 
 
 _GTIN_SHAPE = re.compile(r"[0-9]{8}|[0-9]{12,14}")
@@ -93,6 +100,13 @@ class Location(models.Model):
     city = models.CharField(max_length=120, blank=True)
     postal_code = models.CharField(max_length=20, blank=True)
     country = models.CharField(max_length=2, default="FR")
+    subdivision = models.CharField(
+        max_length=10,
+        blank=True,
+        default="",
+        help_text="Region within the country as the public holiday calendar names it (the ISO 3166-2 code "
+        'after the dash: "CA" for California, "57" for Moselle); blank: the national holidays only.',
+    )
     latitude = models.DecimalField(max_digits=9, decimal_places=6, null=True, blank=True)
     longitude = models.DecimalField(max_digits=9, decimal_places=6, null=True, blank=True)
     time_zone = models.CharField(max_length=64, default="Europe/Paris", validators=[validate_time_zone])

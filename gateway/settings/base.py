@@ -275,6 +275,7 @@ SPECTACULAR_SETTINGS = {
         "SensorKindEnum": "footfall.models.SensorKind",
         "AnomalyKindEnum": "footfall.models.AnomalyKind",
         "AnomalyStatusEnum": "footfall.models.AnomalyStatus",
+        "CalendarDayKindEnum": "footfall.models.CalendarDayKind",
         "CouponCodeKindEnum": "loyalty.models.CouponCode.Kind",
         "PointsMovementKindEnum": "loyalty.models.MovementKind",
         "RefusedCodeOutputReasonEnum": "loyalty.pricing.REASONS",

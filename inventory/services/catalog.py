@@ -11,7 +11,7 @@ from django.utils.translation import gettext as _
 from gateway.api.problems import FieldInvalid, PreconditionFailed
 from gateway.sql import violated_constraint
 from inventory.errors import LocationCodeTaken, ProductSkuTaken
-from inventory.models import ClientLocation, Location, LocationKind, Product
+from inventory.models import ClientLocation, Location, LocationKind, Product, holiday_subdivisions
 from inventory.sql import LOCATION_CODE_UNIQUE
 from partners.models import ApiClient, Partner
 from partners.services import NewEvent, events_record
@@ -64,6 +64,7 @@ def location_create(*, owner: Partner | None, fields: dict[str, Any]) -> Locatio
     a partner's places are warehouses and partner stores. Codes are unique (409)."""
     if fields.get("kind") == LocationKind.STORE and owner is not None:
         raise FieldInvalid("kind", _("Stores belong to the retailer; a partner's shop is a partner_store."))
+    _check_subdivision(fields.get("country", "FR"), fields.get("subdivision", ""))
     with transaction.atomic():
         try:
             with transaction.atomic():
@@ -78,6 +79,7 @@ def location_create(*, owner: Partner | None, fields: dict[str, Any]) -> Locatio
 
 
 def location_update(*, location: Location, expected_version: int, fields: dict[str, Any]) -> Location:
+    _check_subdivision(fields.get("country", location.country), fields.get("subdivision", location.subdivision))
     with transaction.atomic():
         changed = Location.objects.filter(pk=location.pk, version=expected_version).update(
             **fields, version=F("version") + 1, updated_at=timezone.now()
@@ -86,6 +88,17 @@ def location_update(*, location: Location, expected_version: int, fields: dict[s
             raise PreconditionFailed()
         location.refresh_from_db()
     return location
+
+
+def _check_subdivision(country: str, subdivision: str) -> None:
+    """A region must be one the holiday calendar knows for the country (the
+    footfall notifier reads the store's public holidays from it)."""
+    if subdivision and subdivision not in holiday_subdivisions(country):
+        raise FieldInvalid(
+            "subdivision",
+            _("%(subdivision)s is not a region of %(country)s known to the public holiday calendar.")
+            % {"subdivision": subdivision, "country": country},
+        )
 
 
 def client_location_bind(*, client: ApiClient, location: Location) -> ClientLocation:

@@ -21,7 +21,7 @@ from rest_framework.generics import GenericAPIView
 from rest_framework.test import APIClient
 
 from commerce.models import Order, PickupSlot, ProductRelation, RelationKind
-from footfall.models import Anomaly, AnomalyStatus, Sensor, SensorKind
+from footfall.models import Anomaly, AnomalyStatus, Sensor, SensorKind, StoreCalendarDay
 from gateway.api.pagination import GatewayCursorPagination
 from inventory.services import stock_set
 from loyalty.models import Campaign, Member, Program
@@ -170,6 +170,13 @@ def _footfall_anomalies() -> Listed:
     return Listed(_operator(), "/api/v1/footfall/anomalies")
 
 
+def _footfall_calendar() -> Listed:
+    store = LocationFactory.create()
+    for day in (dt.date(2026, 5, 1), dt.date(2026, 5, 8)):
+        StoreCalendarDay.objects.create(store=store, day=day, kind="holiday")
+    return Listed(_operator(), "/api/v1/footfall/calendar")
+
+
 def _product_relations() -> Listed:
     store = store_with_schedule()
     first, second, third = (stocked_product(store) for _ in range(3))
@@ -219,6 +226,7 @@ LISTS: dict[str, Callable[[], Listed]] = {
     "orders": _orders,
     "footfall sensors": _footfall_sensors,
     "footfall anomalies": _footfall_anomalies,
+    "footfall calendar": _footfall_calendar,
     "product relations": _product_relations,
     "loyalty programs": _loyalty_programs,
     "loyalty campaigns": _loyalty_campaigns,
@@ -282,6 +290,7 @@ def test_the_sweep_covers_every_cursor_paginated_list() -> None:
         "/api/v1/orders",
         "/api/v1/footfall/sensors",
         "/api/v1/footfall/anomalies",
+        "/api/v1/footfall/calendar",
         "/api/v1/product-relations",
         "/api/v1/loyalty/programs",
         "/api/v1/loyalty/campaigns",

@@ -169,6 +169,7 @@ INPUT_MODULES = [
     "commerce.api.v1.serializers",
     "commerce.api.v1.recommendation_serializers",
     "footfall.api.v1.serializers",
+    "footfall.api.v1.calendar",
     "inventory.api.v1.serializers",
     "loyalty.api.v1.serializers",
     "loyalty.api.v1.ticket_serializers",

@@ -88,6 +88,9 @@ def test_codes_are_unique_network_wide(network) -> None:
         ({"opening_hours": {"1": "08:00-12:00"}}, "opening_hours"),
         ({"opening_hours": [["08:00", "12:00"]]}, "opening_hours"),
         ({"is_active": "maybe"}, "is_active"),
+        ({"subdivision": "CA"}, "subdivision"),  # California is no region of France
+        ({"country": "US", "subdivision": "ZZ"}, "subdivision"),
+        ({"subdivision": 75}, "subdivision"),
     ],
 )
 def test_invalid_locations_are_422_naming_the_field(network, change: dict, field: str) -> None:
@@ -96,6 +99,26 @@ def test_invalid_locations_are_422_naming_the_field(network, change: dict, field
     assert response.status_code == 422, response.content
     assert field in {e["field"] for e in problem(response)["errors"]}
     assert not Location.objects.filter(code=WAREHOUSE["code"]).exists()
+
+
+def test_a_store_names_its_region_for_public_holidays(network) -> None:
+    # given a Californian store, and a partner warehouse in Moselle (its own holidays)
+    store = {**WAREHOUSE, "code": "SFO01", "kind": "store", "country": "US", "subdivision": "CA"}
+    store |= {"time_zone": "America/Los_Angeles"}
+    created = network.api("operator").post("/api/v1/locations", store, format="json")
+    moselle = network.api("partner_a").post("/api/v1/locations", {**WAREHOUSE, "subdivision": "57"}, format="json")
+    # then both are kept, and a country change that leaves the region behind is refused
+    assert (created.status_code, created.json()["subdivision"]) == (201, "CA"), created.content
+    assert (moselle.status_code, moselle.json()["subdivision"]) == (201, "57"), moselle.content
+    tag = etag_of(Location.objects.get(code="SFO01"))
+    url = "/api/v1/locations/SFO01"
+    moved = network.api("operator").patch(url, {"country": "FR"}, format="json", HTTP_IF_MATCH=tag)
+    assert moved.status_code == 422
+    assert problem(moved)["errors"][0]["field"] == "subdivision"
+    cleared = network.api("operator").patch(
+        "/api/v1/locations/SFO01", {"country": "FR", "subdivision": ""}, format="json", HTTP_IF_MATCH=tag
+    )
+    assert (cleared.status_code, cleared.json()["subdivision"]) == (200, "")
 
 
 def test_patch_with_if_match_and_the_immutable_fields(network) -> None:

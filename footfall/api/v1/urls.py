@@ -1,8 +1,10 @@
 from django.urls import path
 
-from footfall.api.v1 import views
+from footfall.api.v1 import calendar, views
 
 urlpatterns = [
+    path("footfall/calendar", calendar.CalendarListView.as_view(), name="footfall-calendar-list"),
+    path("footfall/calendar/<int:day_id>", calendar.CalendarDetailView.as_view(), name="footfall-calendar-detail"),
     path("footfall/counts", views.CountBatchView.as_view(), name="footfall-counts"),
     path("footfall/counts/csv", views.CountCsvView.as_view(), name="footfall-counts-csv"),
     path("footfall/counts/xovis", views.XovisPushView.as_view(), name="footfall-counts-xovis"),

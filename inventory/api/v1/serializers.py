@@ -180,6 +180,13 @@ class LocationWriteFields(StrictInput):
     city = StrictCharField(max_length=120, allow_blank=True, required=False)
     postal_code = StrictCharField(max_length=20, allow_blank=True, required=False)
     country = StrictRegexField(r"^[A-Z]{2}$", required=False, help_text="ISO 3166-1 alpha-2.")
+    subdivision = StrictCharField(
+        max_length=10,
+        allow_blank=True,
+        required=False,
+        help_text='Region for public holidays: the ISO 3166-2 code after the dash ("CA" for California, '
+        '"57" for Moselle), as known to the holiday calendar of the country; blank for national holidays only.',
+    )
     latitude = DecimalStringField(
         max_digits=9, decimal_places=6, min_value=Decimal(-90), max_value=Decimal(90), required=False, allow_null=True
     )
@@ -244,6 +251,7 @@ class LocationOutput(serializers.ModelSerializer[Location]):
             "city",
             "postal_code",
             "country",
+            "subdivision",
             "latitude",
             "longitude",
             "time_zone",
