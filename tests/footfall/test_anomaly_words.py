@@ -145,4 +145,4 @@ def test_an_unknown_kind_or_unreadable_details_fall_back_to_a_label():
     strange = anomaly("door_left_open", paris("2026-03-03", 10), paris("2026-03-03", 11))
     assert words(strange) == "Tue 3 Mar 10:00–11:00: Door left open"
     broken = anomaly("low_day_volume", paris("2026-03-03", 0), paris("2026-03-04", 0), details={"day": "yesterday"})
-    assert words(broken) == "Tue 3 Mar: Low day volume"
+    assert words(broken) == "Tue 3 Mar: A day far below the usual for that weekday"
