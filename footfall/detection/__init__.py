@@ -149,6 +149,11 @@ def judge_sensor(
 ) -> Changes:
     """Judge one sensor's hours and days and apply the verdicts to its
     ``stored`` anomalies (updated in place with the new ones)."""
+    if series.judged_from is not None:
+        # The hour in which the sensor started is judged; the day it started
+        # is not (a partial day is not a low day).
+        hours = [h for h in hours if h.end > series.judged_from]
+        days = [d for d in days if d.start >= series.judged_from]
     exclusions = Exclusions((a.period_start, a.period_end) for a in stored)
     verdicts = judge_hours(series, calendar, exclusions, hours)
     for kind, items in judge_days(series, calendar, exclusions, days).items():

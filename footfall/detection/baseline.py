@@ -37,11 +37,16 @@ class HourStat:
 
 @dataclass
 class SensorSeries:
-    """Hourly figures of one sensor keyed by the UTC start of each local hour."""
+    """Hourly figures of one sensor keyed by the UTC start of each local hour.
+    ``judged_from``: when the sensor started counting (its first interval, or
+    its creation if it never sent one); nothing earlier is judged, so history
+    judged after a back-fill does not call the time before the sensor existed
+    missing data. None: every hour asked is judged."""
 
     sensor_id: int
     kind: str
     hours: dict[dt.datetime, HourStat]
+    judged_from: dt.datetime | None = None
 
     def traffic(self, stat: HourStat) -> int:
         return stat.in_count + stat.out_count if self.kind == SensorKind.WINDOW else stat.in_count

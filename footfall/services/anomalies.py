@@ -13,17 +13,17 @@ changes nothing (``footfall.detection.tracking``). A new anomaly writes a
 
 import datetime as dt
 from collections import defaultdict
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from django.conf import settings
 from django.db import connection, transaction
-from django.db.models import Q
+from django.db.models import OuterRef, Q, Subquery
 from django.utils import timezone
 
 from footfall import detection
 from footfall.locks import try_lock_store_for_anomaly_check
-from footfall.models import Anomaly, AnomalyStatus, Sensor, StoreCalendarDay
+from footfall.models import Anomaly, AnomalyStatus, CountInterval, Sensor, StoreCalendarDay
 from footfall.sql import anomalies as anomalies_sql
 from inventory import local_time
 from inventory.models import Location
@@ -76,7 +76,10 @@ def anomalies_judge_period(
 def _judge(
     store: Location, start: dt.datetime, end: dt.datetime, not_before: dt.datetime | None = None
 ) -> list[Anomaly]:
-    sensors = list(Sensor.objects.filter(store=store, is_active=True).order_by("pk"))
+    first_count = CountInterval.objects.filter(sensor_id=OuterRef("pk")).order_by("start").values("start")[:1]
+    sensors = list(
+        Sensor.objects.filter(store=store, is_active=True).annotate(first_count=Subquery(first_count)).order_by("pk")
+    )
     if not sensors:
         return []
     with transaction.atomic():
@@ -102,7 +105,7 @@ def _judge(
         return opened
 
 
-def _stored(sensors: list[Sensor], since: dt.datetime) -> dict[int, list[Anomaly]]:
+def _stored(sensors: Sequence[Sensor], since: dt.datetime) -> dict[int, list[Anomaly]]:
     """The sensors' anomalies a run needs: the open ones and those ending
     after ``since`` (the baselines leave them out)."""
     stored: dict[int, list[Anomaly]] = {s.pk: [] for s in sensors}
@@ -127,7 +130,7 @@ def store_calendar(store: Location, first: dt.datetime, last: dt.datetime) -> de
 
 
 def _load_series(
-    store: Location, sensors: list[Sensor], start: dt.datetime, end: dt.datetime
+    store: Location, sensors: Sequence[Sensor], start: dt.datetime, end: dt.datetime
 ) -> list[detection.SensorSeries]:
     """Hourly figures from ``start`` (the history) to ``end`` and an hour
     beyond (a stuck counter's next hour)."""
@@ -144,7 +147,14 @@ def _load_series(
             hours[sensor_id][bucket] = detection.HourStat(
                 int(in_count), int(out_count), min(float(covered) / 3600, 1.0)
             )
-    return [detection.SensorSeries(s.pk, s.kind, hours[s.pk]) for s in sensors]
+    return [detection.SensorSeries(s.pk, s.kind, hours[s.pk], _counting_since(s)) for s in sensors]
+
+
+def _counting_since(sensor: Sensor) -> dt.datetime:
+    """The sensor's first interval, or its creation if it never sent one
+    (a sensor set up that stays silent is missing data from then on)."""
+    first: dt.datetime | None = getattr(sensor, "first_count", None)
+    return sensor.created_at if first is None else min(first, sensor.created_at)
 
 
 _FIGURES = ["period_end", "actual", "expected", "expected_low", "expected_high", "details"]

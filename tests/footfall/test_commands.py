@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 from django.core.management import CommandError, call_command
+from django.utils import timezone
 
 from footfall.models import Anomaly, CountDay, CountInterval, Sensor
 from footfall.tasks import check_anomalies, check_store_anomalies
@@ -175,7 +176,8 @@ def test_the_periodic_check_fans_out_per_store_with_sensors(store, entrance, oth
 
 
 def test_the_notifier_command(store, entrance, capsys):
-    # a sensor that never sent anything has missing data over the last days' opening hours
+    # a sensor set up five days ago that never sent anything has missing data over the last days' opening hours
+    Sensor.objects.filter(pk=entrance.pk).update(created_at=timezone.now() - dt.timedelta(days=5))
     call_command("footfall_check_anomalies", "--store", "PAR01", "--hours", "96")
     assert "PAR01: 1 new anomaly" in capsys.readouterr().out
     assert Anomaly.objects.get(sensor=entrance).kind == "missing_data"

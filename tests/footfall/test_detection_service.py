@@ -129,3 +129,20 @@ def test_the_store_calendar_knows_its_region_and_its_own_days(db):
     assert par.is_closed_day(dt.date(2026, 6, 3))
     assert not par.is_ordinary(dt.date(2026, 6, 3))
     assert par.open_state(dt.datetime(2026, 6, 3, 12, tzinfo=par.tz)) == "closed"
+
+
+def test_history_before_the_sensor_started_counting_is_not_missing_data(store, entrance):
+    # given a sensor set up today with back-filled counts from 16 March only (clean, eight weeks)
+    store_rows(entrance, synthetic.clean_series(FIRST_DAY, 56))
+    # when its past is judged from a fortnight before its first count
+    call_command("footfall_check_anomalies", "--store", store.code, "--from", "2026-03-02", "--until", "2026-05-10")
+    # then the days before 16 March are not reported as missing data (nothing was installed yet)
+    before = Anomaly.objects.filter(sensor=entrance, period_start__lt=local_hour(FIRST_DAY, 0))
+    assert list(before.values_list("kind", "period_start")) == []
+    # and a sensor set up a week ago that never sent anything is missing data since then
+    silent = Sensor.objects.create(store=store, code="PAR01-E9", name="Side door", kind=entrance.kind)
+    Sensor.objects.filter(pk=silent.pk).update(created_at=local_hour(dt.date(2026, 5, 4), 0))
+    call_command("footfall_check_anomalies", "--store", store.code, "--from", "2026-04-27", "--until", "2026-05-10")
+    missing = Anomaly.objects.filter(sensor=silent, kind=AnomalyKind.MISSING_DATA).order_by("period_start")
+    assert missing.exists()
+    assert missing.first().period_start >= local_hour(dt.date(2026, 5, 4), 0)
