@@ -104,6 +104,7 @@ class Location(models.Model):
         max_length=10,
         blank=True,
         default="",
+        db_default="",
         help_text="Region within the country as the public holiday calendar names it (the ISO 3166-2 code "
         'after the dash: "CA" for California, "57" for Moselle); blank: the national holidays only.',
     )

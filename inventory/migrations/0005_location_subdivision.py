@@ -15,6 +15,7 @@ class Migration(migrations.Migration):
             field=models.CharField(
                 blank=True,
                 default="",
+                db_default="",
                 help_text='Region within the country as the public holiday calendar names it (the ISO 3166-2 code after the dash: "CA" for California, "57" for Moselle); blank: the national holidays only.',
                 max_length=10,
             ),
