@@ -35,6 +35,23 @@ CLIENT_STORE = statement(
     b=ClientLocation,
 )
 
+# One location by code as ``inventory.selectors.locations.locations_visible_to``
+# lets a caller see it (params: code; ``all`` for the operator; ``partner``,
+# the caller's partner or NULL; ``own_store``, the store a store client or
+# shopper acts for or NULL): every column, in the model's field order.
+LOCATION_VISIBLE_BY_CODE = statement(
+    """
+    SELECT {columns} FROM {loc} l
+    WHERE l.code = %(code)s
+      AND (%(all)s
+           OR (l.owner_id IS NULL AND l.kind = 'store' AND l.is_active)
+           OR l.owner_id = %(partner)s
+           OR l.id = %(own_store)s)
+    """,
+    loc=Location,
+    columns=", ".join(f"l.{field.column}" for field in Location._meta.concrete_fields),
+)
+
 # The active products among some ids, with what an order line copies from the
 # catalogue (parameter: the ids, as a list).
 ORDERABLE_PRODUCTS = statement(

@@ -36,7 +36,7 @@ from commerce.sql import recommendations as sql
 from gateway.api.problems import FieldInvalid
 from inventory.models import Location, LocationKind, Product
 from inventory.selectors.availability import AvailableAt, availability_at_store
-from inventory.selectors.locations import locations_visible_to
+from inventory.selectors.locations import location_visible_by_code
 from inventory.selectors.products import products_visible_to
 from partners.callers import Caller
 
@@ -113,12 +113,10 @@ class Offers:
 
 def recommendation_store(*, caller: Caller, code: str) -> Location | None:
     """The click-and-collect store a question is about, if the caller may see it."""
-    return (
-        locations_visible_to(caller=caller)
-        .select_related(None)
-        .filter(code=code, kind=LocationKind.STORE, is_active=True, click_and_collect=True)
-        .first()
-    )
+    store = location_visible_by_code(caller=caller, code=code)
+    if store is None or store.kind != LocationKind.STORE or not (store.is_active and store.click_and_collect):
+        return None
+    return store
 
 
 def basket_products(*, caller: Caller, skus: Sequence[str]) -> tuple[list[BasketProduct], list[int]]:

@@ -11,7 +11,7 @@ from django.utils.translation import gettext as _
 from gateway.api.problems import FieldInvalid
 from inventory.models import Location
 from inventory.selectors import store_id_of_caller
-from inventory.selectors.locations import locations_visible_to
+from inventory.selectors.locations import location_visible_by_code
 from inventory.selectors.products import products_visible_to
 from loyalty import pricing
 from loyalty.errors import LoyaltyObjectNotFound
@@ -43,7 +43,7 @@ def _store(caller: Caller, code: str | None) -> Location | None:
         return Location.objects.get(pk=own)
     if code is None:
         return None
-    store = locations_visible_to(caller=caller).filter(code=code).first()
+    store = location_visible_by_code(caller=caller, code=code)
     if store is None or (own is not None and store.pk != own):
         raise FieldInvalid("store", _("No such store, or not one you may quote for."), code="unknown_store")
     return store

@@ -10,7 +10,7 @@ from django.utils.translation import gettext as _
 from gateway.api.problems import CallerNotAllowed, FieldInvalid
 from inventory.models import Location, LocationKind, Product
 from inventory.selectors import store_id_of_caller
-from inventory.selectors.locations import locations_visible_to
+from inventory.selectors.locations import location_visible_by_code
 from inventory.selectors.products import products_visible_to
 from loyalty.errors import LoyaltyObjectNotFound
 from loyalty.models import BudgetCounter, TillTicket
@@ -29,7 +29,9 @@ def ticket_store(*, caller: Caller, code: str, field: str | None = None) -> Loca
     for its own store only, the operator for any. Otherwise a 422 on
     ``field`` (a body) or a 404 (a path: no enumeration)."""
     ensure_till(caller=caller)
-    store = locations_visible_to(caller=caller).filter(code=code, kind=LocationKind.STORE).first()
+    store = location_visible_by_code(caller=caller, code=code)
+    if store is not None and store.kind != LocationKind.STORE:
+        store = None
     own = store_id_of_caller(caller=caller) if caller.kind == CallerKind.STORE else None
     if store is None or (caller.kind == CallerKind.STORE and store.pk != own):
         if field is None:

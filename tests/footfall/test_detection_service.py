@@ -144,5 +144,6 @@ def test_history_before_the_sensor_started_counting_is_not_missing_data(store, e
     Sensor.objects.filter(pk=silent.pk).update(created_at=local_hour(dt.date(2026, 5, 4), 0))
     call_command("footfall_check_anomalies", "--store", store.code, "--from", "2026-04-27", "--until", "2026-05-10")
     missing = Anomaly.objects.filter(sensor=silent, kind=AnomalyKind.MISSING_DATA).order_by("period_start")
-    assert missing.exists()
-    assert missing.first().period_start >= local_hour(dt.date(2026, 5, 4), 0)
+    first = missing.first()
+    assert first is not None
+    assert first.period_start >= local_hour(dt.date(2026, 5, 4), 0)

@@ -1,0 +1,55 @@
+"""One location by code in plain SQL (``location_visible_by_code``, the hot
+paths' lookup) shows exactly what the ORM selector ``locations_visible_to``
+shows, for every kind of caller and every kind of location."""
+
+import pytest
+
+from inventory.models import Location, LocationKind
+from inventory.selectors.locations import location_visible_by_code, locations_visible_to
+from partners.callers import Caller
+from partners.models import CallerKind
+from tests.factories import LocationFactory, PartnerFactory, make_client
+
+pytestmark = pytest.mark.django_db
+
+
+def _places() -> tuple[list[Location], dict[str, object]]:
+    mine, theirs = PartnerFactory.create(), PartnerFactory.create()
+    own_store = LocationFactory.create(code="OWN01")
+    places = [
+        own_store,
+        LocationFactory.create(code="PUB01"),
+        LocationFactory.create(code="SHUT01", is_active=False),
+        LocationFactory.create(code="NOCC01", click_and_collect=False),
+        LocationFactory.create(code="WH01", kind=LocationKind.WAREHOUSE, click_and_collect=False),
+        LocationFactory.create(code="MINE01", kind=LocationKind.PARTNER_STORE, owner=mine),
+        LocationFactory.create(code="MINE02", kind=LocationKind.WAREHOUSE, owner=mine, is_active=False),
+        LocationFactory.create(code="THEIRS01", kind=LocationKind.PARTNER_STORE, owner=theirs),
+        LocationFactory.create(code="OWNEDSTORE", kind=LocationKind.STORE, owner=theirs),
+    ]
+    return places, {"mine": mine, "own_store": own_store}
+
+
+@pytest.mark.parametrize("kind", [k for k, _label in CallerKind.choices])
+@pytest.mark.parametrize("bound", [True, False])
+def test_the_plain_lookup_sees_what_the_selector_sees(kind, bound):
+    places, refs = _places()
+    store = refs["own_store"] if bound and kind in (CallerKind.STORE, CallerKind.SHOPPER, CallerKind.DEVICE) else None
+    partner = refs["mine"] if kind == CallerKind.PARTNER else None
+    client = make_client(kind, partner=partner, store=store)  # type: ignore[arg-type]
+    caller = Caller(client=client, scopes=frozenset())
+    expected = set(locations_visible_to(caller=caller).values_list("code", flat=True))
+    seen = {p.code for p in places if location_visible_by_code(caller=caller, code=p.code)}
+    assert seen == expected
+    assert location_visible_by_code(caller=caller, code="NOWHERE") is None
+
+
+def test_the_plain_lookup_builds_the_whole_location():
+    place = LocationFactory.create(code="FULL01", opening_hours={"1": [["09:00", "19:00"]]}, subdivision="")
+    operator = Caller(client=make_client(CallerKind.OPERATOR), scopes=frozenset())
+    found = location_visible_by_code(caller=operator, code="FULL01")
+    assert found is not None
+    stored = Location.objects.get(pk=place.pk)
+    for field in Location._meta.concrete_fields:
+        assert getattr(found, field.attname) == getattr(stored, field.attname), field.name
+    assert found.opening_hours == {"1": [["09:00", "19:00"]]}
