@@ -91,7 +91,7 @@ def main() -> int:
     bare = sum(figures["bare"]) / len(figures["bare"])
     result("availability_lookups_per_s", round(availability), "requests/s")
     result("bare_drf_per_s", round(bare), "requests/s")
-    result("availability_vs_bare_ratio", round(availability / bare, 3), "ratio")
+    result("availability_vs_bare_ratio", round(availability / bare, 3), "ratio", digits=3)
     result("availability_p50_ms", round(_percentile(latencies["availability"], 50) * 1000, 2), "ms")
     result("availability_p95_ms", round(_percentile(latencies["availability"], 95) * 1000, 2), "ms")
     result("availability_check_failures", len(failures), "failures")

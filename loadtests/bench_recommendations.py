@@ -121,7 +121,7 @@ def main() -> int:
     ceiling = sum(figures["bare"]) / len(figures["bare"])
     result("recommendations_per_s", round(reco), "requests/s")
     result("bare_drf_per_s", round(ceiling), "requests/s")
-    result("reco_vs_bare_ratio", round(reco / ceiling, 3), "ratio")
+    result("reco_vs_bare_ratio", round(reco / ceiling, 3), "ratio", digits=3)
     result("reco_p50_ms", round(_percentile(latencies["reco"], 50) * 1000, 2), "ms")
     result("reco_p95_ms", round(_percentile(latencies["reco"], 95) * 1000, 2), "ms")
     result("model_rebuild_s", round(rebuild_s, 2), "s")
