@@ -52,6 +52,20 @@ LOCATION_VISIBLE_BY_CODE = statement(
     columns=", ".join(f"l.{field.column}" for field in Location._meta.concrete_fields),
 )
 
+# The products some SKUs name among those
+# ``inventory.selectors.products.products_visible_to`` lets a caller see
+# (params: skus; ``all`` for the operator; ``partner``, the caller's partner
+# or NULL; ``active``, true for stores and shoppers, who see the active
+# catalogue).
+PRODUCTS_VISIBLE_BY_SKU = statement(
+    """
+    SELECT {p.id}, {p.sku}, {p.name_fr}, {p.name_en}, {p.category} FROM {p}
+    WHERE {p.sku} = ANY(%(skus)s::text[])
+      AND (%(all)s OR {p.owner} = %(partner)s OR (%(active)s AND {p.is_active}))
+    """,
+    p=Product,
+)
+
 # The active products among some ids, with what an order line copies from the
 # catalogue (parameter: the ids, as a list).
 ORDERABLE_PRODUCTS = statement(

@@ -37,7 +37,7 @@ from gateway.api.problems import FieldInvalid
 from inventory.models import Location, LocationKind, Product
 from inventory.selectors.availability import AvailableAt, availability_at_store
 from inventory.selectors.locations import location_visible_by_code
-from inventory.selectors.products import products_visible_to
+from inventory.selectors.products import products_visible_by_sku
 from partners.callers import Caller
 
 MAX_K = 50
@@ -122,13 +122,10 @@ def recommendation_store(*, caller: Caller, code: str) -> Location | None:
 def basket_products(*, caller: Caller, skus: Sequence[str]) -> tuple[list[BasketProduct], list[int]]:
     """The products the SKUs name among those the caller sees (active ones
     for stores and shoppers), and the positions of the SKUs that name none."""
-    rows = (
-        products_visible_to(caller=caller)
-        .select_related(None)
-        .filter(sku__in=set(skus))
-        .values_list("pk", "sku", "name_fr", "name_en", "category")
-    )
-    products = [BasketProduct(*row) for row in rows]
+    products = [
+        BasketProduct(row.product_id, row.sku, row.name_fr, row.name_en, row.category)
+        for row in products_visible_by_sku(caller=caller, skus=skus)
+    ]
     known = {product.sku for product in products}
     return products, [index for index, sku in enumerate(skus) if sku not in known]
 

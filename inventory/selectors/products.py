@@ -6,6 +6,7 @@ import datetime as dt
 from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import Decimal
+from typing import Any
 
 from django.db import connection
 from django.db.models import Q, QuerySet
@@ -13,7 +14,7 @@ from django.db.models import Q, QuerySet
 from inventory.errors import ProductNotFound
 from inventory.models import Product
 from inventory.selectors.locations import ensure_catalog_editor
-from inventory.sql import ORDERABLE_PRODUCTS
+from inventory.sql import ORDERABLE_PRODUCTS, PRODUCTS_VISIBLE_BY_SKU
 from partners.callers import Caller
 from partners.models import CallerKind
 
@@ -27,6 +28,35 @@ def products_visible_to(*, caller: Caller) -> QuerySet[Product]:
     if caller.kind in (CallerKind.STORE, CallerKind.SHOPPER):
         return products.filter(is_active=True)
     return products.none()
+
+
+@dataclass(frozen=True, slots=True)
+class VisibleProduct:
+    product_id: int
+    sku: str
+    name_fr: str
+    name_en: str
+    category: str
+
+
+def products_visible_by_sku(*, caller: Caller, skus: Sequence[str]) -> list[VisibleProduct]:
+    """The products ``skus`` name among those ``products_visible_to`` shows
+    the caller (several owners' products may share a SKU), in one plain
+    statement: a basket's products are looked up on every recommendation.
+    Its condition is the selector's, held equal by
+    tests/inventory/test_location_visibility.py for every kind of caller."""
+    kind = caller.kind
+    if not (caller.is_operator or kind in (CallerKind.PARTNER, CallerKind.STORE, CallerKind.SHOPPER)):
+        return []
+    params: dict[str, Any] = {
+        "skus": sorted(set(skus)),
+        "all": caller.is_operator,
+        "partner": caller.partner_id if kind == CallerKind.PARTNER else None,
+        "active": kind in (CallerKind.STORE, CallerKind.SHOPPER),
+    }
+    with connection.cursor() as cursor:
+        cursor.execute(PRODUCTS_VISIBLE_BY_SKU, params)
+        return [VisibleProduct(*row) for row in cursor.fetchall()]
 
 
 def products_filtered(

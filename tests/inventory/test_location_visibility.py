@@ -1,14 +1,17 @@
-"""One location by code in plain SQL (``location_visible_by_code``, the hot
-paths' lookup) shows exactly what the ORM selector ``locations_visible_to``
-shows, for every kind of caller and every kind of location."""
+"""The hot paths' plain-SQL lookups show exactly what the ORM selectors show,
+for every kind of caller: one location by code (``location_visible_by_code``
+against ``locations_visible_to``) and products by SKU
+(``products_visible_by_sku`` against ``products_visible_to``)."""
 
 import pytest
 
 from inventory.models import Location, LocationKind
 from inventory.selectors.locations import location_visible_by_code, locations_visible_to
+from inventory.selectors.products import products_visible_by_sku, products_visible_to
 from partners.callers import Caller
 from partners.models import CallerKind
 from tests.factories import LocationFactory, PartnerFactory, make_client
+from tests.inventory.factories import ProductFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -53,3 +56,23 @@ def test_the_plain_lookup_builds_the_whole_location():
     for field in Location._meta.concrete_fields:
         assert getattr(found, field.attname) == getattr(stored, field.attname), field.name
     assert found.opening_hours == {"1": [["09:00", "19:00"]]}
+
+
+@pytest.mark.parametrize("kind", [k for k, _label in CallerKind.choices])
+def test_the_plain_product_lookup_sees_what_the_selector_sees(kind):
+    mine, theirs = PartnerFactory.create(), PartnerFactory.create()
+    for sku, owner, active in [
+        ("RET-1", None, True),
+        ("RET-OFF", None, False),
+        ("SHARED", None, True),
+        ("SHARED", mine, True),
+        ("SHARED", theirs, False),
+        ("MINE-OFF", mine, False),
+        ("THEIRS-1", theirs, True),
+    ]:
+        ProductFactory.create(sku=sku, owner=owner, is_active=active)
+    client = make_client(kind, partner=mine if kind == CallerKind.PARTNER else None)
+    caller = Caller(client=client, scopes=frozenset())
+    skus = ["RET-1", "RET-OFF", "SHARED", "MINE-OFF", "THEIRS-1", "NOWHERE"]
+    expected = sorted(products_visible_to(caller=caller).filter(sku__in=skus).values_list("pk", flat=True))
+    assert sorted(p.product_id for p in products_visible_by_sku(caller=caller, skus=skus)) == expected
