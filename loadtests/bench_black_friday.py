@@ -43,25 +43,32 @@ and every member's points equal to their ledger (loyalty's
 ``check_points_ledger``). It prints ``RESULT`` lines; a failed check or any
 5xx exits 1.
 
-Not done yet (later work of the issue), and not faked here:
+The fault step (``run_fault_step``), after the stepping: the scenario again
+at the held peak for 75 s while PostgreSQL restarts once and Redis goes away
+for 30 s, the gateway, Celery and nginx left alone. It prints
+``fault_server_errors`` and ``fault_connection_errors`` (during the whole
+run), ``fault_orders_acknowledged`` and ``fault_orders_lost`` (acknowledged,
+then not in the database: must be 0, a failed check otherwise), and
+``fault_recover_after_pg_s`` / ``fault_recover_after_redis_s`` (from each
+service back until ``/health/ready`` answers 200 through the balancer). Its
+5xx are reported, not failed: a restart cuts requests in flight. Its orders
+join the end checks. ``--no-fault`` skips it.
 
-- the fault step: PostgreSQL restarting once and Redis away for 30 s during
-  the held peak, counting acknowledged-then-lost orders, 5xx during the fault
-  and seconds to recover. Its place is ``run_fault_step``, called after the
-  stepping with the held peak's multiplier; it reports that it did not run.
-- admission control, and the last step at three times the held peak with
-  ``admitted_p95_ms`` and ``shed_share``: without admission control the
-  stack has no shedding to measure, so these are not printed.
+Not done yet (later work of the issue), and not faked here: admission
+control, and the last step at three times the held peak with
+``admitted_p95_ms`` and ``shed_share``: without admission control the stack
+has no shedding to measure, so these are not printed.
 """
 
 import argparse
 import contextlib
+import itertools
 import json
-import math
 import os
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from collections import Counter
 from pathlib import Path
@@ -153,7 +160,10 @@ def main() -> int:
             stepped = [json.loads(line) for line in (out / "steps.jsonl").read_text().splitlines()]
             for row in stepped:
                 row["cpu_pct"] = cpu_shares(row["measured_from"], row["measured_to"])
-            fault = run_fault_step(stack, stepped)
+            fault: dict[str, Any] = {"ran": False}
+            if args.fault:
+                fault, fault_history = run_fault_step(stack, plan_path, out, stepped, optional=optional)
+                history += fault_history
             drain_s = _drain(stack, subscriptions, limit_s=size["drain_s"])
             checks = _checks(stack, plan, history, subscriptions, receiver)
     finally:
@@ -168,6 +178,9 @@ def main() -> int:
 def _arguments() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--quick", action="store_true", help="A small region, steps 1x-8x of 12 s (under 2 min).")
+    parser.add_argument(
+        "--no-fault", dest="fault", action="store_false", help="Skip the fault step (PostgreSQL and Redis restarts)."
+    )
     parser.add_argument("--out", help="Directory for the report, CSVs, steps and chart.")
     parser.add_argument(
         "--instances", type=int, help="Gateway instances behind the balancer (default 2 when it exists)."
@@ -319,13 +332,112 @@ def _show_steps(path: Path, shown: int) -> int:
     return len(rows)
 
 
-def run_fault_step(stack: Stack, steps: list[dict[str, Any]]) -> dict[str, Any]:
-    """Where the fault step belongs: at the held peak, PostgreSQL restarted
-    once and Redis away for 30 s, then acknowledged-then-lost orders, 5xx
-    during the fault and seconds to recover. Not built yet (the issue's
-    availability work comes first); it says so rather than report figures."""
-    progress("fault step: not built yet (PostgreSQL restart + Redis away 30 s at the peak); skipped")
-    return {"ran": False}
+FAULT_S = 75.0  # the fault run: PostgreSQL restarts at FAULT_PG_AT, Redis is away from FAULT_REDIS_AT for 30 s
+FAULT_PG_AT, FAULT_REDIS_AT, REDIS_AWAY_S = 8.0, 20.0, 30.0
+
+
+def run_fault_step(
+    stack: Stack, plan_path: Path, out: Path, steps: list[dict[str, Any]], *, optional: list[str]
+) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    """The scenario again at the held peak for ``FAULT_S`` seconds, while
+    PostgreSQL restarts once (``pg_ctl restart -m fast``: every connection
+    cut) and Redis goes away for ``REDIS_AWAY_S`` (shut down, then started
+    again on its append-only file); the gateway, Celery and nginx are left
+    alone. Returns the figures (5xx and connection errors during the run,
+    acknowledged orders and those the database lacks, seconds until
+    ``/health/ready`` answers 200 again after each fault) and the run's
+    history, which the end checks read with the steps'."""
+    held = [row for row in steps if row["held"]]
+    if not held:
+        progress("fault step: no step was held; skipped")
+        return {"ran": False}, []
+    peak = max(held, key=lambda row: row["rps"])["multiplier"]
+    timeline: dict[str, float] = {}
+    ready: list[tuple[float, int]] = []
+    stop = threading.Event()
+
+    def services(*commands: str) -> None:
+        script = "source bin/lib.sh; instance_env " + INSTANCE + "; " + "; ".join(commands)
+        subprocess.run(["bash", "-c", script], cwd=ROOT, env={**os.environ, **stack.ports}, check=True,
+                       capture_output=True)  # fmt: skip
+
+    def faults() -> None:
+        started = time.monotonic()
+        stop.wait(FAULT_PG_AT)
+        timeline["pg_down"] = time.monotonic() - started
+        services("stop_postgres", "start_postgres")
+        timeline["pg_up"] = time.monotonic() - started
+        stop.wait(max(FAULT_REDIS_AT - (time.monotonic() - started), 0.0))
+        timeline["redis_down"] = time.monotonic() - started
+        services("stop_redis")
+        stop.wait(REDIS_AWAY_S)
+        services("start_redis")
+        timeline["redis_up"] = time.monotonic() - started
+
+    def probe() -> None:
+        started = time.monotonic()
+        while not stop.is_set():
+            try:
+                status = requests.get(f"{stack.url}/health/ready", timeout=2).status_code
+            except requests.RequestException:
+                status = 0
+            ready.append((time.monotonic() - started, status))
+            stop.wait(0.25)
+
+    fault_out = out / "fault"
+    fault_out.mkdir(parents=True, exist_ok=True)
+    progress(
+        f"fault step: {peak}x for {FAULT_S:.0f} s; PostgreSQL restarts at {FAULT_PG_AT:.0f} s, "
+        f"Redis away from {FAULT_REDIS_AT:.0f} s for {REDIS_AWAY_S:.0f} s"
+    )
+    threads = [threading.Thread(target=faults), threading.Thread(target=probe)]
+    for thread in threads:
+        thread.start()
+    try:
+        history = _locust(stack, plan_path, fault_out, steps=[peak], step_s=FAULT_S, warmup_s=1.0, optional=optional)
+    finally:
+        stop.set()
+        for thread in threads:
+            thread.join()
+    row = json.loads((fault_out / "steps.jsonl").read_text().splitlines()[0])
+    accepted = {entry["order_id"] for entry in history if entry["kind"] == "order"}
+    with psycopg.connect(stack.env["DATABASE_URL"], autocommit=True) as conn:
+        found = {r[0] for r in conn.execute(_ORDERS_BY_ID, {"ids": sorted(accepted)})}
+    figures = {
+        "ran": True,
+        "multiplier": peak,
+        "server_errors": row["server_errors"],
+        "connection_errors": row["connection_errors"],
+        "requests": row["requests"],
+        "orders_acknowledged": len(accepted),
+        "orders_lost": len(accepted - found),
+        # How long /health/ready said 503 (or did not answer): the proof the faults happened.
+        "not_ready_s": round(sum(b - a for (a, status), (b, _s) in itertools.pairwise(ready) if status != 200), 2),
+        "worker_restarts": stack.worker_restarts(),
+        "recover_after_pg_s": _ready_again(ready, timeline.get("pg_up")),
+        "recover_after_redis_s": _ready_again(ready, timeline.get("redis_up")),
+        "timeline": timeline,
+    }
+    progress(
+        f"fault step: {row['requests']} requests, {row['server_errors']} 5xx, {row['connection_errors']} "
+        f"connection errors, {len(accepted)} orders acknowledged, {figures['orders_lost']} lost; not ready for "
+        f"{figures['not_ready_s']} s; Celery worker restarted {figures['worker_restarts']} times; ready again "
+        f"{figures['recover_after_pg_s']} s after PostgreSQL, {figures['recover_after_redis_s']} s after Redis"
+    )
+    return figures, history
+
+
+_ORDERS_BY_ID = "SELECT public_id::text FROM commerce_order WHERE public_id::text = ANY(%(ids)s)"
+
+
+def _ready_again(probes: list[tuple[float, int]], since: float | None) -> float | None:
+    """Seconds from ``since`` until /health/ready answered 200 again (None: it never did)."""
+    if since is None:
+        return None
+    for at, status in probes:
+        if at >= since and status == 200:
+            return round(at - since, 2)
+    return None
 
 
 def _drain(stack: Stack, subscriptions: dict[int, str], *, limit_s: float) -> float:
@@ -543,12 +655,23 @@ def _report(figures: dict[str, Any], checks: dict[str, int], receiver: dict[str,
     for metric, value in checks.items():
         result(metric, value, "")
     cores = psutil.cpu_count() or 1
-    everything = cpu_shares(-math.inf, math.inf)
+    stepped = figures["steps"]
+    everything = cpu_shares(stepped[0]["measured_from"], stepped[-1]["measured_to"]) if stepped else {}
     for part in ("stack", "locust", "outside"):
         result(f"cpu_share_{part}_pct", round(everything.get(part, 0.0), 1), f"% of {cores} cores during the steps")
     peak_cpu = (figures["peak"] or {}).get("cpu_pct", {})
     for part in ("stack", "outside"):
         result(f"cpu_share_{part}_pct_at_peak", round(peak_cpu.get(part, 0.0), 1), f"% of {cores} cores")
+    fault = figures["fault"]
+    if fault.get("ran"):
+        result("fault_multiplier", fault["multiplier"], "x")
+        for metric in (
+            "server_errors", "connection_errors", "requests", "orders_acknowledged", "orders_lost", "worker_restarts"
+        ):  # fmt: skip
+            result(f"fault_{metric}", fault[metric], "")
+        for metric in ("not_ready_s", "recover_after_pg_s", "recover_after_redis_s"):
+            value = fault[metric]
+            result(f"fault_{metric}", float("nan") if value is None else float(value), "s", digits=2)
     result("seed_s", round(figures["seed_s"], 1), "s")
     result("drain_s", round(figures["drain_s"], 1), "s")
     result("cpu_speed_index", round(figures["cpu_speed"], 1), "Msteps/s")
@@ -561,6 +684,10 @@ def _report(figures: dict[str, Any], checks: dict[str, int], receiver: dict[str,
         failed.append("server_errors")
     if not figures["orders_accepted"]:
         failed.append("no order accepted")
+    if fault.get("ran") and fault["orders_lost"]:
+        failed.append("fault_orders_lost")
+    if fault.get("ran") and None in (fault["recover_after_pg_s"], fault["recover_after_redis_s"]):
+        failed.append("fault: not ready again")
     return verdict(failed)
 
 

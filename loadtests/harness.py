@@ -263,19 +263,35 @@ class Stack:
                     schedule = ROOT / ".var" / self.instance / "celerybeat-schedule"
                     schedule.parent.mkdir(parents=True, exist_ok=True)
                     celery += ["-B", "-s", str(schedule)]
+                # Under bin/lib.sh's supervisor, as bin/serve runs it: a worker that dies (Redis
+                # going away can kill it) is started again, and its log says so (worker_restarts).
+                command = ["nice", "-n", str(self.celery_nice), *celery] if self.celery_nice else celery
+                self.worker_log.parent.mkdir(parents=True, exist_ok=True)
+                self.worker_log.write_text("")
                 self.processes.append(
                     subprocess.Popen(
-                        ["nice", "-n", str(self.celery_nice), *celery] if self.celery_nice else celery,
+                        ["bash", "-c", 'source bin/lib.sh; supervise celery-worker "$0" "$@"', str(self.worker_log),
+                         *command],
                         cwd=ROOT,
                         env=self.env,
                         stdout=subprocess.DEVNULL,
                         stderr=subprocess.DEVNULL,
                     )
-                )
+                )  # fmt: skip
         except BaseException:
             self.__exit__(*sys.exc_info())
             raise
         return self
+
+    @property
+    def worker_log(self) -> Path:
+        return ROOT / ".var" / self.instance / "log" / "celery-worker.log"
+
+    def worker_restarts(self) -> int:
+        """How often the supervisor started the Celery worker again."""
+        if not self.worker_log.exists():
+            return 0
+        return self.worker_log.read_text(errors="replace").count("supervise: celery-worker exited")
 
     def manage(self, *args: str) -> str:
         done = subprocess.run([PYTHON, "manage.py", *args], cwd=ROOT, env=self.env, capture_output=True, text=True)
