@@ -356,22 +356,17 @@ def run_fault_step(
     ready: list[tuple[float, int]] = []
     stop = threading.Event()
 
-    def services(*commands: str) -> None:
-        script = "source bin/lib.sh; instance_env " + INSTANCE + "; " + "; ".join(commands)
-        subprocess.run(["bash", "-c", script], cwd=ROOT, env={**os.environ, **stack.ports}, check=True,
-                       capture_output=True)  # fmt: skip
-
     def faults() -> None:
         started = time.monotonic()
         stop.wait(FAULT_PG_AT)
         timeline["pg_down"] = time.monotonic() - started
-        services("stop_postgres", "start_postgres")
+        stack.services_call("stop_postgres", "start_postgres")
         timeline["pg_up"] = time.monotonic() - started
         stop.wait(max(FAULT_REDIS_AT - (time.monotonic() - started), 0.0))
         timeline["redis_down"] = time.monotonic() - started
-        services("stop_redis")
+        stack.services_call("stop_redis")
         stop.wait(REDIS_AWAY_S)
-        services("start_redis")
+        stack.services_call("start_redis")
         timeline["redis_up"] = time.monotonic() - started
 
     def probe() -> None:

@@ -327,6 +327,17 @@ class Stack:
         script = 'source "$0"; "$@"'
         subprocess.run(["bash", "-c", script, str(ROOT / "bin" / "lib.sh"), *call], check=True, cwd=ROOT, env=self.env)
 
+    def services_call(self, *functions: str) -> None:
+        """Functions of bin/lib.sh without arguments (``stop_postgres``,
+        ``start_redis``, ...) on this instance's own PostgreSQL and Redis, in turn."""
+        script = 'source "$0"; instance_env "$1"; shift; for f in "$@"; do "$f" >/dev/null; done'
+        subprocess.run(
+            ["bash", "-c", script, str(ROOT / "bin" / "lib.sh"), self.instance, *functions],
+            check=True,
+            cwd=ROOT,
+            env={**self.env, **self.ports},
+        )
+
     def start_balancer(self) -> None:
         progress(f"starting the nginx balancer on {self.url} in front of ports {self.server_ports}")
         self._lib("start_balancer", self.instance, str(self.port), *map(str, self.server_ports))
