@@ -37,18 +37,28 @@ CLIENT_STORE = statement(
 
 # One location by code as ``inventory.selectors.locations.locations_visible_to``
 # lets a caller see it (params: code; ``all`` for the operator; ``partner``,
-# the caller's partner or NULL; ``own_store``, the store a store client or
-# shopper acts for or NULL): every column, in the model's field order.
+# the caller's partner or NULL; ``own_store``, the store a store client acts
+# for when already known, else NULL; ``client``, the store client whose store
+# is still to be read (as CLIENT_STORE reads it), else NULL): every column, in
+# the model's field order, then the caller's own store, so that a store
+# client's first lookup of a request costs one round trip, not two.
 LOCATION_VISIBLE_BY_CODE = statement(
     """
-    SELECT {columns} FROM {loc} l
-    WHERE l.code = %(code)s
-      AND (%(all)s
-           OR (l.owner_id IS NULL AND l.kind = 'store' AND l.is_active)
-           OR l.owner_id = %(partner)s
-           OR l.id = %(own_store)s)
+    WITH own AS (
+        SELECT coalesce(
+            %(own_store)s::bigint,
+            (SELECT {b.location} FROM {b} WHERE {b.client} = %(client)s::bigint ORDER BY {b.id} LIMIT 1)
+        ) AS store
+    )
+    SELECT {columns}, own.store FROM own JOIN {loc} l
+      ON l.code = %(code)s
+     AND (%(all)s
+          OR (l.owner_id IS NULL AND l.kind = 'store' AND l.is_active)
+          OR l.owner_id = %(partner)s
+          OR l.id = own.store)
     """,
     loc=Location,
+    b=ClientLocation,
     columns=", ".join(f"l.{field.column}" for field in Location._meta.concrete_fields),
 )
 

@@ -31,7 +31,7 @@ from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 
 from commerce.models import PickupSlot, RelationKind, RelationSource
-from commerce.recommendations.scoring import ScoredProduct, basket_scores, model_version_active
+from commerce.recommendations.scoring import ScoredProduct, basket_scores, model_version_active_and_curated
 from commerce.sql import recommendations as sql
 from gateway.api.problems import FieldInvalid
 from inventory.models import Location, LocationKind, Product
@@ -150,8 +150,7 @@ def recommendations_for_basket(
     at: dt.datetime,
 ) -> Offers:
     ids = sorted({product.product_id for product in basket})
-    curated = _curated(ids)
-    model = model_version_active()
+    model, curated = model_version_active_and_curated(products=ids)
     mined: list[ScoredProduct] = []
     category_best: set[int] = set()
     cold_start = False
@@ -224,13 +223,6 @@ def recommendations_for_basket(
         cross_sell=offers[RelationKind.CROSS_SELL],
         upsell=offers[RelationKind.UPSELL],
     )
-
-
-def _curated(ids: list[int]) -> list[tuple[int, int, str, float, int]]:
-    """(from, to, kind, weight, relation id) of the relations in force, best weight first."""
-    with connection.cursor() as cursor:
-        cursor.execute(sql.CURATED_FROM, {"products": ids})
-        return [(row[0], row[1], row[2], row[3], row[4]) for row in cursor.fetchall()]
 
 
 def _category_best_sellers(

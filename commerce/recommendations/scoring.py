@@ -13,6 +13,7 @@ known by its id and creation time: ids alone could come back after a test
 database is flushed."""
 
 import datetime as dt
+import heapq
 import json
 import threading
 from collections import OrderedDict
@@ -26,6 +27,7 @@ from commerce.models import ModelPurpose
 from commerce.sql import recommendations as sql
 
 NEIGHBOUR_CACHE = 20_000  # products whose neighbours a process keeps per version
+_NOT_BOUGHT = (0.0, 0)  # (prior, baskets) of a product no basket holds
 VERSIONS_KEPT = 4  # versions a process keeps in memory (the live one, and an evaluation's scratch ones)
 
 
@@ -55,6 +57,21 @@ def model_version_active(*, purpose: str = ModelPurpose.LIVE) -> ModelVersion | 
         cursor.execute(sql.MODEL_ACTIVE, {"purpose": purpose})
         row = cursor.fetchone()
     return None if row is None else _version(row)
+
+
+def model_version_active_and_curated(
+    *, products: Sequence[int], purpose: str = ModelPurpose.LIVE
+) -> tuple[ModelVersion | None, list[tuple[int, int, str, float, int]]]:
+    """The version serving ``purpose`` and the curated relations in force
+    from ``products`` ((from, to, kind, weight, relation id), best weight
+    first), read together: a basket question needs both."""
+    with connection.cursor() as cursor:
+        cursor.execute(sql.MODEL_ACTIVE_AND_CURATED, {"purpose": purpose, "products": list(products)})
+        row = cursor.fetchone()
+    assert row is not None  # one row always, NULLs before the first build
+    curated = json.loads(row[4]) if isinstance(row[4], str) else row[4]
+    model = None if row[0] is None else _version(row[:4])
+    return model, [(a, b, kind, float(weight), rid) for a, b, kind, weight, rid in curated]
 
 
 def model_version_of(
@@ -87,25 +104,29 @@ def basket_scores(*, model: ModelVersion, basket: Sequence[int], limit: int) -> 
     own = set(basket)
     summed: dict[int, list[Any]] = {}  # product -> [score sum, best score, because, together]
     for product_id, neighbours in rows.neighbours_of(sorted(own)).items():
-        for other, score, together in neighbours:
+        for other, score, both in neighbours:
             entry = summed.get(other)
             if entry is None:
-                summed[other] = [score, score, product_id, together]
+                summed[other] = [score, score, product_id, both]
                 continue
             entry[0] += score
             if score > entry[1] or (score == entry[1] and product_id < entry[2]):
-                entry[1:] = [score, product_id, together]
+                entry[1:] = [score, product_id, both]
     candidates = set(summed).union(rows.popular[: limit + len(basket)]) - own
-    ranked = []
+    items, prior_weight = rows.items, model.prior_weight
+    keyed = []  # (-score, product): the order kept, and only the best become ScoredProducts
     for product_id in candidates:
-        prior, baskets = rows.items.get(product_id, (0.0, 0))
         entry = summed.get(product_id)
-        if entry is None:
-            ranked.append(ScoredProduct(product_id, model.prior_weight * prior, None, None, baskets))
-        else:
-            ranked.append(ScoredProduct(product_id, entry[0] + model.prior_weight * prior, entry[2], entry[3], baskets))
-    ranked.sort(key=lambda scored: (-scored.score, scored.product_id))
-    return ranked[:limit]
+        prior = prior_weight * items.get(product_id, _NOT_BOUGHT)[0]
+        keyed.append((-(prior if entry is None else entry[0] + prior), product_id))
+    ranked = []
+    for negative, product_id in heapq.nsmallest(limit, keyed):
+        baskets = items.get(product_id, _NOT_BOUGHT)[1]
+        best = summed.get(product_id)
+        because = None if best is None else best[2]
+        together = None if best is None else best[3]
+        ranked.append(ScoredProduct(product_id, -negative, because, together, baskets))
+    return ranked
 
 
 class _VersionRows:

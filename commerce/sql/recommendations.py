@@ -60,6 +60,32 @@ MODEL_ACTIVE = statement(
     model=CoPurchaseModel,
 )
 
+# A basket question's two small reads in one round trip (params: purpose,
+# products bigint[]): MODEL_ACTIVE's columns (NULLs before the first build),
+# then the curated relations from those products that are in force now, best
+# weight first, as one JSON array of [from, to, kind, weight, relation id].
+MODEL_ACTIVE_AND_CURATED = statement(
+    """
+    SELECT m.id, m.method, m.parameters, m.created_at,
+           (SELECT coalesce(
+                       json_agg(
+                           json_build_array(r.from_product_id, r.to_product_id, r.kind, r.weight::float8, r.id)
+                           ORDER BY r.weight DESC, r.id
+                       ),
+                       '[]'
+                   )
+            FROM {relation} r
+            WHERE r.from_product_id = ANY(%(products)s::bigint[])
+              AND (r.valid_from IS NULL OR r.valid_from <= now())
+              AND (r.valid_until IS NULL OR r.valid_until > now()))
+    FROM (SELECT 1) one
+    LEFT JOIN ({active} a JOIN {model} m ON m.id = a.model_id) ON a.purpose = %(purpose)s
+    """,
+    active=CoPurchaseActive,
+    model=CoPurchaseModel,
+    relation=ProductRelation,
+)
+
 # Scores and item counts of versions no longer needed (param: model ids).
 SCORES_DROP = statement("DELETE FROM {score} s WHERE s.model_id = ANY(%s::bigint[])", score=CoPurchaseScore)
 ITEMS_DROP = statement("DELETE FROM {item} i WHERE i.model_id = ANY(%s::bigint[])", item=CoPurchaseItem)
@@ -97,20 +123,6 @@ CATEGORY_BEST_SELLERS = statement(
     LIMIT %(limit)s
     """,
     item=CoPurchaseItem,
-)
-
-# Curated relations from some products that are in force now (params:
-# products bigint[]), best weight first.
-CURATED_FROM = statement(
-    """
-    SELECT r.from_product_id, r.to_product_id, r.kind, r.weight::float8, r.id
-    FROM {relation} r
-    WHERE r.from_product_id = ANY(%(products)s::bigint[])
-      AND (r.valid_from IS NULL OR r.valid_from <= now())
-      AND (r.valid_until IS NULL OR r.valid_until > now())
-    ORDER BY r.weight DESC, r.id
-    """,
-    relation=ProductRelation,
 )
 
 # Binary COPY of a build's rows (not PREPAREd, so not registered: ``fragment``

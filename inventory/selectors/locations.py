@@ -18,7 +18,7 @@ from django.utils.translation import gettext as _
 from gateway.api.problems import CallerNotAllowed, FieldInvalid
 from inventory.errors import LocationNotFound
 from inventory.models import Location, LocationKind
-from inventory.selectors.callers import store_id_of_caller
+from inventory.selectors.callers import STORE_MEMO, store_id_of_caller
 from inventory.sql import LOCATION_VISIBLE_BY_CODE
 from partners.callers import Caller
 from partners.models import CallerKind, Partner
@@ -52,20 +52,25 @@ def location_visible_by_code(*, caller: Caller, code: str) -> Location | None:
     kind = caller.kind
     if not (caller.is_operator or kind in (CallerKind.PARTNER, CallerKind.STORE, CallerKind.SHOPPER)):
         return None
-    acts_for_store = kind in (CallerKind.STORE, CallerKind.SHOPPER)
+    # The store a store client acts for is read with the location, unless
+    # the request already knows it (store_id_of_caller's memo).
+    known = kind == CallerKind.STORE and STORE_MEMO in caller.memo
     params: dict[str, Any] = {
         "code": code,
         "all": caller.is_operator,
         "partner": caller.partner_id if kind == CallerKind.PARTNER else None,
-        "own_store": store_id_of_caller(caller=caller) if acts_for_store else None,
+        "own_store": caller.memo[STORE_MEMO] if known else None,
+        "client": caller.client.pk if kind == CallerKind.STORE and not known else None,
     }
     with connection.cursor() as cursor:
         cursor.execute(LOCATION_VISIBLE_BY_CODE, params)
         row = cursor.fetchone()
     if row is None:
         return None
+    if kind == CallerKind.STORE:
+        caller.memo[STORE_MEMO] = row[-1]
     fields = Location._meta.concrete_fields
-    values = list(row)
+    values = list(row[:-1])
     for index, field in enumerate(fields):  # the ORM's own converters (jsonb comes back as text)
         for convert in field.get_db_converters(connection):  # type: ignore[attr-defined]  # (django-stubs lacks it)
             values[index] = convert(values[index], field.cached_col, connection)
