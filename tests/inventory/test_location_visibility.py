@@ -6,6 +6,7 @@ against ``locations_visible_to``) and products by SKU
 import pytest
 
 from inventory.models import Location, LocationKind
+from inventory.selectors.callers import STORE_MEMO, store_id_of_caller
 from inventory.selectors.locations import location_visible_by_code, locations_visible_to
 from inventory.selectors.products import products_visible_by_sku, products_visible_to
 from partners.callers import Caller
@@ -76,3 +77,22 @@ def test_the_plain_product_lookup_sees_what_the_selector_sees(kind):
     skus = ["RET-1", "RET-OFF", "SHARED", "MINE-OFF", "THEIRS-1", "NOWHERE"]
     expected = sorted(products_visible_to(caller=caller).filter(sku__in=skus).values_list("pk", flat=True))
     assert sorted(p.product_id for p in products_visible_by_sku(caller=caller, skus=skus)) == expected
+
+
+@pytest.mark.parametrize("bound", [True, False])
+def test_a_store_clients_own_store_is_read_with_the_first_lookup(bound):
+    """The statement reads the store a store client acts for along with the
+    location; a lookup on a fresh caller and one on a caller that already
+    knows its store see the same, and the first leaves the binding known."""
+    places, refs = _places()
+    client = make_client(CallerKind.STORE, store=refs["own_store"] if bound else None)  # type: ignore[arg-type]
+    expected = store_id_of_caller(caller=Caller(client=client, scopes=frozenset()))
+    assert expected == (refs["own_store"].pk if bound else None)  # type: ignore[attr-defined]
+    knowing = Caller(client=client, scopes=frozenset())
+    store_id_of_caller(caller=knowing)
+    for place in places:
+        fresh = Caller(client=client, scopes=frozenset())
+        found = location_visible_by_code(caller=fresh, code=place.code)
+        assert (found is None) == (location_visible_by_code(caller=knowing, code=place.code) is None), place.code
+        if found is not None:
+            assert fresh.memo[STORE_MEMO] == expected
