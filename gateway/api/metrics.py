@@ -21,6 +21,10 @@ LATENCY = Histogram(
     ["route"],
     buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0),
 )
+# The web process's own CPU per route (the serving thread's CPU time, so the
+# database's share is not in it): what capacity planning divides by requests
+# (docs/capacity.md). Not the wall time above, which grows with the queue.
+CPU = Counter("gateway_http_request_cpu_seconds_total", "CPU seconds the serving thread spent", ["method", "route"])
 RATE_LIMITER_FAIL_OPEN = Counter(
     "gateway_rate_limiter_fail_open_total", "Requests let through because Redis was unreachable"
 )
@@ -30,9 +34,10 @@ OUTBOX_DOORBELL_FAIL_OPEN = Counter(
 )
 
 
-def observe_request(method: str, route: str, status: int, seconds: float) -> None:
+def observe_request(method: str, route: str, status: int, seconds: float, cpu_seconds: float) -> None:
     REQUESTS.labels(method, route, str(status)).inc()
     LATENCY.labels(route).observe(seconds)
+    CPU.labels(method, route).inc(cpu_seconds)
 
 
 def render() -> bytes:

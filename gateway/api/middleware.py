@@ -38,7 +38,7 @@ class RequestIdMiddleware:
         request_id = incoming if _REQUEST_ID.match(incoming) else uuid.uuid4().hex
         token = request_id_var.set(request_id)
         client_token = client_id_var.set("")
-        started = time.perf_counter()
+        started, cpu_started = time.perf_counter(), time.thread_time()
         try:
             response = self.get_response(request)
             response["X-Request-ID"] = request_id
@@ -46,7 +46,9 @@ class RequestIdMiddleware:
                 response.headers.setdefault(name, value)
             duration_ms = round((time.perf_counter() - started) * 1000, 2)
             route = getattr(getattr(request, "resolver_match", None), "route", "") or "unmatched"
-            metrics.observe_request(request.method or "", route, response.status_code, duration_ms / 1000)
+            metrics.observe_request(
+                request.method or "", route, response.status_code, duration_ms / 1000, time.thread_time() - cpu_started
+            )
             access_log.info(
                 "request",
                 extra={

@@ -43,6 +43,21 @@ def test_metrics_from_loopback_are_prometheus_text() -> None:
     assert b"gateway_http_requests_total" in response.content
 
 
+def _cpu_seconds(route: str) -> float:
+    text = Client(REMOTE_ADDR="127.0.0.1").get("/metrics").content.decode()
+    prefix = f'gateway_http_request_cpu_seconds_total{{method="GET",route="{route}"}} '
+    return sum(float(line[len(prefix) :]) for line in text.splitlines() if line.startswith(prefix))
+
+
+def test_metrics_count_each_routes_cpu() -> None:
+    """The serving thread's CPU per route, for capacity planning: it grows with
+    each request of that route."""
+    before = _cpu_seconds("health/live")
+    for _ in range(3):
+        assert Client().get("/health/live").status_code == 200
+    assert _cpu_seconds("health/live") > before
+
+
 def test_metrics_token_is_required_when_configured(settings) -> None:
     settings.METRICS_TOKEN = "s3cret-metrics"
     assert Client(REMOTE_ADDR="127.0.0.1").get("/metrics").status_code == 404
