@@ -170,6 +170,10 @@ def balancer_available() -> bool:
     return "start_balancer()" in (ROOT / "bin" / "lib.sh").read_text()
 
 
+# The /metrics series route_costs adds up: requests, and the serving threads' CPU seconds.
+_ROUTE_SERIES = (("gateway_http_requests_total{", 0), ("gateway_http_request_cpu_seconds_total{", 1))
+
+
 class Stack:
     """PostgreSQL + Redis of one instance (``bin/services``, ports of its
     own, so a benchmark of another app running meanwhile never resets this
@@ -292,6 +296,25 @@ class Stack:
         if not self.worker_log.exists():
             return 0
         return self.worker_log.read_text(errors="replace").count("supervise: celery-worker exited")
+
+    def route_costs(self) -> dict[tuple[str, str], tuple[float, float]]:
+        """(method, route) -> (requests, CPU seconds of the serving threads),
+        added up over every gateway instance's /metrics (each instance adds
+        up its workers): subtract two of these to cost what ran between."""
+        totals: dict[tuple[str, str], list[float]] = {}
+        for server_port in self.server_ports:
+            text = requests.get(f"http://127.0.0.1:{server_port}/metrics", timeout=30).text
+            for line in text.splitlines():
+                for prefix, index in (
+                    ("gateway_http_requests_total{", 0),
+                    ("gateway_http_request_cpu_seconds_total{", 1),
+                ):
+                    if line.startswith(prefix):
+                        labels_text, _, value = line[len(prefix) :].rpartition("} ")
+                        labels = dict(part.split("=", 1) for part in labels_text.split(","))
+                        key = (labels["method"].strip('"'), labels["route"].strip('"'))
+                        totals.setdefault(key, [0.0, 0.0])[index] += float(value)
+        return {key: (count, cpu) for key, (count, cpu) in totals.items()}
 
     def manage(self, *args: str) -> str:
         done = subprocess.run([PYTHON, "manage.py", *args], cwd=ROOT, env=self.env, capture_output=True, text=True)
