@@ -164,6 +164,25 @@ def campaign_budget_checks(database_url: str, campaign_ids: list[int]) -> dict[s
     }
 
 
+def route_cost_table(
+    before: dict[tuple[str, str], tuple[float, float]], after: dict[tuple[str, str], tuple[float, float]]
+) -> list[dict[str, Any]]:
+    """What ran between two ``Stack.route_costs()``: per (method, route), the
+    requests, the serving threads' CPU ms per request and the route's share of
+    all that CPU, the costliest first."""
+    rows: list[dict[str, Any]] = []
+    for key, (count, cpu) in after.items():
+        earlier = before.get(key, (0.0, 0.0))
+        requests_run, cpu_s = count - earlier[0], cpu - earlier[1]
+        if requests_run > 0:
+            rows.append({"method": key[0], "route": key[1], "requests": int(requests_run), "cpu_s": cpu_s})
+    total = sum(row["cpu_s"] for row in rows) or 1.0
+    for row in rows:
+        row["cpu_ms_per_request"] = row["cpu_s"] / row["requests"] * 1000
+        row["cpu_share"] = row["cpu_s"] / total
+    return sorted(rows, key=lambda row: -row["cpu_s"])
+
+
 def balancer_available() -> bool:
     """Whether bin/lib.sh has the nginx balancer (``start_balancer``), which
     puts several gateway instances behind one address as production does."""
