@@ -54,10 +54,26 @@ service back until ``/health/ready`` answers 200 through the balancer). Its
 5xx are reported, not failed: a restart cuts requests in flight. Its orders
 join the end checks. ``--no-fault`` skips it.
 
-Not done yet (later work of the issue), and not faked here: admission
-control, and the last step at three times the held peak with
-``admitted_p95_ms`` and ``shed_share``: without admission control the stack
-has no shedding to measure, so these are not printed.
+The overload step (``run_overload_step``), after the stepping and before the
+fault step (which restarts PostgreSQL and Redis and would leave the overload
+step cold caches and a Celery backlog): the scenario at three times the held
+peak's multiplier (``OVERLOAD_FACTOR``; 30 s at least, measured after 8 s),
+beyond what the stack holds. Admission control (gateway/api/admission.py)
+sheds what the stack cannot serve in time with 503 ``overloaded`` and
+``Retry-After``; the users treat it as an app does (counted as shed, not
+failed; they wait Retry-After; a shed order is posted again with the same
+Idempotency-Key). It prints ``admitted_p95_ms`` (p95 over every answer that
+was not shed), ``admitted_rps``, ``shed_share`` (shed answers over all
+answers), ``overload_server_errors`` (5xx other than the overload answer),
+``overload_connection_errors`` and ``overload_timeouts``; 5xx or connection
+errors there fail the run. Its orders join the end checks.
+
+Sheds during the stepping: a class's shed answers count as answers over the
+500 ms limit in the p95 it is judged by (loadtests/black_friday.py,
+``p95_counting_sheds``), so a step where a class had more than 5 % shed is
+not held. Each step also prints the share of requests that waited more than
+100, 250, 500 and 1,000 ms for a thread (the instances'
+``gateway_admission_wait_seconds``), what the admission budgets are judged by.
 """
 
 import argparse
@@ -160,6 +176,12 @@ def main() -> int:
             stepped = [json.loads(line) for line in (out / "steps.jsonl").read_text().splitlines()]
             for row in stepped:
                 row["cpu_pct"] = cpu_shares(row["measured_from"], row["measured_to"])
+                row["waits"] = wait_shares(row["measured_from"], row["measured_to"])
+            overload, overload_history = run_overload_step(
+                stack, plan_path, out, stepped, optional=optional, step_s=max(args.step_seconds or size["step_s"], 30),
+                warmup_s=max(args.warmup_seconds or size["warmup_s"], 8),
+            )  # fmt: skip
+            history += overload_history
             fault: dict[str, Any] = {"ran": False}
             if args.fault:
                 fault, fault_history = run_fault_step(stack, plan_path, out, stepped, optional=optional)
@@ -170,7 +192,7 @@ def main() -> int:
         receiver.stop()
     _chart(stepped, out / "steps.svg")
     figures = _figures(stepped, history)
-    figures.update(cpu_speed=speed, seed_s=seed_s, drain_s=drain_s, instances=instances, fault=fault)
+    figures.update(cpu_speed=speed, seed_s=seed_s, drain_s=drain_s, instances=instances, fault=fault, overload=overload)
     progress(f"report, CSVs, steps and chart in {out}")
     return _report(figures, checks, receiver.summary())
 
@@ -259,14 +281,18 @@ def _locust(
     with open(out / "locust.log", "w") as log:
         process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
         watched, locust_cpu, shown = psutil.Process(process.pid), 0.0, 0
+        WAIT_SNAPSHOTS.append((time.time(), queue_waits(stack)))
         while process.poll() is None:
             with contextlib.suppress(psutil.Error):
                 times = watched.cpu_times()
                 locust_cpu = times.user + times.system
             CPU_SAMPLES.append((time.time(), _machine_busy_seconds(), _stack_cpu_seconds(stack), locust_cpu))
             time.sleep(1)
-            shown = _show_steps(steps_path, shown)
-        _show_steps(steps_path, shown)
+            before, shown = shown, _show_steps(steps_path, shown)
+            if shown > before:
+                WAIT_SNAPSHOTS.append((time.time(), queue_waits(stack)))
+        if _show_steps(steps_path, shown) > shown:
+            WAIT_SNAPSHOTS.append((time.time(), queue_waits(stack)))
     if process.returncode not in (0, 1):  # 1: some requests failed, which the steps and checks report
         raise RuntimeError(f"locust failed, see {out / 'locust.log'}")
     return [json.loads(line) for line in history_path.read_text().splitlines()] if history_path.exists() else []
@@ -317,6 +343,46 @@ def _stack_cpu_seconds(stack: Stack) -> float:
     return total
 
 
+# (time, cumulative histogram of the instances' queue waits) at the start of each Locust run and at
+# the end of each of its steps: what admission control measured (gateway_admission_wait_seconds).
+WAIT_SNAPSHOTS: list[tuple[float, dict[float, float]]] = []
+
+
+def queue_waits(stack: Stack) -> dict[float, float]:
+    """The instances' ``gateway_admission_wait_seconds`` so far: upper bound (s) -> requests that
+    waited at most that long for a thread, summed over the instances (each counts its own)."""
+    total: dict[float, float] = {}
+    for port in stack.server_ports:
+        try:
+            text = requests.get(f"http://127.0.0.1:{port}/metrics", timeout=5).text
+        except requests.RequestException:
+            continue
+        for line in text.splitlines():
+            if line.startswith("gateway_admission_wait_seconds_bucket{"):
+                bound = line.split('le="', 1)[1].split('"', 1)[0]
+                le = float("inf") if bound == "+Inf" else float(bound)
+                total[le] = total.get(le, 0.0) + float(line.rsplit(" ", 1)[1])
+    return total
+
+
+def wait_shares(start: float, end: float) -> dict[str, float]:
+    """Between two instants (a step's measured part, widened to the snapshots around it): the
+    requests that waited for a thread, and the shares that waited longer than 100, 250, 500 and
+    1,000 ms (histogram bounds)."""
+    before = max((snap for snap in WAIT_SNAPSHOTS if snap[0] <= start), default=None, key=lambda snap: snap[0])
+    after = min((snap for snap in WAIT_SNAPSHOTS if snap[0] >= end), default=None, key=lambda snap: snap[0])
+    if before is None or after is None:
+        return {}
+    counts = {le: after[1].get(le, 0.0) - before[1].get(le, 0.0) for le in after[1]}
+    every = counts.get(float("inf"), 0.0)
+    if not every:
+        return {"waited": 0.0}
+    return {
+        "waited": every,
+        **{f"over_{ms}ms": 1 - counts.get(ms / 1000, every) / every for ms in (100, 250, 500, 1000)},
+    }
+
+
 def _show_steps(path: Path, shown: int) -> int:
     rows = path.read_text().splitlines() if path.exists() else []
     for line in rows[shown:]:
@@ -327,9 +393,71 @@ def _show_steps(path: Path, shown: int) -> int:
         progress(
             f"step {row['multiplier']}x: {row['rps']:.0f} requests/s, p95 {row['p95_ms']:.0f} ms "
             f"(worst {worst[0]} {worst[1]:.0f} ms), CPU {shares}, "
-            f"{'held' if row['held'] else 'NOT held: ' + row['reason']}"
+            f"{row.get('shed', 0)} shed, {'held' if row['held'] else 'NOT held: ' + row['reason']}"
         )
     return len(rows)
+
+
+def run_overload_step(
+    stack: Stack,
+    plan_path: Path,
+    out: Path,
+    steps: list[dict[str, Any]],
+    *,
+    optional: list[str],
+    step_s: float,
+    warmup_s: float,
+) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    """The last step: the scenario at ``OVERLOAD_FACTOR`` (3) times the held
+    peak's multiplier, beyond what the stack holds. Admission control
+    (gateway/api/admission.py) should shed what it cannot serve in time with
+    503 ``overloaded`` and Retry-After, and serve the rest as fast as at the
+    held peak: returns the admitted answers' p95 (``admitted_p95_ms``), the
+    share of answers shed (``shed_share``), 5xx other than the overload answer
+    (``server_errors``), connection errors and timeouts, and the run's
+    history, which the end checks read with the steps' (the users honour
+    Retry-After, and a shed order is posted again with the same key)."""
+    held = [row for row in steps if row["held"]]
+    if not held:
+        progress("overload step: no step was held; skipped")
+        return {"ran": False}, []
+    peak = max(held, key=lambda row: row["rps"])
+    multiplier = mix.OVERLOAD_FACTOR * peak["multiplier"]
+    overload_out = out / "overload"
+    overload_out.mkdir(parents=True, exist_ok=True)
+    progress(
+        f"overload step: {multiplier}x ({mix.OVERLOAD_FACTOR} x the held peak {peak['multiplier']}x) for {step_s:.0f} s"
+    )
+    history = _locust(
+        stack, plan_path, overload_out, steps=[multiplier], step_s=step_s, warmup_s=warmup_s, optional=optional
+    )
+    row = json.loads((overload_out / "steps.jsonl").read_text().splitlines()[0])
+    row["cpu_pct"] = cpu_shares(row["measured_from"], row["measured_to"])
+    row["waits"] = wait_shares(row["measured_from"], row["measured_to"])
+    figures = {
+        "ran": True,
+        "multiplier": multiplier,
+        "peak_multiplier": peak["multiplier"],
+        "peak_p95_ms": peak["p95_ms"],
+        "row": row,
+        "admitted_rps": row["rps"],
+        "admitted_p95_ms": row["p95_ms"],
+        "shed": row["shed"],
+        "shed_share": row["shed_share"],
+        "server_errors": row["server_errors"],
+        "connection_errors": row["connection_errors"],
+        "timeouts": row["timeouts"],
+        "orders_acknowledged": sum(1 for entry in history if entry["kind"] == "order"),
+    }
+    classes = ", ".join(f"{name} {p95:.0f}" for name, p95 in sorted(row["p95_by_class"].items()))
+    progress(
+        f"overload step {multiplier}x: {row['rps']:.0f} admitted answers/s, p95 {row['p95_ms']:.0f} ms [{classes}] "
+        f"(held peak {peak['multiplier']}x: p95 {peak['p95_ms']:.0f} ms); {row['shed']} shed "
+        f"({row['shed_share']:.1%}, by class {row['shed_by_class']}); {row['server_errors']} other 5xx, "
+        f"{row['connection_errors']} connection errors ({row['timeouts']} timeouts); "
+        f"{figures['orders_acknowledged']} orders acknowledged"
+    )
+    return figures, history
 
 
 FAULT_S = 75.0  # the fault run: PostgreSQL restarts at FAULT_PG_AT, Redis is away from FAULT_REDIS_AT for 30 s
@@ -630,10 +758,15 @@ def _chart(steps: list[dict[str, Any]], path: Path) -> None:
 
 
 def _report(figures: dict[str, Any], checks: dict[str, int], receiver: dict[str, Any]) -> int:
-    for row in figures["steps"]:
+    overload = figures["overload"]
+    for row in [*figures["steps"], *([overload["row"]] if overload.get("ran") else [])]:
         classes = ", ".join(f"{name} {p95:.0f}" for name, p95 in sorted(row["p95_by_class"].items()))
         cpu = ", ".join(f"{part} {pct:.0f} %" for part, pct in row["cpu_pct"].items())
-        progress(f"{row['multiplier']:>3}x {row['rps']:7.1f} req/s p95 {row['p95_ms']:6.1f} ms [{classes}] CPU [{cpu}]")
+        waits = ", ".join(f"{name} {share:.2%}" for name, share in row["waits"].items() if name != "waited")
+        progress(
+            f"{row['multiplier']:>3}x {row['rps']:7.1f} req/s p95 {row['p95_ms']:6.1f} ms [{classes}] CPU [{cpu}] "
+            f"shed {row['shed']} ({row['shed_share']:.2%}); queue waits [{waits}]"
+        )
     progress(f"stopped by: {figures['stopped_by'] or 'the last step'}; checkouts: {dict(figures['checkouts'])}")
     progress(f"receiver: {receiver}")
     normal = figures["normal_rps"]
@@ -657,6 +790,13 @@ def _report(figures: dict[str, Any], checks: dict[str, int], receiver: dict[str,
     peak_cpu = (figures["peak"] or {}).get("cpu_pct", {})
     for part in ("stack", "outside"):
         result(f"cpu_share_{part}_pct_at_peak", round(peak_cpu.get(part, 0.0), 1), f"% of {cores} cores")
+    if overload.get("ran"):
+        result("overload_multiplier", overload["multiplier"], "x")
+        result("admitted_p95_ms", float(overload["admitted_p95_ms"]), "ms")
+        result("admitted_rps", float(overload["admitted_rps"]), "requests/s")
+        result("shed_share", float(overload["shed_share"]), "", digits=3)
+        for metric in ("shed", "server_errors", "connection_errors", "timeouts", "orders_acknowledged"):
+            result(f"overload_{metric}", overload[metric], "")
     fault = figures["fault"]
     if fault.get("ran"):
         result("fault_multiplier", fault["multiplier"], "x")
@@ -679,6 +819,8 @@ def _report(figures: dict[str, Any], checks: dict[str, int], receiver: dict[str,
         failed.append("server_errors")
     if not figures["orders_accepted"]:
         failed.append("no order accepted")
+    if overload.get("ran") and (overload["server_errors"] or overload["connection_errors"]):
+        failed.append("overload: 5xx or connection errors")
     if fault.get("ran") and fault["orders_lost"]:
         failed.append("fault_orders_lost")
     if fault.get("ran") and None in (fault["recover_after_pg_s"], fault["recover_after_redis_s"]):

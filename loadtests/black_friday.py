@@ -73,6 +73,7 @@ rate, since in-store traffic is not what the app's Black Friday multiplies):
 
 import hmac
 import importlib.util
+import math
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -159,23 +160,54 @@ def multipliers(*, quick: bool) -> list[int]:
     return list(QUICK_STEPS if quick else FULL_STEPS)
 
 
+# The last step, after the stepping: the scenario at this many times the held peak's multiplier.
+OVERLOAD_FACTOR = 3
+
+
 @dataclass(frozen=True)
 class StepVerdict:
-    """Whether the stack held a step: every class's p95 within the limit and no error."""
+    """Whether the stack held a step: every class's p95 within the limit and
+    no error. The p95 a class is judged by counts its shed answers (503
+    ``overloaded``, gateway/api/admission.py) as answers over the limit
+    (``p95_counting_sheds``): a shed request was not served, so a class with
+    more than 5 % of its requests shed, or shed and slow together, is not
+    held, while one request shed at 1x (a worker's two threads busy for a
+    moment) does not make the normal rate "not held"."""
 
     held: bool
     reason: str = ""
     worst: dict[str, float] = field(default_factory=dict)
 
     @classmethod
-    def judge(cls, *, p95_by_class: dict[str, float], server_errors: int, other_errors: int) -> "StepVerdict":
+    def judge(
+        cls, *, p95_by_class: dict[str, float], server_errors: int, other_errors: int, shed: int = 0
+    ) -> "StepVerdict":
         slow = {name: p95 for name, p95 in p95_by_class.items() if p95 > P95_LIMIT_MS}
-        reasons = [f"p95 of {name} {p95:.0f} ms > {P95_LIMIT_MS:.0f} ms" for name, p95 in sorted(slow.items())]
+        reasons = [
+            f"p95 of {name} {'over the limit with its sheds' if math.isinf(p95) else f'{p95:.0f} ms'} "
+            f"> {P95_LIMIT_MS:.0f} ms"
+            for name, p95 in sorted(slow.items())
+        ]
         if server_errors:
             reasons.append(f"{server_errors} 5xx or connection errors")
         if other_errors:
             reasons.append(f"{other_errors} unexpected answers")
+        if reasons and shed:
+            reasons.append(f"{shed} answers shed (503 overloaded)")
         return cls(held=not reasons, reason="; ".join(reasons), worst=slow)
+
+
+def p95_counting_sheds(admitted_ms: list[float], shed: int) -> float:
+    """A class's p95 for the verdict: its admitted answers' times, and each
+    shed answer as one over any limit (infinite)."""
+    return percentile([*admitted_ms, *[math.inf] * shed], 0.95)
+
+
+def is_overload_answer(status: int, body: dict[str, Any]) -> bool:
+    """The gateway's admission control shed the request (503 ``overloaded``):
+    an answer the app shows and retries after Retry-After, not a server error.
+    nginx's own 503 (no instance could answer) is ``service_unavailable``."""
+    return status == 503 and body.get("code") == "overloaded"
 
 
 def percentile(values: list[float], share: float) -> float:

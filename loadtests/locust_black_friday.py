@@ -48,8 +48,13 @@ last multiplier.
 Expected answers are not failures: 409 ``slot_full`` and its kin on a hold or
 an order (the retry logic acts on them, a refused coupon included), 409 on a
 status change another staff member made first, 304 on a product read, 200 for
-a till ticket the store already sent (a replay). Everything else that is not
-2xx fails the request and the step.
+a till ticket the store already sent (a replay). The overload answer (503
+``overloaded``, gateway/api/admission.py) is no failure either: it is counted
+as shed, apart from the admitted answers whose latency the step reports, and
+the user waits its Retry-After as the app does (a checkout then posts the
+same order again with the same Idempotency-Key, loadtests/shoppers.py); the
+verdict counts a class's sheds as answers over the p95 limit. Everything else that is not 2xx fails
+the request and the step.
 """
 
 import itertools
@@ -64,6 +69,7 @@ from collections import deque
 from pathlib import Path
 from typing import Any
 
+import gevent
 from locust import FastHttpUser, LoadTestShape, constant_throughput, events, task
 
 # Locust puts the locustfile's own directory on the path, not the repository's.
@@ -78,6 +84,7 @@ from loadtests.shoppers import (
     Basket,
     order_next_step,
     response_json,
+    retry_after,
 )
 
 PLAN: dict[str, Any] = json.loads(Path(os.environ["BF_PLAN"]).read_text()) if "BF_PLAN" in os.environ else {}
@@ -123,8 +130,11 @@ class _Step:
         self.statuses: dict[str, int] = {}
         self.server_errors = 0
         self.connection_errors = 0
+        self.timeouts = 0
         self.other_errors = 0
         self.examples: list[str] = []
+        # Answers shed by admission control (503 overloaded), by class, apart from the admitted samples.
+        self.shed: dict[str, list[float]] = {}
 
     def open(self, index: int) -> None:
         self.__init__()  # type: ignore[misc]  # a fresh step, same object (the listeners hold it)
@@ -132,15 +142,17 @@ class _Step:
         self.measure_from = time.time() + WARMUP_S
         self.opened = time.time()
 
-    def record(self, label: str, status: int, ms: float, failed: str | None) -> None:
+    def record(self, label: str, status: int, ms: float, failed: str | None, shed: bool = False) -> None:
         if time.time() < self.measure_from:
             return
-        self.samples.setdefault(label, []).append(ms)
+        (self.shed if shed else self.samples).setdefault(label, []).append(ms)
         self.statuses[str(status)] = self.statuses.get(str(status), 0) + 1
         if failed is None:
             return
         if status == 0:
             self.connection_errors += 1
+            if "timed out" in failed.lower() or "timeout" in failed.lower():
+                self.timeouts += 1
         elif status >= 500:
             self.server_errors += 1
         else:
@@ -150,12 +162,19 @@ class _Step:
 
     def close(self) -> mix.StepVerdict:
         seconds = max(time.time() - self.measure_from, 1e-3)
+        # Latencies are the admitted answers' (every answer but the sheds).
         p95 = {label: mix.percentile(values, 0.95) for label, values in self.samples.items()}
         every = [ms for values in self.samples.values() for ms in values]
+        shed = sum(len(values) for values in self.shed.values())
+        judged = {
+            label: mix.p95_counting_sheds(self.samples.get(label, []), len(self.shed.get(label, [])))
+            for label in {*self.samples, *self.shed}
+        }
         verdict = mix.StepVerdict.judge(
-            p95_by_class=p95,
+            p95_by_class=judged,
             server_errors=self.server_errors + self.connection_errors,
             other_errors=self.other_errors,
+            shed=shed,
         )
         row = {
             "step": self.index,
@@ -168,9 +187,14 @@ class _Step:
             "p95_ms": mix.percentile(every, 0.95),
             "p50_ms": mix.percentile(every, 0.50),
             "p95_by_class": p95,
+            "shed": shed,
+            "shed_share": shed / max(shed + len(every), 1),
+            "shed_by_class": {label: len(values) for label, values in self.shed.items()},
+            "shed_p95_ms": mix.percentile([ms for values in self.shed.values() for ms in values], 0.95),
             "statuses": self.statuses,
             "server_errors": self.server_errors,
             "connection_errors": self.connection_errors,
+            "timeouts": self.timeouts,
             "other_errors": self.other_errors,
             "examples": self.examples,
             "held": verdict.held,
@@ -210,7 +234,8 @@ class BlackFridayShape(LoadTestShape):
 @events.request.add_listener
 def _on_request(name: str, response_time: float, response: Any, exception: Any, **_kwargs: Any) -> None:
     status = getattr(response, "status_code", 0) or 0
-    STEP.record(name.split(":", 1)[0], status, response_time, None if exception is None else str(exception))
+    shed = status == 503 and mix.is_overload_answer(status, response_json(response))
+    STEP.record(name.split(":", 1)[0], status, response_time, None if exception is None else str(exception), shed=shed)
 
 
 @events.quitting.add_listener
@@ -225,11 +250,19 @@ def _bearer(token: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {token}"}
 
 
-def _check(response: Any, ok: tuple[int, ...]) -> int:
-    """Marks the answer a failure unless its status is one of ``ok``; returns the status."""
+def _check(response: Any, ok: tuple[int, ...], backoff: bool = True) -> int:
+    """Marks the answer a failure unless its status is one of ``ok`` or it is
+    the overload answer (503 ``overloaded``: shed, counted apart, never a
+    failure); returns the status. After a shed the user waits Retry-After, as
+    the app does, unless ``backoff`` is off (the checkout's retry logic,
+    loadtests/shoppers.py, waits itself)."""
     status = response.status_code or 0
     if status in ok:
         response.success()
+    elif mix.is_overload_answer(status, response_json(response)):
+        response.success()
+        if backoff:
+            gevent.sleep(retry_after(response.headers or {}))
     else:
         response.failure(f"{status}: {(response.text or '')[:200]}")
     return int(status)
@@ -416,7 +449,7 @@ class Shopper(FastHttpUser):
             name="shopper: POST /api/v1/pickup-holds",
             catch_response=True,
         ) as response:
-            status = _check(response, (201, *EXPECTED_REFUSALS))
+            status = _check(response, (201, *EXPECTED_REFUSALS), backoff=False)
             data = response_json(response)
             if status == 201:
                 basket.hold_id = data["id"]
@@ -431,7 +464,7 @@ class Shopper(FastHttpUser):
             name="shopper: POST /api/v1/orders",
             catch_response=True,
         ) as response:
-            status = _check(response, (201, *EXPECTED_REFUSALS))
+            status = _check(response, (201, *EXPECTED_REFUSALS), backoff=False)
             data = response_json(response)
             if status == 201:
                 store = self.home

@@ -15,7 +15,9 @@ changes what it asks for and takes a new key:
 - a coupon refused (``coupon_not_applicable``, ``budget_exhausted``,
   ``coupon_used_up``): the same basket without the loyalty part (the app shows
   "this code no longer applies" and the shopper checks out at full price);
-- 429: the same key after ``Retry-After``.
+- 429, and 503 ``overloaded`` (admission control shed the request before it
+  ran): the same key after ``Retry-After``, as the app shows "busy, trying
+  again in a moment".
 
 Pure Python apart from the sleep (gevent's by default, the scenarios run under
 Locust), so tests drive it with made-up answers."""
@@ -114,11 +116,14 @@ def order_next_step(
     ``insufficient_stock``; ``reload_available`` is GET /pickup-slots."""
     if status in (200, 201):
         return PLACED
+    if status == 503 and code == "overloaded":
+        sleep(retry_after(headers))
+        return RETRY_SAME_KEY
     if status == 0 or status >= 500 or code == "idempotency_in_progress":
         sleep(0.05 + 0.1 * rng.random())
         return RETRY_SAME_KEY
     if status == 429:
-        sleep(float(headers.get("Retry-After", "1")))
+        sleep(retry_after(headers))
         return RETRY_SAME_KEY
     if code == "slot_not_released":
         sleep(min(float(headers.get("Retry-After", "1")), 1.0) * rng.random())
@@ -143,6 +148,14 @@ def order_next_step(
         basket.key = secrets.token_hex(16)
         return RETRY
     return GIVEN_UP
+
+
+def retry_after(headers: Mapping[str, str], default: float = 1.0) -> float:
+    """Seconds the answer's ``Retry-After`` asks for (delta-seconds; anything else: ``default``)."""
+    try:
+        return max(float(headers.get("Retry-After", default)), 0.0)
+    except ValueError:
+        return default
 
 
 def response_json(response: Any) -> dict[str, Any]:

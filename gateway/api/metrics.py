@@ -33,6 +33,17 @@ OUTBOX_DOORBELL_FAIL_OPEN = Counter(
     "Commits whose events were left to the webhook sweep because Redis or the broker was unreachable",
 )
 
+ADMISSION_SHED = Counter(
+    "gateway_admission_shed_total",
+    "Requests answered 503 overloaded by admission control (gateway/api/admission.py)",
+    ["admission_class", "reason"],
+)
+ADMISSION_WAIT = Histogram(
+    "gateway_admission_wait_seconds",
+    "Time from the balancer's X-Request-Start stamp until a thread took the request",
+    buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0),
+)
+
 
 def observe_request(method: str, route: str, status: int, seconds: float, cpu_seconds: float) -> None:
     REQUESTS.labels(method, route, str(status)).inc()

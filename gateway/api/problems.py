@@ -39,6 +39,7 @@ PROBLEM_TITLES: dict[str, Any] = {
     "idempotency_key_reused": _("Idempotency-Key reused with another request"),
     "idempotency_in_progress": _("A request with this Idempotency-Key is in progress"),
     "service_unavailable": _("Service unavailable"),
+    "overloaded": _("Overloaded, try again shortly"),
     "server_error": _("Internal server error"),
 }
 

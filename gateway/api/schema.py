@@ -37,6 +37,9 @@ class Problem(serializers.Serializer[Any]):
     errors = ProblemFieldError(  # type: ignore[assignment]  # a field named "errors", not Serializer.errors
         many=True, required=False, help_text="Per-field errors of a validation failure."
     )
+    retry_after = serializers.IntegerField(
+        required=False, help_text="Seconds to wait before retrying, as the Retry-After header (`overloaded`)."
+    )
 
 
 _ERROR_DESCRIPTIONS = {
@@ -51,6 +54,8 @@ _ERROR_DESCRIPTIONS = {
     "422": "Semantically invalid (validation failed, Idempotency-Key reused).",
     "428": "A precondition header is required.",
     "429": "Rate limit exceeded; see Retry-After.",
+    "503": "Overloaded (`overloaded`: admission control did not run the request) or a dependency is down "
+    "(`service_unavailable`); wait Retry-After, then retry (an order with the same Idempotency-Key).",
 }
 
 _RATE_LIMIT_HEADERS = {
@@ -88,7 +93,8 @@ class GatewayAutoSchema(AutoSchema):
         return schema
 
     def _error_statuses(self) -> list[str]:
-        statuses = ["401", "403", "429"]
+        # 503: any request may be shed by admission control (gateway/api/admission.py) under overload.
+        statuses = ["401", "403", "429", "503"]
         if self.method in {"POST", "PUT", "PATCH"}:
             statuses += ["400", "413", "415", "422"]
         if self.method == "GET" and self._is_list_view():
@@ -116,8 +122,9 @@ class GatewayAutoSchema(AutoSchema):
 
     def _get_response_headers_for_code(self, status_code: Any, direction: Any = "response") -> Any:
         headers = super()._get_response_headers_for_code(status_code, direction)
-        headers.update(_RATE_LIMIT_HEADERS)
-        if str(status_code) == "429":
+        if str(status_code) != "503":  # a shed request never reached the rate limiter
+            headers.update(_RATE_LIMIT_HEADERS)
+        if str(status_code) in ("429", "503"):
             headers["Retry-After"] = {"schema": {"type": "integer"}, "description": "Seconds to wait."}
         return headers
 

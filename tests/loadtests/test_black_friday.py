@@ -184,6 +184,44 @@ def test_steps_go_up_from_the_normal_rate_and_stop_at_the_first_failing_step() -
     assert "5xx" in failing.reason
 
 
+def test_shed_answers_count_as_over_the_limit_in_a_steps_verdict() -> None:
+    fast = [50.0] * 100
+    # a few sheds among fast answers (under 5 % of the class): held
+    few = scenario.p95_counting_sheds(fast, 4)
+    assert few == 50.0
+    assert scenario.StepVerdict.judge(p95_by_class={"shopper": few}, server_errors=0, other_errors=0, shed=4).held
+    # more than 5 % of the class shed: not held, however fast the rest were
+    many = scenario.p95_counting_sheds(fast, 6)
+    verdict = scenario.StepVerdict.judge(p95_by_class={"shopper": many}, server_errors=0, other_errors=0, shed=6)
+    assert not verdict.held
+    assert "shopper" in verdict.reason
+    assert "6 answers shed" in verdict.reason
+    # a class entirely shed is not held either
+    assert not scenario.StepVerdict.judge(
+        p95_by_class={"till": scenario.p95_counting_sheds([], 3)}, server_errors=0, other_errors=0, shed=3
+    ).held
+
+
+def test_the_overload_answer_is_told_from_the_balancers_own_503() -> None:
+    assert scenario.is_overload_answer(503, {"code": "overloaded"})
+    assert not scenario.is_overload_answer(503, {"code": "service_unavailable"})
+    assert not scenario.is_overload_answer(503, {})
+    assert not scenario.is_overload_answer(429, {"code": "overloaded"})
+
+
+def test_a_shed_order_is_posted_again_with_the_same_key_after_retry_after() -> None:
+    rng = random.Random(1)
+    basket = Basket(index=0, token="t", slot_ids=[1, 2], product_ids=[10, 11], rng=rng, lines=(1, 2))
+    first_key, slept = basket.key, list[float]()
+    outcome = order_next_step(
+        basket, status=503, code="overloaded", data={"code": "overloaded", "retry_after": 3},
+        headers={"Retry-After": "3"}, rng=rng, sku_of={}, reload_available=lambda: set(), sleep=slept.append,
+    )  # fmt: skip
+    assert outcome == RETRY_SAME_KEY
+    assert basket.key == first_key
+    assert slept == [3.0]
+
+
 def test_the_webhook_receiver_accepts_only_the_project_signature() -> None:
     secret = webhook_secret_new()
     body = b'{"type": "order.created"}'
