@@ -84,6 +84,13 @@ def main() -> int:
     parser.add_argument("--quick", action="store_true", help="18,000 levels, 4 s rounds (under a minute).")
     parser.add_argument("--connections", type=int, default=8, help="Concurrent keep-alive connections (default 8).")
     parser.add_argument("--seconds", type=float, help="Length of each timed round.")
+    parser.add_argument(
+        "--hot-stores", type=int, default=HOT_STORES, help=f"Stores the shoppers choose among (default {HOT_STORES})."
+    )
+    parser.add_argument("--hot-skus", type=int, help="SKUs the shoppers choose among (default: every bench SKU).")
+    parser.add_argument(
+        "--no-writer", action="store_true", help="Hot rounds without the writer (what invalidation costs)."
+    )
     args = parser.parse_args()
     size = dict(SIZES["quick" if args.quick else "full"])
     seconds = args.seconds or size["seconds"]
@@ -99,7 +106,7 @@ def main() -> int:
         token = stack.token(client_id, secret)
         port = stack.port
         rng = random.Random(11)
-        hot = _hot_setup(stack, dsn, skus, args.connections)
+        hot = _hot_setup(stack, skus[: args.hot_skus or len(skus)], args.connections, args.hot_stores)
         progress("warming up the endpoints")
         _load(port, token, lambda: _availability_path(rng, skus), 2.0, args.connections)
         _load(port, token, lambda: "/api/v1/bench/bare", 2.0, args.connections)
@@ -110,7 +117,7 @@ def main() -> int:
         hot_failures: list[str] = []
         statuses: dict[int, int] = {}
         writes = 0.0
-        cache_before = _cache_outcomes(port)
+        outcomes: dict[str, float] = {}
         hot_seconds = 0.0
         for round_ in range(int(size["rounds"])):
             for name, path in (
@@ -122,10 +129,14 @@ def main() -> int:
                 latencies[name].extend(times)
                 failures.extend(errors)
                 progress(f"round {round_ + 1}: {name} {rate:,.0f} requests/s")
+            cache_before = _cache_outcomes(port)  # the hot rounds' only: the cold rounds miss by design
             writer = _Writer(port, hot, dsn)
-            writer.start()
+            if not args.no_writer:
+                writer.start()
             rate, times, errors, counted = _load_hot(port, hot, seconds, args.connections, writer)
             writer.stop()
+            for outcome, count in _cache_outcomes(port).items():
+                outcomes[outcome] = outcomes.get(outcome, 0) + count - cache_before.get(outcome, 0)
             figures["hot"].append(rate)
             latencies["hot"].extend(times)
             hot_seconds += seconds
@@ -134,7 +145,6 @@ def main() -> int:
             for status, count in counted.items():
                 statuses[status] = statuses.get(status, 0) + count
             progress(f"round {round_ + 1}: hot reads {rate:,.0f} requests/s, {writer.writes} writes")
-        cache_after = _cache_outcomes(port)
         failures.extend(_check_answers(port, token, dsn, skus))
         hot_failures.extend(_check_hot(port, hot, dsn))
     for failure in (failures + hot_failures)[:20]:
@@ -143,7 +153,6 @@ def main() -> int:
     bare = sum(figures["bare"]) / len(figures["bare"])
     hot_rate = sum(figures["hot"]) / len(figures["hot"])
     answered = sum(statuses.values()) or 1
-    outcomes = {key: cache_after.get(key, 0) - cache_before.get(key, 0) for key in cache_after}
     served = sum(outcomes.values()) or 1
     result("availability_lookups_per_s", round(availability), "requests/s")
     result("bare_drf_per_s", round(bare), "requests/s")
@@ -151,6 +160,8 @@ def main() -> int:
     result("availability_p50_ms", round(_percentile(latencies["availability"], 50) * 1000, 2), "ms")
     result("availability_p95_ms", round(_percentile(latencies["availability"], 95) * 1000, 2), "ms")
     result("availability_check_failures", len(failures), "failures")
+    result("hot_stores", len(hot.stores), "stores")
+    result("hot_skus", len(hot.skus), "skus")
     result("hot_reads_per_s", round(hot_rate), "requests/s")
     result("hot_vs_bare_ratio", round(hot_rate / bare, 3), "ratio", digits=3)
     result("hot_p50_ms", round(_percentile(latencies["hot"], 50) * 1000, 2), "ms")
@@ -283,7 +294,7 @@ def _zipf_weights(count: int) -> list[float]:
     return _WEIGHTS[count]
 
 
-def _hot_setup(stack: Stack, dsn: str, skus: list[str], connections: int) -> Hot:
+def _hot_setup(stack: Stack, skus: list[str], connections: int, hot_stores: int) -> Hot:
     """Tomorrow's slots at the hot stores, shoppers with tokens, the writer's operator and customer."""
     import datetime as dt
 
@@ -297,7 +308,7 @@ def _hot_setup(stack: Stack, dsn: str, skus: list[str], connections: int) -> Hot
     from partners.models import ApiClient, CallerKind
     from partners.services import api_client_create
 
-    codes = [f"BST{i:05d}" for i in range(3, 3 * HOT_STORES + 1, 3)]  # the seed puts every third store in Paris
+    codes = [f"BST{i:05d}" for i in range(3, 3 * hot_stores + 1, 3)]  # the seed puts every third store in Paris
     rows = Location.objects.filter(code__in=codes).values_list("id", "code", "latitude", "longitude")
     stores = sorted(
         ((pk, code, float(lat or 0), float(lng or 0)) for pk, code, lat, lng in rows), key=lambda row: row[1]
@@ -454,7 +465,8 @@ class _Writer(threading.Thread):
 
     def stop(self) -> None:
         self._halt.set()
-        self.join()
+        if self.is_alive():
+            self.join()
 
     def run(self) -> None:
         conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=30)
