@@ -1,6 +1,7 @@
-"""Availability lookups near a point, and the bare-DRF ceiling, in one run.
+"""Availability lookups near a point (cold), the hot reads of a peak, and the bare-DRF ceiling, in one run.
 
     .venv/bin/python loadtests/bench_availability.py [--quick] [--connections N] [--seconds S]
+        [--hot-stores N] [--hot-skus N] [--no-writer]
 
 Starts PostgreSQL, Redis and granian with the bench settings
 (loadtests/harness.py), whose URLs add /api/v1/bench/bare (loadtests/views.py:
