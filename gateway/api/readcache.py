@@ -154,10 +154,6 @@ def _text(value: bytes | str | None) -> str:
 VERSIONS = _Versions()
 
 
-def bump_now(keys: Iterable[str]) -> None:
-    VERSIONS.bump(keys)
-
-
 _PENDING = "_readcache_pending"
 
 
