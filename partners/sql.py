@@ -36,6 +36,17 @@ EVENTS_INSERT = statement(
     e=Event,
 )
 
+# The payload fields that name the read cache's version keys (parameters: the
+# field names, event ids, the event types that touch the cache), as one JSON
+# object per event: the fan-out's backstop bump (gateway/api/readcache.py).
+EVENTS_CACHE_FIELDS = statement(
+    """
+    SELECT e.type, (SELECT jsonb_object_agg(k, e.payload -> k) FROM unnest(%s::text[]) AS k WHERE e.payload ? k)
+    FROM {e} e WHERE e.id = ANY(%s) AND e.type = ANY(%s)
+    """,
+    e=Event,
+)
+
 # ---------------------------------------------------------------- locks (partners/locks.py)
 # Django's ORM locks FOR UPDATE and FOR NO KEY UPDATE only; KEY SHARE is written out.
 

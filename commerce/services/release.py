@@ -23,6 +23,7 @@ from commerce.clock import db_now
 from commerce.models import PickupSlot, SlotRelease, SlotSchedule
 from commerce.slot_layout import SlotTimes, Window, day_slots, release_instant
 from commerce.sql.slots import RELEASE_RECORD, SLOTS_INSERT
+from gateway.api import readcache
 from gateway.api.instants import instant_text
 from inventory.local_time import zone
 from inventory.models import LocationKind
@@ -87,6 +88,8 @@ def day_release(*, schedule: SlotSchedule, day: dt.date, release_at: dt.datetime
     with transaction.atomic():
         created = _insert_slots(store_id=schedule.store_id, day=day, release_at=release_at, slots=slots)
         released = release_at <= now and _record_release(schedule=schedule, day=day, release_at=release_at)
+        if created:
+            readcache.bump_on_commit([readcache.slot_day_key(schedule.store_id, day)])
     return DayRelease(store_id=schedule.store_id, day=day, slots_created=created, released=released)
 
 

@@ -15,6 +15,7 @@ from commerce.errors import CapacityBelowBookings, DayAlreadyReleased, ObjectNot
 from commerce.models import PickupSlot, SlotException, SlotSchedule, SlotWindow
 from commerce.services.release import day_has_slots
 from commerce.sql.slots import SLOT_UPDATE
+from gateway.api import readcache
 from gateway.api.problems import FieldInvalid, PreconditionFailed, PreconditionRequired
 from inventory.models import Location
 
@@ -171,4 +172,5 @@ def pickup_slot_update(
             extra={"booked": slot.booked, "held": slot.held},
         )
     slot.refresh_from_db()
+    readcache.bump_on_commit([readcache.slot_day_key(slot.store_id, slot.local_date)])
     return slot

@@ -9,7 +9,13 @@ clause on the newest version, so N parallel bookings of a slot with one unit
 left give exactly one success, on any number of app processes.
 
 Expired holds give their unit back lazily (when a booking finds the slot
-full, and uncounted on reads) and through ``holds_expire_due`` (beat)."""
+full, and uncounted on reads) and through ``holds_expire_due`` (beat).
+
+Every statement here that changes a slot's counters answers the slot's store
+and store-local day, and the change bumps that day's version after commit
+(``_slot_days_changed``): cached slot lists of the day (gateway/api/readcache.py)
+are stale from then on. Slot holds write no outbox event, so this is where
+they are counted."""
 
 import datetime as dt
 import math
@@ -36,6 +42,7 @@ from commerce.errors import (
 from commerce.locks import lock_due_holds, lock_slots
 from commerce.models import DEFAULT_HOLD_MINUTES, HoldState, SlotHold
 from commerce.sql import slots as sql
+from gateway.api import readcache
 from gateway.api.instants import instant_text, instant_text_of_json
 from gateway.transactions import Refusal
 from inventory.selectors import store_id_of_caller
@@ -50,13 +57,21 @@ class BookedSlot:
     store_code: str
     starts_at: dt.datetime
     ends_at: dt.datetime
+    local_date: dt.date
+
+
+def _slot_days_changed(rows: Any) -> None:
+    """Bump the slot days of (store id, local date) rows once the transaction commits."""
+    readcache.bump_on_commit(readcache.slot_day_key(store_id, day) for store_id, day in rows)
 
 
 def slot_book(*, slot_id: int, store_id: int | None = None) -> BookedSlot:
     """Book one unit of a slot (inside the caller's transaction); when it
     cannot, raise ``Refusal`` (gateway/transactions.py) with the precise problem: slot_full,
     slot_not_released, slot_started, store_closed, not_found."""
-    return BookedSlot(*_take_unit(sql.BOOK, slot_id=slot_id, store_id=store_id))
+    booked = BookedSlot(*_take_unit(sql.BOOK, slot_id=slot_id, store_id=store_id))
+    _slot_days_changed([(booked.store_id, booked.local_date)])
+    return booked
 
 
 def slot_hold_consume(*, hold_id: uuid.UUID, caller: Caller, store_id: int | None = None) -> BookedSlot:
@@ -73,7 +88,9 @@ def slot_hold_consume(*, hold_id: uuid.UUID, caller: Caller, store_id: int | Non
         row = cursor.fetchone()
         if row is None:
             raise _refusal_problem(_refusal(cursor, consumed[0]), store_id=store_id)
-    return BookedSlot(*row)
+    booked = BookedSlot(*row)
+    _slot_days_changed([(booked.store_id, booked.local_date)])
+    return booked
 
 
 def slot_unit_return(*, slot_id: int) -> None:
@@ -82,6 +99,7 @@ def slot_unit_return(*, slot_id: int) -> None:
         cursor.execute(sql.UNIT_RETURN, [slot_id])
         if cursor.rowcount != 1:
             raise RuntimeError(f"pickup slot {slot_id} has no booking to give back")
+        _slot_days_changed(cursor.fetchall())
 
 
 def slot_hold_create(*, slot_id: int, caller: Caller) -> SlotHold:
@@ -106,7 +124,9 @@ def slot_hold_release(*, hold_id: uuid.UUID, caller: Caller) -> bool:
     """Give the caller's hold back; False when it had already ended (a no-op)."""
     with transaction.atomic(), connection.cursor() as cursor:
         cursor.execute(sql.HOLD_RELEASE, [hold_id, caller.client.pk, caller.user_id])
-        if cursor.fetchone() is not None:
+        row = cursor.fetchone()
+        if row is not None:
+            _slot_days_changed([row])
             return True
     if not _holds_of(caller).filter(public_id=hold_id).exists():
         raise ObjectNotFound()
@@ -128,15 +148,17 @@ def holds_expire_due(*, batch: int = 1000) -> int:
             with connection.cursor() as cursor:
                 cursor.execute(sql.HOLDS_EXPIRE, [[hold for hold, _slot in due]])
                 cursor.execute(sql.HELD_UNITS_RETURN, [list(per_slot), list(per_slot.values())])
+                _slot_days_changed(cursor.fetchall())
         total += len(due)
         if len(due) < batch:
             return total
 
 
 def _take_hold_unit(*, slot_id: int, store_id: int | None) -> dt.datetime:
-    expires_at: dt.datetime = _take_unit(
+    expires_at, slot_store_id, local_date = _take_unit(
         sql.HOLD, slot_id=slot_id, store_id=store_id, hold_minutes=DEFAULT_HOLD_MINUTES
-    )[0]
+    )
+    _slot_days_changed([(slot_store_id, local_date)])
     return expires_at
 
 
@@ -165,12 +187,16 @@ def _take_unit(statement: str, *, slot_id: int, store_id: int | None, **params: 
 def _release_user_holds(*, user_id: int) -> None:
     with connection.cursor() as cursor:
         cursor.execute(sql.USER_HOLDS_RELEASE, [user_id])
+        _slot_days_changed(cursor.fetchall())
 
 
 def _expire_slot_holds(cursor: CursorWrapper, slot_id: int) -> int:
     cursor.execute(sql.EXPIRE_SLOT_HOLDS, {"slot": slot_id})
     row = cursor.fetchone()
-    return int(row[0]) if row else 0
+    if not row:
+        return 0
+    _slot_days_changed([row[1:]])
+    return int(row[0])
 
 
 def store_restriction(caller: Caller) -> int | None:

@@ -53,7 +53,7 @@ BOOK = statement(
     SET {s.booked} = s.booked + 1, {s.version} = s.version + 1, {s.updated_at} = now()
     FROM {stores} l
     WHERE s.id = %(slot)s AND {open}
-    RETURNING s.id, s.store_id, l.code, s.starts_at, s.ends_at
+    RETURNING s.id, s.store_id, l.code, s.starts_at, s.ends_at, s.local_date
     """,
     stores=COLLECT_STORES,
     open=_OPEN_FOR_BOOKING,
@@ -68,7 +68,7 @@ HOLD = statement(
     FROM {stores} l
     LEFT JOIN {sch} sch ON sch.store_id = l.id
     WHERE s.id = %(slot)s AND {open}
-    RETURNING now() + make_interval(mins => COALESCE(sch.hold_minutes, %(hold_minutes)s))
+    RETURNING now() + make_interval(mins => COALESCE(sch.hold_minutes, %(hold_minutes)s)), s.store_id, s.local_date
     """,
     stores=COLLECT_STORES,
     open=_OPEN_FOR_BOOKING,
@@ -86,7 +86,7 @@ HOLD_TO_BOOKING = statement(
     WHERE s.id = %(slot)s AND l.id = s.store_id AND s.held >= 1
       AND l.takes_orders AND NOT s.is_closed AND s.starts_at > now()
       AND (%(store)s::bigint IS NULL OR s.store_id = %(store)s::bigint)
-    RETURNING s.id, s.store_id, l.code, s.starts_at, s.ends_at
+    RETURNING s.id, s.store_id, l.code, s.starts_at, s.ends_at, s.local_date
     """,
     stores=COLLECT_STORES,
     s=PickupSlot,
@@ -105,7 +105,7 @@ EXPIRE_SLOT_HOLDS = statement(
     SET {s.held} = s.held - n.expired, {s.version} = s.version + 1, {s.updated_at} = now()
     FROM n
     WHERE s.id = %(slot)s AND n.expired > 0
-    RETURNING n.expired
+    RETURNING n.expired, s.store_id, s.local_date
     """,
     s=PickupSlot,
     h=SlotHold,
@@ -123,17 +123,19 @@ HOLD_CONSUME = statement(
     h=SlotHold,
 )
 
-# Gives one booked unit back (cancelled or not collected order).
+# Gives one booked unit back (cancelled or not collected order); answers the
+# slot's store and day.
 UNIT_RETURN = statement(
     """
     UPDATE {s} SET {s.booked} = booked - 1, {s.version} = version + 1, {s.updated_at} = now()
     WHERE id = %s AND booked >= 1
+    RETURNING store_id, local_date
     """,
     s=PickupSlot,
 )
 
 # Ends the caller's hold (parameters: public id, client, user) and gives its
-# unit back; answers the slot, no row when the hold had already ended.
+# unit back; answers the slot's store and day, no row when the hold had already ended.
 HOLD_RELEASE = statement(
     """
     WITH h AS (
@@ -144,13 +146,14 @@ HOLD_RELEASE = statement(
     )
     UPDATE {s} s SET {s.held} = s.held - 1, {s.version} = s.version + 1, {s.updated_at} = now()
     FROM h WHERE s.id = h.slot_id
-    RETURNING s.id
+    RETURNING s.store_id, s.local_date
     """,
     s=PickupSlot,
     hold=SlotHold,
 )
 
-# Ends every active hold of a shopper (parameter: the user) and gives the units back.
+# Ends every active hold of a shopper (parameter: the user) and gives the units
+# back; answers each slot's store and day.
 USER_HOLDS_RELEASE = statement(
     """
     WITH h AS (
@@ -161,13 +164,14 @@ USER_HOLDS_RELEASE = statement(
     )
     UPDATE {s} s SET {s.held} = s.held - 1, {s.version} = s.version + 1, {s.updated_at} = now()
     FROM h WHERE s.id = h.slot_id
+    RETURNING s.store_id, s.local_date
     """,
     s=PickupSlot,
     hold=SlotHold,
 )
 
 # The expiry sweep: the holds it locked (parameter: their ids), then the
-# units per slot (parameters: slot ids, counts).
+# units per slot (parameters: slot ids, counts), answering each slot's store and day.
 HOLDS_EXPIRE = statement(
     "UPDATE {h} SET {h.state} = 'expired', {h.ended_at} = now() WHERE id = ANY(%s)",
     h=SlotHold,
@@ -178,6 +182,7 @@ HELD_UNITS_RETURN = statement(
     SET {s.held} = s.held - v.n, {s.version} = s.version + 1, {s.updated_at} = now()
     FROM unnest(%s::bigint[], %s::int[]) AS v(id, n)
     WHERE s.id = v.id
+    RETURNING s.store_id, s.local_date
     """,
     s=PickupSlot,
 )

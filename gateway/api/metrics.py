@@ -32,6 +32,16 @@ OUTBOX_DOORBELL_FAIL_OPEN = Counter(
     "gateway_outbox_doorbell_fail_open_total",
     "Commits whose events were left to the webhook sweep because Redis or the broker was unreachable",
 )
+READ_CACHE = Counter(
+    "gateway_read_cache_total",
+    "Hot reads by outcome: not_modified (304 before any SQL), hit (the process's cached answer), miss "
+    "(computed and kept), bypass (Redis unreachable: computed)",
+    ["outcome"],
+)
+READ_CACHE_BUMP_FAILED = Counter(
+    "gateway_read_cache_bump_failed_total",
+    "Version bumps that did not reach Redis (the process replaces the epoch once it answers again)",
+)
 
 ADMISSION_SHED = Counter(
     "gateway_admission_shed_total",

@@ -124,6 +124,17 @@ class GatewayAutoSchema(AutoSchema):
         headers = super()._get_response_headers_for_code(status_code, direction)
         if str(status_code) != "503":  # a shed request never reached the rate limiter
             headers.update(_RATE_LIMIT_HEADERS)
+        handler = getattr(self.view, self.method.lower(), None)
+        cache_control = getattr(handler, "read_cache_control", None)  # gateway.api.readcache.conditional
+        if cache_control is not None and str(status_code) in {"200", "304"}:
+            headers["ETag"] = {
+                "schema": {"type": "string"},
+                "description": "The answer's version: send it back in If-None-Match (304 while it still holds).",
+            }
+            headers["Cache-Control"] = {
+                "schema": {"type": "string"},
+                "description": f"`{cache_control}` (docs/api-guide.md, Caching and conditional requests).",
+            }
         if str(status_code) in ("429", "503"):
             headers["Retry-After"] = {"schema": {"type": "integer"}, "description": "Seconds to wait."}
         return headers

@@ -223,6 +223,14 @@ OAUTH2_PROVIDER = {
 # how revocations reach it at once); 0 reads every token from the database.
 AUTH_TOKEN_CACHE_SECONDS = float(env("AUTH_TOKEN_CACHE_SECONDS", "5"))
 
+# The hot reads' cache (gateway/api/readcache.py): ETags from version counters
+# in Redis, bumped after the commit of every change that alters an answer, and
+# a per-process LRU of answers keyed by them. READ_CACHE_SECONDS bounds how long
+# a process keeps an answer whatever the counters say (0 turns the cache and
+# the version ETags off); READ_CACHE_ENTRIES bounds the LRU.
+READ_CACHE_SECONDS = float(env("READ_CACHE_SECONDS", "15"))
+READ_CACHE_ENTRIES = int(env("READ_CACHE_ENTRIES", "4096"))
+
 # ---------------------------------------------------------------- rate limits
 # Requests per window per OAuth client, by partner tier. A standard partner at
 # 1,200/min is 20/s sustained; Black Friday peaks are 10-12x normal, which the

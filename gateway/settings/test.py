@@ -18,6 +18,9 @@ WEBHOOK_ALLOW_PRIVATE_TARGETS = True
 # Off, so query counts pinned by tests do not depend on what an earlier request
 # cached; tests/gateway/test_auth.py turns it on to test it.
 AUTH_TOKEN_CACHE_SECONDS = float(os.environ.get("AUTH_TOKEN_CACHE_SECONDS", "0"))
+# Off likewise (a test's writes commit only when it asks: bumps run on commit);
+# tests/gateway/test_readcache.py turns it on to test it.
+READ_CACHE_SECONDS = float(os.environ.get("READ_CACHE_SECONDS", "0"))
 
 # One test database per pytest process: several runs (developers, CI, helpers)
 # can share the project-local PostgreSQL without dropping each other's database.

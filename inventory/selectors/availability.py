@@ -64,6 +64,24 @@ def visibility_of(*, caller: Caller) -> Visibility:
     )
 
 
+def visibility_class(*, caller: Caller) -> tuple[Any, ...]:
+    """Which callers see the same figures and products as ``caller``, known
+    without SQL (the read cache keys answers by it: gateway/api/readcache.py).
+    The operator sees exact figures and every product; a partner its own; a
+    store client its own store exactly (which store is a binding, whose change
+    bumps the cache's ``LOCATIONS`` version); shoppers the capped figures and
+    the active catalogue."""
+    if caller.is_operator:
+        return ("operator",)
+    if caller.kind == CallerKind.PARTNER:
+        return ("partner", caller.partner_id)
+    if caller.kind == CallerKind.STORE:
+        return ("store-client", caller.client.pk)
+    if caller.kind == CallerKind.SHOPPER:
+        return ("capped",)
+    return ("kind", caller.kind)
+
+
 def _bounding_box(lat: float, lng: float, radius_km: float) -> tuple[Decimal, Decimal, Decimal, Decimal]:
     """Latitude and longitude bounds of a circle (longitude unbounded near the poles)."""
     d_lat = radius_km / KM_PER_DEGREE_LATITUDE

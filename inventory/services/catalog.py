@@ -8,6 +8,7 @@ from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from gateway.api import readcache
 from gateway.api.problems import FieldInvalid, PreconditionFailed
 from gateway.sql import violated_constraint
 from inventory.errors import LocationCodeTaken, ProductSkuTaken
@@ -75,6 +76,7 @@ def location_create(*, owner: Partner | None, fields: dict[str, Any]) -> Locatio
                     _("The location code %(code)s is already used.") % {"code": fields.get("code")}
                 ) from None
             raise
+        readcache.bump_on_commit([readcache.LOCATIONS])
     return location
 
 
@@ -87,6 +89,7 @@ def location_update(*, location: Location, expected_version: int, fields: dict[s
         if not changed:
             raise PreconditionFailed()
         location.refresh_from_db()
+        readcache.bump_on_commit([readcache.LOCATIONS])
     return location
 
 
@@ -105,4 +108,5 @@ def client_location_bind(*, client: ApiClient, location: Location) -> ClientLoca
     """Bind a store or device client to the store it acts for (replacing any earlier binding)."""
     with transaction.atomic():
         binding, _created = ClientLocation.objects.update_or_create(client=client, defaults={"location": location})
+        readcache.bump_on_commit([readcache.LOCATIONS])  # whose figures a store client sees exactly
     return binding

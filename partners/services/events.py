@@ -28,7 +28,7 @@ import redis
 from django.db import connection, transaction
 from django.utils import timezone
 
-from gateway.api import metrics
+from gateway.api import metrics, readcache
 from gateway.api.ratelimit import redis_client
 from partners import sql
 from partners.locks import lock_subscriptions_for_fan_out, lock_undispatched_events
@@ -129,6 +129,8 @@ def events_record(*, events: Sequence[NewEvent]) -> RecordedEvents:
         )
         ids, txid, created_at = cursor.fetchone()
     _ring_after_commit()
+    # Answers cached from what these events change go stale once they commit.
+    readcache.bump_events_on_commit((e.type, e.payload) for e in events)
     return RecordedEvents(events, ids, txid, created_at)
 
 
@@ -237,7 +239,23 @@ def _fan_out_batch(
         delivery_ids = [d.pk for d in deliveries]
         if delivery_ids:
             transaction.on_commit(functools.partial(deliveries_enqueue, delivery_ids), robust=True)
+        _bump_again(events)
     return FanOut(events=len(events), delivery_ids=delivery_ids)
+
+
+def _bump_again(events: list[Event]) -> None:
+    """The read cache's backstop: bump once more what these events touch
+    (gateway/api/readcache.py), in case the process that committed them died
+    before its own bump. Reads back only the payload fields that name the
+    version keys, for the types that have any."""
+    types = readcache.event_types()
+    ids = [e.pk for e in events if e.type in types]
+    if not ids:
+        return
+    with connection.cursor() as cursor:
+        cursor.execute(sql.EVENTS_CACHE_FIELDS, [readcache.event_fields(), ids, types])
+        rows = cursor.fetchall()
+    readcache.bump_on_commit(readcache.event_keys((kind, fields or {}) for kind, fields in rows))
 
 
 def deliveries_enqueue(delivery_ids: list[int], countdown: float = 0) -> None:

@@ -38,7 +38,7 @@ from tests.commerce.factories import (
     store_with_schedule,
 )
 from tests.conftest import Balancer, GatewayServer
-from tests.factories import make_client, token_for
+from tests.factories import UserFactory, make_client, token_for
 
 pytestmark = [pytest.mark.concurrency, pytest.mark.django_db(transaction=True)]
 
@@ -47,8 +47,9 @@ ME = "/api/v1/partners/me"
 # Small enough for a test to pass it, large enough for the other tests' one request per shopper.
 RATE_LIMIT = 40
 # What each instance runs with: the production token cache (5 s), and one
-# process of 4 threads, so that four stuck requests are all an instance has.
-SERVER_ENV = {"AUTH_TOKEN_CACHE_SECONDS": "5", "RATE_LIMIT_STANDARD": str(RATE_LIMIT)}
+# process of 4 threads, so that four stuck requests are all an instance has;
+# the production read cache (15 s, gateway/api/readcache.py).
+SERVER_ENV = {"AUTH_TOKEN_CACHE_SECONDS": "5", "RATE_LIMIT_STANDARD": str(RATE_LIMIT), "READ_CACHE_SECONDS": "15"}
 
 
 @dataclass
@@ -176,6 +177,59 @@ def test_a_token_revoked_through_one_instance_is_refused_by_the_other_at_once(st
         # then the very next request to the other instance is refused
         assert me(second, token) == 401
         assert me(stack.url, token) == 401
+
+
+def test_a_stock_change_or_a_booking_through_one_instance_shows_on_the_other_at_once(stack: Stack) -> None:
+    # given a store with a slot and a product, and both instances' read caches warm
+    store = store_with_schedule()
+    slot = open_slot(store, capacity=5)
+    product = stocked_product(store, on_hand=20)
+    operator = token_for(make_client(CallerKind.OPERATOR))
+    shopper = token_for(shopper_app(), user=UserFactory.create())
+    first, second = (server.url for server in stack.servers)
+    near = f"/api/v1/availability?sku={product.sku}&lat=48.8566&lng=2.3522"
+    day = slot.local_date.isoformat()
+    slots = f"/api/v1/pickup-slots?store={store.code}&from={day}&to={day}"
+
+    def get(url: str, path: str, etag: str = "") -> requests.Response:
+        headers = {"Authorization": f"Bearer {shopper}", **({"If-None-Match": etag} if etag else {})}
+        return requests.get(f"{url}{path}", headers=headers, timeout=10)
+
+    def figure(response: requests.Response) -> int:
+        assert response.status_code == 200, response.text
+        return int(response.json()["results"][0]["locations"][0]["available"])
+
+    def left(response: requests.Response) -> int:
+        assert response.status_code == 200, response.text
+        return int(response.json()["results"][0]["remaining"])
+
+    for _ in range(3):
+        for url in (first, second):
+            assert figure(get(url, near)) == 20
+            assert left(get(url, slots)) == 5
+    etag = get(first, near).headers["ETag"]
+    assert get(second, near, etag).status_code == 304  # the versions are shared, not the instance's
+
+    # when the stock changes through the first instance
+    changed = requests.put(
+        f"{first}/api/v1/locations/{store.code}/stock/{product.sku}",
+        json={"on_hand": 7, "expected_on_hand": 20},
+        headers={"Authorization": f"Bearer {operator}"},
+        timeout=10,
+    )
+    assert changed.status_code == 200, changed.text
+    # then the very next read through the other shows the new figure
+    after = get(second, near, etag)
+    assert after.status_code == 200
+    assert figure(after) == 7
+    assert figure(get(stack.url, near)) == 7
+
+    # and a booking through the second shows in the first's slots and availability at once
+    placed = post_order(second, shopper, order_body(slot, product.pk))
+    assert placed.status_code == 201, placed.text
+    assert left(get(first, slots)) == 4
+    assert figure(get(first, near)) == 6
+    assert left(get(stack.url, slots)) == 4
 
 
 def test_rate_limits_are_counted_once_across_instances(stack: Stack) -> None:

@@ -318,8 +318,12 @@ def test_fan_out_statements_do_not_grow_with_the_batch_nor_read_payloads() -> No
 
     one, thirty = fan_out_statements(1), fan_out_statements(30)
     # then both cost the same statements, and none reads the events' payloads
+    # whole: the read cache's backstop (gateway/api/readcache.py) reads back
+    # only the few fields that name its version keys, extracted by PostgreSQL
     assert len(one) == len(thirty), "\n".join(thirty)
-    assert not [sql for sql in thirty if "payload" in sql], "\n".join(thirty)
+    backstop = [sql for sql in thirty if "jsonb_object_agg(k, e.payload -> k)" in sql]
+    assert len(backstop) == 1, "\n".join(thirty)
+    assert not [sql for sql in thirty if "payload" in sql and sql not in backstop], "\n".join(thirty)
 
 
 @pytest.mark.django_db(transaction=True)

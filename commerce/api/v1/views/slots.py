@@ -11,6 +11,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from commerce import selectors
+from commerce.api.v1.readcache import slots_read
 from commerce.api.v1.serializers import (
     OrderQueueOutput,
     PickupSlotOutput,
@@ -23,7 +24,7 @@ from commerce.api.v1.stores import DEPRECATION_HEADERS, resolve_store, store_par
 from commerce.models import DEFAULT_DAYS_AHEAD, Order, OrderStatus, PickupSlot
 from commerce.services.schedules import pickup_slot_update
 from commerce.services.slots import slot_hold_create, slot_hold_release
-from gateway.api.etag import check_if_match, etag_for
+from gateway.api.etag import IF_NONE_MATCH, NOT_MODIFIED, check_if_match, etag_for
 from gateway.api.idempotency import idempotent
 from gateway.api.pagination import GatewayCursorPagination
 from gateway.api.params import (
@@ -34,6 +35,7 @@ from gateway.api.params import (
     date_range_params,
     updated_since_param,
 )
+from gateway.api.readcache import REVALIDATE, cached_read, conditional
 from inventory.local_time import zone
 from partners.callers import caller_from_request
 
@@ -67,19 +69,44 @@ class PickupSlotListView(GenericAPIView[PickupSlot]):
         operation_id="pickup_slots_list",
         summary="Open pickup slots of a store, with remaining capacity",
         description="Only released, open, future slots. Dates are store-local; `from` defaults to the store's "
-        "today, `to` to the last released day; at most 31 days. `remaining` already ignores expired holds.",
+        "today, `to` to the last released day; at most 31 days. `remaining` already ignores expired holds.\n\n"
+        "Conditional: the answer carries an `ETag` and `Cache-Control: private, no-cache`; send the ETag back in "
+        "`If-None-Match` and a 304 without a body says the slots have not changed. A booking, a hold, a "
+        "cancellation or a capacity change makes the ETag of that day change at once on every server.",
         parameters=[
             store_parameter(OpenApiParameter.QUERY, required=True),
             OpenApiParameter("from", OpenApiTypes.DATE, description="First store-local date (YYYY-MM-DD)."),
             OpenApiParameter("to", OpenApiTypes.DATE, description="Last store-local date (YYYY-MM-DD)."),
             OpenApiParameter("available", OpenApiTypes.BOOL, description="true: only slots with remaining > 0."),
             UPDATED_SINCE,
+            IF_NONE_MATCH,
             *DEPRECATION_HEADERS,
         ],
-        responses=PickupSlotOutput(many=True),
+        responses={200: PickupSlotOutput(many=True), **NOT_MODIFIED},
     )
+    @conditional(REVALIDATE)
     def get(self, request: Request) -> Response:
-        ref = resolve_store(self, code_param(request, "store", required=True), source="query")
+        code = code_param(request, "store", required=True)
+        assert code is not None  # required
+        read = slots_read(
+            request,
+            caller_from_request(request),
+            code,
+            resolve=lambda: self._store(code),
+            max_days=MAX_RANGE_DAYS,
+            default_days=DEFAULT_DAYS_AHEAD,
+        )
+        if read is None:
+            return self._list(request, code)
+        return cached_read(request, read, lambda: self._list(request, code))
+
+    def _store(self, code: str) -> tuple[int, str]:
+        ref = resolve_store(self, code, source="query")
+        store = selectors.click_and_collect_store(store_id=ref.id, location=ref.location)
+        return store.pk, store.time_zone
+
+    def _list(self, request: Request, code: str) -> Response:
+        ref = resolve_store(self, code, source="query")
         store = selectors.click_and_collect_store(store_id=ref.id, location=ref.location)
         today = dt.datetime.now(dt.UTC).astimezone(zone(store.time_zone)).date()
         date_from, date_to = date_range_params(

@@ -8,8 +8,11 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from gateway.api.etag import IF_NONE_MATCH, NOT_MODIFIED
 from gateway.api.problems import InvalidQueryParameter
+from gateway.api.readcache import REVALIDATE, cached_read, conditional
 from inventory.api.v1 import query
+from inventory.api.v1.readcache import availability_read
 from inventory.api.v1.serializers import AvailabilityOutput, availability_output
 from inventory.selectors.availability import availability_at_store, availability_near, availability_store_get
 from partners.callers import caller_from_request
@@ -61,11 +64,15 @@ class AvailabilityView(APIView):
             "- `lat`, `lng` [, `radius_km`]: active click-and-collect stores within the radius that hold the "
             "SKU, nearest first.\n\n"
             "Figures of others above `quantity_cap` are shown as the cap; the operator sees exact figures, a "
-            "partner at its own locations, a store client at its own store."
+            "partner at its own locations, a store client at its own store.\n\n"
+            "Conditional: the answer carries an `ETag` and `Cache-Control: private, no-cache`; send the ETag back "
+            "in `If-None-Match` and a 304 without a body says the answer has not changed (stock, products and "
+            "stores are as they were). A stock change makes the ETag change at once on every server."
         ),
-        parameters=[parameter.parameter() for parameter in QUERY],
-        responses={200: AvailabilityOutput},
+        parameters=[*(parameter.parameter() for parameter in QUERY), IF_NONE_MATCH],
+        responses={200: AvailabilityOutput, **NOT_MODIFIED},
     )
+    @conditional(REVALIDATE)
     def get(self, request: Request) -> Response:
         skus = SKU.read(request)
         caller = caller_from_request(request)
@@ -76,15 +83,25 @@ class AvailabilityView(APIView):
         if code is not None:
             if lat is not None or lng is not None:
                 raise InvalidQueryParameter("store", _("Ask either at a store or near a point, not both."))
-            store = availability_store_get(code=code)
-            if store is None:
-                raise InvalidQueryParameter("store", _("No active store with this code."), code="unknown_store")
-            at = AT.read(request) or timezone.now()
-            answer = availability_at_store(caller=caller, skus=skus, store=store, at=at, limit=limit)
-            return Response(availability_output(answer))
+            at = AT.read(request)
+
+            def at_store() -> Response:
+                store = availability_store_get(code=code)
+                if store is None:
+                    raise InvalidQueryParameter("store", _("No active store with this code."), code="unknown_store")
+                answer = availability_at_store(
+                    caller=caller, skus=skus, store=store, at=at or timezone.now(), limit=limit
+                )
+                return Response(availability_output(answer))
+
+            return cached_read(request, availability_read(request, caller, skus, clock=at is None), at_store)
         if lat is None or lng is None:
             raise InvalidQueryParameter("lat", _("Give store, or lat and lng."), code="required")
         radius = RADIUS_KM.read(request)
         assert radius is not None  # a default is given
-        answer = availability_near(caller=caller, skus=skus, lat=lat, lng=lng, radius_km=radius, limit=limit)
-        return Response(availability_output(answer))
+
+        def near() -> Response:
+            answer = availability_near(caller=caller, skus=skus, lat=lat, lng=lng, radius_km=radius, limit=limit)
+            return Response(availability_output(answer))
+
+        return cached_read(request, availability_read(request, caller, skus, clock=False), near)

@@ -10,7 +10,9 @@ from rest_framework.views import APIView
 from gateway.api.etag import IF_MATCH, IF_NONE_MATCH, NOT_MODIFIED, check_if_match, etag_for, with_etag
 from gateway.api.idempotency import idempotent
 from gateway.api.params import UPDATED_SINCE, text_param, text_schema, updated_since_param
+from gateway.api.readcache import cached_read, conditional
 from inventory import services
+from inventory.api.v1.readcache import PRODUCT_CACHE_CONTROL, PRODUCT_MAX_AGE_S, product_read
 from inventory.api.v1.serializers import ProductCreateInput, ProductOutput, ProductUpdateInput
 from inventory.models import Product
 from inventory.selectors.locations import ensure_catalog_editor, owner_for_new_object
@@ -127,12 +129,23 @@ class ProductDetailView(APIView):
         tags=TAG,
         operation_id="products_detail",
         summary="One product",
+        description=f"`Cache-Control: private, max-age={PRODUCT_MAX_AGE_S}`: keep the answer that long, then "
+        "revalidate with `If-None-Match` and its ETag (304 while it has not changed). The ETag is also what a "
+        "PATCH sends in `If-Match`.\n\nScopes: `catalog:read`.",
         parameters=[IF_NONE_MATCH],
         responses={200: ProductOutput, **NOT_MODIFIED},
     )
+    @conditional(PRODUCT_CACHE_CONTROL)
     def get(self, request: Request, product_id: int) -> Response:
-        product = product_get(caller=caller_from_request(request), product_id=product_id)
-        return with_etag(request, "product", product.pk, product.version, ProductOutput(product).data)
+        caller = caller_from_request(request)
+
+        def product() -> Response:
+            found = product_get(caller=caller, product_id=product_id)
+            return Response(ProductOutput(found).data, headers={"ETag": etag_for("product", found.pk, found.version)})
+
+        return cached_read(
+            request, product_read(request, caller, product_id), product, etag_of=lambda response: response["ETag"]
+        )
 
     @extend_schema(
         tags=TAG,

@@ -1,0 +1,433 @@
+"""The hot reads' cache: ETags answered before the heavy query, and a short
+per-process cache of answers, both keyed by version counters in Redis that
+every change which can alter an answer bumps after its commit.
+
+Writers name what they changed with **version keys** (``sku_key``,
+``product_key``, ``slot_day_key``, ``LOCATIONS``). ``bump_on_commit`` adds
+one to each counter once the transaction commits (one Redis pipeline per
+transaction, however many times it is called). Outbox events bump
+themselves: ``partners.services.events_record`` passes every event it writes
+to ``bump_events_on_commit``, which asks the functions apps registered with
+``on_event`` which keys the event touches (inventory: ``stock.changed`` and
+``product.changed`` touch their SKU; commerce: an order's events the days of
+its slot), and the outbox fan-out bumps the same keys again when it
+dispatches the events: the backstop when a process died between its commit
+and its bump.
+
+A read (``cached_read``) fetches the counters it depends on with one
+``MGET``, beside the **epoch**: a random value set once (``SET NX``), so a
+Redis that restarted empty, whose counters started again from nothing,
+never matches an answer keyed by the old ones. The ETag is a keyed hash of
+the request (path, query, format, language), the caller's visibility class,
+the counters and, for answers that depend on the clock, the minute; an
+``If-None-Match`` naming it is answered 304 with no SQL at all. Otherwise
+the process's LRU, keyed the same way, answers without SQL when it can, and
+a miss computes the answer and keeps it for READ_CACHE_SECONDS at most.
+
+Failing open, never stale: when Redis cannot be reached a read computes its
+answer (no ETag of this kind, nothing cached); when a bump fails the process
+remembers it, reads around the cache, and once Redis answers again replaces
+the epoch before anything else, which retires every cached answer and ETag
+on every process."""
+
+import hashlib
+import json
+import logging
+import secrets
+import threading
+import time
+from collections import OrderedDict
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import redis
+from django.conf import settings
+from django.db import transaction
+from django.utils import translation
+from django.utils.http import parse_etags, quote_etag
+from rest_framework.request import Request
+from rest_framework.response import Response
+
+from gateway.api import metrics
+from gateway.api.ratelimit import redis_client
+
+log = logging.getLogger(__name__)
+
+EPOCH = "gateway:readcache:epoch"
+_PREFIX = "gateway:readcache:v:"
+# Every location's own fields (opening hours, zone, click-and-collect, active,
+# coordinates, lead times) and which store a store client acts for: rare
+# changes that every availability and slot answer depends on.
+LOCATIONS = "locations"
+
+# What an app or a CDN may do with an answer (docs/api-guide.md, Caching).
+REVALIDATE = "private, no-cache"
+
+
+def sku_key(sku: str) -> str:
+    """Availability of a SKU: its products and their stock anywhere."""
+    return f"sku:{sku}"
+
+
+def product_key(product_id: int) -> str:
+    return f"product:{product_id}"
+
+
+def slot_day_key(store_id: int, local_date: Any) -> str:
+    """A store's pickup slots of one store-local day (``local_date``: a date or its ISO text)."""
+    day = local_date if isinstance(local_date, str) else local_date.isoformat()
+    return f"slots:{store_id}:{day}"
+
+
+def enabled() -> bool:
+    return settings.READ_CACHE_SECONDS > 0
+
+
+# ---------------------------------------------------------------- versions
+
+
+class _Versions:
+    """The counters in Redis, and the memory of a bump that did not reach it."""
+
+    def __init__(self) -> None:
+        self._lost = False
+        self._lock = threading.Lock()
+
+    def read(self, keys: Sequence[str]) -> tuple[str, ...] | None:
+        """The epoch and the counters of ``keys`` (``"0"`` for one never
+        bumped), or None when the cache must be left aside: Redis
+        unreachable, or a bump of this process not delivered yet."""
+        try:
+            client = redis_client()
+            if self._lost:
+                self._recover(client)
+            values = client.mget([EPOCH, *(_PREFIX + key for key in keys)])
+            if values[0] is None:
+                client.set(EPOCH, secrets.token_hex(8), nx=True)
+                values[0] = client.get(EPOCH)
+                if values[0] is None:
+                    return None
+        except redis.RedisError:
+            metrics.READ_CACHE.labels("bypass").inc()
+            return None
+        return tuple(_text(value) for value in values)
+
+    def bump(self, keys: Iterable[str]) -> None:
+        """Add one to each counter; never raises (the write is committed)."""
+        names = sorted({_PREFIX + key for key in keys})
+        if not names:
+            return
+        try:
+            client = redis_client()
+            if self._lost:
+                self._recover(client)
+            pipe = client.pipeline(transaction=False)
+            for name in names:
+                pipe.incr(name)
+            pipe.execute()
+        except redis.RedisError:
+            self._lost = True
+            metrics.READ_CACHE_BUMP_FAILED.inc()
+            log.warning("read cache: a version bump did not reach Redis; the epoch is replaced once it answers")
+
+    def _recover(self, client: redis.Redis) -> None:
+        """A bump of ours was lost: replace the epoch (every process's cached
+        answers and ETags then miss) before this process trusts the cache again."""
+        with self._lock:
+            if self._lost:
+                client.set(EPOCH, secrets.token_hex(8))
+                self._lost = False
+                log.warning("read cache: epoch replaced after a lost version bump")
+
+    def new_epoch(self) -> None:
+        """Retire every cached answer and ETag (operations; the recovery above)."""
+        redis_client().set(EPOCH, secrets.token_hex(8))
+
+
+def _text(value: bytes | str | None) -> str:
+    if value is None:
+        return "0"
+    return value.decode() if isinstance(value, bytes) else value
+
+
+VERSIONS = _Versions()
+
+
+_PENDING = "_readcache_pending"
+
+
+def bump_on_commit(keys: Iterable[str]) -> None:
+    """Bump ``keys`` once the current transaction commits (at once outside
+    one). One pipeline per transaction: the keys of every call are gathered.
+    Keys of a savepoint rolled back are bumped all the same: one miss more."""
+    keys = set(keys)
+    if not keys:
+        return
+    connection = transaction.get_connection()
+    if not connection.in_atomic_block:
+        VERSIONS.bump(keys)
+        return
+    pending: set[str] | None = getattr(connection, _PENDING, None)
+    if pending is None or not any(entry[1] is _flush for entry in connection.run_on_commit):
+        pending = set()
+        setattr(connection, _PENDING, pending)
+        transaction.on_commit(_flush, robust=True)
+    pending.update(keys)
+
+
+def _flush() -> None:
+    connection = transaction.get_connection()
+    keys: set[str] = getattr(connection, _PENDING, None) or set()
+    setattr(connection, _PENDING, None)
+    VERSIONS.bump(keys)
+
+
+# Event type -> the version keys an event of that type touches (apps register),
+# and the payload fields that says them (all the outbox fan-out reads back).
+_EVENT_KEYS: dict[str, Callable[[dict[str, Any]], Iterable[str]]] = {}
+_EVENT_FIELDS: set[str] = set()
+
+
+def on_event(event_type: str, keys_of: Callable[[dict[str, Any]], Iterable[str]], *, fields: Sequence[str]) -> None:
+    """Declare which version keys an outbox event of ``event_type`` touches,
+    from the payload's ``fields`` (called by apps when they are ready)."""
+    _EVENT_KEYS[event_type] = keys_of
+    _EVENT_FIELDS.update(fields)
+
+
+def event_keys(events: Iterable[tuple[str, Any]]) -> set[str]:
+    """The version keys of (type, payload) pairs; a payload may be JSON text."""
+    keys: set[str] = set()
+    for event_type, payload in events:
+        keys_of = _EVENT_KEYS.get(event_type)
+        if keys_of is None:
+            continue
+        try:
+            keys.update(keys_of(json.loads(payload) if isinstance(payload, str) else payload))
+        except (KeyError, TypeError, ValueError):  # a payload without what the rule reads: widen
+            keys.add(LOCATIONS)
+            log.warning("read cache: cannot read the keys of a %s event", event_type)
+    return keys
+
+
+def event_types() -> list[str]:
+    """The event types that touch cached answers."""
+    return sorted(_EVENT_KEYS)
+
+
+def event_fields() -> list[str]:
+    """The payload fields ``event_keys`` reads, for a reader that fetches only those."""
+    return sorted(_EVENT_FIELDS)
+
+
+def bump_events_on_commit(events: Iterable[tuple[str, Any]]) -> None:
+    bump_on_commit(event_keys(events))
+
+
+# ---------------------------------------------------------------- answers
+
+
+@dataclass(frozen=True, slots=True)
+class _Entry:
+    stored_at: float
+    etag: str
+    data: Any
+    status: int
+    headers: tuple[tuple[str, str], ...]
+
+
+class _Answers:
+    """A bounded LRU of answers with a time to live, shared by the threads of a process."""
+
+    def __init__(self) -> None:
+        self._entries: OrderedDict[tuple[Any, ...], _Entry] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, key: tuple[Any, ...]) -> _Entry | None:
+        with self._lock:
+            entry = self._entries.get(key)
+            if entry is None:
+                return None
+            if time.monotonic() - entry.stored_at > settings.READ_CACHE_SECONDS:
+                del self._entries[key]
+                return None
+            self._entries.move_to_end(key)
+            return entry
+
+    def put(self, key: tuple[Any, ...], entry: _Entry) -> None:
+        with self._lock:
+            self._entries[key] = entry
+            self._entries.move_to_end(key)
+            while len(self._entries) > settings.READ_CACHE_ENTRIES:
+                self._entries.popitem(last=False)
+
+    def clear(self) -> None:
+        with self._lock:
+            self._entries.clear()
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+
+ANSWERS = _Answers()
+_SECRET = hashlib.blake2b(settings.SECRET_KEY.encode(), digest_size=32, person=b"readcache").digest()
+
+
+def _tag(kind: str, key: tuple[Any, ...]) -> str:
+    digest = hashlib.blake2b(repr(key).encode(), digest_size=12, key=_SECRET).hexdigest()
+    return quote_etag(f"{kind}-{digest}")
+
+
+def _matches(request: Request, etag: str) -> bool:
+    header = request.headers.get("If-None-Match")
+    if not header:
+        return False
+    tags = parse_etags(header)
+    return "*" in tags or etag in tags
+
+
+def conditional(cache_control: str) -> Callable[[Any], Any]:
+    """Mark a view method as a cached read answering with ``cache_control``:
+    the OpenAPI contract then documents its ETag and Cache-Control headers."""
+
+    def mark(handler: Any) -> Any:
+        handler.read_cache_control = cache_control
+        return handler
+
+    return mark
+
+
+def request_key(request: Request, *, drop: Sequence[str] = ()) -> tuple[Any, ...]:
+    """What identifies a request's answer besides its caller: path, query
+    (sorted, ``drop`` left out), format and language."""
+    query = tuple((name, tuple(values)) for name, values in sorted(request.query_params.lists()) if name not in drop)
+    renderer = getattr(request, "accepted_renderer", None)
+    return (request.path, query, getattr(renderer, "format", ""), translation.get_language())
+
+
+def minute() -> int:
+    """The UTC minute, for answers that depend on the clock (hold expiry,
+    slot starts, today's date): every boundary they move on is a whole minute."""
+    return int(time.time() // 60)
+
+
+@dataclass(frozen=True)
+class Read:
+    """What a cached read is: ``kind`` (the ETag's prefix), ``parts`` (the
+    normalized request, the visibility class, the minute if the answer depends
+    on the clock) and the version keys it depends on."""
+
+    kind: str
+    parts: tuple[Any, ...]
+    keys: tuple[str, ...]
+    cache_control: str = REVALIDATE
+    # The versions (epoch first) of the first keys that facts in ``parts``
+    # were read under (a store's id and zone, from a ``Memo``), and what to do
+    # when they no longer hold: then the answer is computed afresh.
+    guard: tuple[str, ...] | None = None
+    stale: Callable[[], None] | None = None
+
+
+def cached_read(
+    request: Request,
+    read: Read,
+    compute: Callable[[], Response],
+    *,
+    etag_of: Callable[[Response], str] | None = None,
+) -> Response:
+    """Answer ``read``: 304 when If-None-Match names the current ETag, the
+    process's cached answer when it has one, else ``compute()``'s, kept.
+
+    Without ``etag_of`` the ETag is derived from the versions (so a 304 never
+    needs SQL, on any process); with it, the answer keeps the ETag the
+    resource already had (a product's, which PATCH's If-Match checks) and a
+    304 without SQL needs this process's cached answer."""
+    versions = VERSIONS.read(read.keys) if enabled() else None
+    if versions is None:
+        return _plain(request, compute(), read, etag_of)
+    if read.guard is not None and versions[: len(read.guard)] != read.guard:
+        if read.stale is not None:
+            read.stale()
+        return _plain(request, compute(), read, etag_of)
+    key = (read.kind, read.parts, read.keys, versions)
+    if etag_of is None:
+        etag = _tag(read.kind, key)
+        if _matches(request, etag):
+            metrics.READ_CACHE.labels("not_modified").inc()
+            return _not_modified(etag, read)
+    entry = ANSWERS.get(key)
+    if entry is not None:
+        if _matches(request, entry.etag):
+            metrics.READ_CACHE.labels("not_modified").inc()
+            return _not_modified(entry.etag, read)
+        metrics.READ_CACHE.labels("hit").inc()
+        return _answer(entry.data, entry.status, entry.headers, entry.etag, read)
+    metrics.READ_CACHE.labels("miss").inc()
+    response = compute()
+    if response.status_code != 200:
+        return response
+    etag = etag_of(response) if etag_of is not None else _tag(read.kind, key)
+    headers = tuple((name, value) for name, value in response.headers.items() if name.lower() not in _OWN)
+    ANSWERS.put(key, _Entry(time.monotonic(), etag, response.data, response.status_code, headers))
+    if _matches(request, etag):
+        return _not_modified(etag, read)
+    response["ETag"] = etag
+    response["Cache-Control"] = read.cache_control
+    return response
+
+
+# Headers the cache writes itself or the response machinery adds per request.
+_OWN = {"etag", "cache-control", "content-type", "content-length", "vary", "allow"}
+
+
+def _plain(request: Request, response: Response, read: Read, etag_of: Callable[[Response], str] | None) -> Response:
+    """The cache is off or out of reach: the answer as computed (a resource's
+    own ETag still answers If-None-Match)."""
+    if response.status_code == 200:
+        response["Cache-Control"] = read.cache_control
+        if etag_of is not None:
+            etag = etag_of(response)
+            if _matches(request, etag):
+                return _not_modified(etag, read)
+            response["ETag"] = etag
+    return response
+
+
+def _answer(data: Any, status: int, headers: tuple[tuple[str, str], ...], etag: str, read: Read) -> Response:
+    response = Response(data, status=status, headers=dict(headers))
+    response["ETag"] = etag
+    response["Cache-Control"] = read.cache_control
+    return response
+
+
+def _not_modified(etag: str, read: Read) -> Response:
+    return Response(status=304, headers={"ETag": etag, "Cache-Control": read.cache_control})
+
+
+# ---------------------------------------------------------------- small memos
+
+
+class Memo:
+    """A tiny per-process memo of facts a cached read needs before it can
+    name its version keys (a store code's id and zone), valid while the
+    versions it was taken under hold."""
+
+    def __init__(self, size: int = 4096) -> None:
+        self._facts: OrderedDict[Any, tuple[tuple[str, ...], Any]] = OrderedDict()
+        self._size = size
+        self._lock = threading.Lock()
+
+    def get(self, name: Any) -> tuple[tuple[str, ...], Any] | None:
+        with self._lock:
+            return self._facts.get(name)
+
+    def put(self, name: Any, versions: tuple[str, ...], facts: Any) -> None:
+        with self._lock:
+            self._facts[name] = (versions, facts)
+            while len(self._facts) > self._size:
+                self._facts.popitem(last=False)
+
+    def drop(self, name: Any) -> None:
+        with self._lock:
+            self._facts.pop(name, None)

@@ -1,0 +1,291 @@
+"""The hot reads' cache (gateway/api/readcache.py) on availability and
+products: 304 before any SQL, the next read after every kind of stock writer
+shows the new figure, an operator's exact figure never reaches a shopper,
+Redis away means computed answers (never a 5xx), and a new epoch retires
+every cached answer and ETag.
+
+Writes commit for real (transactional database): the version bumps run on
+commit, as in production."""
+
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+import redis
+from django.conf import settings
+from django.db import connection, transaction
+from django.test.utils import CaptureQueriesContext
+
+from gateway.api import ratelimit, readcache
+from inventory.models import StockLevel
+from inventory.services import stock_set
+from partners.services.events import events_fan_out_pending
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+AVAILABILITY = "/api/v1/availability"
+
+
+@pytest.fixture(autouse=True)
+def cache_on(settings: Any, monkeypatch: Any) -> Iterator[None]:
+    settings.READ_CACHE_SECONDS = 15
+    # Answers that depend on the clock are keyed by the minute: held still, so
+    # that a test crossing a minute does not miss where it expects a hit.
+    monkeypatch.setattr(readcache, "minute", lambda: 29_000_000)
+    readcache.ANSWERS.clear()
+    yield
+    readcache.ANSWERS.clear()
+
+
+def at_store(api: Any, sku: str = "MILK-1L", store: str = "PAR01", **headers: str) -> Any:
+    return api.get(AVAILABILITY, {"sku": sku, "store": store}, **headers)
+
+
+def near(api: Any, **headers: str) -> Any:
+    return api.get(AVAILABILITY, {"sku": "MILK-1L", "lat": 48.8566, "lng": 2.3522}, **headers)
+
+
+def own_figure(response: Any, code: str = "PAR01") -> int:
+    locations = response.json()["results"][0]["locations"]
+    return next(loc["available"] for loc in locations if loc["code"] == code)
+
+
+def level(network: Any) -> StockLevel:
+    return StockLevel.objects.get(location=network.store, product=network.retail_product)
+
+
+def test_a_matching_if_none_match_is_answered_304_before_any_sql(network, settings) -> None:
+    settings.AUTH_TOKEN_CACHE_SECONDS = 5  # the token lookup is cached too, as in production
+    api = network.api("shopper")
+    first = at_store(api)
+    assert first.status_code == 200
+    etag = first["ETag"]
+    assert first["Cache-Control"] == "private, no-cache"
+    at_store(api, HTTP_IF_NONE_MATCH=etag)  # the token is now in the process's cache
+
+    with CaptureQueriesContext(connection) as queries:
+        again = at_store(api, HTTP_IF_NONE_MATCH=etag)
+        hit = at_store(api)
+
+    assert again.status_code == 304
+    assert again["ETag"] == etag
+    assert again.content == b""
+    assert hit.status_code == 200  # the process's cached answer
+    assert hit.json() == first.json()
+    assert len(queries) == 0, [q["sql"] for q in queries.captured_queries]
+
+
+def test_without_the_cache_every_read_runs_its_query(network, settings) -> None:
+    """The control of the test above: the zero comes from the cache."""
+    settings.AUTH_TOKEN_CACHE_SECONDS = 5
+    settings.READ_CACHE_SECONDS = 0
+    api = network.api("shopper")
+    at_store(api)
+    with CaptureQueriesContext(connection) as queries:
+        assert at_store(api).status_code == 200
+    assert len(queries) > 0
+
+
+def test_a_stock_set_through_the_api_shows_on_the_next_read(network) -> None:
+    api, store_api = network.api("shopper"), network.api("operator")
+    before = at_store(store_api)
+    assert own_figure(before) == 28
+    assert own_figure(near(api)) == 20  # capped for the shopper
+
+    changed = store_api.put(
+        "/api/v1/locations/PAR01/stock/MILK-1L", {"on_hand": 7, "expected_on_hand": 30}, format="json"
+    )
+    assert changed.status_code == 200, changed.content
+
+    after = at_store(store_api, HTTP_IF_NONE_MATCH=before["ETag"])
+    assert after.status_code == 200
+    assert own_figure(after) == 5
+    assert own_figure(near(api)) == 5
+
+
+def test_an_adjustment_shows_on_the_next_read(network) -> None:
+    api = network.api("operator")
+    assert own_figure(at_store(api)) == 28
+    response = api.post(
+        "/api/v1/locations/PAR01/stock/MILK-1L/adjustments",
+        {"delta": -20, "reason": "sale"},
+        format="json",
+        HTTP_IDEMPOTENCY_KEY="adjust-read-cache",
+    )
+    assert response.status_code == 200, response.content
+    assert own_figure(at_store(api)) == 8
+
+
+def test_a_bulk_sync_shows_on_the_next_read(network) -> None:
+    api = network.api("operator")
+    warm = at_store(api)
+    assert own_figure(warm) == 28
+    response = api.post(
+        "/api/v1/stock/sync",
+        {"lines": [{"sku": "MILK-1L", "location": "PAR01", "on_hand": 3}]},
+        format="json",
+        HTTP_IDEMPOTENCY_KEY="sync-read-cache",
+    )
+    assert response.status_code == 200, response.content
+    assert at_store(api, HTTP_IF_NONE_MATCH=warm["ETag"]).status_code == 200
+    assert own_figure(at_store(api)) == 1
+
+
+def test_a_product_deactivated_leaves_availability_at_once(network) -> None:
+    api = network.api("operator")
+    assert at_store(api).json()["results"]
+    product = api.get(f"/api/v1/products/{network.retail_product.pk}")
+    changed = api.patch(
+        f"/api/v1/products/{network.retail_product.pk}",
+        {"is_active": False},
+        format="json",
+        HTTP_IF_MATCH=product["ETag"],
+    )
+    assert changed.status_code == 200, changed.content
+    assert at_store(api).json()["results"] == []
+    assert at_store(network.api("shopper")).json()["unknown_skus"] == ["MILK-1L"]
+
+
+def test_a_store_closed_to_click_and_collect_leaves_near_answers_at_once(network) -> None:
+    api = network.api("operator")
+    assert [loc["code"] for loc in near(api).json()["results"][0]["locations"]] == ["PAR01"]
+    current = api.get("/api/v1/locations/PAR01")
+    changed = api.patch(
+        "/api/v1/locations/PAR01", {"click_and_collect": False}, format="json", HTTP_IF_MATCH=current["ETag"]
+    )
+    assert changed.status_code == 200, changed.content
+    assert near(api).json()["results"][0]["locations"] == []
+
+
+def test_an_operators_exact_figure_is_never_served_to_a_shopper(network) -> None:
+    level_row = level(network)
+    level_row.on_hand, level_row.reserved = 500, 0
+    level_row.save()
+    operator, shopper = network.api("operator"), network.api("shopper")
+    exact = at_store(operator)
+    assert own_figure(exact) == 500
+    # The shopper asks the very same question, even with the operator's ETag.
+    capped = at_store(shopper, HTTP_IF_NONE_MATCH=exact["ETag"])
+    assert capped.status_code == 200
+    assert own_figure(capped) == 20
+    assert capped["ETag"] != exact["ETag"]
+    # and the store client sees its own store exactly, other stores capped
+    store_view = at_store(network.api("store"))
+    assert own_figure(store_view) == 500
+    assert own_figure(at_store(shopper)) == 20
+
+
+def test_a_partner_sees_its_products_from_its_own_cache(network) -> None:
+    mine = network.api("partner_a").get(f"/api/v1/products/{network.product_a.pk}")
+    assert mine.status_code == 200
+    theirs = network.api("partner_b").get(f"/api/v1/products/{network.product_a.pk}", HTTP_IF_NONE_MATCH=mine["ETag"])
+    assert theirs.status_code == 404  # never a 304 that would tell the product exists
+
+
+def test_product_reads_keep_their_etag_and_revalidate(network, settings) -> None:
+    settings.AUTH_TOKEN_CACHE_SECONDS = 5
+    api = network.api("shopper")
+    url = f"/api/v1/products/{network.retail_product.pk}"
+    first = api.get(url)
+    assert first.status_code == 200
+    assert first["ETag"] == f'"product-{network.retail_product.pk}-v{network.retail_product.version}"'
+    assert first["Cache-Control"] == "private, max-age=30"
+    with CaptureQueriesContext(connection) as queries:
+        assert api.get(url, HTTP_IF_NONE_MATCH=first["ETag"]).status_code == 304
+    assert len(queries) == 0, [q["sql"] for q in queries.captured_queries]
+
+    operator = network.api("operator")
+    changed = operator.patch(url, {"name_fr": "Lait entier 1 L"}, format="json", HTTP_IF_MATCH=first["ETag"])
+    assert changed.status_code == 200
+    after = api.get(url, HTTP_IF_NONE_MATCH=first["ETag"])
+    assert after.status_code == 200
+    assert after.json()["name_fr"] == "Lait entier 1 L"
+    assert after["ETag"] == changed["ETag"]
+
+
+def test_a_bump_that_did_not_reach_redis_retires_every_answer_once_it_answers(network, monkeypatch) -> None:
+    api = network.api("operator")
+    warm = at_store(api)
+    assert own_figure(warm) == 28
+
+    original_client = ratelimit.redis_client
+
+    class Down:
+        def pipeline(self, **kwargs: Any) -> Any:
+            raise redis.ConnectionError("down")
+
+        def __getattr__(self, name: str) -> Any:
+            raise redis.ConnectionError("down")
+
+    # The stock change commits while Redis cannot be reached: its bump is lost.
+    monkeypatch.setattr(readcache, "redis_client", lambda: Down())
+    changed = api.put("/api/v1/locations/PAR01/stock/MILK-1L", {"on_hand": 4, "expected_on_hand": 30}, format="json")
+    assert changed.status_code == 200
+    assert readcache.VERSIONS._lost
+    # Redis answers again: this process replaces the epoch first.
+    monkeypatch.setattr(readcache, "redis_client", original_client)
+    assert own_figure(at_store(api, HTTP_IF_NONE_MATCH=warm["ETag"])) == 2
+    assert not readcache.VERSIONS._lost
+
+
+def test_with_redis_unreachable_reads_answer_200_from_the_database(network, monkeypatch) -> None:
+    api = network.api("shopper")
+    warm = at_store(api)
+    # A Redis that does not answer (a closed port, short timeouts as in production).
+    monkeypatch.setattr(settings, "REDIS_URL", "redis://127.0.0.1:1/0")
+    monkeypatch.setattr(ratelimit, "_client", None)
+    level_row = level(network)
+    level_row.on_hand = 12  # a change no bump reports
+    level_row.save()
+    try:
+        answer = at_store(api, HTTP_IF_NONE_MATCH=warm["ETag"])
+        assert answer.status_code == 200
+        assert own_figure(answer) == 10
+        assert "ETag" not in answer  # no version ETag without the versions
+        product = api.get(f"/api/v1/products/{network.retail_product.pk}")
+        assert product.status_code == 200
+        assert product["ETag"]
+    finally:
+        ratelimit._client = None
+
+
+def test_a_new_epoch_retires_every_cached_answer_and_etag(network) -> None:
+    api = network.api("shopper")
+    warm = at_store(api)
+    assert at_store(api, HTTP_IF_NONE_MATCH=warm["ETag"]).status_code == 304
+    level_row = level(network)
+    level_row.on_hand = 12  # as after a bump lost with a process that died
+    level_row.save()
+    assert own_figure(at_store(api)) == 20  # still the cached answer: nothing told the cache
+    redis.Redis.from_url(settings.REDIS_URL).delete(readcache.EPOCH)  # as a Redis restarted empty
+    fresh = at_store(api, HTTP_IF_NONE_MATCH=warm["ETag"])
+    assert fresh.status_code == 200
+    assert own_figure(fresh) == 10
+    assert fresh["ETag"] != warm["ETag"]
+
+
+def test_the_last_unit_gone_leaves_near_answers_at_once(network) -> None:
+    api = network.api("shopper")
+    warm = near(api)
+    assert [loc["code"] for loc in warm.json()["results"][0]["locations"]] == ["PAR01"]
+    response = network.api("operator").put(
+        "/api/v1/locations/PAR01/stock/MILK-1L", {"on_hand": 2, "expected_on_hand": 30}, format="json"
+    )
+    assert response.status_code == 200  # 2 on hand, 2 reserved: nothing left to sell
+    after = near(api, HTTP_IF_NONE_MATCH=warm["ETag"])
+    assert after.status_code == 200
+    assert after.json()["results"][0]["locations"] == []
+
+
+def test_the_outbox_fan_out_bumps_again_what_a_dead_process_did_not(network) -> None:
+    api = network.api("operator")
+    warm = at_store(api)
+    assert own_figure(warm) == 28
+    # A stock change commits, and its process dies before its own bump (the after-commit hook is dropped).
+    with transaction.atomic():
+        stock_set(location=network.store, product=network.retail_product, on_hand=9)
+        connection.run_on_commit = [entry for entry in connection.run_on_commit if entry[1] is not readcache._flush]
+    assert own_figure(at_store(api)) == 28  # nothing told the cache yet
+    # The outbox fan-out (woken by the doorbell, or the sweep within 15 s) dispatches the event.
+    assert events_fan_out_pending().events >= 1
+    assert own_figure(at_store(api, HTTP_IF_NONE_MATCH=warm["ETag"])) == 7
