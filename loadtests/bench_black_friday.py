@@ -108,6 +108,7 @@ from loadtests.harness import (
     cpu_speed,
     progress,
     result,
+    route_cost_table,
     run_timed,
     verdict,
 )
@@ -168,11 +169,14 @@ def main() -> int:
             subscriptions = _subscribe(stack, plan, receiver)
             optional = _optional_endpoints(stack, plan)
             speed_before = cpu_speed()
+            costs_before = stack.route_costs()
             history = _locust(
                 stack, plan_path, out, steps=steps, step_s=args.step_seconds or size["step_s"],
                 warmup_s=args.warmup_seconds or size["warmup_s"], optional=optional,
             )  # fmt: skip
             speed = (speed_before + cpu_speed()) / 2
+            route_costs = route_cost_table(costs_before, stack.route_costs())
+            (out / "route_costs.json").write_text(json.dumps(route_costs, indent=1))
             stepped = [json.loads(line) for line in (out / "steps.jsonl").read_text().splitlines()]
             for row in stepped:
                 row["cpu_pct"] = cpu_shares(row["measured_from"], row["measured_to"])
@@ -193,6 +197,7 @@ def main() -> int:
     _chart(stepped, out / "steps.svg")
     figures = _figures(stepped, history)
     figures.update(cpu_speed=speed, seed_s=seed_s, drain_s=drain_s, instances=instances, fault=fault, overload=overload)
+    figures["route_costs"] = route_costs
     progress(f"report, CSVs, steps and chart in {out}")
     return _report(figures, checks, receiver.summary())
 
@@ -758,6 +763,15 @@ def _chart(steps: list[dict[str, Any]], path: Path) -> None:
 
 
 def _report(figures: dict[str, Any], checks: dict[str, int], receiver: dict[str, Any]) -> int:
+    progress("web CPU per route during the stepping (serving threads; PostgreSQL not included), costliest first:")
+    for row in figures["route_costs"][:12]:
+        progress(
+            f"  {row['method']:6} {row['route'][:56]:56} {row['requests']:7d} requests "
+            f"{row['cpu_ms_per_request']:6.2f} ms each, {row['cpu_share']:6.1%} of the web CPU"
+        )
+    every = figures["route_costs"]
+    web_ms = sum(row["cpu_s"] for row in every) / max(sum(row["requests"] for row in every), 1) * 1000
+    result("web_cpu_ms_per_request", round(web_ms, 2), "ms (serving threads, during the stepping)", digits=2)
     overload = figures["overload"]
     for row in [*figures["steps"], *([overload["row"]] if overload.get("ran") else [])]:
         classes = ", ".join(f"{name} {p95:.0f}" for name, p95 in sorted(row["p95_by_class"].items()))

@@ -298,3 +298,24 @@ def test_the_budget_check_counts_live_redemptions_against_the_limits(tmp_path, c
     drifted = campaign_budget_checks(url, [loyalty["campaign_id"]])
     assert (drifted["budget_overspend"], drifted["budget_overspend_redemptions"]) == (5.0, 1)
     assert drifted["budget_counters_out_of_step"] == 1
+
+
+def test_route_costs_are_what_ran_between_two_scrapes() -> None:
+    """The bench's per-route table: requests and serving-thread CPU of the
+    interval only, per request, with each route's share, costliest first."""
+    from loadtests.harness import route_cost_table
+
+    before = {("GET", "api/v1/products"): (100.0, 0.5), ("POST", "api/v1/orders"): (10.0, 0.1)}
+    after = {
+        ("GET", "api/v1/products"): (300.0, 1.1),  # 200 requests, 0.6 s
+        ("POST", "api/v1/orders"): (10.0, 0.1),  # nothing ran
+        ("POST", "api/v1/loyalty/tickets"): (50.0, 1.0),  # new route: 50 requests, 1.0 s
+    }
+    table = route_cost_table(before, after)
+    assert [row["route"] for row in table] == ["api/v1/loyalty/tickets", "api/v1/products"]
+    tickets, products = table
+    assert tickets["requests"] == 50
+    assert tickets["cpu_ms_per_request"] == pytest.approx(20.0)
+    assert products["requests"] == 200
+    assert products["cpu_ms_per_request"] == pytest.approx(3.0)
+    assert tickets["cpu_share"] == pytest.approx(1.0 / 1.6)
