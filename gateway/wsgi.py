@@ -21,6 +21,7 @@ import sys
 from django.core.wsgi import get_wsgi_application
 from django.urls import get_resolver
 
+from gateway.api.auth import TOKEN_CACHE
 from gateway.api.middleware import CountedBodyApplication, LoopbackProxyHeaders, ProcessEnvironScrub
 
 sys.setswitchinterval(float(os.environ.get("PYTHON_SWITCH_INTERVAL_MS", "5")) / 1000)
@@ -28,6 +29,7 @@ sys.setswitchinterval(float(os.environ.get("PYTHON_SWITCH_INTERVAL_MS", "5")) / 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "gateway.settings.local")
 application = ProcessEnvironScrub(LoopbackProxyHeaders(CountedBodyApplication(get_wsgi_application())))
 get_resolver().url_patterns  # noqa: B018  imports every view and serializer now, not at the first request
+TOKEN_CACHE.start()
 
 # What is loaded by now (Django, the apps, their modules and caches) lives as
 # long as the worker: the cyclic garbage collector stops scanning it. On the

@@ -106,6 +106,12 @@ class TokenCache:
     def evict(self, checksum: str) -> None:
         self._entries.pop(checksum, None)
 
+    def start(self) -> None:
+        """Subscribe now rather than at the first request (gateway/wsgi.py calls
+        it as a worker loads), so a fresh worker's first requests use the cache."""
+        if settings.AUTH_TOKEN_CACHE_SECONDS > 0:
+            self._live()
+
     def clear(self) -> None:
         self._entries.clear()
 

@@ -320,7 +320,14 @@ CELERY_RESULT_BACKEND = REDIS_URL
 # long after a crash is swept from the database anyway (webhooks every 15 s,
 # slots and holds every minute).
 CELERY_VISIBILITY_TIMEOUT_S = int(env("CELERY_VISIBILITY_TIMEOUT_S", "900"))
-CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": CELERY_VISIBILITY_TIMEOUT_S}
+# Running workers look for such overdue tasks every 10 s (kombu scans only
+# every 10th sweep by default, so about every 100 s; a worker also looks once
+# as it starts). The scan is one ZRANGE on the unacked index.
+CELERY_BROKER_TRANSPORT_OPTIONS = {
+    "visibility_timeout": CELERY_VISIBILITY_TIMEOUT_S,
+    "unacked_restore_interval": 10,
+    "unacked_restore_throttle": 1,
+}
 CELERY_RESULT_BACKEND_TRANSPORT_OPTIONS = {"visibility_timeout": CELERY_VISIBILITY_TIMEOUT_S}
 # A worker started while Redis is away waits for it rather than exiting
 # (and Celery 6 reads only this setting at start-up).

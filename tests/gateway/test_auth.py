@@ -179,40 +179,48 @@ def basic(client: Any, secret: str) -> str:
 
 @pytest.mark.concurrency
 def test_revoking_over_http_reaches_every_server_process(transactional_db) -> None:
-    # given the real server (2 worker processes) with the cache on, and two tokens
-    # that 8 keep-alive connections (spread over both workers) have used
+    # given the real server (2 worker processes) with the cache on, and 8 keep-alive
+    # connections spread over both workers
     client = make_client(CallerKind.PARTNER, secret="s")
     server = GatewayServer(env={"AUTH_TOKEN_CACHE_SECONDS": "30"})
     try:
         auth_header = {"Authorization": basic(client, "s")}
-        tokens = [
-            requests.post(
-                f"{server.url}/oauth/token/", data={"grant_type": "client_credentials"}, headers=auth_header
-            ).json()["access_token"]
-            for _ in range(2)
-        ]
         sessions = [requests.Session() for _ in range(8)]
+        db = connection.settings_dict
+
+        def new_token() -> str:
+            answer = requests.post(
+                f"{server.url}/oauth/token/", data={"grant_type": "client_credentials"}, headers=auth_header
+            )
+            return str(answer.json()["access_token"])
 
         def statuses(token: str) -> set[int]:
             headers = {"Authorization": f"Bearer {token}"}
             return {session.get(f"{server.url}{ME}", headers=headers).status_code for session in sessions}
 
-        assert statuses(tokens[0]) == statuses(tokens[1]) == {200}
-        # the server serves from its cache: a delete behind its back goes unnoticed
-        db = connection.settings_dict
-        with psycopg.connect(
-            host=db["HOST"], port=db["PORT"], user=db["USER"], password=db["PASSWORD"], dbname=db["NAME"]
-        ) as conn:
-            conn.execute(
-                "DELETE FROM oauth2_provider_accesstoken WHERE token_checksum = %s", [token_checksum(tokens[0])]
-            )
-        assert statuses(tokens[0]) == {200}
-        # when the other token is revoked through the OAuth endpoint
-        revoke = requests.post(f"{server.url}/oauth/revoke/", data={"token": tokens[1]}, headers=auth_header)
+        def delete_goes_unnoticed() -> bool:
+            token = new_token()
+            assert statuses(token) == {200}
+            with psycopg.connect(
+                host=db["HOST"], port=db["PORT"], user=db["USER"], password=db["PASSWORD"], dbname=db["NAME"]
+            ) as conn:
+                conn.execute(
+                    "DELETE FROM oauth2_provider_accesstoken WHERE token_checksum = %s", [token_checksum(token)]
+                )
+            return statuses(token) == {200}
+
+        # the server serves from its cache: once each worker's listener has subscribed
+        # (a fresh token per try: a token read before that was not kept), a delete
+        # behind its back goes unnoticed on every connection
+        assert eventually(delete_goes_unnoticed, seconds=5.0)
+        revoked = new_token()
+        assert statuses(revoked) == {200}
+        # when a token is revoked through the OAuth endpoint
+        revoke = requests.post(f"{server.url}/oauth/revoke/", data={"token": revoked}, headers=auth_header)
         assert revoke.status_code == 200
         # then every connection, whichever worker serves it, refuses it within moments
         started = time.monotonic()
-        assert eventually(lambda: statuses(tokens[1]) == {401}, seconds=2.0)
+        assert eventually(lambda: statuses(revoked) == {401}, seconds=2.0)
         assert time.monotonic() - started < 2.0
     finally:
         server.stop()
