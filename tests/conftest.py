@@ -154,6 +154,20 @@ def gateway_server(transactional_db: Any) -> Iterator[GatewayServer]:
         server.stop()
 
 
+@pytest.fixture
+def read_cache_on(settings: Any, monkeypatch: Any) -> Iterator[None]:
+    """The hot reads' cache on (the test settings turn it off), emptied before and after."""
+    from gateway.api import readcache
+
+    settings.READ_CACHE_SECONDS = 15
+    # Answers that depend on the clock are keyed by the minute: held still, so
+    # that a test crossing a minute does not miss where it expects a hit.
+    monkeypatch.setattr(readcache, "minute", lambda: 29_000_000)
+    readcache.ANSWERS.clear()
+    yield
+    readcache.ANSWERS.clear()
+
+
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """Under pytest-xdist (bin/test runs two processes), the tests that start
     servers, workers and crowds of clients (``concurrency``) all run in one

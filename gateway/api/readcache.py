@@ -45,11 +45,12 @@ import redis
 from django.conf import settings
 from django.db import transaction
 from django.utils import translation
-from django.utils.http import parse_etags, quote_etag
+from django.utils.http import quote_etag
 from rest_framework.request import Request
 from rest_framework.response import Response
 
 from gateway.api import metrics
+from gateway.api.etag import not_modified
 from gateway.api.ratelimit import redis_client
 
 log = logging.getLogger(__name__)
@@ -279,14 +280,6 @@ def _tag(kind: str, key: tuple[Any, ...]) -> str:
     return quote_etag(f"{kind}-{digest}")
 
 
-def _matches(request: Request, etag: str) -> bool:
-    header = request.headers.get("If-None-Match")
-    if not header:
-        return False
-    tags = parse_etags(header)
-    return "*" in tags or etag in tags
-
-
 def conditional(cache_control: str) -> Callable[[Any], Any]:
     """Mark a view method as a cached read answering with ``cache_control``:
     the OpenAPI contract then documents its ETag and Cache-Control headers."""
@@ -353,12 +346,12 @@ def cached_read(
     key = (read.kind, read.parts, read.keys, versions)
     if etag_of is None:
         etag = _tag(read.kind, key)
-        if _matches(request, etag):
+        if not_modified(request, etag):
             metrics.READ_CACHE.labels("not_modified").inc()
             return _not_modified(etag, read)
     entry = ANSWERS.get(key)
     if entry is not None:
-        if _matches(request, entry.etag):
+        if not_modified(request, entry.etag):
             metrics.READ_CACHE.labels("not_modified").inc()
             return _not_modified(entry.etag, read)
         metrics.READ_CACHE.labels("hit").inc()
@@ -370,7 +363,7 @@ def cached_read(
     etag = etag_of(response) if etag_of is not None else _tag(read.kind, key)
     headers = tuple((name, value) for name, value in response.headers.items() if name.lower() not in _OWN)
     ANSWERS.put(key, _Entry(time.monotonic(), etag, response.data, response.status_code, headers))
-    if _matches(request, etag):
+    if not_modified(request, etag):
         return _not_modified(etag, read)
     response["ETag"] = etag
     response["Cache-Control"] = read.cache_control
@@ -388,7 +381,7 @@ def _plain(request: Request, response: Response, read: Read, etag_of: Callable[[
         response["Cache-Control"] = read.cache_control
         if etag_of is not None:
             etag = etag_of(response)
-            if _matches(request, etag):
+            if not_modified(request, etag):
                 return _not_modified(etag, read)
             response["ETag"] = etag
     return response

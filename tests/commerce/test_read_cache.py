@@ -8,7 +8,6 @@ Writes commit for real (transactional database): the version bumps run on
 commit, as in production."""
 
 import datetime as dt
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -21,18 +20,7 @@ from commerce.tasks import expire_slot_holds
 from gateway.api import readcache
 from tests.commerce.factories import idempotency_key, open_slot
 
-pytestmark = pytest.mark.django_db(transaction=True)
-
-
-@pytest.fixture(autouse=True)
-def cache_on(settings: Any, monkeypatch: Any) -> Iterator[None]:
-    settings.READ_CACHE_SECONDS = 15
-    # Answers that depend on the clock are keyed by the minute: held still, so
-    # that a test crossing a minute does not miss where it expects a hit.
-    monkeypatch.setattr(readcache, "minute", lambda: 29_000_000)
-    readcache.ANSWERS.clear()
-    yield
-    readcache.ANSWERS.clear()
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("read_cache_on")]
 
 
 def slots(api: Any, slot: PickupSlot, **headers: str) -> Any:

@@ -7,7 +7,6 @@ every cached answer and ETag.
 Writes commit for real (transactional database): the version bumps run on
 commit, as in production."""
 
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -21,20 +20,9 @@ from inventory.models import StockLevel
 from inventory.services import stock_set
 from partners.services.events import events_fan_out_pending
 
-pytestmark = pytest.mark.django_db(transaction=True)
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("read_cache_on")]
 
 AVAILABILITY = "/api/v1/availability"
-
-
-@pytest.fixture(autouse=True)
-def cache_on(settings: Any, monkeypatch: Any) -> Iterator[None]:
-    settings.READ_CACHE_SECONDS = 15
-    # Answers that depend on the clock are keyed by the minute: held still, so
-    # that a test crossing a minute does not miss where it expects a hit.
-    monkeypatch.setattr(readcache, "minute", lambda: 29_000_000)
-    readcache.ANSWERS.clear()
-    yield
-    readcache.ANSWERS.clear()
 
 
 def at_store(api: Any, sku: str = "MILK-1L", store: str = "PAR01", **headers: str) -> Any:
