@@ -317,7 +317,8 @@ class Read:
     cache_control: str = REVALIDATE
     # The versions (epoch first) of the first keys that facts in ``parts``
     # were read under (a store's id and zone, from a ``Memo``), and what to do
-    # when they no longer hold: then the answer is computed afresh.
+    # when they no longer hold or cannot be checked (Redis out of reach):
+    # then the answer is computed afresh, from facts read again.
     guard: tuple[str, ...] | None = None
     stale: Callable[[], None] | None = None
 
@@ -338,6 +339,8 @@ def cached_read(
     304 without SQL needs this process's cached answer."""
     versions = VERSIONS.read(read.keys) if enabled() else None
     if versions is None:
+        if read.stale is not None:
+            read.stale()
         return _plain(request, compute(), read, etag_of)
     if read.guard is not None and versions[: len(read.guard)] != read.guard:
         if read.stale is not None:

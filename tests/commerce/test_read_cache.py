@@ -11,13 +11,14 @@ import datetime as dt
 from typing import Any
 
 import pytest
+from django.conf import settings
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from commerce.models import PickupSlot, SlotHold
 from commerce.tasks import expire_slot_holds
-from gateway.api import readcache
+from gateway.api import ratelimit, readcache
 from tests.commerce.factories import idempotency_key, open_slot
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("read_cache_on")]
@@ -141,3 +142,19 @@ def test_the_minute_is_part_of_a_slot_answer(alice, slot, monkeypatch) -> None:
     assert slots(alice[0], slot, HTTP_IF_NONE_MATCH=warm["ETag"]).status_code == 304
     monkeypatch.setattr(readcache, "minute", lambda: 29_000_001)
     assert slots(alice[0], slot, HTTP_IF_NONE_MATCH=warm["ETag"]).status_code == 200
+
+
+def test_with_redis_unreachable_the_kept_store_is_not_trusted(alice, slot, store, monkeypatch) -> None:
+    """A process keeps a store's id and zone for its slot answers while the
+    locations' version holds; when Redis cannot say whether it holds, the
+    store is read again, so a store that stopped taking orders meanwhile is
+    not listed from what the process kept."""
+    assert remaining(slots(alice[0], slot), slot) == 5  # the store is now kept
+    monkeypatch.setattr(settings, "REDIS_URL", "redis://127.0.0.1:1/0")
+    monkeypatch.setattr(ratelimit, "_client", None)
+    store.click_and_collect = False  # a change whose bump cannot reach Redis
+    store.save(update_fields=["click_and_collect"])
+    try:
+        assert slots(alice[0], slot).status_code == 404
+    finally:
+        ratelimit._client = None

@@ -1,6 +1,7 @@
 """Input and output shapes of click-and-collect (interface only)."""
 
 import datetime as dt
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 from django.utils.translation import get_language
@@ -19,6 +20,7 @@ from commerce.models import (
     SlotSchedule,
     SlotWindow,
 )
+from gateway.api.instants import instant_text
 from gateway.api.money import MoneySerializer, money
 from gateway.api.strict import (
     StrictBooleanField,
@@ -58,6 +60,33 @@ class PickupSlotOutput(serializers.ModelSerializer[PickupSlot]):
             "capacity",
             "remaining",
         ]
+
+
+# The columns ``pickup_slot_rows`` reads (``values()`` of an open-slots query).
+PICKUP_SLOT_ROW = ("id", "store_id", "local_date", "starts_at", "ends_at", "capacity", "remaining")
+
+
+def pickup_slot_rows(slots: Iterable[Mapping[str, Any]], *, store_code: str, time_zone: str) -> list[dict[str, Any]]:
+    """``PickupSlotOutput``'s representation of one store's slots, from rows
+    of ``PICKUP_SLOT_ROW``: the slot list is a hot read, and the serializer's
+    per-field machinery and the store's row on every slot cost more than the
+    query (15 ms of CPU for a list of 50 slots against 4). The serializer stays
+    the contract (the schema is generated from it); tests/commerce/
+    test_slot_rows.py holds the two equal, key for key and in order."""
+    return [
+        {
+            "id": row["id"],
+            "store_id": row["store_id"],
+            "store_code": store_code,
+            "local_date": row["local_date"].isoformat(),
+            "starts_at": instant_text(row["starts_at"]),
+            "ends_at": instant_text(row["ends_at"]),
+            "time_zone": time_zone,
+            "capacity": row["capacity"],
+            "remaining": row["remaining"],
+        }
+        for row in slots
+    ]
 
 
 class PickupSlotStaffOutput(serializers.ModelSerializer[PickupSlot]):

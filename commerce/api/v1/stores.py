@@ -25,7 +25,7 @@ from commerce.errors import ObjectNotFound
 from gateway.api.params import MAX_CODE_LENGTH, MAX_ID
 from gateway.api.problems import InvalidQueryParameter
 from inventory.models import Location, LocationKind
-from inventory.selectors.locations import locations_visible_to
+from inventory.selectors.locations import location_visible_by_code, locations_visible_to
 from partners.callers import caller_from_request
 
 # When the code form arrived and the numeric id became deprecated.
@@ -66,13 +66,13 @@ def resolve_store(view: APIView, value: str, *, source: Source, name: str = "sto
     ``name`` (the raw text, read with gateway.api.params). Whether the caller
     may act on that store is the commerce selectors' business."""
     request = view.request
-    stores = locations_visible_to(caller=caller_from_request(request)).select_related(None)
-    stores = stores.filter(kind=LocationKind.STORE)
+    caller = caller_from_request(request)
     if _ID_FORM.fullmatch(value) is None:
-        location = stores.filter(code=value).first()
-        if location is None:
+        location = location_visible_by_code(caller=caller, code=value)  # one plain statement
+        if location is None or location.kind != LocationKind.STORE:
             raise _unknown(source, name)
         return StoreRef(location.pk, location)
+    stores = locations_visible_to(caller=caller).select_related(None).filter(kind=LocationKind.STORE)
     store_id = int(value)
     if not 1 <= store_id <= MAX_ID:
         raise _unknown(source, name)

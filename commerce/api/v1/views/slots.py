@@ -11,14 +11,16 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from commerce import selectors
-from commerce.api.v1.readcache import slots_read
+from commerce.api.v1.readcache import SlotStore, slots_read
 from commerce.api.v1.serializers import (
+    PICKUP_SLOT_ROW,
     OrderQueueOutput,
     PickupSlotOutput,
     PickupSlotStaffOutput,
     PickupSlotUpdateInput,
     SlotHoldCreateInput,
     SlotHoldOutput,
+    pickup_slot_rows,
 )
 from commerce.api.v1.stores import DEPRECATION_HEADERS, resolve_store, store_parameter
 from commerce.models import DEFAULT_DAYS_AHEAD, Order, OrderStatus, PickupSlot
@@ -88,7 +90,7 @@ class PickupSlotListView(GenericAPIView[PickupSlot]):
     def get(self, request: Request) -> Response:
         code = code_param(request, "store", required=True)
         assert code is not None  # required
-        read = slots_read(
+        cached = slots_read(
             request,
             caller_from_request(request),
             code,
@@ -96,33 +98,33 @@ class PickupSlotListView(GenericAPIView[PickupSlot]):
             max_days=MAX_RANGE_DAYS,
             default_days=DEFAULT_DAYS_AHEAD,
         )
-        if read is None:
-            return self._list(request, code)
-        return cached_read(request, read, lambda: self._list(request, code))
+        if cached is None:
+            return self._list(request, self._store(code))
+        read, store = cached
+        return cached_read(request, read, lambda: self._list(request, store()))
 
-    def _store(self, code: str) -> tuple[int, str]:
+    def _store(self, code: str) -> SlotStore:
         ref = resolve_store(self, code, source="query")
         store = selectors.click_and_collect_store(store_id=ref.id, location=ref.location)
-        return store.pk, store.time_zone
+        return SlotStore(store.pk, store.code, store.time_zone)
 
-    def _list(self, request: Request, code: str) -> Response:
-        ref = resolve_store(self, code, source="query")
-        store = selectors.click_and_collect_store(store_id=ref.id, location=ref.location)
+    def _list(self, request: Request, store: SlotStore) -> Response:
         today = dt.datetime.now(dt.UTC).astimezone(zone(store.time_zone)).date()
         date_from, date_to = date_range_params(
             request, max_days=MAX_RANGE_DAYS, default_from=today, default_days=DEFAULT_DAYS_AHEAD
         )
         updated_since = updated_since_param(request)
         slots = selectors.pickup_slots_open(
-            store_id=store.pk,
+            store_id=store.id,
             date_from=date_from,
             date_to=date_to,
             only_available=bool_param(request, "available", default=False),
-        ).select_related("store")
+        )
         if updated_since is not None:
             slots = slots.filter(updated_at__gte=updated_since)
-        page = self.paginate_queryset(slots)
-        return self.get_paginated_response(PickupSlotOutput(page, many=True).data)
+        page = self.paginate_queryset(slots.values(*PICKUP_SLOT_ROW))
+        assert page is not None  # the view paginates
+        return self.get_paginated_response(pickup_slot_rows(page, store_code=store.code, time_zone=store.time_zone))
 
 
 class PickupSlotDetailView(APIView):
