@@ -3,13 +3,13 @@ per-process cache of answers, both keyed by version counters in Redis that
 every change which can alter an answer bumps after its commit.
 
 Writers name what they changed with **version keys** (``sku_key``,
-``product_key``, ``slot_day_key``, ``LOCATIONS``). ``bump_on_commit`` adds
+``product_key``, ``slot_day_key``, ``LOCATIONS``, ``CATALOGUE``). ``bump_on_commit`` adds
 one to each counter once the transaction commits (one Redis pipeline per
 transaction, however many times it is called). Outbox events bump
 themselves: ``partners.services.events_record`` passes every event it writes
 to ``bump_events_on_commit``, which asks the functions apps registered with
 ``on_event`` which keys the event touches (inventory: ``stock.changed`` and
-``product.changed`` touch their SKU; commerce: an order's events the days of
+``product.changed`` touch their SKU, and the latter the catalogue; commerce: an order's events the days of
 its slot), and the outbox fan-out bumps the same keys again when it
 dispatches the events: the backstop when a process died between its commit
 and its bump.
@@ -61,6 +61,8 @@ _PREFIX = "gateway:readcache:v:"
 # coordinates, lead times) and which store a store client acts for: rare
 # changes that every availability and slot answer depends on.
 LOCATIONS = "locations"
+# Every product's own fields: the catalogue lists depend on all of them.
+CATALOGUE = "catalogue"
 
 # What an app or a CDN may do with an answer (docs/api-guide.md, Caching).
 REVALIDATE = "private, no-cache"
@@ -352,7 +354,10 @@ def cached_read(
         if not_modified(request, etag):
             metrics.READ_CACHE.labels("not_modified").inc()
             return _not_modified(etag, read)
-    entry = ANSWERS.get(key)
+    # The answers kept are per host too (a page's ``next`` is an absolute
+    # URL); their ETag is not (the links of either copy are valid).
+    kept = (*key, request.scheme, request.get_host())
+    entry = ANSWERS.get(kept)
     if entry is not None:
         if not_modified(request, entry.etag):
             metrics.READ_CACHE.labels("not_modified").inc()
@@ -365,7 +370,7 @@ def cached_read(
         return response
     etag = etag_of(response) if etag_of is not None else _tag(read.kind, key)
     headers = tuple((name, value) for name, value in response.headers.items() if name.lower() not in _OWN)
-    ANSWERS.put(key, _Entry(time.monotonic(), etag, response.data, response.status_code, headers))
+    ANSWERS.put(kept, _Entry(time.monotonic(), etag, response.data, response.status_code, headers))
     if not_modified(request, etag):
         return _not_modified(etag, read)
     response["ETag"] = etag

@@ -277,3 +277,62 @@ def test_the_outbox_fan_out_bumps_again_what_a_dead_process_did_not(network) -> 
     # The outbox fan-out (woken by the doorbell, or the sweep within 15 s) dispatches the event.
     assert events_fan_out_pending().events >= 1
     assert own_figure(at_store(api, HTTP_IF_NONE_MATCH=warm["ETag"])) == 7
+
+
+def catalogue(api: Any, **headers: str) -> Any:
+    return api.get("/api/v1/products", {"page_size": 50}, **headers)
+
+
+def skus(response: Any) -> list[str]:
+    assert response.status_code == 200, response.content
+    return sorted(row["sku"] for row in response.json()["results"])
+
+
+def test_a_catalogue_page_is_answered_304_before_any_sql(network, settings) -> None:
+    settings.AUTH_TOKEN_CACHE_SECONDS = 5
+    api = network.api("shopper")
+    first = catalogue(api)
+    assert first["Cache-Control"] == "private, max-age=30"
+    catalogue(api, HTTP_IF_NONE_MATCH=first["ETag"])  # the token is now in the process's cache
+    with CaptureQueriesContext(connection) as queries:
+        again = catalogue(api, HTTP_IF_NONE_MATCH=first["ETag"])
+        hit = catalogue(api)
+    assert again.status_code == 304
+    assert hit.json() == first.json()
+    assert len(queries) == 0, [q["sql"] for q in queries.captured_queries]
+
+
+def test_a_product_created_or_changed_shows_in_the_catalogue_at_once(network) -> None:
+    shopper, operator = network.api("shopper"), network.api("operator")
+    warm = catalogue(shopper)
+    assert "ACME-GRANOLA" in skus(warm)
+    created = operator.post(
+        "/api/v1/products",
+        {"sku": "BREAD-1", "name_fr": "Pain", "category": "bakery", "price": {"amount": "1.20", "currency": "EUR"}},
+        format="json",
+    )
+    assert created.status_code == 201, created.content
+    after = catalogue(shopper, HTTP_IF_NONE_MATCH=warm["ETag"])
+    assert after.status_code == 200
+    assert "BREAD-1" in skus(after)
+
+    url = f"/api/v1/products/{network.product_a.pk}"
+    etag = operator.get(url)["ETag"]
+    assert operator.patch(url, {"is_active": False}, format="json", HTTP_IF_MATCH=etag).status_code == 200
+    assert "ACME-GRANOLA" not in skus(catalogue(shopper))
+
+
+def test_each_caller_class_has_its_own_catalogue_pages(network) -> None:
+    assert skus(catalogue(network.api("partner_a"))) == ["ACME-GRANOLA"]
+    assert skus(catalogue(network.api("partner_b"))) == ["FRESH-EGGS"]
+    assert len(skus(catalogue(network.api("operator")))) == 3
+
+
+def test_a_cached_page_links_to_the_host_it_was_asked_through(network) -> None:
+    """A page's ``next`` is an absolute URL: an instance asked directly and
+    through the balancer under another name keeps one answer per host."""
+    api = network.api("operator")
+    direct = api.get("/api/v1/products", {"page_size": 1}, HTTP_HOST="127.0.0.1")
+    balanced = api.get("/api/v1/products", {"page_size": 1}, HTTP_HOST="localhost")
+    assert direct.json()["next"].startswith("http://127.0.0.1/")
+    assert balanced.json()["next"].startswith("http://localhost/")

@@ -25,3 +25,9 @@ def availability_read(request: Request, caller: Caller, skus: list[str], *, cloc
 def product_read(request: Request, caller: Caller, product_id: int) -> readcache.Read:
     parts = (readcache.request_key(request), visibility_class(caller=caller))
     return readcache.Read("product", parts, (readcache.product_key(product_id),), PRODUCT_CACHE_CONTROL)
+
+
+def products_read(request: Request, caller: Caller) -> readcache.Read:
+    """A page of the catalogue: any product's change retires every page."""
+    parts = (readcache.request_key(request), visibility_class(caller=caller))
+    return readcache.Read("products", parts, (readcache.CATALOGUE,), PRODUCT_CACHE_CONTROL)

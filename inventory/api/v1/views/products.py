@@ -12,7 +12,7 @@ from gateway.api.idempotency import idempotent
 from gateway.api.params import UPDATED_SINCE, text_param, text_schema, updated_since_param
 from gateway.api.readcache import cached_read, conditional
 from inventory import services
-from inventory.api.v1.readcache import PRODUCT_CACHE_CONTROL, PRODUCT_MAX_AGE_S, product_read
+from inventory.api.v1.readcache import PRODUCT_CACHE_CONTROL, PRODUCT_MAX_AGE_S, product_read, products_read
 from inventory.api.v1.serializers import ProductCreateInput, ProductOutput, ProductUpdateInput
 from inventory.models import Product
 from inventory.selectors.locations import ensure_catalog_editor, owner_for_new_object
@@ -64,9 +64,12 @@ class ProductListView(GenericAPIView[Product]):
         operation_id="products_list",
         summary="List products",
         description="The operator sees every product; a partner its own; stores and shoppers the active "
-        "catalogue. `name` and `description` follow Accept-Language (fr by default, en).",
+        "catalogue. `name` and `description` follow Accept-Language (fr by default, en).\n\n"
+        f"`Cache-Control: private, max-age={PRODUCT_MAX_AGE_S}`: keep a page that long, then revalidate with "
+        "`If-None-Match` and its ETag (304 while no product has changed).",
         parameters=[
             UPDATED_SINCE,
+            IF_NONE_MATCH,
             OpenApiParameter("category", text_schema(), description="Exact category."),
             OpenApiParameter(
                 "owner",
@@ -77,9 +80,13 @@ class ProductListView(GenericAPIView[Product]):
             OpenApiParameter("sku", text_schema(), description="Exact SKU."),
             OpenApiParameter("gtin", text_schema(), description="Exact GTIN."),
         ],
-        responses=ProductOutput(many=True),
+        responses={200: ProductOutput(many=True), **NOT_MODIFIED},
     )
+    @conditional(PRODUCT_CACHE_CONTROL)
     def get(self, request: Request) -> Response:
+        return cached_read(request, products_read(request, caller_from_request(request)), lambda: self._page())
+
+    def _page(self) -> Response:
         page = self.paginate_queryset(self.get_queryset())
         return self.get_paginated_response(ProductOutput(page, many=True).data)
 
