@@ -69,7 +69,7 @@ LOCATION_VISIBLE_BY_CODE = statement(
 # catalogue).
 PRODUCTS_VISIBLE_BY_SKU = statement(
     """
-    SELECT {p.id}, {p.sku}, {p.name_fr}, {p.name_en}, {p.category} FROM {p}
+    SELECT {p.id}, {p.sku}, {p.name_fr}, {p.name_en}, {p.category}, {p.owner} FROM {p}
     WHERE {p.sku} = ANY(%(skus)s::text[])
       AND (%(all)s OR {p.owner} = %(partner)s OR (%(active)s AND {p.is_active}))
     """,

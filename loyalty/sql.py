@@ -68,6 +68,30 @@ LOCK_BUCKETS = statement(
     b=PointsBucket,
 )
 
+# A new earning's bucket, pending, unless the member's bucket of that source
+# exists (an earning is one bucket: unique per member and source). No row:
+# it exists (read it with BUCKET_OF_SOURCE).
+BUCKET_EARN = statement(
+    """
+    INSERT INTO {b} ({b.member}, {b.amount}, {b.remaining}, {b.state}, {b.earned_at}, {b.activates_at},
+                     {b.expires_at}, {b.source}, {b.created_at}, {b.updated_at})
+    VALUES (%(member)s, %(amount)s, %(amount)s, %(state)s, %(earned_at)s, %(activates_at)s, %(expires_at)s,
+            %(source)s, %(now)s, %(now)s)
+    ON CONFLICT ({b.member}, {b.source}) DO NOTHING
+    RETURNING {b.id}
+    """,
+    b=PointsBucket,
+)
+
+# The member's bucket of one earning, if any.
+BUCKET_OF_SOURCE = statement(
+    """
+    SELECT {b.id}, {b.amount}, {b.activates_at}, {b.expires_at}
+    FROM {b} WHERE {b.member} = %(member)s AND {b.source} = %(source)s
+    """,
+    b=PointsBucket,
+)
+
 # Members of a program with a bucket to activate or to expire as of an instant.
 MEMBERS_WITH_DUE_BUCKETS = statement(
     """
@@ -240,6 +264,13 @@ COUNT_LATE_REFUSAL = statement(
 # advisory lock in loyalty's ticket namespace, keyed by a hash of the ticket
 # key (two tickets sharing a hash only wait on each other, never mix).
 TICKET_LOCK = statement("SELECT pg_advisory_xact_lock(%(namespace)s, hashtext(%(key)s))")
+
+# The fingerprint of a store's ticket already received (no row: a new ticket);
+# the whole ticket is read only when it is answered again.
+TICKET_FINGERPRINT = statement(
+    "SELECT {t.fingerprint} FROM {t} WHERE {t.store} = %(store)s AND {t.ticket_id} = %(ticket)s",
+    t=TillTicket,
+)
 
 # ---------------------------------------------------------------- purchases
 

@@ -37,6 +37,7 @@ class VisibleProduct:
     name_fr: str
     name_en: str
     category: str
+    owner_id: int | None  # None: the retailer's own product
 
 
 def products_visible_by_sku(*, caller: Caller, skus: Sequence[str]) -> list[VisibleProduct]:

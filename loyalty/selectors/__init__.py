@@ -77,18 +77,31 @@ def members_of(
     return members
 
 
-def member_get(*, caller: Caller, card_number: str) -> Member:
+def _members_by_card(*, caller: Caller, card_number: str) -> QuerySet[Member]:
     """The operator reads any member; a store reads a member by the card
-    presented at its till; a shopper only their own (404 otherwise)."""
-    members = Member.objects.select_related("program", "home_store").filter(card_number=card_number)
+    presented at its till; a shopper only their own."""
+    members = Member.objects.filter(card_number=card_number)
     if caller.kind == CallerKind.SHOPPER:
         members = members.filter(user_id=caller.user_id or 0)
     elif caller.kind not in (CallerKind.OPERATOR, CallerKind.STORE):
         members = members.none()
-    member = members.first()
+    return members
+
+
+def member_get(*, caller: Caller, card_number: str) -> Member:
+    """The member of a card, with its program and home store, if the caller
+    may read it (``_members_by_card``; 404 otherwise)."""
+    member = _members_by_card(caller=caller, card_number=card_number).select_related("program", "home_store").first()
     if member is None:
         raise LoyaltyObjectNotFound()
     return member
+
+
+def member_of_card(*, caller: Caller, card_number: str) -> Member | None:
+    """As ``member_get``, the member row alone (a basket, an order or a till
+    ticket needs neither its program nor its home store): None when the
+    caller may not read it."""
+    return _members_by_card(caller=caller, card_number=card_number).first()
 
 
 def own_members(*, caller: Caller) -> QuerySet[Member]:

@@ -14,9 +14,8 @@ from inventory.selectors import store_id_of_caller
 from inventory.selectors.locations import location_visible_by_code
 from inventory.selectors.products import products_visible_to
 from loyalty import pricing
-from loyalty.errors import LoyaltyObjectNotFound
 from loyalty.models import Member, Program
-from loyalty.selectors import member_get, own_members
+from loyalty.selectors import member_of_card, own_members
 from loyalty.selectors.offers import basket_price
 from partners.callers import Caller
 from partners.models import CallerKind
@@ -62,10 +61,9 @@ def basket_member(
         return member
     if card_number is None:
         return None
-    try:
-        member = member_get(caller=caller, card_number=card_number)
-    except LoyaltyObjectNotFound as exc:
-        raise FieldInvalid(field, _("No member has this card."), code="unknown_card") from exc
+    member = member_of_card(caller=caller, card_number=card_number)
+    if member is None:
+        raise FieldInvalid(field, _("No member has this card."), code="unknown_card")
     if member.program_id != program.pk:
         raise FieldInvalid(field, _("This card belongs to another program."), code="other_program")
     return member

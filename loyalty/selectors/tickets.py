@@ -4,16 +4,18 @@ ticket found spent. Stores and the operator post tickets; nobody else."""
 
 from collections.abc import Sequence
 
+from django.db import connection
 from django.db.models import Q
 from django.utils.translation import gettext as _
 
 from gateway.api.problems import CallerNotAllowed, FieldInvalid
-from inventory.models import Location, LocationKind, Product
+from inventory.models import Location, LocationKind
 from inventory.selectors import store_id_of_caller
 from inventory.selectors.locations import location_visible_by_code
-from inventory.selectors.products import products_visible_to
+from inventory.selectors.products import VisibleProduct, products_visible_by_sku
 from loyalty.errors import LoyaltyObjectNotFound
 from loyalty.models import BudgetCounter, TillTicket
+from loyalty.sql import TICKET_FINGERPRINT
 from partners.callers import Caller
 from partners.models import CallerKind
 
@@ -40,16 +42,16 @@ def ticket_store(*, caller: Caller, code: str, field: str | None = None) -> Loca
     return store
 
 
-def ticket_products(*, caller: Caller, skus: Sequence[str]) -> dict[str, Product]:
+def ticket_products(*, caller: Caller, skus: Sequence[str]) -> dict[str, VisibleProduct]:
     """The product each SKU of a ticket names: the retailer's own product
     first, else the only partner product with that SKU. A SKU no product
     has, or that several partners' products share (the till cannot say
-    whose), is a 422 on the first line naming it."""
-    wanted = sorted(set(skus))
-    found: dict[str, list[Product]] = {}
-    for product in products_visible_to(caller=caller).filter(sku__in=wanted).order_by("sku", "pk"):
+    whose), is a 422 on the first line naming it. One plain statement
+    (``products_visible_by_sku``: what ``products_visible_to`` shows)."""
+    found: dict[str, list[VisibleProduct]] = {}
+    for product in sorted(products_visible_by_sku(caller=caller, skus=skus), key=lambda p: (p.sku, p.product_id)):
         found.setdefault(product.sku, []).append(product)
-    chosen: dict[str, Product] = {}
+    chosen: dict[str, VisibleProduct] = {}
     for index, sku in enumerate(skus):
         candidates = found.get(sku, [])
         retailer = [p for p in candidates if p.owner_id is None]
@@ -68,6 +70,15 @@ def ticket_find(*, store: Location, ticket_id: str) -> TillTicket | None:
     return (
         TillTicket.objects.select_related("program", "store", "member").filter(store=store, ticket_id=ticket_id).first()
     )
+
+
+def ticket_fingerprint_of(*, store_id: int, ticket_id: str) -> str | None:
+    """The fingerprint of the ticket already received under this id at this
+    store (None: none was). One narrow statement: most tickets are new."""
+    with connection.cursor() as cursor:
+        cursor.execute(TICKET_FINGERPRINT, {"store": store_id, "ticket": ticket_id})
+        row = cursor.fetchone()
+    return row[0] if row else None
 
 
 def ticket_get(*, caller: Caller, store_code: str, ticket_id: str) -> TillTicket:

@@ -138,13 +138,23 @@ def coupon_events(type: str, redemptions: Sequence[Redemption]) -> list[NewEvent
 
 
 def source_confirm(
-    *, source_kind: str, source_reference: str, points_earned: int = 0, points_burned: int = 0
+    *,
+    source_kind: str,
+    source_reference: str,
+    points_earned: int = 0,
+    points_burned: int = 0,
+    redemptions: Sequence[Redemption] | None = None,
 ) -> list[Redemption]:
     """Confirm every reserved redemption of the order or ticket (collected,
     rung up), note the points its basket earned and burned, and record
-    ``coupon.redeemed``. Idempotent: confirmed ones are left as they are."""
+    ``coupon.redeemed``. Idempotent: confirmed ones are left as they are.
+    ``redemptions``: all of the source's redemptions, when the caller holds
+    them (a till ticket reserves them in the transaction that confirms them),
+    by campaign id; not read again."""
+    if redemptions is None:
+        redemptions = source_redemptions(source_kind=source_kind, source_reference=source_reference)
     confirmed = []
-    for redemption in source_redemptions(source_kind=source_kind, source_reference=source_reference):
+    for redemption in redemptions:
         if redemption.state != RedemptionState.RESERVED:
             continue
         redemption = redemption_confirm(redemption_id=redemption.pk)

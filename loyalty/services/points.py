@@ -21,7 +21,7 @@ from loyalty.errors import InsufficientPoints, LoyaltyObjectNotFound, PointsSour
 from loyalty.events import points_event
 from loyalty.locks import LockedBucket, LockedMember, lock_member, lock_member_buckets
 from loyalty.models import BucketState, MovementKind, PointsBucket, PointsMovement, Program, ReturnPolicy
-from loyalty.sql import MEMBER_MOVE, MEMBERS_WITH_DUE_BUCKETS
+from loyalty.sql import BUCKET_EARN, BUCKET_OF_SOURCE, MEMBER_MOVE, MEMBERS_WITH_DUE_BUCKETS
 from partners.services import events_record
 
 _OPEN = (BucketState.PENDING, BucketState.ACTIVE)
@@ -75,26 +75,36 @@ def points_earn(*, program: Program, member_id: int, points: int, source: str, e
     number of points it is refused (409 ``points_source_reused``)."""
     with transaction.atomic():
         member = _locked(member_id)
-        existing = PointsBucket.objects.filter(member_id=member_id, source=source).first()
-        if existing is not None:
-            if existing.amount != points:
+        bucket_id = None
+        if points > 0:  # the bucket, unless this source has one already (one statement: most earnings are new)
+            activates_at, expires_at = points_dates(
+                earned_at, program.time_zone, pending_days=program.pending_days, months=program.expiry_months
+            )
+            with connection.cursor() as cursor:
+                cursor.execute(
+                    BUCKET_EARN,
+                    {"member": member_id, "amount": points, "state": BucketState.PENDING, "earned_at": earned_at,
+                     "activates_at": activates_at, "expires_at": expires_at, "source": source,
+                     "now": timezone.now()},
+                )  # fmt: skip
+                row = cursor.fetchone()
+            bucket_id = row[0] if row else None
+        if bucket_id is None:
+            with connection.cursor() as cursor:
+                cursor.execute(BUCKET_OF_SOURCE, {"member": member_id, "source": source})
+                existing = cursor.fetchone()
+            if existing is None:
+                return Earned(None, 0, None, None)
+            existing_id, amount, existing_activates_at, existing_expires_at = existing
+            if amount != points:
                 raise PointsSourceReused(
-                    _("%(source)s already earned %(points)d points.") % {"source": source, "points": existing.amount}
+                    _("%(source)s already earned %(points)d points.") % {"source": source, "points": amount}
                 )
-            return Earned(existing.pk, existing.amount, existing.activates_at, existing.expires_at)
-        if points <= 0:
-            return Earned(None, 0, None, None)
-        activates_at, expires_at = points_dates(
-            earned_at, program.time_zone, pending_days=program.pending_days, months=program.expiry_months
-        )
-        bucket = PointsBucket.objects.create(
-            member_id=member_id, amount=points, remaining=points, state=BucketState.PENDING, earned_at=earned_at,
-            activates_at=activates_at, expires_at=expires_at, source=source,
-        )  # fmt: skip
-        _move(member_id=member_id, kind=MovementKind.EARN, reference=source, bucket_id=bucket.pk, pending=points)
+            return Earned(existing_id, amount, existing_activates_at, existing_expires_at)
+        _move(member_id=member_id, kind=MovementKind.EARN, reference=source, bucket_id=bucket_id, pending=points)
         # Earned late (a till ticket from an offline store): whatever is already due happens now.
         _run_due(member, timezone.now(), program.code)
-        return Earned(bucket.pk, points, activates_at, expires_at)
+        return Earned(bucket_id, points, activates_at, expires_at)
 
 
 def _activate(bucket: LockedBucket, debt: int) -> int:

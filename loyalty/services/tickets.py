@@ -62,7 +62,7 @@ from loyalty.locks import lock_member, lock_ticket
 from loyalty.models import Campaign, Member, Program, Redemption, RedemptionState, SourceKind, TillTicket
 from loyalty.selectors.offers import basket_price
 from loyalty.selectors.quotes import basket_member
-from loyalty.selectors.tickets import counters_spent, ticket_find, ticket_products
+from loyalty.selectors.tickets import counters_spent, ticket_find, ticket_fingerprint_of, ticket_products
 from loyalty.services.checkout import basket_reserve, coupon_events, source_confirm, source_redemptions
 from loyalty.services.points import points_earn, points_reverse
 from loyalty.services.purchases import member_purchases_record
@@ -145,13 +145,14 @@ def ticket_record(
     )
     with transaction.atomic():
         lock_ticket(store_id=store.pk, ticket_id=ticket_id)
-        existing = ticket_find(store=store, ticket_id=ticket_id)
+        received = ticket_fingerprint_of(store_id=store.pk, ticket_id=ticket_id)  # the whole row only for a replay
+        if received is not None and received != fingerprint:
+            raise TicketConflict(
+                _("Ticket %(ticket)s was already received with other content.") % {"ticket": ticket_id},
+                extra={"ticket_id": ticket_id},
+            )
+        existing = ticket_find(store=store, ticket_id=ticket_id) if received is not None else None
         if existing is not None:
-            if existing.fingerprint != fingerprint:
-                raise TicketConflict(
-                    _("Ticket %(ticket)s was already received with other content.") % {"ticket": ticket_id},
-                    extra={"ticket_id": ticket_id},
-                )
             return TicketRecorded(existing, created=False)
         _check_till_time(program, till_time, now)
         member = basket_member(caller, program, card_number)
@@ -160,7 +161,7 @@ def ticket_record(
             pricing.Line(
                 key=str(index), sku=line.sku, quantity=line.quantity, unit_price=line.unit_price,
                 category=products[line.sku].category, owner_id=products[line.sku].owner_id,
-                product_id=products[line.sku].pk,
+                product_id=products[line.sku].product_id,
             )
             for index, line in enumerate(lines)
         ]  # fmt: skip
@@ -205,7 +206,7 @@ def _ring_up(
     if member_id is not None:
         lock_member(member_id=member_id)  # before the counters: see loyalty.locks
     reference = ticket_reference(store.pk, ticket_id)
-    basket, quote = _price_and_reserve(program, store.pk, member_id, lines, codes, till_time, reference)
+    basket, quote, reserved = _price_and_reserve(program, store.pk, member_id, lines, codes, till_time, reference)
     day = local_date(till_time, program.time_zone)
     refused = [_refused_entry(r, late) for r in quote.refused]
     if late:
@@ -217,8 +218,9 @@ def _ring_up(
         spent = [r.campaign_id for r in quote.refused if r.reason == pricing.BUDGET_USED_UP and r.campaign_id]
         _count_late_refusals([*spent, *lost], member_id=member_id, store_id=store.pk, day=day)
     source_confirm(
-        source_kind=SourceKind.TICKET, source_reference=reference, points_earned=quote.points if member_id else 0
-    )
+        source_kind=SourceKind.TICKET, source_reference=reference, points_earned=quote.points if member_id else 0,
+        redemptions=reserved,
+    )  # fmt: skip
     points: dict[str, Any] = {"earned": 0, "activates_at": None, "expires_at": None}
     if member_id is not None:
         points = _earn(program, member_id, quote.points, ticket_points_source(store.pk, ticket_id), till_time)
@@ -246,8 +248,10 @@ def _price_and_reserve(
     codes: Sequence[str],
     at: dt.datetime,
     reference: str,
-) -> tuple[pricing.Basket, pricing.Quote]:
-    """Price the ticket and reserve what the quote applied. A campaign whose
+) -> tuple[pricing.Basket, pricing.Quote, list[Redemption]]:
+    """Price the ticket and reserve what the quote applied (the redemptions
+    of the round that reserved everything: the ticket's only ones, since a
+    ticket's redemptions are written with it). A campaign whose
     reservation is refused (another ticket or order took the last unit
     since the counters were read) is priced again as unavailable, so the
     other campaigns' shares are computed without it; each round drops one
@@ -258,9 +262,9 @@ def _price_and_reserve(
             program=program, store_id=store_id, member_id=member_id, lines=lines, codes=codes, at=at,
             unavailable=unavailable,
         )  # fmt: skip
-        refusal = _reserve_all(program, basket, quote, reference, at)
+        reserved, refusal = _reserve_all(program, basket, quote, reference, at)
         if refusal is None:
-            return basket, _with_reasons(quote, unavailable)
+            return basket, _with_reasons(quote, unavailable), reserved
         campaign_id, reason = refusal
         if campaign_id in unavailable:  # the engine priced it unavailable and applied it all the same
             raise RuntimeError(f"campaign {campaign_id} applied although unavailable")
@@ -269,23 +273,25 @@ def _price_and_reserve(
 
 def _reserve_all(
     program: Program, basket: pricing.Basket, quote: pricing.Quote, reference: str, at: dt.datetime
-) -> tuple[int, str] | None:
+) -> tuple[list[Redemption], tuple[int, str] | None]:
     """Reserve each applied campaign, in ascending id (the order every
-    writer takes counters in). On a refusal, undo this round's reservations
-    and say which campaign was refused and why."""
+    writer takes counters in): the redemptions. On a refusal, undo this
+    round's reservations and say which campaign was refused and why."""
     applied = sorted(quote.applied, key=lambda a: a.campaign_id)
-    current = applied[0] if applied else None
+    if not applied:
+        return [], None  # nothing to reserve: no savepoint either
+    current = applied[0]
+    reserved: list[Redemption] = []
     try:
         with transaction.atomic():  # a savepoint: a refusal leaves none of this round's reservations
             for current in applied:
-                basket_reserve(
+                reserved += basket_reserve(
                     program=program, quote=replace(quote, applied=(current,)), basket=basket,
                     source_kind=SourceKind.TICKET, source_reference=reference, occurred_at=at,
                 )  # fmt: skip
     except Refusal as refusal:
-        assert current is not None
-        return current.campaign_id, _reason_of(refusal.error)
-    return None
+        return [], (current.campaign_id, _reason_of(refusal.error))
+    return reserved, None
 
 
 def _reason_of(error: Exception) -> str:

@@ -75,8 +75,9 @@ def test_the_plain_product_lookup_sees_what_the_selector_sees(kind):
     client = make_client(kind, partner=mine if kind == CallerKind.PARTNER else None)
     caller = Caller(client=client, scopes=frozenset())
     skus = ["RET-1", "RET-OFF", "SHARED", "MINE-OFF", "THEIRS-1", "NOWHERE"]
-    expected = sorted(products_visible_to(caller=caller).filter(sku__in=skus).values_list("pk", flat=True))
-    assert sorted(p.product_id for p in products_visible_by_sku(caller=caller, skus=skus)) == expected
+    expected = sorted(products_visible_to(caller=caller).filter(sku__in=skus).values_list("pk", "sku", "owner_id"))
+    seen = sorted((p.product_id, p.sku, p.owner_id) for p in products_visible_by_sku(caller=caller, skus=skus))
+    assert seen == expected
 
 
 @pytest.mark.parametrize("bound", [True, False])

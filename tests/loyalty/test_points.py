@@ -10,7 +10,7 @@ from django.core.management import CommandError, call_command
 from django.db import connection
 
 from loyalty.errors import InsufficientPoints, PointsSourceReused
-from loyalty.models import BucketState, Member, MovementKind, PointsBucket, Program, ReturnPolicy
+from loyalty.models import BucketState, Member, MovementKind, PointsBucket, PointsMovement, Program, ReturnPolicy
 from loyalty.selectors.ledger import points_ledger_report
 from loyalty.services.nightly import nightly_is_due, program_nightly
 from loyalty.services.points import points_earn, points_refund, points_reverse, points_run_due, points_spend
@@ -62,12 +62,27 @@ def test_points_earned_are_pending_until_the_window_ends_then_active(program, me
 
 
 def test_the_same_source_earns_once_and_other_figures_are_refused(program, member) -> None:
-    earn(program, member, 50, "ticket:PAR01:T1", paris(2027, 1, 5, 10, 0))
-    earn(program, member, 50, "ticket:PAR01:T1", paris(2027, 1, 5, 10, 0))
+    first = points_earn(
+        program=program, member_id=member.pk, points=50, source="ticket:PAR01:T1", earned_at=paris(2027, 1, 5, 10, 0)
+    )
+    again = points_earn(
+        program=program, member_id=member.pk, points=50, source="ticket:PAR01:T1", earned_at=paris(2027, 1, 5, 11, 0)
+    )
+    assert again == first  # the bucket and dates of the first time
+    assert first.bucket_id is not None
+    assert first.activates_at is not None
     assert counters(member) == (50, 0, 0)
+    assert PointsMovement.objects.filter(member=member).count() == 1
 
     with pytest.raises(PointsSourceReused):
         earn(program, member, 60, "ticket:PAR01:T1", paris(2027, 1, 5, 10, 0))
+    with pytest.raises(PointsSourceReused):
+        earn(program, member, 0, "ticket:PAR01:T1", paris(2027, 1, 5, 10, 0))
+    nothing = points_earn(
+        program=program, member_id=member.pk, points=0, source="ticket:PAR01:T2", earned_at=paris(2027, 1, 5, 10, 0)
+    )
+    assert (nothing.bucket_id, nothing.points, nothing.activates_at, nothing.expires_at) == (None, 0, None, None)
+    assert counters(member) == (50, 0, 0)
 
 
 def test_points_expire_at_the_end_of_the_month_after_and_the_job_is_idempotent(program, member) -> None:

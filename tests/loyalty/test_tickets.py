@@ -29,7 +29,7 @@ from loyalty.models import (
 )
 from partners.models import CallerKind, Event
 from tests.commerce.factories import ProductFactory
-from tests.factories import LocationFactory, UserFactory, api_as, api_with_token, make_client, token_for
+from tests.factories import LocationFactory, PartnerFactory, UserFactory, api_as, api_with_token, make_client, token_for
 from tests.loyalty.factories import MemberFactory, ProgramFactory, campaign, code
 from tests.parallel import in_parallel
 
@@ -370,6 +370,33 @@ def test_bad_tickets_are_precise_422s_that_write_nothing(world, change, field, c
 
     field_error(response, field, code)
     nothing_written()
+
+
+def test_a_sku_names_the_retailers_product_first_else_the_one_partners(world) -> None:
+    """The till cannot say whose product a SKU is: the retailer's own is
+    taken, else the only partner product with that SKU; several partners'
+    products are a 422, and a store's till does not sell an inactive one."""
+    acme, other = PartnerFactory.create(), PartnerFactory.create()
+    ProductFactory.create(sku="SHARED", owner=acme, category="acme")
+    retailers = ProductFactory.create(sku="SHARED", category="retailer")
+    only = ProductFactory.create(sku="ACME-1", owner=acme, category="acme")
+    ProductFactory.create(sku="TWO", owner=acme)
+    ProductFactory.create(sku="TWO", owner=other)
+    ProductFactory.create(sku="OFF", is_active=False)
+    lines = [{"sku": sku, "quantity": 1, "unit_price": "1.00"} for sku in ("SHARED", "ACME-1")]
+
+    response = world["till"].post(URL, ticket(world, codes=[], lines=lines), format="json")
+
+    assert response.status_code == 201, response.content
+    stored = TillTicket.objects.get()
+    assert [(line["product_id"], line["category"]) for line in stored.lines] == [
+        (retailers.pk, "retailer"),
+        (only.pk, "acme"),
+    ]
+    for sku, error in [("TWO", "ambiguous_sku"), ("OFF", "unknown_sku")]:
+        bad = [lines[0], {"sku": sku, "quantity": 1, "unit_price": "1.00"}]
+        field_error(world["till"].post(URL, ticket(world, f"T-{sku}", lines=bad), format="json"), "lines.1.sku", error)
+    assert TillTicket.objects.count() == 1
 
 
 def test_a_card_of_another_program_is_refused(world) -> None:
