@@ -12,7 +12,7 @@ import uuid
 from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Any, TypeVar
+from typing import Any
 
 from django.db import connection
 from django.db.models import IntegerField, Model, Q, QuerySet
@@ -23,6 +23,7 @@ from commerce.errors import ObjectNotFound
 from commerce.models import Order, OrderLine, OrderStatus, OrderStatusChange, PickupSlot, SlotHold, SlotSchedule
 from commerce.sql.orders import ORDER_DETAIL, ORDER_PK_VISIBLE
 from commerce.sql.slots import REMAINING_OF_SLOT_ROWS
+from gateway.sql import partial_instance
 from inventory.models import Location, LocationKind
 from inventory.selectors import store_id_of_caller
 from loyalty.models import Member, Program, SourceKind
@@ -203,7 +204,6 @@ _LINE_CONVERTERS = [
 ]
 # In the model's field order, as Model.from_db reads them.
 _CHANGE_FIELDS = ["id", "order_id", "from_status", "to_status", "at", "actor_client_id", "actor_user_id", "reason"]
-_M = TypeVar("_M", bound=Model)
 
 
 def _order_from_row(row: tuple[Any, ...], *, db: str) -> Order:
@@ -212,10 +212,14 @@ def _order_from_row(row: tuple[Any, ...], *, db: str) -> Order:
     width = len(_ORDER_FIELDS)
     order = Order.from_db(db, _ORDER_FIELDS, row[:width])
     store_code, starts_at, ends_at, program_code, card_number, lines_json, history_json = row[width:]
-    _cache(order, "store", _partial(Location, db, id=order.store_id, code=store_code))
-    _cache(order, "slot", _partial(PickupSlot, db, id=order.slot_id, starts_at=starts_at, ends_at=ends_at))
-    program = None if order.program_id is None else _partial(Program, db, id=order.program_id, code=program_code)
-    member = None if order.member_id is None else _partial(Member, db, id=order.member_id, card_number=card_number)
+    _cache(order, "store", partial_instance(Location, db, id=order.store_id, code=store_code))
+    _cache(order, "slot", partial_instance(PickupSlot, db, id=order.slot_id, starts_at=starts_at, ends_at=ends_at))
+    program = (
+        None if order.program_id is None else partial_instance(Program, db, id=order.program_id, code=program_code)
+    )
+    member = (
+        None if order.member_id is None else partial_instance(Member, db, id=order.member_id, card_number=card_number)
+    )
     _cache(order, "program", program)
     _cache(order, "member", member)
     lines = []
@@ -235,20 +239,17 @@ def _order_from_row(row: tuple[Any, ...], *, db: str) -> Order:
             _CHANGE_FIELDS,
             [change_id, order.id, from_status, to_status, dt.datetime.fromisoformat(at), client_id, user_id, reason],
         )
-        client = None if client_id is None else _partial(ApiClient, db, id=client_id, kind=kind, client_id=client_key)
+        client = (
+            None
+            if client_id is None
+            else partial_instance(ApiClient, db, id=client_id, kind=kind, client_id=client_key)
+        )
         _cache(change, "actor_client", client)
         _cache(change, "order", order)
         history.append(change)
     _prefetched(order, "lines", lines)
     _prefetched(order, "history", history)
     return order
-
-
-def _partial(model: type[_M], db: str, **values: Any) -> _M:
-    """An instance of ``model`` with these fields loaded, the others deferred
-    (read if asked), as ``only()`` makes it."""
-    names = [field.attname for field in model._meta.concrete_fields if field.attname in values]
-    return model.from_db(db, names, [values[name] for name in names])
 
 
 def _cache(instance: Model, name: str, related: Model | None) -> None:

@@ -5,7 +5,7 @@ of one order a caller sees (``commerce.selectors.order_pk`` and
 
 from commerce.models import Order, OrderLine, OrderStatusChange, PickupSlot, SlotSchedule
 from gateway.sql import fragment, statement
-from inventory.sql import COLLECT_STORES
+from inventory.sql import CATALOGUE_PRODUCTS, COLLECT_STORES
 from loyalty.sql import MEMBER_CARDS, PROGRAM_CODES
 from partners.sql import CLIENT_IDENTITIES
 
@@ -59,10 +59,30 @@ ORDER_INSERT = statement(
     change=OrderStatusChange,
 )
 
-# A status change of a locked order (parameters: status, order id).
+# A status change of a locked order (parameters ``status``, ``order``), with
+# what the change's effects and events read, in one round trip: every column
+# of the order after the change, in the model's field order, then its lines
+# by id (id, product, sku, quantity, unit price as text, the product's owner
+# and category) as one JSON array of arrays.
 ORDER_STATUS_SET = statement(
-    "UPDATE {o} SET {o.status} = %s, {o.version} = version + 1, {o.updated_at} = now() WHERE id = %s",
+    """
+    WITH o AS (
+        UPDATE {o} SET {o.status} = %(status)s, {o.version} = version + 1, {o.updated_at} = now()
+        WHERE id = %(order)s
+        RETURNING {returning}
+    )
+    SELECT {order_columns},
+        (SELECT json_agg(json_build_array(
+                    l.id, l.product_id, l.sku, l.quantity, l.unit_price_amount::text, p.owner_id, p.category
+                ) ORDER BY l.id)::text
+         FROM {line} l JOIN {products} p ON p.id = l.product_id WHERE l.order_id = o.id)
+    FROM o
+    """,
     o=Order,
+    line=OrderLine,
+    products=CATALOGUE_PRODUCTS,
+    returning=", ".join(field.column for field in Order._meta.concrete_fields),
+    order_columns=", ".join(f"o.{field.column}" for field in Order._meta.concrete_fields),
 )
 
 # The orders a caller sees (``commerce.selectors.order_scope``, the rule the

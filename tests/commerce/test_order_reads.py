@@ -20,13 +20,14 @@ from commerce.errors import ObjectNotFound
 from commerce.models import Order, OrderLine, OrderStatus, OrderStatusChange, RecommendationImpression
 from commerce.selectors import order_get, order_pk, orders_visible_to
 from commerce.services.lifecycle import Actor, order_transition
+from commerce.services.orders import order_events
 from loyalty.models import SourceKind
 from loyalty.selectors.redemptions import source_redemptions
 from partners.callers import Caller
-from partners.models import CallerKind
+from partners.models import CallerKind, Event
 from tests.commerce.factories import open_slot, shopper, stocked_product, store_with_schedule
 from tests.commerce.test_orders import place
-from tests.factories import make_client
+from tests.factories import PartnerFactory, make_client
 from tests.loyalty.factories import TOTAL, MemberFactory, ProgramFactory, campaign, code
 
 pytestmark = pytest.mark.django_db
@@ -173,3 +174,32 @@ def _fields(instance: Any) -> list[tuple[str, Any, type]]:
         (field.attname, getattr(instance, field.attname), type(getattr(instance, field.attname)))
         for field in instance._meta.concrete_fields
     ]
+
+
+def test_a_status_change_writes_the_events_the_orm_read_order_gives(app, store, slot, store_client) -> None:
+    # given an order of three lines, two of a partner's products
+    partner = PartnerFactory.create()
+    products = [stocked_product(store, owner=partner), stocked_product(store), stocked_product(store, owner=partner)]
+    body = {"slot_id": slot.pk, "lines": [{"product_id": p.pk, "quantity": i + 1} for i, p in enumerate(products)]}
+    placed = place(shopper(app)[0], body)
+    assert placed.status_code == 201, placed.json()
+    order = Order.objects.get(public_id=placed.json()["id"])
+    # when the store moves it on
+    before = Event.objects.count()
+    order_transition(order_id=order.pk, to_status=OrderStatus.PREPARING, actor=Actor(client=store_client))
+    # then the events are those of the order and lines as the ORM reads them (lines as placed)
+    order = Order.objects.select_related("store", "slot").get(pk=order.pk)
+    lines = list(OrderLine.objects.filter(order=order).select_related("product").order_by("id"))
+    expected = order_events(
+        "order.status_changed",
+        order=order,
+        owners={line.product_id: line.product.owner_id for line in lines},
+        lines=lines,
+        extra={"previous_status": "placed"},
+    )
+    written = list(Event.objects.filter(type="order.status_changed").order_by("id"))
+    assert Event.objects.count() == before + 2
+    assert [(e.partner_id, e.subject, e.payload) for e in written] == [
+        (e.partner_id, e.subject, e.payload) for e in expected
+    ]
+    assert [line["product_id"] for line in written[1].payload["lines"]] == [products[0].pk, products[2].pk]
