@@ -7,24 +7,29 @@ as sales (``collected_orders``) are read by the project itself (footfall),
 not by a caller."""
 
 import datetime as dt
+import json
 import uuid
-from collections.abc import Collection
+from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from decimal import Decimal
+from typing import Any
 
-from django.db.models import IntegerField, Prefetch, Q, QuerySet
+from django.db import connection
+from django.db.models import IntegerField, Model, Q, QuerySet
 from django.db.models.expressions import RawSQL
 from django.db.models.functions import Now
 
 from commerce.errors import ObjectNotFound
-from commerce.models import Order, OrderStatus, OrderStatusChange, PickupSlot, SlotHold, SlotSchedule
+from commerce.models import Order, OrderLine, OrderStatus, OrderStatusChange, PickupSlot, SlotHold, SlotSchedule
+from commerce.sql.orders import ORDER_DETAIL, ORDER_PK_VISIBLE
 from commerce.sql.slots import REMAINING_OF_SLOT_ROWS
+from gateway.sql import partial_instance
 from inventory.models import Location, LocationKind
 from inventory.selectors import store_id_of_caller
-from loyalty.models import SourceKind
+from loyalty.models import Member, Program, SourceKind
 from loyalty.selectors.redemptions import source_redemptions
 from partners.callers import Caller
-from partners.models import CallerKind
+from partners.models import ApiClient, CallerKind
 
 
 def click_and_collect_store(*, store_id: int, location: Location | None = None) -> Location:
@@ -119,34 +124,148 @@ def slot_for_staff(*, caller: Caller, slot_id: int) -> PickupSlot:
     return slot
 
 
-def orders_visible_to(*, caller: Caller) -> QuerySet[Order]:
-    orders = Order.objects.select_related("store", "slot")
+def order_scope(*, caller: Caller) -> tuple[int | None, int | None] | None:
+    """The orders a caller sees, as (customer id, store id), each None when it
+    does not limit; None when the caller sees no order. The one rule of
+    ``orders_visible_to`` and of the plain reads of one order below."""
     if caller.kind == CallerKind.SHOPPER:
-        return orders.filter(customer_id=caller.user_id) if caller.user_id else orders.none()
+        return (caller.user_id, None) if caller.user_id else None
     allowed = staff_store_id(caller=caller)
     if allowed is None:
-        return orders
-    return orders.filter(store_id=allowed) if allowed else orders.none()
+        return (None, None)
+    return (None, allowed) if allowed else None
+
+
+def orders_visible_to(*, caller: Caller) -> QuerySet[Order]:
+    orders = Order.objects.select_related("store", "slot")
+    scope = order_scope(caller=caller)
+    if scope is None:
+        return orders.none()
+    customer_id, store_id = scope
+    if customer_id is not None:
+        orders = orders.filter(customer_id=customer_id)
+    if store_id is not None:
+        orders = orders.filter(store_id=store_id)
+    return orders
+
+
+def _one_order_params(*, caller: Caller, order_id: uuid.UUID) -> dict[str, Any]:
+    scope = order_scope(caller=caller)
+    if scope is None:
+        raise ObjectNotFound()
+    return {"order": order_id, "customer": scope[0], "store": scope[1]}
+
+
+def order_pk(*, caller: Caller, order_id: uuid.UUID) -> int:
+    """The primary key of an order the caller sees (ObjectNotFound otherwise):
+    what a status change needs before it locks the order. One plain statement
+    with the condition of ``orders_visible_to``."""
+    params = _one_order_params(caller=caller, order_id=order_id)
+    with connection.cursor() as cursor:
+        cursor.execute(ORDER_PK_VISIBLE, params)
+        row = cursor.fetchone()
+    if row is None:
+        raise ObjectNotFound()
+    pk: int = row[0]
+    return pk
 
 
 def order_get(*, caller: Caller, order_id: uuid.UUID) -> Order:
-    """One order with its lines and status history."""
-    order = (
-        orders_visible_to(caller=caller)
-        .filter(public_id=order_id)
-        .select_related("program", "member")
-        .prefetch_related(
-            "lines", Prefetch("history", queryset=OrderStatusChange.objects.select_related("actor_client"))
-        )
-        .first()
-    )
-    if order is None:
+    """One order with its lines and status history, read by one plain
+    statement (with the condition of ``orders_visible_to``): the ORM's
+    compilation of the order, lines and history queries cost more than the
+    rest of an order detail or a status change. The order comes with its
+    store (id, code), slot (id, start, end), program (id, code) and member
+    (id, card number), its lines and history prefetched, each history row
+    with its actor client (id, kind, client id); other fields of the related
+    rows are deferred (read if asked)."""
+    params = _one_order_params(caller=caller, order_id=order_id)
+    with connection.cursor() as cursor:
+        cursor.execute(ORDER_DETAIL, params)
+        row = cursor.fetchone()
+    if row is None:
         raise ObjectNotFound()
+    order = _order_from_row(row, db=connection.alias)
     if order.program_id is not None:
         order.redemptions = source_redemptions(  # type: ignore[attr-defined]  # read by the output serializer
             source_kind=SourceKind.ORDER, source_reference=f"order:{order.public_id}"
         )
     return order
+
+
+_ORDER_FIELDS = [field.attname for field in Order._meta.concrete_fields]
+_LINE_FIELDS = [field.attname for field in OrderLine._meta.concrete_fields]
+# What JSON cannot carry as the ORM gives it: numerics (sent as text) and uuids.
+_FROM_JSON: dict[str, Callable[[Any], Any]] = {"DecimalField": Decimal, "UUIDField": uuid.UUID}
+_LINE_CONVERTERS = [
+    (index, _FROM_JSON[kind])
+    for index, field in enumerate(OrderLine._meta.concrete_fields)
+    if (kind := getattr(field, "target_field", field).get_internal_type()) in _FROM_JSON
+]
+# In the model's field order, as Model.from_db reads them.
+_CHANGE_FIELDS = ["id", "order_id", "from_status", "to_status", "at", "actor_client_id", "actor_user_id", "reason"]
+
+
+def _order_from_row(row: tuple[Any, ...], *, db: str) -> Order:
+    """The instances ``ORDER_DETAIL``'s row describes, related as the ORM's
+    select_related and prefetch_related relate them."""
+    width = len(_ORDER_FIELDS)
+    order = Order.from_db(db, _ORDER_FIELDS, row[:width])
+    store_code, starts_at, ends_at, program_code, card_number, lines_json, history_json = row[width:]
+    _cache(order, "store", partial_instance(Location, db, id=order.store_id, code=store_code))
+    _cache(order, "slot", partial_instance(PickupSlot, db, id=order.slot_id, starts_at=starts_at, ends_at=ends_at))
+    program = (
+        None if order.program_id is None else partial_instance(Program, db, id=order.program_id, code=program_code)
+    )
+    member = (
+        None if order.member_id is None else partial_instance(Member, db, id=order.member_id, card_number=card_number)
+    )
+    _cache(order, "program", program)
+    _cache(order, "member", member)
+    lines = []
+    for values in json.loads(lines_json) if lines_json else []:
+        for index, convert in _LINE_CONVERTERS:
+            if values[index] is not None:
+                values[index] = convert(values[index])
+        line = OrderLine.from_db(db, _LINE_FIELDS, values)
+        _cache(line, "order", order)
+        lines.append(line)
+    history = []
+    for change_id, from_status, to_status, at, client_id, user_id, reason, kind, client_key in (
+        json.loads(history_json) if history_json else []
+    ):
+        change = OrderStatusChange.from_db(
+            db,
+            _CHANGE_FIELDS,
+            [change_id, order.id, from_status, to_status, dt.datetime.fromisoformat(at), client_id, user_id, reason],
+        )
+        client = (
+            None
+            if client_id is None
+            else partial_instance(ApiClient, db, id=client_id, kind=kind, client_id=client_key)
+        )
+        _cache(change, "actor_client", client)
+        _cache(change, "order", order)
+        history.append(change)
+    _prefetched(order, "lines", lines)
+    _prefetched(order, "history", history)
+    return order
+
+
+def _cache(instance: Model, name: str, related: Model | None) -> None:
+    """``related`` as the instance's ``name`` relation, as select_related sets it."""
+    instance._meta.get_field(name).set_cached_value(instance, related)  # type: ignore[union-attr]
+
+
+def _prefetched(order: Order, name: str, rows: list[Any]) -> None:
+    """``rows`` as the order's ``name`` relation, as prefetch_related sets it:
+    a queryset of that relation whose results are already in hand."""
+    manager = getattr(order, name)
+    queryset = manager.get_queryset()
+    queryset._result_cache = rows
+    queryset._prefetch_done = True
+    cache = order.__dict__.setdefault("_prefetched_objects_cache", {})
+    cache[manager.field.remote_field.cache_name] = queryset
 
 
 def slot_order_queue(*, slot: PickupSlot, statuses: list[str] | None) -> QuerySet[Order]:

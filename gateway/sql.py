@@ -43,7 +43,7 @@ import string
 import sys
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 import psycopg
 from django.core.exceptions import FieldDoesNotExist, ImproperlyConfigured
@@ -60,6 +60,7 @@ class Statement:
 
 
 REGISTRY: list[Statement] = []
+_M = TypeVar("_M", bound=models.Model)
 
 
 class _Table:
@@ -130,6 +131,14 @@ def fragment(sql: str, /, **parts: "type[models.Model] | str") -> str:
     sub-select) that another statement composes; not registered on its own,
     since only whole statements can be parsed."""
     return _render(sql, parts)
+
+
+def partial_instance(model: type[_M], db: str, /, **values: Any) -> _M:
+    """An instance of ``model`` read by a plain statement with only these
+    fields (attribute names), the others deferred (read if asked), as the
+    ORM's ``only()`` builds it."""
+    names = [field.attname for field in model._meta.concrete_fields if field.attname in values]
+    return model.from_db(db, names, [values[name] for name in names])
 
 
 def violated_constraint(exc: IntegrityError) -> str:

@@ -19,9 +19,17 @@ from loyalty.models import (
     MemberPurchase,
     PointsBucket,
     PointsMovement,
+    Program,
     Redemption,
     TillTicket,
 )
+
+# ---------------------------------------------------------------- published for other apps
+
+# The programs and members as an order shows its loyalty part: ``id`` and
+# ``code`` of a program, ``id`` and ``card_number`` of a member.
+PROGRAM_CODES = fragment("(SELECT {p.id} AS id, {p.code} AS code FROM {p})", p=Program)
+MEMBER_CARDS = fragment("(SELECT {m.id} AS id, {m.card_number} AS card_number FROM {m})", m=Member)
 
 # ---------------------------------------------------------------- points
 

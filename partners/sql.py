@@ -9,7 +9,16 @@ prepares a statement by its text once a connection has run it
 the midnight rush."""
 
 from gateway.sql import fragment, statement
-from partners.models import Event, WebhookSubscription
+from partners.models import ApiClient, Event, WebhookSubscription
+
+# ---------------------------------------------------------------- published for other apps
+
+# The API clients as another app shows who acted: ``id``, ``kind`` and
+# ``client_id`` (the OAuth client identifier).
+CLIENT_IDENTITIES = fragment(
+    "(SELECT {c.id} AS id, {c.kind} AS kind, {c.client_id} AS client_id FROM {c})",
+    c=ApiClient,
+)
 
 # ---------------------------------------------------------------- outbox (partners/services/events.py)
 

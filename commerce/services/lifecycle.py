@@ -15,7 +15,10 @@ event, no history row). Effects in the same transaction:
   ``order.status_changed`` events."""
 
 import datetime as dt
+import json
 from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
 
 from django.db import connection, transaction
 from django.utils import timezone
@@ -30,12 +33,14 @@ from commerce.models import (
     OrderLine,
     OrderStatus,
     OrderStatusChange,
+    PickupSlot,
 )
 from commerce.services.orders import order_events
 from commerce.services.slots import slot_unit_return
 from commerce.sql.orders import ORDER_STATUS_SET, ORDERS_DUE_NO_SHOW
 from gateway.api.instants import instant_text
-from inventory.models import MovementReason
+from gateway.sql import partial_instance
+from inventory.models import Location, MovementReason, Product
 from inventory.services import StockLine, stock_apply
 from loyalty.services.checkout import checkout_collected, checkout_released
 from partners.models import ApiClient
@@ -99,16 +104,8 @@ def _check_cutoff(locked: LockedOrder) -> None:
 
 def _apply(*, locked: LockedOrder, to_status: str, actor: Actor, reason: str) -> None:
     with connection.cursor() as cursor:
-        cursor.execute(ORDER_STATUS_SET, [to_status, locked.id])
-    lines = list(
-        OrderLine.objects.filter(order_id=locked.id)
-        .select_related("product")
-        .only(
-            "id", "order_id", "product_id", "sku", "quantity", "unit_price_amount", "product__owner_id",
-            "product__category",
-        )
-    )  # fmt: skip
-    order = Order.objects.select_related("store", "slot").get(pk=locked.id)
+        cursor.execute(ORDER_STATUS_SET, {"status": to_status, "order": locked.id})
+        order, lines = _changed_order(cursor.fetchone(), locked=locked, db=connection.alias)
     # Loyalty first (coupon counters, then the member), then the slot and the
     # stock: the lock order placing an order follows.
     if order.program_id is not None:
@@ -138,6 +135,36 @@ def _apply(*, locked: LockedOrder, to_status: str, actor: Actor, reason: str) ->
             "order.status_changed", order=order, owners=owners, lines=lines, extra={"previous_status": locked.status}
         )
     )
+
+
+_ORDER_FIELDS = [field.attname for field in Order._meta.concrete_fields]
+
+
+def _changed_order(row: tuple[Any, ...], *, locked: LockedOrder, db: str) -> tuple[Order, list[OrderLine]]:
+    """The order and lines ``ORDER_STATUS_SET`` answers: the order with its
+    store (id, code) and slot (id, start, end) as the lock read them, the
+    lines with their product (id, owner, category); other fields of the
+    related rows and of the lines are deferred (read if asked)."""
+    width = len(_ORDER_FIELDS)
+    order = Order.from_db(db, _ORDER_FIELDS, row[:width])
+    Order.store.field.set_cached_value(
+        order, partial_instance(Location, db, id=locked.store_id, code=locked.store_code)
+    )
+    Order.slot.field.set_cached_value(
+        order, partial_instance(PickupSlot, db, id=locked.slot_id, starts_at=locked.starts_at, ends_at=locked.ends_at)
+    )
+    lines = []
+    for line_id, product_id, sku, quantity, unit_price, owner_id, category in json.loads(row[width] or "[]"):
+        line = partial_instance(
+            OrderLine, db, id=line_id, order_id=order.pk, product_id=product_id, sku=sku, quantity=quantity,
+            unit_price_amount=Decimal(unit_price),
+        )  # fmt: skip
+        OrderLine.order.field.set_cached_value(line, order)
+        OrderLine.product.field.set_cached_value(
+            line, partial_instance(Product, db, id=product_id, owner_id=owner_id, category=category)
+        )
+        lines.append(line)
+    return order, lines
 
 
 def _loyalty_effect(*, order: Order, lines: list[OrderLine], to_status: str) -> None:

@@ -1,9 +1,13 @@
 """The SQL of orders: the insert of a placed order with its lines and first
-status (the hottest write of the midnight rush), a status change, and the
-orders the no-show sweep turns."""
+status (the hottest write of the midnight rush), a status change, the reads
+of one order a caller sees (``commerce.selectors.order_pk`` and
+``order_get``), and the orders the no-show sweep turns."""
 
 from commerce.models import Order, OrderLine, OrderStatusChange, PickupSlot, SlotSchedule
-from gateway.sql import statement
+from gateway.sql import fragment, statement
+from inventory.sql import CATALOGUE_PRODUCTS, COLLECT_STORES
+from loyalty.sql import MEMBER_CARDS, PROGRAM_CODES
+from partners.sql import CLIENT_IDENTITIES
 
 # The order, its lines and its first status in one statement (one round trip
 # instead of three). The lines travel as one JSON array (encoded in C) rather
@@ -55,10 +59,86 @@ ORDER_INSERT = statement(
     change=OrderStatusChange,
 )
 
-# A status change of a locked order (parameters: status, order id).
+# A status change of a locked order (parameters ``status``, ``order``), with
+# what the change's effects and events read, in one round trip: every column
+# of the order after the change, in the model's field order, then its lines
+# by id (id, product, sku, quantity, unit price as text, the product's owner
+# and category) as one JSON array of arrays.
 ORDER_STATUS_SET = statement(
-    "UPDATE {o} SET {o.status} = %s, {o.version} = version + 1, {o.updated_at} = now() WHERE id = %s",
+    """
+    WITH o AS (
+        UPDATE {o} SET {o.status} = %(status)s, {o.version} = version + 1, {o.updated_at} = now()
+        WHERE id = %(order)s
+        RETURNING {returning}
+    )
+    SELECT {order_columns},
+        (SELECT json_agg(json_build_array(
+                    l.id, l.product_id, l.sku, l.quantity, l.unit_price_amount::text, p.owner_id, p.category
+                ) ORDER BY l.id)::text
+         FROM {line} l JOIN {products} p ON p.id = l.product_id WHERE l.order_id = o.id)
+    FROM o
+    """,
     o=Order,
+    line=OrderLine,
+    products=CATALOGUE_PRODUCTS,
+    returning=", ".join(field.column for field in Order._meta.concrete_fields),
+    order_columns=", ".join(f"o.{field.column}" for field in Order._meta.concrete_fields),
+)
+
+# The orders a caller sees (``commerce.selectors.order_scope``, the rule the
+# ORM selector ``orders_visible_to`` applies too; tests/commerce/test_order_reads.py
+# holds the two equal): parameters ``customer`` and ``store``, each NULL when
+# it does not limit. Orders are aliased ``o``.
+_VISIBLE = fragment(
+    """(%(customer)s::bigint IS NULL OR o.customer_id = %(customer)s::bigint)
+    AND (%(store)s::bigint IS NULL OR o.store_id = %(store)s::bigint)"""
+)
+
+# The primary key of one order by public id, if the caller sees it
+# (parameters: ``order``, then those of the scope).
+ORDER_PK_VISIBLE = statement(
+    "SELECT o.id FROM {o} o WHERE o.public_id = %(order)s AND {visible}", o=Order, visible=_VISIBLE
+)
+
+# One order by public id, if the caller sees it (parameters: ``order``, then
+# those of the scope), with all that its answer shows, in one round trip:
+# every column of the order in the model's field order; the store's code; the
+# slot's start and end; the loyalty program's code and the member's card
+# (NULL without); the lines (every column in the model's field order, by id,
+# that is as placed) and the status history (id, from, to, at, actor client,
+# actor user, reason, then the actor client's kind and client id; oldest
+# first), each as one JSON array of arrays, numerics and instants as text.
+ORDER_DETAIL = statement(
+    """
+    SELECT {order_columns}, st.code, s.starts_at, s.ends_at, p.code, m.card_number,
+        (SELECT json_agg(json_build_array({line_columns}) ORDER BY l.id)::text
+         FROM {line} l WHERE l.order_id = o.id),
+        (SELECT json_agg(json_build_array(
+                    h.id, h.from_status, h.to_status, h.at::text, h.actor_client_id, h.actor_user_id, h.reason,
+                    c.kind, c.client_id
+                ) ORDER BY h.at, h.id)::text
+         FROM {change} h LEFT JOIN {clients} c ON c.id = h.actor_client_id WHERE h.order_id = o.id)
+    FROM {o} o
+    JOIN {stores} st ON st.id = o.store_id
+    JOIN {s} s ON s.id = o.slot_id
+    LEFT JOIN {programs} p ON p.id = o.program_id
+    LEFT JOIN {members} m ON m.id = o.member_id
+    WHERE o.public_id = %(order)s AND {visible}
+    """,
+    o=Order,
+    s=PickupSlot,
+    line=OrderLine,
+    change=OrderStatusChange,
+    stores=COLLECT_STORES,
+    clients=CLIENT_IDENTITIES,
+    programs=PROGRAM_CODES,
+    members=MEMBER_CARDS,
+    visible=_VISIBLE,
+    order_columns=", ".join(f"o.{field.column}" for field in Order._meta.concrete_fields),
+    line_columns=", ".join(
+        f"l.{field.column}::text" if field.get_internal_type() == "DecimalField" else f"l.{field.column}"
+        for field in OrderLine._meta.concrete_fields
+    ),
 )
 
 # Open orders whose slot ended more than the store's grace time ago, by the

@@ -233,9 +233,8 @@ class OrderCancelView(APIView):
         data = OrderCancelInput(data=request.data)
         data.is_valid(raise_exception=True)
         caller = caller_from_request(request)
-        order = selectors.order_get(caller=caller, order_id=order_id)
         order_transition(
-            order_id=order.pk,
+            order_id=selectors.order_pk(caller=caller, order_id=order_id),
             to_status=OrderStatus.CANCELLED,
             actor=_actor(caller),
             reason=data.validated_data.get("reason", ""),
@@ -265,9 +264,8 @@ class OrderStatusView(APIView):
         data = OrderStatusInput(data=request.data)
         data.is_valid(raise_exception=True)
         caller = caller_from_request(request)
-        order = selectors.order_get(caller=caller, order_id=order_id)
         order_transition(
-            order_id=order.pk,
+            order_id=selectors.order_pk(caller=caller, order_id=order_id),
             to_status=data.validated_data["status"],
             actor=_actor(caller),
             reason=data.validated_data.get("reason", ""),
