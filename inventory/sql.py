@@ -62,6 +62,18 @@ LOCATION_VISIBLE_BY_CODE = statement(
     columns=", ".join(f"l.{field.column}" for field in Location._meta.concrete_fields),
 )
 
+# The store an availability question names (param: code): any active store
+# of the retailer, every column in the model's field order
+# (``inventory.selectors.availability.availability_store_get``).
+RETAIL_STORE_BY_CODE = statement(
+    """
+    SELECT {columns} FROM {loc} l
+    WHERE l.code = %(code)s AND l.kind = 'store' AND l.is_active AND l.owner_id IS NULL
+    """,
+    loc=Location,
+    columns=", ".join(f"l.{field.column}" for field in Location._meta.concrete_fields),
+)
+
 # The products some SKUs name among those
 # ``inventory.selectors.products.products_visible_to`` lets a caller see
 # (params: skus; ``all`` for the operator; ``partner``, the caller's partner

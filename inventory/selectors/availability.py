@@ -28,7 +28,8 @@ from django.db import connection
 from inventory.models import Location, LocationKind
 from inventory.opening_hours import delivery_date, local_date
 from inventory.selectors.callers import store_id_of_caller
-from inventory.sql import AVAILABILITY_AT_STORE, AVAILABILITY_NEAR
+from inventory.selectors.locations import location_of_row
+from inventory.sql import AVAILABILITY_AT_STORE, AVAILABILITY_NEAR, RETAIL_STORE_BY_CODE
 from partners.callers import Caller
 from partners.models import CallerKind
 
@@ -268,5 +269,12 @@ def _availability(
 
 
 def availability_store_get(*, code: str) -> Location | None:
-    """The store an availability question is about: any active store of the retailer."""
-    return Location.objects.filter(code=code, kind=LocationKind.STORE, is_active=True, owner__isnull=True).first()
+    """The store an availability question is about: any active store of the
+    retailer. One plain statement: on a cached answer's miss the ORM's
+    compilation of this lookup cost as much as the availability query
+    itself; tests/inventory/test_location_visibility.py holds it equal to
+    the ORM filter it replaced."""
+    with connection.cursor() as cursor:
+        cursor.execute(RETAIL_STORE_BY_CODE, {"code": code})
+        row = cursor.fetchone()
+    return None if row is None else location_of_row(row)

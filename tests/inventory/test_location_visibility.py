@@ -1,12 +1,14 @@
 """The hot paths' plain-SQL lookups show exactly what the ORM selectors show,
 for every kind of caller: one location by code (``location_visible_by_code``
-against ``locations_visible_to``) and products by SKU
-(``products_visible_by_sku`` against ``products_visible_to``)."""
+against ``locations_visible_to``), products by SKU (``products_visible_by_sku``
+against ``products_visible_to``), and the store an availability question
+names (``availability_store_get`` against the ORM filter it replaced)."""
 
 import pytest
 
 from inventory.models import Location, LocationKind
 from inventory.selectors.callers import STORE_MEMO, store_id_of_caller
+from inventory.selectors.availability import availability_store_get
 from inventory.selectors.locations import location_visible_by_code, locations_visible_to
 from inventory.selectors.products import products_visible_by_sku, products_visible_to
 from partners.callers import Caller
@@ -97,3 +99,20 @@ def test_a_store_clients_own_store_is_read_with_the_first_lookup(bound):
         assert (found is None) == (location_visible_by_code(caller=knowing, code=place.code) is None), place.code
         if found is not None:
             assert fresh.memo[STORE_MEMO] == expected
+
+
+def test_the_availability_store_is_any_active_store_of_the_retailer():
+    places, _refs = _places()
+    expected = set(
+        Location.objects.filter(kind=LocationKind.STORE, is_active=True, owner__isnull=True).values_list(
+            "code", flat=True
+        )
+    )
+    seen = {p.code for p in places if availability_store_get(code=p.code) is not None}
+    assert seen == expected == {"OWN01", "PUB01", "NOCC01"}
+    found = availability_store_get(code="PUB01")
+    assert found is not None
+    stored = Location.objects.get(code="PUB01")
+    for field in Location._meta.concrete_fields:
+        assert getattr(found, field.attname) == getattr(stored, field.attname), field.name
+    assert availability_store_get(code="NOWHERE") is None
