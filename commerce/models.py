@@ -275,7 +275,13 @@ class Order(models.Model):
     @property
     def subtotal_amount(self) -> Decimal:
         """The lines at catalogue price, before discounts and points."""
-        return self.total_amount + self.discount_amount + self.points_amount
+        return order_subtotal(self.total_amount, self.discount_amount, self.points_amount)
+
+
+def order_subtotal(total_amount: Decimal, discount_amount: Decimal, points_amount: Decimal) -> Decimal:
+    """An order's lines at catalogue price (``Order.subtotal_amount``), from
+    its columns: what it pays in money, plus its discount and its points."""
+    return total_amount + discount_amount + points_amount
 
 
 class OrderLine(models.Model):

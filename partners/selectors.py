@@ -1,7 +1,9 @@
 """Reads on partners, scoped to the caller: another partner's objects do not exist."""
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from django.db.models import Prefetch, Q, QuerySet
 from django.db.models.expressions import RawSQL
@@ -51,7 +53,7 @@ class FeedPosition:
     event_id: int
 
     def encode(self) -> str:
-        return f"{self.txid}-{self.event_id}"
+        return feed_cursor(self.txid, self.event_id)
 
     @classmethod
     def of(cls, event: Event) -> "FeedPosition":
@@ -65,6 +67,11 @@ class FeedPosition:
         return cls(txid=int(match[1]), event_id=int(match[2]))
 
 
+def feed_cursor(txid: int, event_id: int) -> str:
+    """The text of the position (``txid``, ``event_id``): ``FeedPosition.encode``."""
+    return f"{txid}-{event_id}"
+
+
 def events_visible_to(*, caller: Caller) -> QuerySet[Event]:
     """A partner sees the events whose audience is itself; the operator sees all."""
     if caller.is_operator:
@@ -74,12 +81,16 @@ def events_visible_to(*, caller: Caller) -> QuerySet[Event]:
     return Event.objects.none()
 
 
-def events_feed(*, caller: Caller, after: FeedPosition | None, types: list[str], limit: int) -> list[Event]:
-    """Up to ``limit`` events after ``after``, oldest first, in feed order."""
+def events_feed(
+    *, caller: Caller, after: FeedPosition | None, types: list[str], limit: int, columns: Sequence[str]
+) -> list[dict[str, Any]]:
+    """Up to ``limit`` events after ``after``, oldest first, in feed order, as
+    rows of ``columns`` (a page is up to 500 wide rows: model instances of
+    them cost more than the query)."""
     events = events_in_feed_order(events=events_visible_to(caller=caller), after=after)
     if types:
         events = events.filter(type__in=types)
-    return list(events[:limit])
+    return list(events.values(*columns)[:limit])
 
 
 def events_in_feed_order(*, events: QuerySet[Event] | None = None, after: FeedPosition | None) -> QuerySet[Event]:

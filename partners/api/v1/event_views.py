@@ -12,7 +12,7 @@ from rest_framework.views import APIView
 from gateway.api.params import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, choices_param, page_size_param
 from gateway.api.problems import InvalidQueryParameter
 from partners import selectors
-from partners.api.v1.webhook_serializers import EventFeedPage, EventOutput, EventTypeList, EventTypeOutput
+from partners.api.v1.webhook_serializers import EVENT_ROW, EventFeedPage, EventTypeList, EventTypeOutput, event_rows
 from partners.callers import caller_from_request
 from partners.event_types import EVENT_TYPES, event_type_names
 
@@ -88,16 +88,16 @@ class EventFeedView(APIView):
         types = choices_param(request, "type", EVENT_TYPES)
         page_size = page_size_param(request)
         events = selectors.events_feed(
-            caller=caller_from_request(request), after=position, types=types, limit=page_size + 1
+            caller=caller_from_request(request), after=position, types=types, limit=page_size + 1, columns=EVENT_ROW
         )
-        page = events[:page_size]
+        page = event_rows(events[:page_size])
         next_url = None
         if len(events) > page_size:
-            query = {"after": selectors.FeedPosition.of(page[-1]).encode(), "page_size": page_size}
+            query = {"after": page[-1]["cursor"], "page_size": page_size}
             if types:
                 query["type"] = ",".join(types)
             next_url = request.build_absolute_uri(f"{request.path}?{urlencode(query)}")
-        return Response({"results": EventOutput(page, many=True).data, "next": next_url, "previous": None})
+        return Response({"results": page, "next": next_url, "previous": None})
 
 
 class EventTypeListView(APIView):

@@ -12,11 +12,13 @@ from rest_framework.views import APIView
 
 from commerce import selectors
 from commerce.api.v1.serializers import (
+    ORDER_SUMMARY_ROW,
     OrderCancelInput,
     OrderCreateInput,
     OrderOutput,
     OrderStatusInput,
     OrderSummaryOutput,
+    order_summary_rows,
 )
 from commerce.api.v1.stores import DEPRECATION_HEADERS, resolve_store, store_parameter
 from commerce.models import Order, OrderStatus
@@ -138,8 +140,9 @@ class OrderListCreateView(GenericAPIView[Order]):
             slot_id=id_param(request, "slot"),
             updated_since=updated_since_param(request),
         )
-        page = self.paginate_queryset(orders)
-        return self.get_paginated_response(OrderSummaryOutput(page, many=True).data)
+        page = self.paginate_queryset(orders.values(*ORDER_SUMMARY_ROW))
+        assert page is not None  # the view paginates
+        return self.get_paginated_response(order_summary_rows(page))
 
     @extend_schema(
         tags=TAG,
