@@ -344,6 +344,44 @@ OFFER_CAMPAIGNS = statement(
     n=BudgetCounter,
 )
 
+# The campaigns a basket's quote applied, as reserving them needs them
+# (param ``campaigns``, ids): name and owning partner, budgets by id, and
+# the codes entered (param ``codes``, upper-cased) that belong to each.
+RESERVE_CAMPAIGNS = statement(
+    """
+    SELECT c.id, c.{c.name_fr}, c.{c.owner},
+           coalesce(bud.ids, '{{}}'), coalesce(bud.scopes, '{{}}'), coalesce(bud.limit_counts, '{{}}'),
+           coalesce(bud.limit_amounts, '{{}}'), coalesce(codes.ids, '{{}}'), coalesce(codes.texts, '{{}}')
+    FROM {c} c
+    CROSS JOIN LATERAL (
+        SELECT array_agg(b.id ORDER BY b.id) AS ids, array_agg(b.{b.scope} ORDER BY b.id) AS scopes,
+               array_agg(b.{b.limit_count} ORDER BY b.id) AS limit_counts,
+               array_agg(b.{b.limit_amount} ORDER BY b.id) AS limit_amounts
+        FROM {b} b WHERE b.{b.campaign} = c.id
+    ) bud
+    CROSS JOIN LATERAL (
+        SELECT array_agg(k.id ORDER BY k.id) AS ids, array_agg(k.{k.code} ORDER BY k.id) AS texts
+        FROM {k} k WHERE k.{k.campaign} = c.id AND k.{k.code} = ANY(%(codes)s::text[])
+    ) codes
+    WHERE c.id = ANY(%(campaigns)s::bigint[])
+    """,
+    c=Campaign,
+    b=CampaignBudget,
+    k=CouponCode,
+)
+
+# What the coupon events of some redemptions name: their campaigns (name,
+# owning partner) and codes (params ``campaigns`` and ``codes``, ids).
+COUPON_EVENT_NAMES = statement(
+    """
+    SELECT 'campaign', c.id, c.{c.name_fr}, c.{c.owner} FROM {c} c WHERE c.id = ANY(%(campaigns)s::bigint[])
+    UNION ALL
+    SELECT 'code', k.id, k.{k.code}, NULL FROM {k} k WHERE k.id = ANY(%(codes)s::bigint[])
+    """,
+    c=Campaign,
+    k=CouponCode,
+)
+
 # ---------------------------------------------------------------- till tickets
 
 # One till ticket (a store's ticket id) at a time: a transaction-scoped
