@@ -13,6 +13,7 @@ from gateway.sql import fragment, statement
 from inventory.sql import CATALOGUE_PRODUCTS, SALE_MOVEMENTS, STOCK_LEVELS
 from loyalty.models import (
     BudgetCounter,
+    Campaign,
     CampaignBudget,
     CouponCode,
     Member,
@@ -264,6 +265,121 @@ COUNT_LATE_REFUSAL = statement(
     UPDATE {c} SET {c.refused_late} = {c.refused_late} + 1 WHERE {c}.id = ANY(%(counters)s::bigint[])
     """,
     c=BudgetCounter,
+)
+
+# ---------------------------------------------------------------- offers
+
+# What the discount engine needs of a program's campaigns to price one basket
+# (loyalty.selectors.offers.offers_for_basket), in one statement: the
+# campaigns live at %(at)s without a code (``automatic``) and those of the
+# codes entered (param ``codes``, upper-cased; codes of another program are
+# not found), by id. Per campaign: its stores' ids; whether the member
+# (%(member)s, null: anonymous) is in its audience (listed, or bought its
+# category at its audience stores, if any, since %(day)s less its
+# audience_days); its budgets by id with what their counters concerned
+# have used (params ``scopes`` and ``keys``: the counter key of each scope
+# for this basket; a scope without a key and a counter not created yet have
+# used nothing); the codes entered that belong to it.
+OFFER_CAMPAIGNS = statement(
+    """
+    WITH found AS (
+        SELECT k.{k.code} AS code, k.{k.campaign} AS campaign_id, k.{k.member} AS member_id,
+               k.{k.usage_limit} AS usage_limit, k.{k.used_count} AS used_count
+        FROM {k} k JOIN {c} c ON c.id = k.{k.campaign}
+        WHERE k.{k.code} = ANY(%(codes)s::text[]) AND c.{c.program} = %(program)s
+    ), picked AS (
+        SELECT c.*,
+               coalesce((c.{c.state} = 'active' OR (c.{c.state} = 'ended' AND c.{c.ended_at} > %(at)s))
+                        AND NOT c.{c.requires_code} AND c.{c.starts_at} <= %(at)s AND c.{c.ends_at} > %(at)s,
+                        false) AS automatic
+        FROM {c} c
+        WHERE c.{c.program} = %(program)s
+    )
+    SELECT c.id, c.name_fr, c.benefit, c.starts_at, c.ends_at, c.state, c.ended_at, c.requires_code, c.weekdays,
+           c.hours_from, c.hours_to, c.audience, c.min_basket_amount, c.eligible_skus, c.eligible_categories,
+           c.eligible_owner_id, c.benefit_amount, c.benefit_percent, c.benefit_cap, c.benefit_max_units,
+           c.benefit_multiplier, c.exclusive, c.stacking_class, c.combinable_with, c.priority, c.automatic,
+           ARRAY(SELECT s.{cs.location} FROM {cs} s WHERE s.{cs.campaign} = c.id),
+           CASE WHEN c.audience = 'list' THEN EXISTS (
+                    SELECT 1 FROM {cm} l WHERE l.{cm.campaign} = c.id AND l.{cm.member} = %(member)s::bigint)
+                ELSE EXISTS (
+                    SELECT 1 FROM {p} p
+                    WHERE p.{p.member} = %(member)s::bigint AND p.{p.category} = c.audience_category
+                      AND p.{p.last_bought_on} >= %(day)s::date - c.audience_days
+                      AND (NOT EXISTS (SELECT 1 FROM {ca} a WHERE a.{ca.campaign} = c.id)
+                           OR p.{p.store} IN (SELECT a.{ca.location} FROM {ca} a WHERE a.{ca.campaign} = c.id)))
+           END,
+           bud.ids, bud.scopes, bud.limit_counts, bud.limit_amounts, bud.used_counts, bud.used_amounts,
+           codes.texts, codes.members, codes.usage_limits, codes.used_counts
+    FROM picked c
+    CROSS JOIN LATERAL (
+        SELECT coalesce(array_agg(b.id ORDER BY b.id), '{{}}') AS ids,
+               coalesce(array_agg(b.{b.scope} ORDER BY b.id), '{{}}') AS scopes,
+               coalesce(array_agg(b.{b.limit_count} ORDER BY b.id), '{{}}') AS limit_counts,
+               coalesce(array_agg(b.{b.limit_amount} ORDER BY b.id), '{{}}') AS limit_amounts,
+               coalesce(array_agg(coalesce(n.{n.used_count}, 0) ORDER BY b.id), '{{}}') AS used_counts,
+               coalesce(array_agg(coalesce(n.{n.used_amount}, 0) ORDER BY b.id), '{{}}') AS used_amounts
+        FROM {b} b
+        LEFT JOIN unnest(%(scopes)s::text[], %(keys)s::text[]) AS v(scope, key) ON v.scope = b.{b.scope}
+        LEFT JOIN {n} n ON n.{n.budget} = b.id AND n.{n.key} = v.key
+        WHERE b.{b.campaign} = c.id
+    ) bud
+    CROSS JOIN LATERAL (
+        SELECT coalesce(array_agg(f.code ORDER BY f.code), '{{}}') AS texts,
+               coalesce(array_agg(f.member_id ORDER BY f.code), '{{}}') AS members,
+               coalesce(array_agg(f.usage_limit ORDER BY f.code), '{{}}') AS usage_limits,
+               coalesce(array_agg(f.used_count ORDER BY f.code), '{{}}') AS used_counts
+        FROM found f WHERE f.campaign_id = c.id
+    ) codes
+    WHERE c.automatic OR c.id IN (SELECT campaign_id FROM found)
+    ORDER BY c.id
+    """,
+    k=CouponCode,
+    c=Campaign,
+    cs=Campaign.stores.through,
+    cm=Campaign.audience_members.through,
+    ca=Campaign.audience_stores.through,
+    p=MemberPurchase,
+    b=CampaignBudget,
+    n=BudgetCounter,
+)
+
+# The campaigns a basket's quote applied, as reserving them needs them
+# (param ``campaigns``, ids): name and owning partner, budgets by id, and
+# the codes entered (param ``codes``, upper-cased) that belong to each.
+RESERVE_CAMPAIGNS = statement(
+    """
+    SELECT c.id, c.{c.name_fr}, c.{c.owner},
+           coalesce(bud.ids, '{{}}'), coalesce(bud.scopes, '{{}}'), coalesce(bud.limit_counts, '{{}}'),
+           coalesce(bud.limit_amounts, '{{}}'), coalesce(codes.ids, '{{}}'), coalesce(codes.texts, '{{}}')
+    FROM {c} c
+    CROSS JOIN LATERAL (
+        SELECT array_agg(b.id ORDER BY b.id) AS ids, array_agg(b.{b.scope} ORDER BY b.id) AS scopes,
+               array_agg(b.{b.limit_count} ORDER BY b.id) AS limit_counts,
+               array_agg(b.{b.limit_amount} ORDER BY b.id) AS limit_amounts
+        FROM {b} b WHERE b.{b.campaign} = c.id
+    ) bud
+    CROSS JOIN LATERAL (
+        SELECT array_agg(k.id ORDER BY k.id) AS ids, array_agg(k.{k.code} ORDER BY k.id) AS texts
+        FROM {k} k WHERE k.{k.campaign} = c.id AND k.{k.code} = ANY(%(codes)s::text[])
+    ) codes
+    WHERE c.id = ANY(%(campaigns)s::bigint[])
+    """,
+    c=Campaign,
+    b=CampaignBudget,
+    k=CouponCode,
+)
+
+# What the coupon events of some redemptions name: their campaigns (name,
+# owning partner) and codes (params ``campaigns`` and ``codes``, ids).
+COUPON_EVENT_NAMES = statement(
+    """
+    SELECT 'campaign', c.id, c.{c.name_fr}, c.{c.owner} FROM {c} c WHERE c.id = ANY(%(campaigns)s::bigint[])
+    UNION ALL
+    SELECT 'code', k.id, k.{k.code}, NULL FROM {k} k WHERE k.id = ANY(%(codes)s::bigint[])
+    """,
+    c=Campaign,
+    k=CouponCode,
 )
 
 # ---------------------------------------------------------------- till tickets

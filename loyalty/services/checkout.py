@@ -29,10 +29,12 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from decimal import ROUND_FLOOR, Decimal
 
+from django.db import connection
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from gateway.api.problems import FieldInvalid
+from gateway.sql import partial_instance
 from gateway.transactions import refusals_roll_back
 from loyalty import pricing
 from loyalty.dates import local_date
@@ -40,13 +42,23 @@ from loyalty.errors import CouponNotApplicable, InsufficientPoints
 from loyalty.events import coupon_event, iso_instant, points_event
 from loyalty.formats import reason_message
 from loyalty.locks import lock_member
-from loyalty.models import Campaign, CouponCode, Member, Program, Redemption, RedemptionState, SourceKind
+from loyalty.models import (
+    Campaign,
+    CampaignBudget,
+    CouponCode,
+    Member,
+    Program,
+    Redemption,
+    RedemptionState,
+    SourceKind,
+)
 from loyalty.selectors.offers import basket_price
 from loyalty.selectors.quotes import checkout_member, checkout_program
 from loyalty.selectors.redemptions import source_redemptions
 from loyalty.services.points import points_earn, points_refund, points_spend
 from loyalty.services.purchases import member_purchases_record
 from loyalty.services.redemptions import LineDiscount, redemption_confirm, redemption_release, redemption_reserve
+from loyalty.sql import COUPON_EVENT_NAMES, RESERVE_CAMPAIGNS
 from partners.callers import Caller
 from partners.services import NewEvent, events_record
 
@@ -82,9 +94,8 @@ def basket_reserve(
     if not quote.applied:
         return []
     ids = sorted({applied.campaign_id for applied in quote.applied})
-    campaigns = {c.pk: c for c in Campaign.objects.filter(pk__in=ids).prefetch_related("budgets")}
     texts = [applied.code.upper() for applied in quote.applied if applied.code]
-    codes = {(c.campaign_id, c.code): c for c in CouponCode.objects.filter(campaign_id__in=ids, code__in=texts)}
+    campaigns, budgets, codes = _reserve_targets(ids, texts)
     lines = {line.key: line for line in basket.lines}
     redemptions: list[Redemption] = []
     for applied in sorted(quote.applied, key=lambda a: a.campaign_id):
@@ -102,11 +113,40 @@ def basket_reserve(
                 lines=_line_discounts(applied, lines),
                 occurred_at=occurred_at,
                 basket_amount=quote.subtotal,
-                budgets=list(campaign.budgets.all()),
+                budgets=budgets[campaign.pk],
                 expires=expires,
             )
         redemptions.append(redemption)
     return redemptions
+
+
+def _reserve_targets(
+    ids: Sequence[int], texts: Sequence[str]
+) -> tuple[dict[int, Campaign], dict[int, list[CampaignBudget]], dict[tuple[int, str], CouponCode]]:
+    """The campaigns ``ids`` (their name and owner; other fields read if
+    asked), their budgets and the codes ``texts`` among theirs, by
+    (campaign, code): one statement (``loyalty.sql.RESERVE_CAMPAIGNS``)."""
+    with connection.cursor() as cursor:
+        cursor.execute(RESERVE_CAMPAIGNS, {"campaigns": list(ids), "codes": list(texts)})
+        rows = cursor.fetchall()
+    db = connection.alias
+    campaigns: dict[int, Campaign] = {}
+    budgets: dict[int, list[CampaignBudget]] = {}
+    codes: dict[tuple[int, str], CouponCode] = {}
+    for pk, name_fr, owner_id, budget_ids, scopes, limit_counts, limit_amounts, code_ids, code_texts in rows:
+        campaigns[pk] = partial_instance(Campaign, db, id=pk, name_fr=name_fr, owner_id=owner_id)
+        budgets[pk] = [
+            partial_instance(
+                CampaignBudget, db, id=budget_id, campaign_id=pk, scope=scope, limit_count=limit_count,
+                limit_amount=limit_amount,
+            )
+            for budget_id, scope, limit_count, limit_amount in zip(
+                budget_ids, scopes, limit_counts, limit_amounts, strict=True
+            )
+        ]  # fmt: skip
+        for code_id, text in zip(code_ids, code_texts, strict=True):
+            codes[(pk, text)] = partial_instance(CouponCode, db, id=code_id, campaign_id=pk, code=text)
+    return campaigns, budgets, codes
 
 
 def _line_discounts(applied: pricing.Applied, lines: dict[str, pricing.Line]) -> list[LineDiscount]:
@@ -120,14 +160,23 @@ def _line_discounts(applied: pricing.Applied, lines: dict[str, pricing.Line]) ->
 
 
 def coupon_events(type: str, redemptions: Sequence[Redemption]) -> list[NewEvent]:
-    """The ``coupon.*`` events of ``redemptions`` (their campaign and code
-    read in one query each)."""
+    """The ``coupon.*`` events of ``redemptions`` (their campaigns' names and
+    owners and their codes read in one statement)."""
     if not redemptions:
         return []
-    campaigns = Campaign.objects.in_bulk({r.campaign_id for r in redemptions})
-    codes = dict(
-        CouponCode.objects.filter(pk__in={r.code_id for r in redemptions if r.code_id}).values_list("pk", "code")
-    )
+    with connection.cursor() as cursor:
+        cursor.execute(
+            COUPON_EVENT_NAMES,
+            {"campaigns": sorted({r.campaign_id for r in redemptions}),
+             "codes": sorted({r.code_id for r in redemptions if r.code_id})},
+        )  # fmt: skip
+        rows = cursor.fetchall()
+    campaigns = {
+        pk: partial_instance(Campaign, connection.alias, id=pk, name_fr=name, owner_id=owner)
+        for kind, pk, name, owner in rows
+        if kind == "campaign"
+    }
+    codes = {pk: text for kind, pk, text, _owner in rows if kind == "code"}
     return [
         event
         for r in redemptions

@@ -15,8 +15,11 @@ from django.db import transaction
 from django.utils import timezone
 
 from gateway.transactions import refusable_atomic, refused_without_rollback
+from loyalty import pricing
 from loyalty.errors import BudgetExhausted, CouponNotApplicable, CouponUsedUp, RedemptionStateConflict
 from loyalty.models import BudgetCounter, BudgetScope, CouponCode, Redemption, RedemptionState
+from loyalty.selectors.offers import basket_price
+from loyalty.services.checkout import basket_reserve, coupon_events
 from loyalty.services.redemptions import (
     LineDiscount,
     redemption_confirm,
@@ -25,7 +28,7 @@ from loyalty.services.redemptions import (
     redemption_rollback,
     redemptions_release_due,
 )
-from tests.factories import LocationFactory
+from tests.factories import LocationFactory, PartnerFactory
 from tests.loyalty.factories import MemberFactory, ProgramFactory, campaign, code
 from tests.parallel import in_parallel
 
@@ -219,3 +222,46 @@ def test_a_hundred_euro_budget_never_holds_more_than_ten_coupons_of_ten() -> Non
     assert live.count() == 10
     assert used(target)["total:"] == (10, Decimal("100.00"))
     assert CouponCode.objects.get(pk=coupon.pk).used_count == 10
+
+
+@pytest.mark.django_db
+def test_a_basket_reserves_its_campaigns_with_their_codes_and_budgets_and_names_them_in_its_events() -> None:
+    """basket_reserve reads the applied campaigns, their budgets and codes in
+    one statement; the redemptions and the coupon events (operator, and the
+    owning partner's copy) name the campaign and the code as stored."""
+    program = ProgramFactory.create()
+    member = MemberFactory.create(program=program)
+    store = LocationFactory.create()
+    owner = PartnerFactory.create()
+    owned = campaign(program, name_fr="Offre du partenaire", owner=owner, combinable_with=["default"],
+                     budgets=[(BudgetScope.TOTAL, 10, "100"), (BudgetScope.MEMBER, 1, None)])  # fmt: skip
+    coupon = code(owned, "PART-1", usage_limit=1, member=member)
+    code(owned, "PART-2")  # another code of the same campaign, not entered
+    automatic = campaign(program, name_fr="Automatique", requires_code=False, combinable_with=["default"],
+                         budgets=[(BudgetScope.STORE, 5, None)])  # fmt: skip
+    lines = [pricing.Line(key="0", sku="A", quantity=2, unit_price=Decimal("30.00"), category="fruit")]
+    basket, quote = basket_price(
+        program=program, store_id=store.pk, member_id=member.pk, lines=lines, codes=["part-1"], at=timezone.now()
+    )
+    assert sorted(a.campaign_id for a in quote.applied) == sorted([owned.pk, automatic.pk])
+
+    with refusable_atomic():
+        reserved = basket_reserve(program=program, quote=quote, basket=basket, source_kind="ticket",
+                                  source_reference="s:1", occurred_at=basket.at)  # fmt: skip
+
+    assert [(r.campaign_id, r.code_id) for r in reserved] == sorted([(owned.pk, coupon.pk), (automatic.pk, None)])
+    assert used(owned) == {"total:": (1, TEN), f"member:m{member.pk}": (1, TEN)}
+    assert used(automatic) == {f"store:s{store.pk}": (1, TEN)}
+    assert CouponCode.objects.get(pk=coupon.pk).used_count == 1
+    assert reserved[0].campaign.name_fr == "Offre du partenaire"
+    assert reserved[0].code is not None
+    assert reserved[0].code.code == "PART-1"
+    events = coupon_events("coupon.reserved", reserved)
+    assert [(e.type, e.partner_id, e.subject) for e in events] == [
+        ("coupon.reserved", None, f"campaign:{owned.pk}"), ("coupon.reserved", owner.pk, f"campaign:{owned.pk}"),
+        ("coupon.reserved", None, f"campaign:{automatic.pk}"),
+    ]  # fmt: skip
+    assert [(e.payload["campaign_id"], e.payload["campaign"], e.payload["code"]) for e in events] == [
+        (owned.pk, "Offre du partenaire", "PART-1"), (owned.pk, "Offre du partenaire", "PART-1"),
+        (automatic.pk, "Automatique", ""),
+    ]  # fmt: skip
