@@ -7,8 +7,8 @@ names (``availability_store_get`` against the ORM filter it replaced)."""
 import pytest
 
 from inventory.models import Location, LocationKind
-from inventory.selectors.callers import STORE_MEMO, store_id_of_caller
 from inventory.selectors.availability import availability_store_get
+from inventory.selectors.callers import STORE_MEMO, store_id_of_caller
 from inventory.selectors.locations import location_visible_by_code, locations_visible_to
 from inventory.selectors.products import products_visible_by_sku, products_visible_to
 from partners.callers import Caller
