@@ -149,24 +149,25 @@ def orders_visible_to(*, caller: Caller) -> QuerySet[Order]:
     return orders
 
 
-def _one_order_params(*, caller: Caller, order_id: uuid.UUID) -> dict[str, Any]:
+def _visible_order_row(sql: str, *, caller: Caller, order_id: uuid.UUID) -> tuple[Any, ...]:
+    """The row ``sql`` reads of one order the caller sees (params: order,
+    customer, store: ``order_scope``), or ObjectNotFound."""
     scope = order_scope(caller=caller)
     if scope is None:
         raise ObjectNotFound()
-    return {"order": order_id, "customer": scope[0], "store": scope[1]}
+    with connection.cursor() as cursor:
+        cursor.execute(sql, {"order": order_id, "customer": scope[0], "store": scope[1]})
+        row = cursor.fetchone()
+    if row is None:
+        raise ObjectNotFound()
+    return tuple(row)
 
 
 def order_pk(*, caller: Caller, order_id: uuid.UUID) -> int:
     """The primary key of an order the caller sees (ObjectNotFound otherwise):
     what a status change needs before it locks the order. One plain statement
     with the condition of ``orders_visible_to``."""
-    params = _one_order_params(caller=caller, order_id=order_id)
-    with connection.cursor() as cursor:
-        cursor.execute(ORDER_PK_VISIBLE, params)
-        row = cursor.fetchone()
-    if row is None:
-        raise ObjectNotFound()
-    pk: int = row[0]
+    pk: int = _visible_order_row(ORDER_PK_VISIBLE, caller=caller, order_id=order_id)[0]
     return pk
 
 
@@ -179,13 +180,7 @@ def order_get(*, caller: Caller, order_id: uuid.UUID) -> Order:
     (id, card number), its lines and history prefetched, each history row
     with its actor client (id, kind, client id); other fields of the related
     rows are deferred (read if asked)."""
-    params = _one_order_params(caller=caller, order_id=order_id)
-    with connection.cursor() as cursor:
-        cursor.execute(ORDER_DETAIL, params)
-        row = cursor.fetchone()
-    if row is None:
-        raise ObjectNotFound()
-    order = _order_from_row(row, db=connection.alias)
+    order = _order_from_row(_visible_order_row(ORDER_DETAIL, caller=caller, order_id=order_id), db=connection.alias)
     if order.program_id is not None:
         order.redemptions = source_redemptions(  # type: ignore[attr-defined]  # read by the output serializer
             source_kind=SourceKind.ORDER, source_reference=f"order:{order.public_id}"
