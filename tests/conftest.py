@@ -155,6 +155,23 @@ def gateway_server(transactional_db: Any) -> Iterator[GatewayServer]:
 
 
 @pytest.fixture
+def token_cache(settings: Any) -> Iterator[None]:
+    """The token cache on (the test settings turn it off), its eviction
+    listener subscribed: until it is, tokens are read from the database, so a
+    test counting a request's SQL would count the token's lookup."""
+    from gateway.api.auth import TOKEN_CACHE
+
+    settings.AUTH_TOKEN_CACHE_SECONDS = 5
+    TOKEN_CACHE.clear()
+    deadline = time.monotonic() + 5
+    while not TOKEN_CACHE._live():
+        assert time.monotonic() < deadline, "the eviction listener did not subscribe"
+        time.sleep(0.01)
+    yield
+    TOKEN_CACHE.clear()
+
+
+@pytest.fixture
 def read_cache_on(settings: Any, monkeypatch: Any) -> Iterator[None]:
     """The hot reads' cache on (the test settings turn it off), emptied before and after."""
     from gateway.api import readcache

@@ -47,8 +47,8 @@ def place(api: Any, slot: PickupSlot, product: Any, quantity: int = 1, **body: A
     return api.post("/api/v1/orders", payload, format="json", HTTP_IDEMPOTENCY_KEY=idempotency_key())
 
 
+@pytest.mark.usefixtures("token_cache")
 def test_an_unchanged_day_is_answered_304_before_any_sql(alice, slot, settings) -> None:
-    settings.AUTH_TOKEN_CACHE_SECONDS = 5
     api = alice[0]
     first = slots(api, slot)
     assert remaining(first, slot) == 5

@@ -4,7 +4,7 @@ with its revocation semantics (gateway/api/auth.py)."""
 import base64
 import datetime as dt
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 
 import psycopg
@@ -40,16 +40,6 @@ def eventually(condition: Callable[[], bool], seconds: float = 3.0) -> bool:
             return True
         time.sleep(0.01)
     return condition()
-
-
-@pytest.fixture
-def token_cache(settings: Any) -> Iterator[None]:
-    """The cache on (the test settings turn it off), its listener subscribed."""
-    settings.AUTH_TOKEN_CACHE_SECONDS = 5
-    TOKEN_CACHE.clear()
-    assert eventually(TOKEN_CACHE._live), "the eviction listener did not subscribe"
-    yield
-    TOKEN_CACHE.clear()
 
 
 def delete_behind_the_cache(raw: str) -> None:

@@ -42,8 +42,8 @@ def level(network: Any) -> StockLevel:
     return StockLevel.objects.get(location=network.store, product=network.retail_product)
 
 
+@pytest.mark.usefixtures("token_cache")
 def test_a_matching_if_none_match_is_answered_304_before_any_sql(network, settings) -> None:
-    settings.AUTH_TOKEN_CACHE_SECONDS = 5  # the token lookup is cached too, as in production
     api = network.api("shopper")
     first = at_store(api)
     assert first.status_code == 200
@@ -63,9 +63,9 @@ def test_a_matching_if_none_match_is_answered_304_before_any_sql(network, settin
     assert len(queries) == 0, [q["sql"] for q in queries.captured_queries]
 
 
+@pytest.mark.usefixtures("token_cache")
 def test_without_the_cache_every_read_runs_its_query(network, settings) -> None:
     """The control of the test above: the zero comes from the cache."""
-    settings.AUTH_TOKEN_CACHE_SECONDS = 5
     settings.READ_CACHE_SECONDS = 0
     api = network.api("shopper")
     at_store(api)
@@ -170,8 +170,8 @@ def test_a_partner_sees_its_products_from_its_own_cache(network) -> None:
     assert theirs.status_code == 404  # never a 304 that would tell the product exists
 
 
+@pytest.mark.usefixtures("token_cache")
 def test_product_reads_keep_their_etag_and_revalidate(network, settings) -> None:
-    settings.AUTH_TOKEN_CACHE_SECONDS = 5
     api = network.api("shopper")
     url = f"/api/v1/products/{network.retail_product.pk}"
     first = api.get(url)
@@ -288,8 +288,8 @@ def skus(response: Any) -> list[str]:
     return sorted(row["sku"] for row in response.json()["results"])
 
 
+@pytest.mark.usefixtures("token_cache")
 def test_a_catalogue_page_is_answered_304_before_any_sql(network, settings) -> None:
-    settings.AUTH_TOKEN_CACHE_SECONDS = 5
     api = network.api("shopper")
     first = catalogue(api)
     assert first["Cache-Control"] == "private, max-age=30"
