@@ -32,6 +32,32 @@ from loyalty.models import (
 PROGRAM_CODES = fragment("(SELECT {p.id} AS id, {p.code} AS code FROM {p})", p=Program)
 MEMBER_CARDS = fragment("(SELECT {m.id} AS id, {m.card_number} AS card_number FROM {m})", m=Member)
 
+# ---------------------------------------------------------------- programs and members
+
+# The program ``code`` names if the caller may see it (``all``: the operator
+# sees every program, everyone else the active ones), every column in the
+# model's field order (``loyalty.selectors.program_visible_by_code``: the
+# condition is ``programs_visible_to``'s, held equal by
+# tests/loyalty/test_visibility_sql.py).
+PROGRAM_VISIBLE_BY_CODE = statement(
+    "SELECT {columns} FROM {p} p WHERE p.code = %(code)s AND (%(all)s OR p.is_active)",
+    p=Program,
+    columns=", ".join(f"p.{field.column}" for field in Program._meta.concrete_fields),
+)
+
+# The member of a card (``loyalty.selectors.member_of_card``), every column
+# in the model's field order; ``user``, when not null, is the only user whose
+# member it may be (a shopper's own; the condition is ``_members_by_card``'s,
+# held equal by tests/loyalty/test_visibility_sql.py).
+MEMBER_OF_CARD = statement(
+    """
+    SELECT {columns} FROM {m} m
+    WHERE m.card_number = %(card)s AND (%(user)s::bigint IS NULL OR m.user_id = %(user)s::bigint)
+    """,
+    m=Member,
+    columns=", ".join(f"m.{field.column}" for field in Member._meta.concrete_fields),
+)
+
 # ---------------------------------------------------------------- points
 
 # Move a member's three counters by the given deltas, refusing (no row) any

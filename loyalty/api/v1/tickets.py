@@ -33,7 +33,7 @@ _TICKET_EXAMPLE = {
 
 
 def _program(caller: Caller, code: str) -> Program:
-    program = selectors.programs_visible_to(caller=caller).filter(code=code).first()
+    program = selectors.program_visible_by_code(caller=caller, code=code)
     if program is None:
         raise FieldInvalid("program", "No such program.", code="unknown_program")
     return program
