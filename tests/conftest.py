@@ -181,8 +181,10 @@ def read_cache_on(settings: Any, monkeypatch: Any) -> Iterator[None]:
     # that a test crossing a minute does not miss where it expects a hit.
     monkeypatch.setattr(readcache, "minute", lambda: 29_000_000)
     readcache.ANSWERS.clear()
+    readcache.RESOURCE_ETAGS.clear()
     yield
     readcache.ANSWERS.clear()
+    readcache.RESOURCE_ETAGS.clear()
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:

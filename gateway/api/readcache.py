@@ -338,7 +338,8 @@ def cached_read(
     Without ``etag_of`` the ETag is derived from the versions (so a 304 never
     needs SQL, on any process); with it, the answer keeps the ETag the
     resource already had (a product's, which PATCH's If-Match checks) and a
-    304 without SQL needs this process's cached answer."""
+    304 without SQL needs this process to have computed the answer under the
+    same versions (``RESOURCE_ETAGS``), however long ago."""
     versions = VERSIONS.read(read.keys) if enabled() else None
     if versions is None:
         if read.stale is not None:
@@ -364,11 +365,21 @@ def cached_read(
             return _not_modified(entry.etag, read)
         metrics.READ_CACHE.labels("hit").inc()
         return _answer(entry.data, entry.status, entry.headers, entry.etag, read)
+    if etag_of is not None:
+        # The answer may have left the LRU (READ_CACHE_SECONDS is shorter than
+        # a product's max-age, so a revalidation usually finds it gone) while
+        # its ETag holds: it cannot change before the versions do.
+        known = RESOURCE_ETAGS.get(key[:3])
+        if known is not None and known[0] == versions and not_modified(request, known[1]):
+            metrics.READ_CACHE.labels("not_modified").inc()
+            return _not_modified(known[1], read)
     metrics.READ_CACHE.labels("miss").inc()
     response = compute()
     if response.status_code != 200:
         return response
     etag = etag_of(response) if etag_of is not None else _tag(read.kind, key)
+    if etag_of is not None:
+        RESOURCE_ETAGS.put(key[:3], versions, etag)
     headers = tuple((name, value) for name, value in response.headers.items() if name.lower() not in _OWN)
     ANSWERS.put(kept, _Entry(time.monotonic(), etag, response.data, response.status_code, headers))
     if not_modified(request, etag):
@@ -432,3 +443,14 @@ class Memo:
     def drop(self, name: Any) -> None:
         with self._lock:
             self._facts.pop(name, None)
+
+    def clear(self) -> None:
+        with self._lock:
+            self._facts.clear()
+
+
+# The resource ETags (``etag_of``) this process answered, per read, with the
+# versions they were computed under: valid while those versions hold, which
+# outlives the answers' LRU (the ETag alone is small; a change of the
+# resource bumps its version key).
+RESOURCE_ETAGS = Memo()

@@ -191,6 +191,27 @@ def test_product_reads_keep_their_etag_and_revalidate(network, settings) -> None
     assert after["ETag"] == changed["ETag"]
 
 
+def test_a_product_revalidated_after_its_answer_left_the_lru_is_304_before_any_sql(network, settings) -> None:
+    settings.AUTH_TOKEN_CACHE_SECONDS = 5
+    api = network.api("shopper")
+    url = f"/api/v1/products/{network.retail_product.pk}"
+    first = api.get(url)
+    api.get(url, HTTP_IF_NONE_MATCH=first["ETag"])  # the token is now in the process's cache
+    readcache.ANSWERS.clear()  # as after READ_CACHE_SECONDS (15 s), shorter than max-age (30 s)
+    with CaptureQueriesContext(connection) as queries:
+        again = api.get(url, HTTP_IF_NONE_MATCH=first["ETag"])
+    assert again.status_code == 304
+    assert again["ETag"] == first["ETag"]
+    assert again["Cache-Control"] == "private, max-age=30"
+    assert len(queries) == 0, [q["sql"] for q in queries.captured_queries]
+
+    # A change of the product retires the ETag kept; deactivated, shoppers no longer see it.
+    changed = network.api("operator").patch(url, {"is_active": False}, format="json", HTTP_IF_MATCH=first["ETag"])
+    assert changed.status_code == 200, changed.content
+    readcache.ANSWERS.clear()
+    assert api.get(url, HTTP_IF_NONE_MATCH=first["ETag"]).status_code == 404
+
+
 def test_a_bump_that_did_not_reach_redis_retires_every_answer_once_it_answers(network, monkeypatch) -> None:
     api = network.api("operator")
     warm = at_store(api)

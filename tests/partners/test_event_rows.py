@@ -1,5 +1,5 @@
 """The events feed writes its rows by hand (partners/api/v1/webhook_serializers.py
-``event_rows``) while ``EventOutput`` stays the contract the schema is
+``event_rows``, from the rows ``events_feed`` reads) while ``EventOutput`` stays the contract the schema is
 generated from: the two are held equal here, key for key and in order, for
 events of a partner and of the network (no partner), with and without a
 subject, payloads of every JSON kind, and instants with and without a
@@ -13,8 +13,10 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 from django.utils import timezone
 
-from partners.api.v1.webhook_serializers import EVENT_ROW, EventOutput, event_rows
+from partners.api.v1.webhook_serializers import EventOutput, event_rows
+from partners.callers import Caller
 from partners.models import CallerKind, Event
+from partners.selectors import events_feed
 from partners.services import NewEvent, events_record
 from tests.factories import PartnerFactory, api_as, make_client
 
@@ -38,7 +40,9 @@ def test_the_hand_written_rows_are_the_serializers() -> None:
     Event.objects.filter(pk=recorded[1].pk).update(created_at=now)
     events = Event.objects.filter(pk__in=recorded.ids).order_by("txid", "id")
     expected = json.loads(json.dumps(EventOutput(events, many=True).data))
-    rows = json.loads(json.dumps(event_rows(events.values(*EVENT_ROW))))
+    operator = Caller(client=make_client(CallerKind.OPERATOR), scopes=frozenset())
+    feed = events_feed(caller=operator, after=None, types=[], limit=10)
+    rows = json.loads(json.dumps(event_rows(feed)))
     assert len(rows) == 4
     assert rows == expected
     assert [list(row) for row in rows] == [list(row) for row in expected]  # the same keys in the same order

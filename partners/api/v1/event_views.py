@@ -12,7 +12,7 @@ from rest_framework.views import APIView
 from gateway.api.params import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, choices_param, page_size_param
 from gateway.api.problems import InvalidQueryParameter
 from partners import selectors
-from partners.api.v1.webhook_serializers import EVENT_ROW, EventFeedPage, EventTypeList, EventTypeOutput, event_rows
+from partners.api.v1.webhook_serializers import EventFeedPage, EventTypeList, EventTypeOutput, event_rows
 from partners.callers import caller_from_request
 from partners.event_types import EVENT_TYPES, event_type_names
 
@@ -88,7 +88,7 @@ class EventFeedView(APIView):
         types = choices_param(request, "type", EVENT_TYPES)
         page_size = page_size_param(request)
         events = selectors.events_feed(
-            caller=caller_from_request(request), after=position, types=types, limit=page_size + 1, columns=EVENT_ROW
+            caller=caller_from_request(request), after=position, types=types, limit=page_size + 1
         )
         page = event_rows(events[:page_size])
         next_url = None
