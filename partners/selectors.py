@@ -43,6 +43,7 @@ _FEED_VISIBLE = Q(txid__lt=RawSQL(sql.OLDEST_RUNNING_TXID, [])) | Q(  # noqa: S6
     txid=RawSQL(sql.OWN_TXID, [])  # noqa: S611  constant SQL, no value
 )
 _POSITION = re.compile(r"^(\d{1,19})-(\d{1,19})$")
+_MAX_BIGINT = 2**63 - 1
 
 
 @dataclass(frozen=True)
@@ -64,7 +65,10 @@ class FeedPosition:
         match = _POSITION.match(text)
         if match is None:
             raise ValueError(text)
-        return cls(txid=int(match[1]), event_id=int(match[2]))
+        txid, event_id = int(match[1]), int(match[2])
+        if txid > _MAX_BIGINT or event_id > _MAX_BIGINT:  # no event of this feed is there
+            raise ValueError(text)
+        return cls(txid=txid, event_id=event_id)
 
 
 def feed_cursor(txid: int, event_id: int) -> str:
@@ -86,22 +90,21 @@ def events_feed(*, caller: Caller, after: FeedPosition | None, types: list[str],
     rows [id, txid, type, subject, partner id, created_at, payload] where
     created_at is the text PostgreSQL writes in JSON (``instant_text_of_json``
     reads it) and the payload is decoded. One plain statement
-    (``sql.EVENTS_FEED_PAGE``) with the conditions of ``events_visible_to``
+    (``sql.EVENTS_FEED_PAGE``, a partner's ``EVENTS_FEED_PAGE_OF_PARTNER``) with the conditions of ``events_visible_to``
     and ``events_in_feed_order``: a page is up to 500 wide rows, and the ORM's
     compilation and dicts of them cost three times the fetch.
     tests/partners/test_feed_sql.py holds it equal to the querysets."""
     if not caller.is_operator and not (caller.kind == CallerKind.PARTNER and caller.partner_id is not None):
         return []  # events_visible_to: none
     params = {
-        "all": caller.is_operator,
-        "partner": None if caller.is_operator else caller.partner_id,
-        "after_txid": None if after is None else after.txid,
-        "after_id": None if after is None else after.event_id,
+        "partner": caller.partner_id,
+        "after_txid": -1 if after is None else after.txid,
+        "after_id": 0 if after is None else after.event_id,
         "types": types,
         "limit": limit,
     }
     with connection.cursor() as cursor:
-        cursor.execute(sql.EVENTS_FEED_PAGE, params)
+        cursor.execute(sql.EVENTS_FEED_PAGE if caller.is_operator else sql.EVENTS_FEED_PAGE_OF_PARTNER, params)
         page = cursor.fetchone()[0]
     return page or []
 
