@@ -23,7 +23,7 @@ from commerce.errors import ObjectNotFound
 from commerce.models import Order, OrderLine, OrderStatus, OrderStatusChange, PickupSlot, SlotHold, SlotSchedule
 from commerce.sql.orders import ORDER_DETAIL, ORDER_PK_VISIBLE
 from commerce.sql.slots import REMAINING_OF_SLOT_ROWS
-from gateway.sql import partial_instance
+from gateway.sql import instance_of_row, partial_instance
 from inventory.models import Location, LocationKind
 from inventory.selectors import store_id_of_caller
 from loyalty.models import Member, Program, SourceKind
@@ -188,7 +188,7 @@ def order_get(*, caller: Caller, order_id: uuid.UUID) -> Order:
     return order
 
 
-_ORDER_FIELDS = [field.attname for field in Order._meta.concrete_fields]
+_ORDER_WIDTH = len(Order._meta.concrete_fields)
 _LINE_FIELDS = [field.attname for field in OrderLine._meta.concrete_fields]
 # What JSON cannot carry as the ORM gives it: numerics (sent as text) and uuids.
 _FROM_JSON: dict[str, Callable[[Any], Any]] = {"DecimalField": Decimal, "UUIDField": uuid.UUID}
@@ -204,8 +204,8 @@ _CHANGE_FIELDS = ["id", "order_id", "from_status", "to_status", "at", "actor_cli
 def _order_from_row(row: tuple[Any, ...], *, db: str) -> Order:
     """The instances ``ORDER_DETAIL``'s row describes, related as the ORM's
     select_related and prefetch_related relate them."""
-    width = len(_ORDER_FIELDS)
-    order = Order.from_db(db, _ORDER_FIELDS, row[:width])
+    width = _ORDER_WIDTH
+    order = instance_of_row(Order, row[:width])
     store_code, starts_at, ends_at, program_code, card_number, lines_json, history_json = row[width:]
     _cache(order, "store", partial_instance(Location, db, id=order.store_id, code=store_code))
     _cache(order, "slot", partial_instance(PickupSlot, db, id=order.slot_id, starts_at=starts_at, ends_at=ends_at))

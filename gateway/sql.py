@@ -141,6 +141,19 @@ def partial_instance(model: type[_M], db: str, /, **values: Any) -> _M:
     return model.from_db(db, names, [values[name] for name in names])
 
 
+def instance_of_row(model: type[_M], row: Sequence[Any], /) -> _M:
+    """An instance of ``model`` from a plain statement's row of every column
+    in the model's field order (``{alias}.*`` or the columns listed from
+    ``_meta.concrete_fields``), converted as the ORM converts them (jsonb
+    comes back as text, for one). Relations are not joined (read if asked)."""
+    fields = model._meta.concrete_fields
+    values = list(row)
+    for index, field in enumerate(fields):
+        for convert in field.get_db_converters(connection):  # type: ignore[attr-defined]  # (django-stubs lacks it)
+            values[index] = convert(values[index], field.cached_col, connection)
+    return model.from_db(connection.alias, [field.attname for field in fields], values)
+
+
 def violated_constraint(exc: IntegrityError) -> str:
     """The name of the constraint an IntegrityError broke ("" if unknown):
     how a service tells a taken code from a taken device without a read

@@ -39,7 +39,7 @@ from commerce.services.orders import order_events
 from commerce.services.slots import slot_unit_return
 from commerce.sql.orders import ORDER_STATUS_SET, ORDERS_DUE_NO_SHOW
 from gateway.api.instants import instant_text
-from gateway.sql import partial_instance
+from gateway.sql import instance_of_row, partial_instance
 from inventory.models import Location, MovementReason, Product
 from inventory.services import StockLine, stock_apply
 from loyalty.services.checkout import checkout_collected, checkout_released
@@ -137,7 +137,7 @@ def _apply(*, locked: LockedOrder, to_status: str, actor: Actor, reason: str) ->
     )
 
 
-_ORDER_FIELDS = [field.attname for field in Order._meta.concrete_fields]
+_ORDER_WIDTH = len(Order._meta.concrete_fields)
 
 
 def _changed_order(row: tuple[Any, ...], *, locked: LockedOrder, db: str) -> tuple[Order, list[OrderLine]]:
@@ -145,8 +145,8 @@ def _changed_order(row: tuple[Any, ...], *, locked: LockedOrder, db: str) -> tup
     store (id, code) and slot (id, start, end) as the lock read them, the
     lines with their product (id, owner, category); other fields of the
     related rows and of the lines are deferred (read if asked)."""
-    width = len(_ORDER_FIELDS)
-    order = Order.from_db(db, _ORDER_FIELDS, row[:width])
+    width = _ORDER_WIDTH
+    order = instance_of_row(Order, row[:width])
     Order.store.field.set_cached_value(
         order, partial_instance(Location, db, id=locked.store_id, code=locked.store_code)
     )

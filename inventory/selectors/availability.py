@@ -25,10 +25,10 @@ from typing import Any
 from django.conf import settings
 from django.db import connection
 
+from gateway.sql import instance_of_row
 from inventory.models import Location, LocationKind
 from inventory.opening_hours import delivery_date, local_date
 from inventory.selectors.callers import store_id_of_caller
-from inventory.selectors.locations import location_of_row
 from inventory.sql import AVAILABILITY_AT_STORE, AVAILABILITY_NEAR, RETAIL_STORE_BY_CODE
 from partners.callers import Caller
 from partners.models import CallerKind
@@ -277,4 +277,4 @@ def availability_store_get(*, code: str) -> Location | None:
     with connection.cursor() as cursor:
         cursor.execute(RETAIL_STORE_BY_CODE, {"code": code})
         row = cursor.fetchone()
-    return None if row is None else location_of_row(row)
+    return None if row is None else instance_of_row(Location, row)

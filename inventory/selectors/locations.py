@@ -9,7 +9,6 @@
   /availability, which caps quantities)."""
 
 import datetime as dt
-from collections.abc import Sequence
 from typing import Any
 
 from django.db import connection
@@ -17,6 +16,7 @@ from django.db.models import Q, QuerySet
 from django.utils.translation import gettext as _
 
 from gateway.api.problems import CallerNotAllowed, FieldInvalid
+from gateway.sql import instance_of_row
 from inventory.errors import LocationNotFound
 from inventory.models import Location, LocationKind
 from inventory.selectors.callers import STORE_MEMO, store_id_of_caller
@@ -70,19 +70,7 @@ def location_visible_by_code(*, caller: Caller, code: str) -> Location | None:
         return None
     if kind == CallerKind.STORE:
         caller.memo[STORE_MEMO] = row[-1]
-    return location_of_row(row[:-1])
-
-
-def location_of_row(row: Sequence[Any]) -> Location:
-    """A Location from a plain statement's row of every column in the
-    model's field order, converted as the ORM converts them (jsonb comes
-    back as text). The owner is not joined (read lazily if asked)."""
-    fields = Location._meta.concrete_fields
-    values = list(row)
-    for index, field in enumerate(fields):
-        for convert in field.get_db_converters(connection):  # type: ignore[attr-defined]  # (django-stubs lacks it)
-            values[index] = convert(values[index], field.cached_col, connection)
-    return Location.from_db("default", [field.attname for field in fields], values)
+    return instance_of_row(Location, row[:-1])
 
 
 def locations_filtered(

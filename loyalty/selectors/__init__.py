@@ -3,7 +3,6 @@ the operator, a shopper's own member, and what the discount engine needs to
 price a basket (offers, codes and their budgets)."""
 
 import datetime as dt
-from collections.abc import Sequence
 from typing import Any, TypeVar
 
 from django.db import connection, models
@@ -11,7 +10,7 @@ from django.db.models import QuerySet
 from django.utils.translation import gettext as _
 
 from gateway.api.problems import CallerNotAllowed
-from gateway.sql import partial_instance
+from gateway.sql import instance_of_row
 from loyalty.errors import LoyaltyObjectNotFound
 from loyalty.models import Campaign, CodeGenerationJob, CouponCode, Member, PointsMovement, Program
 from loyalty.sql import MEMBER_OF_CARD, PROGRAM_VISIBLE_BY_CODE
@@ -46,11 +45,8 @@ def _one_row(model: type[_M], sql: str, params: dict[str, Any]) -> _M | None:
     order) a plain statement reads, as the ORM builds it; None: no row."""
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
-        row: Sequence[Any] | None = cursor.fetchone()
-    if row is None:
-        return None
-    names = [field.attname for field in model._meta.concrete_fields]
-    return partial_instance(model, "default", **dict(zip(names, row, strict=True)))
+        row = cursor.fetchone()
+    return None if row is None else instance_of_row(model, row)
 
 
 def program_get(*, caller: Caller, code: str) -> Program:

@@ -21,7 +21,10 @@ from loyalty.pricing import CodeEntry, Offer
 from loyalty.sql import OFFER_CAMPAIGNS
 
 
-def _counter_key(scope: str, *, member_id: int | None, store_id: int | None, day: dt.date) -> str | None:
+def budget_counter_key(scope: str, *, member_id: int | None, store_id: int | None, day: dt.date) -> str | None:
+    """The key of the counter a budget of ``scope`` keeps for a basket: "" for
+    a total, ``m<member>``, ``s<store>`` (``s-`` without one), ``d<local
+    date>``; None for a per-member budget of an anonymous basket."""
     if scope == BudgetScope.TOTAL:
         return ""
     if scope == BudgetScope.MEMBER:
@@ -89,7 +92,7 @@ def offers_for_basket(
     keys = {
         scope: key
         for scope in BudgetScope.values
-        if (key := _counter_key(scope, member_id=member_id, store_id=store_id, day=day)) is not None
+        if (key := budget_counter_key(scope, member_id=member_id, store_id=store_id, day=day)) is not None
     }
     with connection.cursor() as cursor:
         cursor.execute(

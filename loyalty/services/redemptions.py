@@ -26,7 +26,6 @@ from gateway.transactions import Refusal
 from loyalty.dates import local_date
 from loyalty.errors import BudgetExhausted, CouponNotApplicable, CouponUsedUp, RedemptionStateConflict
 from loyalty.models import (
-    BudgetScope,
     Campaign,
     CampaignBudget,
     CouponCode,
@@ -35,6 +34,7 @@ from loyalty.models import (
     RedemptionLine,
     RedemptionState,
 )
+from loyalty.selectors.offers import budget_counter_key
 from loyalty.sql import ENSURE_COUNTERS, GIVE_BACK, RESERVE
 
 
@@ -58,21 +58,15 @@ def budget_counter_keys(
     per member, so it is refused rather than let through)."""
     keys: list[tuple[int, str]] = []
     for budget in sorted(budgets, key=lambda b: b.pk):
-        if budget.scope == BudgetScope.TOTAL:
-            keys.append((budget.pk, ""))
-        elif budget.scope == BudgetScope.MEMBER:
-            if member_id is None:
-                raise Refusal(
-                    CouponNotApplicable(
-                        _("This offer is limited per member: identify the member to use it."),
-                        extra={"reason": "member_required"},
-                    )
+        key = budget_counter_key(budget.scope, member_id=member_id, store_id=store_id, day=day)
+        if key is None:
+            raise Refusal(
+                CouponNotApplicable(
+                    _("This offer is limited per member: identify the member to use it."),
+                    extra={"reason": "member_required"},
                 )
-            keys.append((budget.pk, f"m{member_id}"))
-        elif budget.scope == BudgetScope.STORE:
-            keys.append((budget.pk, f"s{store_id}" if store_id is not None else "s-"))
-        else:
-            keys.append((budget.pk, f"d{day.isoformat()}"))
+            )
+        keys.append((budget.pk, key))
     return keys
 
 

@@ -25,7 +25,6 @@ from loyalty.models import (
     AudienceKind,
     BenefitKind,
     BudgetCounter,
-    BudgetScope,
     Campaign,
     CampaignBudget,
     CampaignState,
@@ -34,7 +33,7 @@ from loyalty.models import (
     Program,
 )
 from loyalty.pricing import CodeEntry, Offer
-from loyalty.selectors.offers import offers_for_basket
+from loyalty.selectors.offers import budget_counter_key, offers_for_basket
 from tests.factories import LocationFactory
 from tests.loyalty.factories import MemberFactory, ProgramFactory, campaign, code
 
@@ -44,16 +43,6 @@ pytestmark = pytest.mark.django_db
 # ---------------------------------------------------------------- the ORM selector, as it was
 
 
-def _orm_counter_key(scope: str, *, member_id: int | None, store_id: int | None, day: dt.date) -> str | None:
-    if scope == BudgetScope.TOTAL:
-        return ""
-    if scope == BudgetScope.MEMBER:
-        return f"m{member_id}" if member_id is not None else None
-    if scope == BudgetScope.STORE:
-        return f"s{store_id}" if store_id is not None else "s-"
-    return f"d{day.isoformat()}"
-
-
 def _orm_budget_room(
     campaigns: Sequence[Campaign], *, member_id: int | None, store_id: int | None, day: dt.date
 ) -> dict[int, tuple[bool, Decimal | None]]:
@@ -61,7 +50,7 @@ def _orm_budget_room(
         (budget.pk, key)
         for target in campaigns
         for budget in target.budgets.all()
-        if (key := _orm_counter_key(budget.scope, member_id=member_id, store_id=store_id, day=day)) is not None
+        if (key := budget_counter_key(budget.scope, member_id=member_id, store_id=store_id, day=day)) is not None
     }
     condition = Q(pk__in=[])
     for budget_id, key in wanted:
@@ -71,7 +60,7 @@ def _orm_budget_room(
     for target in campaigns:
         full, money = False, None
         for budget in target.budgets.all():
-            key = _orm_counter_key(budget.scope, member_id=member_id, store_id=store_id, day=day)
+            key = budget_counter_key(budget.scope, member_id=member_id, store_id=store_id, day=day)
             counter = counters.get((budget.pk, key)) if key is not None else None
             used_count = counter.used_count if counter else 0
             used_amount = counter.used_amount if counter else Decimal(0)
