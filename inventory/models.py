@@ -137,8 +137,18 @@ class Location(models.Model):
                 name="location_longitude_range",
             ),
         ]
-        # The bounding-box prefilter of "stores near a point" (inventory.selectors.availability).
-        indexes = [models.Index(fields=["latitude", "longitude"], name="location_lat_lng_idx")]
+        indexes = [
+            # The bounding-box prefilter of "stores near a point" (inventory.selectors.availability).
+            models.Index(fields=["latitude", "longitude"], name="location_lat_lng_idx"),
+            # The supply locations (warehouses, partner stores) availability at a store
+            # looks through: a few among thousands of stores, found without reading
+            # every location (inventory.sql AVAILABILITY_AT_STORE).
+            models.Index(
+                fields=["id"],
+                condition=~Q(kind=LocationKind.STORE) & Q(is_active=True),
+                name="location_supply_idx",
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"{self.code} {self.name}"

@@ -22,9 +22,9 @@ active products too); the model's scores are ranked in memory
 per process and version), and the cold start adds one."""
 
 import datetime as dt
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
-from functools import partial
+from functools import cached_property
 
 from django.db import connection
 from django.utils.translation import get_language
@@ -172,16 +172,22 @@ def recommendations_for_basket(
         if (where := _collectable(entry.locations, slot_date)) is not None
     }
     basket_by_id = {product.product_id: product for product in basket}
+    texts = _ReasonTexts()
     offers: dict[str, list[Offer]] = {RelationKind.CROSS_SELL: [], RelationKind.UPSELL: []}
     seen: set[tuple[str, int]] = set()
 
     def offer(
-        pid: int, kind: str, source: str, score: float, why: Callable[[], Reason], relation_id: int | None
+        pid: int, kind: str, source: str, score: float, relation_id: int | None, because: ScoredProduct | int
     ) -> None:
-        """Offered when collectable, new and within k; the reason is written only then."""
+        """Offered when collectable, new and within k; the reason (from the
+        mined score, or the basket product a curated relation starts from) is
+        written only then."""
         if pid not in collectable or (kind, pid) in seen or len(offers[kind]) >= k:
             return
-        reason = why()
+        if isinstance(because, ScoredProduct):
+            reason = _mined_reason(because, basket_by_id, texts, category_best=pid in category_best)
+        else:
+            reason = Reason("curated", texts.curated, basket_by_id[because].sku)
         seen.add((kind, pid))
         product = catalogue[pid]
         offers[kind].append(
@@ -201,18 +207,10 @@ def recommendations_for_basket(
 
     for source_id, target, kind, weight, relation_id in curated:
         if target not in basket_by_id:
-            offer(
-                target,
-                kind,
-                RelationSource.CURATED,
-                weight,
-                partial(_curated_reason, basket_by_id[source_id]),
-                relation_id,
-            )
+            offer(target, kind, RelationSource.CURATED, weight, relation_id, source_id)
     for scored in mined:
         source = RelationSource.MINED if scored.because is not None else BEST_SELLER
-        why = partial(_mined_reason, scored, basket_by_id, category_best=scored.product_id in category_best)
-        offer(scored.product_id, RelationKind.CROSS_SELL, source, scored.score, why, None)
+        offer(scored.product_id, RelationKind.CROSS_SELL, source, scored.score, None, scored)
     return Offers(
         store=store,
         local_date=availability.local_date,
@@ -255,23 +253,43 @@ def _collectable(locations: Sequence[AvailableAt], slot_date: dt.date | None) ->
     return None
 
 
-def _name(product: BasketProduct) -> str:
-    english = (get_language() or "fr").startswith("en")
-    return product.name_en if english and product.name_en else product.name_fr
+class _ReasonTexts:
+    """The reasons' texts in the request's language, each translated once per
+    answer (a translation lookup per offer cost more than the offer)."""
+
+    @cached_property
+    def english(self) -> bool:
+        return (get_language() or "fr").startswith("en")
+
+    @cached_property
+    def curated(self) -> str:
+        return _("curated")
+
+    @cached_property
+    def bought_with(self) -> str:
+        return _("bought with %(name)s in %(count)d baskets")
+
+    @cached_property
+    def category_best(self) -> str:
+        return _("best seller in its category")
+
+    @cached_property
+    def best(self) -> str:
+        return _("best seller")
 
 
-def _curated_reason(source: BasketProduct) -> Reason:
-    return Reason("curated", _("curated"), source.sku)
-
-
-def _mined_reason(scored: ScoredProduct, basket: dict[int, BasketProduct], *, category_best: bool) -> Reason:
+def _mined_reason(
+    scored: ScoredProduct, basket: dict[int, BasketProduct], texts: _ReasonTexts, *, category_best: bool
+) -> Reason:
     because = basket.get(scored.because) if scored.because is not None else None
     if because is not None and scored.together:
-        text = _("bought with %(name)s in %(count)d baskets") % {"name": _name(because), "count": scored.together}
-        return Reason("bought_with", text, because.sku, scored.together)
+        name = because.name_en if texts.english and because.name_en else because.name_fr
+        return Reason(
+            "bought_with", texts.bought_with % {"name": name, "count": scored.together}, because.sku, scored.together
+        )
     if category_best:
-        return Reason("category_best_seller", _("best seller in its category"), None, scored.baskets or None)
-    return Reason(BEST_SELLER, _("best seller"), None, scored.baskets or None)
+        return Reason("category_best_seller", texts.category_best, None, scored.baskets or None)
+    return Reason(BEST_SELLER, texts.best, None, scored.baskets or None)
 
 
 def product_basket(*, product: Product) -> BasketProduct:

@@ -201,15 +201,16 @@ def availability_at_store(
         rows = cursor.fetchall()
     seen = visibility_of(caller=caller)
     today = local_date(at, store.time_zone)
+    store_id = store.pk
     # The collection day depends on the lead time only (same store, same instant).
     when_by_lead: dict[int, dt.date | None] = {}
     products = []
     for (product_id, sku, name_fr, name_en, _owner), locations in _rows_by_product(rows):
         entries: list[AvailableAt] = []
-        if not locations or locations[0][0] != store.pk:
+        if not locations or locations[0][0] != store_id:
             entries.append(_store_entry(store, 0, today))
         for location_id, code, name, kind, owner_id, lead, available in locations:
-            if location_id == store.pk:
+            if location_id == store_id:
                 entries.append(_store_entry(store, seen.shown(available, location_id, owner_id), today))
                 continue
             if lead not in when_by_lead:
