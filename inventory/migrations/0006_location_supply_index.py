@@ -4,15 +4,18 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('inventory', '0005_location_subdivision'),
-        ('partners', '0004_event_fewer_indexes'),
+        ("inventory", "0005_location_subdivision"),
+        ("partners", "0004_event_fewer_indexes"),
     ]
 
     operations = [
         migrations.AddIndex(
-            model_name='location',
-            index=models.Index(condition=models.Q(models.Q(('kind', 'store'), _negated=True), ('is_active', True)), fields=['id'], name='location_supply_idx'),
+            model_name="location",
+            index=models.Index(
+                condition=models.Q(models.Q(("kind", "store"), _negated=True), ("is_active", True)),
+                fields=["id"],
+                name="location_supply_idx",
+            ),
         ),
     ]
