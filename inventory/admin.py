@@ -26,11 +26,19 @@ class LocationAdmin(admin.ModelAdmin[Location]):
     search_fields = ("code", "name", "city")
     readonly_fields = _VERSIONED_READONLY
 
+    def get_readonly_fields(self, request: HttpRequest, obj: Location | None = None) -> Any:
+        # A location's code, kind and owner are set when it is created, as
+        # through the API: orders, stock and the read cache's keys rely on it
+        # (inventory.selectors.locations.location_is_store).
+        if obj is None:
+            return self.readonly_fields
+        return (*self.readonly_fields, "code", "kind", "owner")
+
     def save_model(self, request: HttpRequest, obj: Location, form: ModelForm[Any], change: bool) -> None:
         fields = _changed_fields(form)
         if change:
-            fields.pop("code", None)
-            fields.pop("owner", None)
+            for fixed in ("code", "kind", "owner"):
+                fields.pop(fixed, None)
             services.location_update(location=obj, expected_version=obj.version, fields=fields)
         else:
             owner = fields.pop("owner", None)

@@ -35,6 +35,9 @@ CLIENT_STORE = statement(
     b=ClientLocation,
 )
 
+# The kind of the location a code names (param: code).
+LOCATION_KIND_BY_CODE = statement("SELECT {l.kind} FROM {l} WHERE {l.code} = %s", l=Location)
+
 # One location by code as ``inventory.selectors.locations.locations_visible_to``
 # lets a caller see it (params: code; ``all`` for the operator; ``partner``,
 # the caller's partner or NULL; ``own_store``, the store a store client acts

@@ -3,16 +3,18 @@ per-process cache of answers, both keyed by version counters in Redis that
 every change which can alter an answer bumps after its commit.
 
 Writers name what they changed with **version keys** (``sku_key``,
-``product_key``, ``slot_day_key``, ``LOCATIONS``, ``CATALOGUE``). ``bump_on_commit`` adds
+``sku_level_key``, ``sku_supply_key``, ``product_key``, ``slot_day_key``,
+``LOCATIONS``, ``CATALOGUE``). ``bump_on_commit`` adds
 one to each counter once the transaction commits (one Redis script call per
 transaction, however many times it is called). Outbox events bump
 themselves: ``partners.services.events_record`` passes every event it writes
 to ``bump_events_on_commit``, which asks the functions apps registered with
-``on_event`` which keys the event touches (inventory: ``stock.changed`` and
-``product.changed`` touch their SKU, and the latter the catalogue; commerce: an order's events the days of
-its slot), and the outbox fan-out bumps the same keys again when it
-dispatches the events: the backstop when a process died between its commit
-and its bump.
+``on_event`` which keys the event touches (inventory: ``stock.changed``
+touches its SKU, the SKU at its location and, at a location that is not a
+store, the SKU's supply; ``product.changed`` its SKU, its supply, the product
+and the catalogue; commerce: an order's events the days of its slot), and
+the outbox fan-out bumps the same keys again when it dispatches the events:
+the backstop when a process died between its commit and its bump.
 
 A read (``cached_read``) fetches the counters it depends on with one
 ``MGET``, beside the **epoch**: a random value set once (``SET NX``), so a
@@ -69,8 +71,22 @@ REVALIDATE = "private, no-cache"
 
 
 def sku_key(sku: str) -> str:
-    """Availability of a SKU: its products and their stock anywhere."""
+    """Availability of a SKU: its products and their stock anywhere (what
+    an answer near a point depends on)."""
     return f"sku:{sku}"
+
+
+def sku_level_key(sku: str, location_code: str) -> str:
+    """A SKU's stock at one location: with ``sku_supply_key``, what an answer
+    at a store depends on, so that a sale at one store does not retire the
+    answers of every other store."""
+    return f"sku-at:{location_code}:{sku}"
+
+
+def sku_supply_key(sku: str) -> str:
+    """A SKU's products and their stock at the locations that are not stores
+    (warehouses, partner stores: the supply every store's answer lists)."""
+    return f"sku-supply:{sku}"
 
 
 def product_key(product_id: int) -> str:

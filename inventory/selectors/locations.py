@@ -20,7 +20,7 @@ from gateway.sql import instance_of_row
 from inventory.errors import LocationNotFound
 from inventory.models import Location, LocationKind
 from inventory.selectors.callers import STORE_MEMO, store_id_of_caller
-from inventory.sql import LOCATION_VISIBLE_BY_CODE
+from inventory.sql import LOCATION_KIND_BY_CODE, LOCATION_VISIBLE_BY_CODE
 from partners.callers import Caller
 from partners.models import CallerKind, Partner
 
@@ -71,6 +71,31 @@ def location_visible_by_code(*, caller: Caller, code: str) -> Location | None:
     if kind == CallerKind.STORE:
         caller.memo[STORE_MEMO] = row[-1]
     return instance_of_row(Location, row[:-1])
+
+
+# Code -> "is a store", per process. A location's code and kind are set when
+# it is created and never change (neither the API nor the admin edits them),
+# so what was read once stays true.
+_IS_STORE: dict[str, bool] = {}
+_IS_STORE_KEPT = 50_000
+
+
+def location_is_store(*, code: str) -> bool:
+    """Whether ``code`` names a store (False for a code that names nothing):
+    which availability answers a stock change there retires
+    (``inventory.apps``: a change at a store retires that store's answers, a
+    change elsewhere every store's)."""
+    known = _IS_STORE.get(code)
+    if known is None:
+        with connection.cursor() as cursor:
+            cursor.execute(LOCATION_KIND_BY_CODE, [code])
+            row = cursor.fetchone()
+        known = row is not None and row[0] == LocationKind.STORE
+        if row is not None:
+            if len(_IS_STORE) >= _IS_STORE_KEPT:
+                _IS_STORE.clear()
+            _IS_STORE[code] = known
+    return known
 
 
 def locations_filtered(

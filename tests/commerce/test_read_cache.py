@@ -128,8 +128,10 @@ def test_a_capacity_change_shows_at_once(alice, operator_api, slot) -> None:
 
 
 def test_another_days_booking_leaves_the_day_cached(alice, bob, slot, apples, store) -> None:
-    """Versions are per store-local day: a booking two days out does not retire this day's answers."""
-    later = open_slot(store, capacity=5, starts_in=dt.timedelta(days=3))
+    """Versions are per store-local day: a booking three days out does not retire this day's answers.
+    (The order's outbox event bumps the UTC day of its slot and the days either side, commerce/apps.py:
+    with two days between the slots, between 23:00 and 24:00 UTC that reached this day in Paris.)"""
+    later = open_slot(store, capacity=5, starts_in=dt.timedelta(days=4))
     warm = slots(bob[0], slot)
     assert place(alice[0], later, apples).status_code == 201
     assert slots(bob[0], slot, HTTP_IF_NONE_MATCH=warm["ETag"]).status_code == 304

@@ -91,6 +91,52 @@ def test_a_stock_set_through_the_api_shows_on_the_next_read(network) -> None:
     assert own_figure(near(api)) == 5
 
 
+def test_a_change_at_another_store_keeps_this_stores_answer_and_its_etag(network) -> None:
+    """Answers at a store depend on the SKU there and at the supply
+    locations: a sale in Lyon does not retire what Paris answered."""
+    api = network.api("operator")
+    paris = at_store(api)
+    lyon = at_store(api, store="LYO01")
+    assert own_figure(lyon, "LYO01") == 5
+    changed = api.put("/api/v1/locations/LYO01/stock/MILK-1L", {"on_hand": 1, "expected_on_hand": 5}, format="json")
+    assert changed.status_code == 200, changed.content
+
+    assert at_store(api, HTTP_IF_NONE_MATCH=paris["ETag"]).status_code == 304
+    after = at_store(api, store="LYO01", HTTP_IF_NONE_MATCH=lyon["ETag"])
+    assert after.status_code == 200
+    assert own_figure(after, "LYO01") == 1
+
+
+def test_a_change_at_a_warehouse_shows_at_every_store_at_once(network) -> None:
+    api = network.api("operator")
+    answers = {code: at_store(api, sku="ACME-GRANOLA", store=code) for code in ("PAR01", "LYO01")}
+    for answer in answers.values():
+        assert own_figure(answer, "ACME-WH1") == 100
+    changed = api.put(
+        "/api/v1/locations/ACME-WH1/stock/ACME-GRANOLA", {"on_hand": 60, "expected_on_hand": 100}, format="json"
+    )
+    assert changed.status_code == 200, changed.content
+
+    for code, answer in answers.items():
+        after = at_store(api, sku="ACME-GRANOLA", store=code, HTTP_IF_NONE_MATCH=answer["ETag"])
+        assert after.status_code == 200
+        assert own_figure(after, "ACME-WH1") == 60
+
+
+def test_a_change_at_a_warehouse_found_by_the_outbox_fan_out_shows_at_every_store(network) -> None:
+    """The backstop of the test above: the keys of a warehouse's event, bumped again by the fan-out."""
+    api = network.api("operator")
+    warm = at_store(api, sku="ACME-GRANOLA")
+    with transaction.atomic():
+        stock_set(location=network.warehouse_a, product=network.product_a, on_hand=70)
+        connection.run_on_commit = [entry for entry in connection.run_on_commit if entry[1] is not readcache._flush]
+    assert own_figure(at_store(api, sku="ACME-GRANOLA"), "ACME-WH1") == 100  # nothing told the cache yet
+    assert events_fan_out_pending().events >= 1
+    after = at_store(api, sku="ACME-GRANOLA", HTTP_IF_NONE_MATCH=warm["ETag"])
+    assert after.status_code == 200
+    assert own_figure(after, "ACME-WH1") == 70
+
+
 def test_an_adjustment_shows_on_the_next_read(network) -> None:
     api = network.api("operator")
     assert own_figure(at_store(api)) == 28

@@ -15,11 +15,18 @@ PRODUCT_MAX_AGE_S = 30
 PRODUCT_CACHE_CONTROL = f"private, max-age={PRODUCT_MAX_AGE_S}"
 
 
-def availability_read(request: Request, caller: Caller, skus: list[str], *, clock: bool) -> readcache.Read:
-    """``clock``: the answer depends on the time (a store's today, without ``at``)."""
+def availability_read(
+    request: Request, caller: Caller, skus: list[str], *, store: str | None, clock: bool
+) -> readcache.Read:
+    """At ``store`` (its code) the answer depends on the SKUs' stock there and
+    at the supply locations, near a point on their stock anywhere. ``clock``:
+    the answer depends on the time (a store's today, without ``at``)."""
     parts = (readcache.request_key(request), visibility_class(caller=caller), readcache.minute() if clock else None)
-    keys = (readcache.LOCATIONS, *sorted({readcache.sku_key(sku) for sku in skus}))
-    return readcache.Read("av", parts, keys)
+    if store is None:
+        by_sku = {readcache.sku_key(sku) for sku in skus}
+    else:
+        by_sku = {readcache.sku_level_key(sku, store) for sku in skus} | {readcache.sku_supply_key(sku) for sku in skus}
+    return readcache.Read("av", parts, (readcache.LOCATIONS, *sorted(by_sku)))
 
 
 def product_read(request: Request, caller: Caller, product_id: int) -> readcache.Read:

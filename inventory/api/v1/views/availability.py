@@ -94,7 +94,9 @@ class AvailabilityView(APIView):
                 )
                 return Response(availability_output(answer))
 
-            return cached_read(request, availability_read(request, caller, skus, clock=at is None), at_store)
+            return cached_read(
+                request, availability_read(request, caller, skus, store=code, clock=at is None), at_store
+            )
         if lat is None or lng is None:
             raise InvalidQueryParameter("lat", _("Give store, or lat and lng."), code="required")
         radius = RADIUS_KM.read(request)
@@ -104,4 +106,4 @@ class AvailabilityView(APIView):
             answer = availability_near(caller=caller, skus=skus, lat=lat, lng=lng, radius_km=radius, limit=limit)
             return Response(availability_output(answer))
 
-        return cached_read(request, availability_read(request, caller, skus, clock=False), near)
+        return cached_read(request, availability_read(request, caller, skus, store=None, clock=False), near)
