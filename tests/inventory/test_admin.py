@@ -72,6 +72,36 @@ def test_a_location_saved_in_the_admin_bumps_its_version(staff, network) -> None
     assert (location.name, location.lead_time_days, location.version) == ("Renamed in the back office", 3, 2)
 
 
+def test_a_locations_code_and_kind_cannot_be_changed_in_the_admin(staff, network) -> None:
+    """As through the API: the read cache's keys rely on a code naming one kind for good."""
+    store = network.store
+    form = {
+        "code": "RENAMED",
+        "name": store.name,
+        "kind": "warehouse",
+        "address": "",
+        "city": "",
+        "postal_code": "",
+        "country": "FR",
+        "latitude": "48.856600",
+        "longitude": "2.352200",
+        "time_zone": "Europe/Paris",
+        "opening_hours": json.dumps({}),
+        "lead_time_days": 0,
+        "click_and_collect": "on",
+        "is_active": "on",
+    }
+
+    response = staff.post(f"/admin/inventory/location/{store.pk}/change/", form)
+
+    assert response.status_code == 302, response.content[:2000]
+    store.refresh_from_db()
+    assert (store.code, store.kind) == ("PAR01", "store")
+    page = staff.get(f"/admin/inventory/location/{store.pk}/change/").content.decode()
+    assert 'name="kind"' not in page
+    assert 'name="code"' not in page
+
+
 def test_a_product_saved_in_the_admin_records_its_event(staff, network) -> None:
     product = network.product_a
     form = {
