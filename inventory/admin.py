@@ -34,6 +34,11 @@ class LocationAdmin(admin.ModelAdmin[Location]):
             return self.readonly_fields
         return (*self.readonly_fields, "code", "kind", "owner")
 
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        # A location is closed (is_active off), never deleted: its code could
+        # otherwise come back as another kind of place.
+        return False
+
     def save_model(self, request: HttpRequest, obj: Location, form: ModelForm[Any], change: bool) -> None:
         fields = _changed_fields(form)
         if change:

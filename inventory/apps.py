@@ -19,11 +19,12 @@ class InventoryConfig(AppConfig):
         from inventory.selectors.locations import location_is_store
 
         def stock_keys(payload: dict[str, Any]) -> list[str]:
+            # Answers "at a store" are asked of stores only: the level key of
+            # a warehouse or partner store would be read by none.
             sku, code = payload["sku"], payload["location"]
-            keys = [readcache.sku_key(sku), readcache.sku_level_key(sku, code)]
-            if not location_is_store(code=code):
-                keys.append(readcache.sku_supply_key(sku))
-            return keys
+            if location_is_store(code=code):
+                return [readcache.sku_key(sku), readcache.sku_level_key(sku, code)]
+            return [readcache.sku_key(sku), readcache.sku_supply_key(sku)]
 
         def product_keys(payload: dict[str, Any]) -> list[str]:
             sku = payload["sku"]

@@ -10,8 +10,8 @@ transaction, however many times it is called). Outbox events bump
 themselves: ``partners.services.events_record`` passes every event it writes
 to ``bump_events_on_commit``, which asks the functions apps registered with
 ``on_event`` which keys the event touches (inventory: ``stock.changed``
-touches its SKU, the SKU at its location and, at a location that is not a
-store, the SKU's supply; ``product.changed`` its SKU, its supply, the product
+touches its SKU and, at a store, the SKU at that store, elsewhere the SKU's
+supply; ``product.changed`` its SKU, its supply, the product
 and the catalogue; commerce: an order's events the days of its slot), and
 the outbox fan-out bumps the same keys again when it dispatches the events:
 the backstop when a process died between its commit and its bump.
@@ -76,11 +76,11 @@ def sku_key(sku: str) -> str:
     return f"sku:{sku}"
 
 
-def sku_level_key(sku: str, location_code: str) -> str:
-    """A SKU's stock at one location: with ``sku_supply_key``, what an answer
+def sku_level_key(sku: str, store_code: str) -> str:
+    """A SKU's stock at one store: with ``sku_supply_key``, what an answer
     at a store depends on, so that a sale at one store does not retire the
     answers of every other store."""
-    return f"sku-at:{location_code}:{sku}"
+    return f"sku-at:{store_code}:{sku}"
 
 
 def sku_supply_key(sku: str) -> str:

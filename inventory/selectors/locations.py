@@ -74,8 +74,9 @@ def location_visible_by_code(*, caller: Caller, code: str) -> Location | None:
 
 
 # Code -> "is a store", per process. A location's code and kind are set when
-# it is created and never change (neither the API nor the admin edits them),
-# so what was read once stays true.
+# it is created and never change, and a location is never deleted (neither
+# the API nor the admin edits or deletes them), so what was read once stays
+# true.
 _IS_STORE: dict[str, bool] = {}
 _IS_STORE_KEPT = 50_000
 

@@ -100,6 +100,7 @@ def test_a_locations_code_and_kind_cannot_be_changed_in_the_admin(staff, network
     page = staff.get(f"/admin/inventory/location/{store.pk}/change/").content.decode()
     assert 'name="kind"' not in page
     assert 'name="code"' not in page
+    assert staff.get(f"/admin/inventory/location/{store.pk}/delete/").status_code == 403
 
 
 def test_a_product_saved_in_the_admin_records_its_event(staff, network) -> None:
