@@ -2,6 +2,7 @@
 saved there goes through the services (version bump, product event)."""
 
 import json
+from typing import Any
 
 import pytest
 from django.contrib.auth import get_user_model
@@ -46,13 +47,13 @@ def test_levels_and_movements_cannot_be_changed_there(staff, network) -> None:
     assert staff.get("/admin/inventory/stockmovement/add/").status_code == 403
 
 
-def test_a_location_saved_in_the_admin_bumps_its_version(staff, network) -> None:
-    location = network.warehouse_a
-    form = {
+def location_form(location: Location, **changes: Any) -> dict[str, Any]:
+    """The admin's change form of ``location`` as a browser posts it, with ``changes``."""
+    return {
         "code": location.code,
-        "name": "Renamed in the back office",
+        "name": location.name,
         "kind": location.kind,
-        "owner": location.owner_id,
+        "owner": location.owner_id or "",
         "address": "",
         "city": "",
         "postal_code": "",
@@ -61,9 +62,15 @@ def test_a_location_saved_in_the_admin_bumps_its_version(staff, network) -> None
         "longitude": "2.352200",
         "time_zone": "Europe/Paris",
         "opening_hours": json.dumps({}),
-        "lead_time_days": 3,
+        "lead_time_days": location.lead_time_days,
         "is_active": "on",
+        **changes,
     }
+
+
+def test_a_location_saved_in_the_admin_bumps_its_version(staff, network) -> None:
+    location = network.warehouse_a
+    form = location_form(location, name="Renamed in the back office", lead_time_days=3)
 
     response = staff.post(f"/admin/inventory/location/{location.pk}/change/", form)
 
@@ -75,22 +82,7 @@ def test_a_location_saved_in_the_admin_bumps_its_version(staff, network) -> None
 def test_a_locations_code_and_kind_cannot_be_changed_in_the_admin(staff, network) -> None:
     """As through the API: the read cache's keys rely on a code naming one kind for good."""
     store = network.store
-    form = {
-        "code": "RENAMED",
-        "name": store.name,
-        "kind": "warehouse",
-        "address": "",
-        "city": "",
-        "postal_code": "",
-        "country": "FR",
-        "latitude": "48.856600",
-        "longitude": "2.352200",
-        "time_zone": "Europe/Paris",
-        "opening_hours": json.dumps({}),
-        "lead_time_days": 0,
-        "click_and_collect": "on",
-        "is_active": "on",
-    }
+    form = location_form(store, code="RENAMED", kind="warehouse", click_and_collect="on")
 
     response = staff.post(f"/admin/inventory/location/{store.pk}/change/", form)
 
