@@ -170,7 +170,7 @@ def main() -> int:
     result("not_modified_share", round(statuses.get(304, 0) / answered, 3), "share", digits=3)
     result(
         "cache_hit_share",
-        round((outcomes.get("not_modified", 0) + outcomes.get("hit", 0)) / served, 3),
+        round((outcomes.get("not_modified", 0) + outcomes.get("hit", 0) + outcomes.get("shared", 0)) / served, 3),
         "share",
         digits=3,
     )

@@ -34,8 +34,9 @@ OUTBOX_DOORBELL_FAIL_OPEN = Counter(
 )
 READ_CACHE = Counter(
     "gateway_read_cache_total",
-    "Hot reads by outcome: not_modified (304 before any SQL), hit (the process's cached answer), miss "
-    "(computed and kept), bypass (Redis unreachable: computed)",
+    "Hot reads by outcome: not_modified (304 before any SQL), hit (the process's cached answer), shared "
+    "(an answer another process computed, from Redis), miss (computed and kept), bypass (Redis unreachable: "
+    "computed)",
     ["outcome"],
 )
 READ_CACHE_BUMP_FAILED = Counter(

@@ -50,6 +50,7 @@ from django.utils import translation
 from django.utils.http import quote_etag
 from rest_framework.request import Request
 from rest_framework.response import Response
+from rest_framework.utils import encoders
 
 from gateway.api import metrics
 from gateway.api.etag import not_modified
@@ -296,6 +297,49 @@ ANSWERS = _Answers()
 _SECRET = hashlib.blake2b(settings.SECRET_KEY.encode(), digest_size=32, person=b"readcache").digest()
 
 
+class _Shared:
+    """The answers every process of every instance shares through Redis,
+    under the same key as the process's LRU (versions and epoch included, so
+    an answer is only ever read under the versions it was computed under), for
+    what is left of READ_CACHE_SECONDS: after a bump the first process to
+    compute a key serves the others, instead of each computing it once. The
+    answer's data goes through DRF's JSON encoder, as the JSON renderer would
+    write it, so a shared answer renders byte for byte as the computed one.
+    Fails open: Redis out of reach, or a value it cannot read, is a miss."""
+
+    _PREFIX = "gateway:readcache:a:"
+
+    def _name(self, key: tuple[Any, ...]) -> str:
+        return self._PREFIX + hashlib.blake2b(repr(key).encode(), digest_size=16, key=_SECRET).hexdigest()
+
+    def get(self, key: tuple[Any, ...]) -> _Entry | None:
+        if not settings.READ_CACHE_SHARED:
+            return None
+        try:
+            raw = redis_client().get(self._name(key))
+            if raw is None:
+                return None
+            computed_at, etag, status, headers, data = json.loads(raw)
+        except (redis.RedisError, ValueError, TypeError):
+            return None
+        age = max(0.0, time.time() - float(computed_at))
+        return _Entry(time.monotonic() - age, str(etag), data, int(status), tuple((str(n), str(v)) for n, v in headers))
+
+    def put(self, key: tuple[Any, ...], entry: _Entry) -> None:
+        if not settings.READ_CACHE_SHARED:
+            return
+        try:
+            value = json.dumps(
+                [time.time(), entry.etag, entry.status, entry.headers, entry.data], cls=encoders.JSONEncoder
+            )
+            redis_client().set(self._name(key), value, px=max(1, int(settings.READ_CACHE_SECONDS * 1000)))
+        except (redis.RedisError, ValueError, TypeError):
+            return
+
+
+SHARED = _Shared()
+
+
 def _tag(kind: str, key: tuple[Any, ...]) -> str:
     digest = hashlib.blake2b(repr(key).encode(), digest_size=12, key=_SECRET).hexdigest()
     return quote_etag(f"{kind}-{digest}")
@@ -378,11 +422,17 @@ def cached_read(
     # URL); their ETag is not (the links of either copy are valid).
     kept = (*key, request.scheme, request.get_host())
     entry = ANSWERS.get(kept)
+    outcome = "hit"
+    if entry is None and (entry := SHARED.get(kept)) is not None:
+        ANSWERS.put(kept, entry)
+        if etag_of is not None:
+            RESOURCE_ETAGS.put(key[:3], versions, entry.etag)
+        outcome = "shared"
     if entry is not None:
         if not_modified(request, entry.etag):
             metrics.READ_CACHE.labels("not_modified").inc()
             return _not_modified(entry.etag, read)
-        metrics.READ_CACHE.labels("hit").inc()
+        metrics.READ_CACHE.labels(outcome).inc()
         return _answer(entry.data, entry.status, entry.headers, entry.etag, read)
     if etag_of is not None:
         # The answer may have left the LRU (READ_CACHE_SECONDS is shorter than
@@ -400,7 +450,9 @@ def cached_read(
     if etag_of is not None:
         RESOURCE_ETAGS.put(key[:3], versions, etag)
     headers = tuple((name, value) for name, value in response.headers.items() if name.lower() not in _OWN)
-    ANSWERS.put(kept, _Entry(time.monotonic(), etag, response.data, response.status_code, headers))
+    entry = _Entry(time.monotonic(), etag, response.data, response.status_code, headers)
+    ANSWERS.put(kept, entry)
+    SHARED.put(kept, entry)
     if not_modified(request, etag):
         return _not_modified(etag, read)
     response["ETag"] = etag

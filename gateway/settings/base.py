@@ -230,6 +230,9 @@ AUTH_TOKEN_CACHE_SECONDS = float(env("AUTH_TOKEN_CACHE_SECONDS", "5"))
 # the version ETags off); READ_CACHE_ENTRIES bounds the LRU.
 READ_CACHE_SECONDS = float(env("READ_CACHE_SECONDS", "15"))
 READ_CACHE_ENTRIES = int(env("READ_CACHE_ENTRIES", "4096"))
+# Whether a computed answer is also kept in Redis for the other processes (and
+# instances) until READ_CACHE_SECONDS have passed.
+READ_CACHE_SHARED = env_bool("READ_CACHE_SHARED", True)
 
 # ---------------------------------------------------------------- rate limits
 # Requests per window per OAuth client, by partner tier. A standard partner at

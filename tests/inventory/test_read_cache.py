@@ -38,6 +38,15 @@ def own_figure(response: Any, code: str = "PAR01") -> int:
     return next(loc["available"] for loc in locations if loc["code"] == code)
 
 
+def forget_answers() -> None:
+    """Every process's answers gone, as READ_CACHE_SECONDS after they were computed: this
+    process's LRU and the copies shared through Redis."""
+    readcache.ANSWERS.clear()
+    client = ratelimit.redis_client()
+    for name in client.scan_iter(match="gateway:readcache:a:*"):
+        client.delete(name)
+
+
 def level(network: Any) -> StockLevel:
     return StockLevel.objects.get(location=network.store, product=network.retail_product)
 
@@ -61,6 +70,47 @@ def test_a_matching_if_none_match_is_answered_304_before_any_sql(network, settin
     assert hit.status_code == 200  # the process's cached answer
     assert hit.json() == first.json()
     assert len(queries) == 0, [q["sql"] for q in queries.captured_queries]
+
+
+@pytest.mark.usefixtures("token_cache")
+def test_an_answer_one_process_computed_is_served_by_another_without_sql(network) -> None:
+    """Answers are shared through Redis: after a bump, the first process to compute a key
+    serves the others (here, this process with its own LRU emptied), byte for byte."""
+    api = network.api("shopper")
+    first = at_store(api)
+    at_store(api, HTTP_IF_NONE_MATCH=first["ETag"])  # the token is now in the process's cache
+    readcache.ANSWERS.clear()  # another process: nothing of its own
+
+    with CaptureQueriesContext(connection) as queries:
+        shared = at_store(api)
+    assert shared.status_code == 200
+    assert shared.content == first.content
+    assert shared["ETag"] == first["ETag"]
+    assert len(queries) == 0, [q["sql"] for q in queries.captured_queries]
+
+
+def test_a_shared_answer_is_never_served_after_a_change(network) -> None:
+    api, operator = network.api("shopper"), network.api("operator")
+    warm = at_store(operator)
+    assert own_figure(warm) == 28
+    changed = operator.put(
+        "/api/v1/locations/PAR01/stock/MILK-1L", {"on_hand": 10, "expected_on_hand": 30}, format="json"
+    )
+    assert changed.status_code == 200, changed.content
+    readcache.ANSWERS.clear()  # another process, which finds only the shared answers
+    assert own_figure(at_store(operator)) == 8
+    assert own_figure(at_store(api)) == 8
+
+
+def test_without_the_shared_answers_another_process_computes_its_own(network, settings) -> None:
+    """The control of the test above: the zero comes from the shared answer."""
+    settings.READ_CACHE_SHARED = False
+    api = network.api("operator")
+    at_store(api)
+    readcache.ANSWERS.clear()
+    with CaptureQueriesContext(connection) as queries:
+        assert at_store(api).status_code == 200
+    assert len(queries) > 0
 
 
 @pytest.mark.usefixtures("token_cache")
@@ -237,13 +287,14 @@ def test_product_reads_keep_their_etag_and_revalidate(network, settings) -> None
     assert after["ETag"] == changed["ETag"]
 
 
+@pytest.mark.usefixtures("token_cache")
 def test_a_product_revalidated_after_its_answer_left_the_lru_is_304_before_any_sql(network, settings) -> None:
     settings.AUTH_TOKEN_CACHE_SECONDS = 5
     api = network.api("shopper")
     url = f"/api/v1/products/{network.retail_product.pk}"
     first = api.get(url)
     api.get(url, HTTP_IF_NONE_MATCH=first["ETag"])  # the token is now in the process's cache
-    readcache.ANSWERS.clear()  # as after READ_CACHE_SECONDS (15 s), shorter than max-age (30 s)
+    forget_answers()  # as after READ_CACHE_SECONDS (15 s), shorter than max-age (30 s)
     with CaptureQueriesContext(connection) as queries:
         again = api.get(url, HTTP_IF_NONE_MATCH=first["ETag"])
     assert again.status_code == 304
@@ -254,7 +305,7 @@ def test_a_product_revalidated_after_its_answer_left_the_lru_is_304_before_any_s
     # A change of the product retires the ETag kept; deactivated, shoppers no longer see it.
     changed = network.api("operator").patch(url, {"is_active": False}, format="json", HTTP_IF_MATCH=first["ETag"])
     assert changed.status_code == 200, changed.content
-    readcache.ANSWERS.clear()
+    forget_answers()
     assert api.get(url, HTTP_IF_NONE_MATCH=first["ETag"]).status_code == 404
 
 
