@@ -23,10 +23,12 @@ How soon a change reaches a cached token:
 - revoking a token (``/oauth/revoke/``, refresh rotation, reuse protection,
   the admin, any ORM delete), saving a token, or saving or deleting its
   client or partner (deactivation): at once in the process that made the
-  change (model signals), and in every other process within milliseconds:
-  after commit the change is published on the Redis channel
-  ``gateway:auth:evict:<db>``, which a listener thread in each web process
-  reads (channels span a Redis server's databases, hence the number);
+  change (model signals), and in every other process before the change's
+  own answer leaves: after commit the change is published on the Redis
+  channel ``gateway:auth:evict:<db>``, which a listener thread in each web
+  process reads (channels span a Redis server's databases, hence the
+  number) and acknowledges, and the publisher waits for every
+  acknowledgement (``AUTH_EVICTION_WAIT_S`` at most);
 - a process serves from its cache only while its listener has heard from
   Redis within the last ``_LIVENESS_S`` (it pings every ``_PING_EVERY_S``);
   with Redis unreachable every request reads the database, and a listener
@@ -38,6 +40,7 @@ import functools
 import hashlib
 import logging
 import os
+import secrets
 import threading
 import time
 from collections.abc import Sequence
@@ -66,6 +69,10 @@ log = logging.getLogger(__name__)
 
 CHANNEL_PREFIX = "gateway:auth:evict:"
 _EVERYTHING = "*"
+# An eviction's message is "<key>|<ack id>"; each listener that acted on it
+# adds one to gateway:auth:ack:<ack id>.
+_ACK_SEPARATOR = "|"
+_ACK_PREFIX = "gateway:auth:ack:"
 # Entries a process keeps at most (about 3 KB each): a full midnight rush is 3,000 shoppers.
 _MAX_ENTRIES = 20_000
 # The listener pings Redis this often and the cache counts as live this long
@@ -164,11 +171,13 @@ class TokenCache:
             self.clear()  # (re)subscribed: whatever was published meanwhile is unknown
         elif kind == "message":
             data = message.get("data", b"")
-            key = data.decode() if isinstance(data, bytes) else str(data)
+            key, _sep, ack = (data.decode() if isinstance(data, bytes) else str(data)).partition(_ACK_SEPARATOR)
             if key == _EVERYTHING:
                 self.clear()
             else:
                 self.evict(key)
+            if ack:
+                _acknowledge(ack)
         self._heard_at = time.monotonic()
 
 
@@ -266,13 +275,39 @@ class BearerTokenAuthentication(BaseAuthentication):
 
 
 def publish_eviction(key: str) -> None:
-    """Tell every process to drop ``key`` (a checksum, or everything)."""
+    """Tell every process to drop ``key`` (a checksum, or everything), and
+    wait (``AUTH_EVICTION_WAIT_S`` at most) until every listener that received
+    the message has acted on it: the change's own answer then leaves after
+    every process forgot the token, so the very next request anywhere is
+    refused. A listener that does not acknowledge in time (a stalled process)
+    still stops serving from its cache within ``_LIVENESS_S`` if it lost
+    Redis, or drops the token when it ages out."""
     from gateway.api.ratelimit import redis_client  # the shared client with short timeouts
 
+    ack = secrets.token_hex(8)
     try:
-        redis_client().publish(channel(), key)
+        client = redis_client()
+        receivers = int(client.publish(channel(), f"{key}{_ACK_SEPARATOR}{ack}"))
+        deadline = time.monotonic() + settings.AUTH_EVICTION_WAIT_S
+        while int(client.get(_ACK_PREFIX + ack) or 0) < receivers:
+            if time.monotonic() >= deadline:
+                log.warning("a token cache eviction was not acknowledged by every process in time")
+                return
+            time.sleep(0.001)
     except redis.RedisError:
         log.warning("could not publish a token cache eviction; other processes drop the entry when it ages out")
+
+
+def _acknowledge(ack: str) -> None:
+    """A listener says it has acted on an eviction (publish_eviction counts these)."""
+    from gateway.api.ratelimit import redis_client
+
+    try:
+        client = redis_client()
+        client.incr(_ACK_PREFIX + ack)
+        client.expire(_ACK_PREFIX + ack, 60)
+    except redis.RedisError:
+        log.warning("could not acknowledge a token cache eviction")
 
 
 def _evict_everywhere(key: str) -> None:

@@ -222,6 +222,9 @@ OAUTH2_PROVIDER = {
 # Each web process keeps the tokens it read this long (gateway/api/auth.py says
 # how revocations reach it at once); 0 reads every token from the database.
 AUTH_TOKEN_CACHE_SECONDS = float(env("AUTH_TOKEN_CACHE_SECONDS", "5"))
+# How long a revocation waits for every process to acknowledge that it dropped
+# the token from its cache (gateway/api/auth.py publish_eviction).
+AUTH_EVICTION_WAIT_S = float(env("AUTH_EVICTION_WAIT_S", "0.5"))
 
 # The hot reads' cache (gateway/api/readcache.py): ETags from version counters
 # in Redis, bumped after the commit of every change that alters an answer, and

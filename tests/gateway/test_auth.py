@@ -3,12 +3,14 @@ with its revocation semantics (gateway/api/auth.py)."""
 
 import base64
 import datetime as dt
+import threading
 import time
 from collections.abc import Callable
 from typing import Any
 
 import psycopg
 import pytest
+import redis
 import requests
 from django.db import connection
 from django.test import Client
@@ -214,3 +216,47 @@ def test_revoking_over_http_reaches_every_server_process(transactional_db) -> No
         assert time.monotonic() - started < 2.0
     finally:
         server.stop()
+
+
+def test_an_eviction_waits_for_every_listener_to_act_on_it_and_no_longer(settings) -> None:
+    """publish_eviction returns once each receiver acknowledged; one that never does (a
+    stalled process) costs the publisher AUTH_EVICTION_WAIT_S, not more."""
+    client = redis.Redis.from_url(settings.REDIS_URL)
+    silent = client.pubsub()
+    silent.subscribe(auth.channel())
+    assert silent.get_message(timeout=1) is not None  # subscribed, and will never acknowledge
+    settings.AUTH_EVICTION_WAIT_S = 0.3
+    try:
+        started = time.monotonic()
+        publish_eviction("no-such-checksum")
+        waited = time.monotonic() - started
+        message = silent.get_message(timeout=1)
+    finally:
+        silent.close()
+    assert 0.3 <= waited < 1.5
+    assert message is not None
+    key, _sep, ack = message["data"].decode().partition("|")
+    assert key == "no-such-checksum"
+    assert ack
+
+    # A listener that acknowledges lets the publisher go at once.
+    acking = client.pubsub()
+    acking.subscribe(auth.channel())
+    assert acking.get_message(timeout=1) is not None
+
+    def listen() -> None:
+        while (message := acking.get_message(timeout=2)) is not None:
+            if message["type"] == "message":
+                auth._acknowledge(message["data"].decode().partition("|")[2])
+                return
+
+    thread = threading.Thread(target=listen)
+    thread.start()
+    try:
+        started = time.monotonic()
+        publish_eviction("another-checksum")
+        waited = time.monotonic() - started
+    finally:
+        thread.join(timeout=5)
+        acking.close()
+    assert waited < 0.3
