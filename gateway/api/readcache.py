@@ -310,7 +310,7 @@ class _Shared:
     _PREFIX = "gateway:readcache:a:"
 
     def _name(self, key: tuple[Any, ...]) -> str:
-        return self._PREFIX + hashlib.blake2b(repr(key).encode(), digest_size=16, key=_SECRET).hexdigest()
+        return self._PREFIX + _digest(key, 16)
 
     def get(self, key: tuple[Any, ...]) -> _Entry | None:
         if not settings.READ_CACHE_SHARED:
@@ -340,9 +340,13 @@ class _Shared:
 SHARED = _Shared()
 
 
+def _digest(key: tuple[Any, ...], size: int) -> str:
+    """A keyed hash of a cache key: nobody without SECRET_KEY can forge or guess one."""
+    return hashlib.blake2b(repr(key).encode(), digest_size=size, key=_SECRET).hexdigest()
+
+
 def _tag(kind: str, key: tuple[Any, ...]) -> str:
-    digest = hashlib.blake2b(repr(key).encode(), digest_size=12, key=_SECRET).hexdigest()
-    return quote_etag(f"{kind}-{digest}")
+    return quote_etag(f"{kind}-{_digest(key, 12)}")
 
 
 def conditional(cache_control: str) -> Callable[[Any], Any]:
