@@ -67,6 +67,14 @@ def lock_member_buckets(*, member_id: int, states: Sequence[str]) -> list[Locked
         return [LockedBucket(*row) for row in cursor.fetchall()]
 
 
+def lock_due_buckets(*, member_id: int, now: dt.datetime) -> list[LockedBucket]:
+    """The member's buckets due at ``now`` (pending ones to activate, open
+    ones to expire), first to expire first. Take the member's lock before."""
+    with connection.cursor() as cursor:
+        cursor.execute(sql.LOCK_DUE_BUCKETS, {"member": member_id, "now": now})
+        return [LockedBucket(*row) for row in cursor.fetchall()]
+
+
 # Advisory lock namespace (first key) of till tickets: "LY" + 1.
 _TICKET_NAMESPACE = 0x4C59_0001
 

@@ -103,6 +103,21 @@ LOCK_BUCKETS = statement(
     b=PointsBucket,
 )
 
+# The member's buckets that something is due for at %(now)s: pending ones
+# whose return window is over, open ones past their expiry; FIFO order, as
+# LOCK_BUCKETS (the nightly steps and a late earning lock only these).
+LOCK_DUE_BUCKETS = statement(
+    """
+    SELECT {b.id}, {b.member}, {b.amount}, {b.remaining}, {b.state}, {b.activates_at}, {b.expires_at}, {b.source}
+    FROM {b} WHERE {b.member} = %(member)s
+      AND (({b.state} = 'pending' AND {b.activates_at} <= %(now)s)
+           OR ({b.state} IN ('pending', 'active') AND {b.expires_at} <= %(now)s))
+    ORDER BY {b.expires_at}, {b.id}
+    FOR UPDATE
+    """,
+    b=PointsBucket,
+)
+
 # A new earning's bucket, pending, unless the member's bucket of that source
 # exists (an earning is one bucket: unique per member and source). No row:
 # it exists (read it with BUCKET_OF_SOURCE).

@@ -32,7 +32,6 @@ from commerce.models import (
     Order,
     OrderLine,
     OrderStatus,
-    OrderStatusChange,
     PickupSlot,
 )
 from commerce.services.orders import order_events
@@ -104,7 +103,12 @@ def _check_cutoff(locked: LockedOrder) -> None:
 
 def _apply(*, locked: LockedOrder, to_status: str, actor: Actor, reason: str) -> None:
     with connection.cursor() as cursor:
-        cursor.execute(ORDER_STATUS_SET, {"status": to_status, "order": locked.id})
+        cursor.execute(
+            ORDER_STATUS_SET,
+            {"status": to_status, "order": locked.id, "from_status": locked.status,
+             "actor_client": actor.client.pk if actor.client else None, "actor_user": actor.user_id,
+             "reason": reason},
+        )  # fmt: skip
         order, lines = _changed_order(cursor.fetchone(), locked=locked, db=connection.alias)
     # Loyalty first (coupon counters, then the member), then the slot and the
     # stock: the lock order placing an order follows.
@@ -121,14 +125,6 @@ def _apply(*, locked: LockedOrder, to_status: str, actor: Actor, reason: str) ->
             actor=actor.client,
             reference=f"order:{locked.public_id}:{to_status}",
         )
-    OrderStatusChange.objects.create(
-        order_id=locked.id,
-        from_status=locked.status,
-        to_status=to_status,
-        actor_client=actor.client,
-        actor_user_id=actor.user_id,
-        reason=reason,
-    )
     owners = {line.product_id: line.product.owner_id for line in lines}
     events_record(
         events=order_events(

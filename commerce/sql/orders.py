@@ -59,8 +59,10 @@ ORDER_INSERT = statement(
     change=OrderStatusChange,
 )
 
-# A status change of a locked order (parameters ``status``, ``order``), with
-# what the change's effects and events read, in one round trip: every column
+# A status change of a locked order (parameters ``status``, ``order``, and
+# the history row's ``from_status``, ``actor_client``, ``actor_user``,
+# ``reason``; its time is the database clock's), with what the change's
+# effects and events read, in one round trip: every column
 # of the order after the change, in the model's field order, then its lines
 # by id (id, product, sku, quantity, unit price as text, the product's owner
 # and category) as one JSON array of arrays.
@@ -70,6 +72,9 @@ ORDER_STATUS_SET = statement(
         UPDATE {o} SET {o.status} = %(status)s, {o.version} = version + 1, {o.updated_at} = now()
         WHERE id = %(order)s
         RETURNING {returning}
+    ), history AS (
+        INSERT INTO {h} ({h.order}, {h.from_status}, {h.to_status}, {h.actor_client}, {h.actor_user}, {h.reason})
+        SELECT o.id, %(from_status)s, %(status)s, %(actor_client)s, %(actor_user)s, %(reason)s FROM o
     )
     SELECT {order_columns},
         (SELECT json_agg(json_build_array(
@@ -79,6 +84,7 @@ ORDER_STATUS_SET = statement(
     FROM o
     """,
     o=Order,
+    h=OrderStatusChange,
     line=OrderLine,
     products=CATALOGUE_PRODUCTS,
     returning=", ".join(field.column for field in Order._meta.concrete_fields),

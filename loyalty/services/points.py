@@ -9,7 +9,7 @@ reference (the earning's source, the spending's or the return's reference):
 a retried task or a resent ticket changes nothing the second time."""
 
 import datetime as dt
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from django.db import connection, transaction
 from django.db.models import Sum
@@ -19,7 +19,7 @@ from django.utils.translation import gettext as _
 from loyalty.dates import points_dates
 from loyalty.errors import InsufficientPoints, LoyaltyObjectNotFound, PointsSourceReused
 from loyalty.events import points_event
-from loyalty.locks import LockedBucket, LockedMember, lock_member, lock_member_buckets
+from loyalty.locks import LockedBucket, LockedMember, lock_due_buckets, lock_member, lock_member_buckets
 from loyalty.models import BucketState, MovementKind, PointsBucket, PointsMovement, Program, ReturnPolicy
 from loyalty.sql import BUCKET_EARN, BUCKET_OF_SOURCE, MEMBER_MOVE, MEMBERS_WITH_DUE_BUCKETS
 from partners.services import events_record
@@ -69,12 +69,20 @@ class Earned:
     expires_at: dt.datetime | None
 
 
-def points_earn(*, program: Program, member_id: int, points: int, source: str, earned_at: dt.datetime) -> Earned:
+def points_earn(
+    *, program: Program, member_id: int, points: int, source: str, earned_at: dt.datetime,
+    locked: LockedMember | None = None,
+) -> Earned:  # fmt: skip
     """Points earned by ``source`` (an order, a ticket), pending until the
     return window ends. The same source earns once; sent again with another
-    number of points it is refused (409 ``points_source_reused``)."""
-    with transaction.atomic():
-        member = _locked(member_id)
+    number of points it is refused (409 ``points_source_reused``).
+
+    ``locked``: the member's lock when the caller's transaction took it
+    already and has not moved the member's points since (a till ticket);
+    otherwise this takes it. No savepoint: an error here fails the caller's
+    whole transaction, which no caller goes on with."""
+    with transaction.atomic(savepoint=False):
+        member = locked if locked is not None and locked.id == member_id else _locked(member_id)
         bucket_id = None
         if points > 0:  # the bucket, unless this source has one already (one statement: most earnings are new)
             activates_at, expires_at = points_dates(
@@ -107,8 +115,9 @@ def points_earn(*, program: Program, member_id: int, points: int, source: str, e
         return Earned(bucket_id, points, activates_at, expires_at)
 
 
-def _activate(bucket: LockedBucket, debt: int) -> int:
-    """Activate a pending bucket; a debt is paid off from it first. Returns the debt left."""
+def _activate(bucket: LockedBucket, debt: int) -> tuple[int, LockedBucket]:
+    """Activate a pending bucket; a debt is paid off from it first. Returns
+    the debt left and the bucket as it now is."""
     remaining = bucket.remaining
     _move(member_id=bucket.member_id, kind=MovementKind.ACTIVATE, reference=bucket.source, bucket_id=bucket.id,
           pending=-remaining, active=remaining)  # fmt: skip
@@ -117,8 +126,9 @@ def _activate(bucket: LockedBucket, debt: int) -> int:
         _move(member_id=bucket.member_id, kind=MovementKind.SETTLE, reference=bucket.source, bucket_id=bucket.id,
               active=-settled, debt=-settled)  # fmt: skip
     left = remaining - settled
-    _set_bucket(bucket.id, remaining=left, state=BucketState.ACTIVE if left else BucketState.SPENT)
-    return debt - settled
+    state = BucketState.ACTIVE if left else BucketState.SPENT
+    _set_bucket(bucket.id, remaining=left, state=state)
+    return debt - settled, replace(bucket, remaining=left, state=state)
 
 
 def _lock_buckets(member_id: int, states: tuple[str, ...]) -> list[LockedBucket]:
@@ -146,12 +156,13 @@ def _run_due(member: LockedMember, now: dt.datetime, program_code: str) -> DueOu
     outcome = DueOutcome()
     expired: list[tuple[str, int]] = []
     debt = member.debt
-    for bucket in _lock_buckets(member.id, (BucketState.PENDING,)):
-        if bucket.activates_at <= now:
-            debt = _activate(bucket, debt)
+    due = lock_due_buckets(member_id=member.id, now=now)  # one statement: most members have nothing due
+    for index, bucket in enumerate(due):
+        if bucket.state == BucketState.PENDING and bucket.activates_at <= now:
+            debt, due[index] = _activate(bucket, debt)
             outcome.activated += 1
-    for bucket in _lock_buckets(member.id, _OPEN):
-        if bucket.expires_at <= now:
+    for bucket in due:  # then the expiries, of what the activations left open too
+        if bucket.state in _OPEN and bucket.expires_at <= now:
             _expire(bucket, was_pending=bucket.state == BucketState.PENDING)
             outcome.expired += 1
             if bucket.remaining:

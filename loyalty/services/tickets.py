@@ -58,7 +58,7 @@ from loyalty.errors import (
     TicketTooLate,
 )
 from loyalty.events import points_event
-from loyalty.locks import lock_member, lock_ticket
+from loyalty.locks import LockedMember, lock_member, lock_ticket
 from loyalty.models import Campaign, Member, Program, Redemption, RedemptionState, SourceKind, TillTicket
 from loyalty.selectors.offers import basket_price
 from loyalty.selectors.quotes import basket_member
@@ -203,8 +203,7 @@ def _ring_up(
 ) -> TillTicket:
     """Price, redeem, earn and write the ticket (inside the ticket's lock)."""
     member_id = member.pk if member else None
-    if member_id is not None:
-        lock_member(member_id=member_id)  # before the counters: see loyalty.locks
+    locked = lock_member(member_id=member_id) if member_id is not None else None  # before the counters: loyalty.locks
     reference = ticket_reference(store.pk, ticket_id)
     basket, quote, reserved = _price_and_reserve(program, store.pk, member_id, lines, codes, till_time, reference)
     day = local_date(till_time, program.time_zone)
@@ -223,7 +222,7 @@ def _ring_up(
     )  # fmt: skip
     points: dict[str, Any] = {"earned": 0, "activates_at": None, "expires_at": None}
     if member_id is not None:
-        points = _earn(program, member_id, quote.points, ticket_points_source(store.pk, ticket_id), till_time)
+        points = _earn(program, locked, member_id, quote.points, ticket_points_source(store.pk, ticket_id), till_time)
         member_purchases_record(
             member_id=member_id, store_id=store.pk, categories=[line.category for line in lines], day=day
         )
@@ -374,8 +373,12 @@ def _count_late_refusals(campaign_ids: Sequence[int], *, member_id: int | None, 
             cursor.execute(COUNT_LATE_REFUSAL, {"counters": counters_spent(pairs=pairs)})
 
 
-def _earn(program: Program, member_id: int, points: int, source: str, till_time: dt.datetime) -> dict[str, Any]:
-    earned = points_earn(program=program, member_id=member_id, points=points, source=source, earned_at=till_time)
+def _earn(
+    program: Program, locked: LockedMember | None, member_id: int, points: int, source: str, till_time: dt.datetime
+) -> dict[str, Any]:
+    earned = points_earn(
+        program=program, member_id=member_id, points=points, source=source, earned_at=till_time, locked=locked
+    )
     dates = {
         "activates_at": instant_text(earned.activates_at) if earned.activates_at else None,
         "expires_at": instant_text(earned.expires_at) if earned.expires_at else None,

@@ -7,7 +7,7 @@ import zoneinfo
 
 import pytest
 from django.core.management import CommandError, call_command
-from django.db import connection
+from django.db import connection, transaction
 
 from loyalty.errors import InsufficientPoints, PointsSourceReused
 from loyalty.models import BucketState, Member, MovementKind, PointsBucket, PointsMovement, Program, ReturnPolicy
@@ -74,9 +74,10 @@ def test_the_same_source_earns_once_and_other_figures_are_refused(program, membe
     assert counters(member) == (50, 0, 0)
     assert PointsMovement.objects.filter(member=member).count() == 1
 
-    with pytest.raises(PointsSourceReused):
+    # points_earn takes no savepoint (a refusal fails the caller's transaction): the test makes its own
+    with pytest.raises(PointsSourceReused), transaction.atomic():
         earn(program, member, 60, "ticket:PAR01:T1", paris(2027, 1, 5, 10, 0))
-    with pytest.raises(PointsSourceReused):
+    with pytest.raises(PointsSourceReused), transaction.atomic():
         earn(program, member, 0, "ticket:PAR01:T1", paris(2027, 1, 5, 10, 0))
     nothing = points_earn(
         program=program, member_id=member.pk, points=0, source="ticket:PAR01:T2", earned_at=paris(2027, 1, 5, 10, 0)
