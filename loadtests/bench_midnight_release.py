@@ -155,7 +155,7 @@ def _beat_tick_after_release(stack: Stack, release_epoch: float) -> None:
     app = Celery(broker=stack.env["REDIS_URL"], backend=stack.env["REDIS_URL"])
     time.sleep(max(0.0, release_epoch + 1 - time.time()))
     started = time.monotonic()
-    released = app.send_task(RELEASE_TASK, queue=RELEASE_QUEUE).get(timeout=600)
+    released = app.send_task(RELEASE_TASK, queue=RELEASE_QUEUE, ignore_result=False).get(timeout=600)
     elapsed = time.monotonic() - started
     progress(f"release task through Celery: {released} store-days released, {elapsed:.1f} s after the tick")
 

@@ -23,8 +23,13 @@ ROOT = Path(__file__).resolve().parent.parent
 
 @pytest.fixture(autouse=True)
 def _clean_redis() -> None:
-    """Rate-limit counters and caches start empty in every test."""
+    """Rate-limit counters and caches start empty in every test, and so do
+    the process's memos of the database (one test's location codes are not
+    another's)."""
+    from inventory.selectors.locations import LOCATION_IS_STORE
+
     redis.Redis.from_url(settings.REDIS_URL).flushdb()
+    LOCATION_IS_STORE.clear()
 
 
 def free_port() -> int:

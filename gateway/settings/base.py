@@ -357,6 +357,12 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 # from the pool and give it back. The tasks wait on PostgreSQL, Redis and
 # webhook receivers far more than they compute.
 CELERY_WORKER_POOL = "threads"
+# No task's result is kept unless its caller asks for it (``apply_async(
+# ignore_result=False)``: the release command's --celery waits for its count).
+# Kept, every task wrote its result to Redis for a day and every publisher
+# subscribed to that result's channel: per webhook delivery a SET, a PUBLISH
+# and a subscription nobody read.
+CELERY_TASK_IGNORE_RESULT = True
 CELERY_TASK_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_TIMEZONE = "UTC"

@@ -77,8 +77,8 @@ def location_visible_by_code(*, caller: Caller, code: str) -> Location | None:
 # it is created and never change, and a location is never deleted (neither
 # the API nor the admin edits or deletes them), so what was read once stays
 # true.
-_IS_STORE: dict[str, bool] = {}
-_IS_STORE_KEPT = 50_000
+LOCATION_IS_STORE: dict[str, bool] = {}
+LOCATIONLOCATION_IS_STORE_KEPT = 50_000
 
 
 def location_is_store(*, code: str) -> bool:
@@ -86,16 +86,16 @@ def location_is_store(*, code: str) -> bool:
     which availability answers a stock change there retires
     (``inventory.apps``: a change at a store retires that store's answers, a
     change elsewhere every store's)."""
-    known = _IS_STORE.get(code)
+    known = LOCATION_IS_STORE.get(code)
     if known is None:
         with connection.cursor() as cursor:
             cursor.execute(LOCATION_KIND_BY_CODE, [code])
             row = cursor.fetchone()
         known = row is not None and row[0] == LocationKind.STORE
         if row is not None:
-            if len(_IS_STORE) >= _IS_STORE_KEPT:
-                _IS_STORE.clear()
-            _IS_STORE[code] = known
+            if len(LOCATION_IS_STORE) >= LOCATIONLOCATION_IS_STORE_KEPT:
+                LOCATION_IS_STORE.clear()
+            LOCATION_IS_STORE[code] = known
     return known
 
 

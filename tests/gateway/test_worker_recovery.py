@@ -167,14 +167,14 @@ def test_a_worker_takes_tasks_within_moments_of_redis_coming_back(
     client = probe(private_redis.url)
     worker = Worker(private_redis.url, {})
     try:
-        assert client.send_task(TASK).get(timeout=60) == 0
+        assert client.send_task(TASK, ignore_result=False).get(timeout=60) == 0
         # when Redis goes away for 12 s and comes back
         private_redis.stop()
         time.sleep(12)
         private_redis.start()
         back = time.monotonic()
         # then the worker takes a new task within moments (kombu's own backoff: 9 s here, up to 30 s)
-        assert client.send_task(TASK).get(timeout=20) == 0
+        assert client.send_task(TASK, ignore_result=False).get(timeout=20) == 0
         assert time.monotonic() - back < 4
         assert worker.process.poll() is None
     finally:
@@ -190,7 +190,7 @@ def test_a_killed_workers_task_is_redelivered(private_redis: PrivateRedis, trans
     first = Worker(private_redis.url, env)
     second: Worker | None = None
     try:
-        result = client.send_task(TASK, countdown=8)
+        result = client.send_task(TASK, countdown=8, ignore_result=False)
         assert _eventually(lambda: broker.hlen("unacked") == 1 and broker.llen("celery") == 0, 30)
         # when that worker is SIGKILLed and another one runs
         first.kill()

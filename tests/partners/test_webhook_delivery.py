@@ -20,7 +20,7 @@ from partners.models import DeliveryStatus, Event, WebhookDelivery, WebhookSubsc
 from partners.services import event_record, events_fan_out
 from partners.services.delivery import MAX_SCHEDULED_ATTEMPTS, RETRY_DELAYS, webhook_delivery_attempt
 from partners.services.webhooks import webhook_subscription_create, webhook_subscription_rotate_secret
-from tests.factories import PartnerFactory
+from tests.factories import LocationFactory, PartnerFactory
 from tests.partners.test_webhook_support import running_receiver, verify_standard_webhook
 
 PAYLOAD = {"sku": "ACME-001", "location": "PAR01", "on_hand": 12, "reserved": 2, "available": 10, "reason": "sale"}
@@ -306,8 +306,10 @@ def test_fan_out_matches_audience_and_types_and_happens_once() -> None:
 
 @pytest.mark.django_db
 def test_fan_out_statements_do_not_grow_with_the_batch_nor_read_payloads() -> None:
-    # given a partner subscribed to stock events, and batches of 1 and 30 stock events
+    # given a partner subscribed to stock events at a store, and batches of 1 and 30 stock events
+    # (after a first one: the store's kind is read once per process, inventory.selectors.locations)
     partner = PartnerFactory.create()
+    LocationFactory.create(code=PAYLOAD["location"])
     subscribe("http://127.0.0.1:9/unused", partner)
 
     def fan_out_statements(count: int) -> list[str]:
@@ -316,6 +318,7 @@ def test_fan_out_statements_do_not_grow_with_the_batch_nor_read_payloads() -> No
             assert len(events_fan_out(event_ids=ids).delivery_ids) == count
         return [query["sql"] for query in queries.captured_queries]
 
+    fan_out_statements(1)
     one, thirty = fan_out_statements(1), fan_out_statements(30)
     # then both cost the same statements, and none reads the events' payloads
     # whole: the read cache's backstop (gateway/api/readcache.py) reads back

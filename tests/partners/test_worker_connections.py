@@ -7,6 +7,8 @@ PostgreSQL connection; the worker runs the threads pool instead
 import time
 
 import pytest
+import redis
+from django.conf import settings
 from django.db import connection
 
 from partners.tasks import webhook_events_fan_out
@@ -37,10 +39,29 @@ def sessions_opened() -> int:
 @pytest.mark.concurrency
 def test_a_deployed_worker_runs_task_after_task_on_the_connections_it_has(deployed_celery_worker: object) -> None:
     # given a worker that has run a first task (its pool is open)
-    assert webhook_events_fan_out.apply_async().get(timeout=60) == 0
+    assert webhook_events_fan_out.apply_async(ignore_result=False).get(timeout=60) == 0
     before = sessions_opened()
     # when it runs twenty more, one after the other
     for _ in range(TASKS):
-        assert webhook_events_fan_out.apply_async().get(timeout=30) == 0
+        assert webhook_events_fan_out.apply_async(ignore_result=False).get(timeout=30) == 0
     # then it opened no connection per task (a pool may still grow by one or two)
     assert sessions_opened() - before <= 2
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.concurrency
+def test_a_task_result_is_written_only_when_its_caller_asks_for_it(deployed_celery_worker: object) -> None:
+    # given a deployed worker, and Redis without any task result
+    broker = redis.Redis.from_url(settings.CELERY_BROKER_URL)
+    assert not broker.keys("celery-task-meta-*")
+    # when a task runs as the outbox publishes it, and another whose caller waits for its result
+    silent = webhook_events_fan_out.apply_async()
+    assert webhook_events_fan_out.apply_async(ignore_result=False).get(timeout=60) == 0
+    deadline = time.monotonic() + 30
+    while broker.llen("celery") or broker.hlen("unacked"):  # the first one has run too
+        assert time.monotonic() < deadline, "the worker did not run the first task"
+        time.sleep(0.05)
+    # then only the second wrote its result: kept, every webhook delivery cost
+    # Redis a SET and a PUBLISH, and its publisher a subscription, that nobody read
+    assert len(broker.keys("celery-task-meta-*")) == 1
+    assert not broker.exists(f"celery-task-meta-{silent.id}")

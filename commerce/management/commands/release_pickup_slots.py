@@ -18,7 +18,7 @@ class Command(BaseCommand):
 
     def handle(self, *args: Any, **options: Any) -> None:
         if options["celery"]:
-            count = release_pickup_slots.delay().get(timeout=options["timeout"])
+            count = release_pickup_slots.apply_async(ignore_result=False).get(timeout=options["timeout"])
             self.stdout.write(f"{count} store-days released (Celery)")
             return
         days = slots_release_due()
