@@ -5,6 +5,7 @@ that every input serializer of every app stands on them."""
 import importlib
 import json
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from decimal import Decimal
 from typing import Any
 
@@ -22,6 +23,7 @@ from gateway.api.strict import (
     StrictIntegerField,
     refuse_unclean_text,
     shown_name,
+    validated_body,
 )
 from partners.models import CallerKind
 from tests.commerce.factories import open_slot, shopper, stocked_product, store_with_schedule
@@ -127,6 +129,58 @@ def test_unknown_fields_are_refused_with_sanitised_names_at_every_depth() -> Non
     assert not nested.is_valid()
     assert [e.code for e in nested.errors["lines"][1]["qty\ufffd"]] == ["unknown_field"]
     assert nested.errors["price"]["vat"][0].code == "unknown_field"
+
+
+def test_a_body_validated_by_the_shared_instance_gives_what_a_fresh_one_gives() -> None:
+    def fresh(body: Any) -> Any:
+        serializer = Basket(data=body)
+        try:
+            serializer.is_valid(raise_exception=True)
+        except serializers.ValidationError as exc:
+            return ("invalid", exc.detail)
+        return ("valid", dict(serializer.validated_data))
+
+    def shared(body: Any) -> Any:
+        try:
+            return ("valid", validated_body(Basket, body))
+        except serializers.ValidationError as exc:
+            return ("invalid", exc.detail)
+
+    bodies = [
+        {"lines": [{"quantity": 3}], "note": "ok"},
+        {"lines": [{"quantity": 0}, {"quantity": "2"}], "owner": "me"},
+        {"lines": [], "price": {"amount": "1.005", "currency": "EUR"}},
+        {},
+        None,
+        [{"quantity": 1}],
+        "lines",
+    ]
+    for body in bodies:
+        assert shared(body) == fresh(body), body
+
+
+def test_the_shared_instance_validates_bodies_from_many_threads_at_once() -> None:
+    # given 8 threads each validating its own bodies (good and bad) through the one shared instance
+    def run(worker: int) -> list[Any]:
+        seen = []
+        for n in range(300):
+            quantity = worker * 1000 + n if n % 3 else 0  # every third line is refused
+            try:
+                seen.append(validated_body(Basket, {"lines": [{"quantity": quantity}], "note": f"w{worker}"}))
+            except serializers.ValidationError as exc:
+                seen.append(("refused", quantity, sorted(exc.detail)))
+        return seen
+
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        results = list(pool.map(run, range(8)))
+    # then each got its own answers: no validation saw another thread's body
+    for worker, seen in enumerate(results):
+        for n, answer in enumerate(seen):
+            quantity = worker * 1000 + n if n % 3 else 0
+            if n % 3:
+                assert answer == {"lines": [{"quantity": quantity}], "note": f"w{worker}"}
+            else:
+                assert answer == ("refused", 0, ["lines"])
 
 
 def test_refuse_unclean_text_names_each_place_in_document_order() -> None:

@@ -19,7 +19,7 @@ from footfall.selectors.calendar import calendar_day_get, calendar_days_visible_
 from footfall.services.calendar import calendar_day_create, calendar_day_delete
 from gateway.api import params
 from gateway.api.idempotency import idempotent
-from gateway.api.strict import StrictCharField, StrictInput
+from gateway.api.strict import StrictCharField, StrictInput, validated_body
 from partners.callers import caller_from_request
 
 TAG = ["footfall"]
@@ -103,9 +103,8 @@ class CalendarListView(GenericAPIView[StoreCalendarDay]):
     )
     @idempotent(required=False)
     def post(self, request: Request) -> Response:
-        data = CalendarDayCreateInput(data=request.data)
-        data.is_valid(raise_exception=True)
-        fields = data.validated_data
+        data = validated_body(CalendarDayCreateInput, request.data)
+        fields = data
         store = store_for_calendar(caller=caller_from_request(request), code=fields.get("store"))
         day = calendar_day_create(store=store, day=fields["day"], kind=fields["kind"], label=fields.get("label", ""))
         return Response(CalendarDayOutput(day).data, status=201)

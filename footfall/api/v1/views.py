@@ -50,7 +50,7 @@ from gateway.api.etag import (
     with_etag,
 )
 from gateway.api.idempotency import idempotent
-from gateway.api.strict import refuse_unclean_text
+from gateway.api.strict import refuse_unclean_text, validated_body
 from inventory import local_time
 from inventory.models import Location
 from partners.callers import caller_from_request
@@ -280,9 +280,8 @@ class SensorListView(ListAPIView[Sensor]):
     def post(self, request: Request) -> Response:
         caller = caller_from_request(request)
         selectors.ensure_sensor_manager(caller=caller)
-        data = SensorCreateInput(data=request.data)
-        data.is_valid(raise_exception=True)
-        fields = dict(data.validated_data)
+        data = validated_body(SensorCreateInput, request.data)
+        fields = dict(data)
         store = selectors.store_for_sensor(caller=caller, code=fields.pop("store"))
         fields |= _device(fields, store)
         sensor = sensor_create(store=store, **fields)
@@ -320,9 +319,8 @@ class SensorDetailView(APIView):
         caller = caller_from_request(request)
         sensor = selectors.sensor_for_editing(caller=caller, code=code)
         check_if_match(request, etag_for("sensor", sensor.pk, sensor.version))
-        data = SensorUpdateInput(data=request.data)
-        data.is_valid(raise_exception=True)
-        changes = dict(data.validated_data)
+        data = validated_body(SensorUpdateInput, request.data)
+        changes = dict(data)
         if "store" in changes:
             changes["store"] = selectors.store_for_sensor(caller=caller, code=changes["store"])
         changes |= _device(changes, changes.get("store", sensor.store))

@@ -96,9 +96,10 @@ class ProductWriteFields(StrictInput):
             raise serializers.ValidationError(_("A price has an amount and a currency."), code="required")
         return value
 
-    def model_fields(self) -> dict[str, Any]:
+    @staticmethod
+    def model_fields(validated: dict[str, Any]) -> dict[str, Any]:
         """Validated data as Product field values."""
-        data = dict(self.validated_data)
+        data = dict(validated)
         price = data.pop("price", None)
         if price is not None:
             data["price_amount"], data["price_currency"] = price["amount"], price["currency"]

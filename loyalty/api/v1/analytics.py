@@ -24,7 +24,14 @@ from gateway.api.idempotency import idempotent
 from gateway.api.money import MoneySerializer, money
 from gateway.api.params import MAX_ID, code_param, code_schema, date_range_params, id_param, int_param
 from gateway.api.problems import InvalidQueryParameter
-from gateway.api.strict import DecimalStringField, StrictCharField, StrictInput, StrictIntegerField, StrictRegexField
+from gateway.api.strict import (
+    DecimalStringField,
+    StrictCharField,
+    StrictInput,
+    StrictIntegerField,
+    StrictRegexField,
+    validated_body,
+)
 from inventory.models import Location
 from inventory.selectors.locations import locations_visible_to
 from loyalty import selectors
@@ -301,9 +308,8 @@ class SlowMoverCampaignView(APIView):
     def post(self, request: Request) -> Response:
         caller = caller_from_request(request)
         selectors.ensure_operator(caller=caller)
-        data = SlowMoverCampaignInput(data=request.data)
-        data.is_valid(raise_exception=True)
-        fields = dict(data.validated_data)
+        data = validated_body(SlowMoverCampaignInput, request.data)
+        fields = dict(data)
         thresholds = {
             name: fields[name] for name in ("min_days_cover", "min_days_since_sale") if fields.get(name) is not None
         }

@@ -9,6 +9,7 @@ from rest_framework.views import APIView
 
 from gateway.api.idempotency import idempotent
 from gateway.api.problems import FieldInvalid
+from gateway.api.strict import validated_body
 from loyalty import selectors
 from loyalty.api.v1 import ticket_serializers as t
 from loyalty.models import Program
@@ -73,9 +74,8 @@ class TicketCreateView(APIView):
     def post(self, request: Request) -> Response:
         caller = caller_from_request(request)
         ensure_till(caller=caller)
-        data = t.TicketCreateInput(data=request.data)
-        data.is_valid(raise_exception=True)
-        fields = data.validated_data
+        data = validated_body(t.TicketCreateInput, request.data)
+        fields = data
         recorded = ticket_record(
             caller=caller,
             program=_program(caller, fields["program"]),
@@ -139,9 +139,8 @@ class TicketReturnView(APIView):
     @idempotent(required=False)
     def post(self, request: Request, store: str, ticket_id: str) -> Response:
         ticket = ticket_get(caller=caller_from_request(request), store_code=store, ticket_id=ticket_id)
-        data = t.TicketReturnInput(data=request.data)
-        data.is_valid(raise_exception=True)
-        fields = data.validated_data
+        data = validated_body(t.TicketReturnInput, request.data)
+        fields = data
         recorded = ticket_return(
             ticket=ticket,
             return_id=fields["return_id"],

@@ -30,6 +30,7 @@ from gateway.api.params import (
     updated_since_param,
 )
 from gateway.api.problems import FieldInvalid, InvalidQueryParameter
+from gateway.api.strict import validated_body
 from inventory.selectors.locations import locations_visible_to
 from loyalty import selectors
 from loyalty.api.v1 import serializers as s
@@ -101,9 +102,8 @@ class ProgramListView(GenericAPIView[Program]):
     @idempotent(required=False)
     def post(self, request: Request) -> Response:
         selectors.ensure_operator(caller=caller_from_request(request))
-        data = s.ProgramCreateInput(data=request.data)
-        data.is_valid(raise_exception=True)
-        program = catalog.program_create(fields=dict(data.validated_data))
+        data = validated_body(s.ProgramCreateInput, request.data)
+        program = catalog.program_create(fields=dict(data))
         return Response(
             s.ProgramOutput(program).data, status=201, headers={"Location": f"/api/v1/loyalty/programs/{program.code}"}
         )
@@ -169,9 +169,8 @@ class CampaignListView(GenericAPIView[Campaign]):
     def post(self, request: Request) -> Response:
         caller = caller_from_request(request)
         selectors.ensure_operator(caller=caller)
-        data = s.CampaignCreateInput(data=request.data)
-        data.is_valid(raise_exception=True)
-        fields = dict(data.validated_data)
+        data = validated_body(s.CampaignCreateInput, request.data)
+        fields = dict(data)
         program = _program_field(caller, fields.pop("program"))
         stores = _stores(caller, fields.pop("stores", []), "stores")
         audience_stores = _stores(caller, fields.pop("audience_stores", []), "audience_stores")
@@ -223,9 +222,8 @@ class CampaignStateView(APIView):
     def post(self, request: Request, campaign_id: int) -> Response:
         caller = caller_from_request(request)
         campaign = selectors.campaign_get(caller=caller, campaign_id=campaign_id)
-        data = s.CampaignStateInput(data=request.data)
-        data.is_valid(raise_exception=True)
-        catalog.campaign_set_state(campaign=campaign, state=data.validated_data["state"])
+        data = validated_body(s.CampaignStateInput, request.data)
+        catalog.campaign_set_state(campaign=campaign, state=data["state"])
         return Response(s.CampaignOutput(selectors.campaign_get(caller=caller, campaign_id=campaign_id)).data)
 
 
@@ -246,9 +244,8 @@ class PublicCodeView(APIView):
     @idempotent(required=False)
     def post(self, request: Request, campaign_id: int) -> Response:
         campaign = selectors.campaign_get(caller=caller_from_request(request), campaign_id=campaign_id)
-        data = s.PublicCodeInput(data=request.data)
-        data.is_valid(raise_exception=True)
-        code = catalog.public_code_create(campaign=campaign, code=data.validated_data["code"])
+        data = validated_body(s.PublicCodeInput, request.data)
+        code = catalog.public_code_create(campaign=campaign, code=data["code"])
         return Response(s.CouponCodeOutput(code).data, status=201)
 
 
@@ -275,9 +272,8 @@ class CodeJobCreateView(APIView):
     @idempotent(required=False)
     def post(self, request: Request, campaign_id: int) -> Response:
         campaign = selectors.campaign_get(caller=caller_from_request(request), campaign_id=campaign_id)
-        data = s.CodeJobInput(data=request.data)
-        data.is_valid(raise_exception=True)
-        job = catalog.code_job_create(campaign=campaign, fields=dict(data.validated_data))
+        data = validated_body(s.CodeJobInput, request.data)
+        job = catalog.code_job_create(campaign=campaign, fields=dict(data))
         return Response(
             s.CodeJobOutput(job).data, status=202, headers={"Location": f"/api/v1/loyalty/code-jobs/{job.pk}"}
         )
@@ -340,9 +336,8 @@ class MemberListView(GenericAPIView[Member]):
     def post(self, request: Request) -> Response:
         caller = caller_from_request(request)
         selectors.ensure_operator(caller=caller)
-        data = s.MemberCreateInput(data=request.data)
-        data.is_valid(raise_exception=True)
-        fields = data.validated_data
+        data = validated_body(s.MemberCreateInput, request.data)
+        fields = data
         home = fields.get("home_store")
         member = catalog.member_create(
             program=_program_field(caller, fields["program"]),
@@ -473,9 +468,8 @@ class QuoteView(APIView):
     )
     def post(self, request: Request) -> Response:
         caller = caller_from_request(request)
-        data = s.QuoteInput(data=request.data)
-        data.is_valid(raise_exception=True)
-        fields = data.validated_data
+        data = validated_body(s.QuoteInput, request.data)
+        fields = data
         result = quote_for(
             caller=caller,
             program=_program_field(caller, fields["program"]),

@@ -14,6 +14,7 @@ from gateway.api.etag import check_if_match, etag_for, not_modified
 from gateway.api.idempotency import idempotent
 from gateway.api.pagination import GatewayCursorPagination
 from gateway.api.params import UPDATED_SINCE, choices_param, updated_since_param
+from gateway.api.strict import validated_body
 from partners import selectors
 from partners.api.v1.webhook_serializers import (
     WebhookCreatedOutput,
@@ -124,11 +125,8 @@ class WebhookListView(ListAPIView[WebhookSubscription]):
     )
     @idempotent(required=False, sealed=("secret",))
     def post(self, request: Request) -> Response:
-        data = WebhookCreateInput(data=request.data)
-        data.is_valid(raise_exception=True)
-        subscription, secret = webhook_services.webhook_subscription_create(
-            partner=_owner(request), **data.validated_data
-        )
+        data = validated_body(WebhookCreateInput, request.data)
+        subscription, secret = webhook_services.webhook_subscription_create(partner=_owner(request), **data)
         body = {**WebhookOutput(subscription).data, "secret": secret}
         response = Response(
             body, status=status.HTTP_201_CREATED, headers={"Location": f"{request.path}/{subscription.pk}"}
@@ -166,10 +164,9 @@ class WebhookDetailView(APIView):
     def patch(self, request: Request, webhook_id: int) -> Response:
         subscription = _subscription(request, webhook_id)
         check_if_match(request, _etag(subscription), required=True)
-        data = WebhookUpdateInput(data=request.data)
-        data.is_valid(raise_exception=True)
+        data = validated_body(WebhookUpdateInput, request.data)
         subscription = webhook_services.webhook_subscription_update(
-            subscription=subscription, expected_version=subscription.version, changes=data.validated_data
+            subscription=subscription, expected_version=subscription.version, changes=data
         )
         return _with_etag(Response(WebhookOutput(subscription).data), subscription)
 
@@ -208,11 +205,8 @@ class WebhookRotateSecretView(APIView):
     @idempotent(required=False, sealed=("secret",))
     def post(self, request: Request, webhook_id: int) -> Response:
         subscription = _subscription(request, webhook_id)
-        data = WebhookRotateSecretInput(data=request.data or {})
-        data.is_valid(raise_exception=True)
-        subscription, secret = webhook_services.webhook_subscription_rotate_secret(
-            subscription=subscription, **data.validated_data
-        )
+        data = validated_body(WebhookRotateSecretInput, request.data or {})
+        subscription, secret = webhook_services.webhook_subscription_rotate_secret(subscription=subscription, **data)
         body = {
             "id": subscription.pk,
             "secret": secret,

@@ -28,6 +28,7 @@ from gateway.api.etag import etag_for, not_modified
 from gateway.api.idempotency import idempotent
 from gateway.api.pagination import GatewayCursorPagination
 from gateway.api.params import UPDATED_SINCE, choices_param, code_param, id_param, updated_since_param
+from gateway.api.strict import validated_body
 from loyalty.services.checkout import LoyaltyRequest
 from partners.callers import Caller, caller_from_request
 
@@ -74,21 +75,6 @@ def _order_etag(order: Order) -> str:
 # fields on first use, which costs more than rendering an order (measured
 # about 2.5 ms of the order POST); rendering itself keeps no state.
 _ORDER_OUTPUT = OrderOutput()
-# Likewise one instance validates every basket: ``run_validation`` keeps no
-# state on the instance (``is_valid`` does, hence a fresh instance per
-# request, whose field copies cost 0.29 ms against 0.09 ms for validating).
-_ORDER_INPUT = OrderCreateInput()
-
-
-def _basket(data: Any) -> dict[str, Any]:
-    """The validated order body. A JSON object raises the same errors either
-    way; other bodies (null, a list) keep ``is_valid``'s own wording."""
-    if isinstance(data, dict):
-        values: dict[str, Any] = _ORDER_INPUT.run_validation(data)
-        return values
-    serializer = OrderCreateInput(data=data)
-    serializer.is_valid(raise_exception=True)
-    return serializer.validated_data
 
 
 def _loyalty(values: dict[str, Any] | None) -> LoyaltyRequest | None:
@@ -180,7 +166,7 @@ class OrderListCreateView(GenericAPIView[Order]):
     )
     @idempotent(required=True)
     def post(self, request: Request) -> Response:
-        values = _basket(request.data)
+        values = validated_body(OrderCreateInput, request.data)
         order = order_place(
             caller=caller_from_request(request),
             lines=[
@@ -233,14 +219,13 @@ class OrderCancelView(APIView):
     )
     @idempotent(required=False)
     def post(self, request: Request, order_id: uuid.UUID) -> Response:
-        data = OrderCancelInput(data=request.data)
-        data.is_valid(raise_exception=True)
+        data = validated_body(OrderCancelInput, request.data)
         caller = caller_from_request(request)
         order_transition(
             order_id=selectors.order_pk(caller=caller, order_id=order_id),
             to_status=OrderStatus.CANCELLED,
             actor=_actor(caller),
-            reason=data.validated_data.get("reason", ""),
+            reason=data.get("reason", ""),
             customer_cutoff=True,
         )
         return _order_response(selectors.order_get(caller=caller, order_id=order_id))
@@ -264,13 +249,12 @@ class OrderStatusView(APIView):
     )
     @idempotent(required=False)
     def post(self, request: Request, order_id: uuid.UUID) -> Response:
-        data = OrderStatusInput(data=request.data)
-        data.is_valid(raise_exception=True)
+        data = validated_body(OrderStatusInput, request.data)
         caller = caller_from_request(request)
         order_transition(
             order_id=selectors.order_pk(caller=caller, order_id=order_id),
-            to_status=data.validated_data["status"],
+            to_status=data["status"],
             actor=_actor(caller),
-            reason=data.validated_data.get("reason", ""),
+            reason=data.get("reason", ""),
         )
         return _order_response(selectors.order_get(caller=caller, order_id=order_id))

@@ -66,6 +66,7 @@ from gateway.api.params import (
     updated_since_param,
 )
 from gateway.api.problems import CallerNotAllowed, FieldInvalid
+from gateway.api.strict import validated_body
 from partners.callers import caller_from_request
 
 TAG = ["recommendations"]
@@ -176,9 +177,8 @@ class RecommendationsView(APIView):
     )
     def post(self, request: Request) -> Response:
         caller = caller_from_request(request)
-        data = RecommendationRequestInput(data=request.data)
-        data.is_valid(raise_exception=True)
-        body = data.validated_data
+        data = validated_body(RecommendationRequestInput, request.data)
+        body = data
         store = _store_or_error(request, body["store"])
         skus = [line["sku"] for line in body["lines"]]
         products, unknown = basket_products(caller=caller, skus=skus)
@@ -263,9 +263,8 @@ class ProductRelationListView(GenericAPIView[ProductRelation]):
     @idempotent(required=False)
     def post(self, request: Request) -> Response:
         caller = caller_from_request(request)
-        data = RelationCreateInput(data=request.data)
-        data.is_valid(raise_exception=True)
-        body = data.validated_data
+        data = validated_body(RelationCreateInput, request.data)
+        body = data
         relation = relation_create(
             caller=caller,
             from_product_id=body["from_product_id"],
@@ -304,11 +303,8 @@ class ProductRelationDetailView(APIView):
         caller = caller_from_request(request)
         relation = relation_get_for_edit(caller=caller, relation_id=_checked_id(relation_id))
         check_if_match(request, _relation_etag(relation))
-        data = RelationUpdateInput(data=request.data)
-        data.is_valid(raise_exception=True)
-        relation = relation_update(
-            relation=relation, expected_version=relation.version, changes=dict(data.validated_data)
-        )
+        data = validated_body(RelationUpdateInput, request.data)
+        relation = relation_update(relation=relation, expected_version=relation.version, changes=dict(data))
         return Response(RelationOutput(relation).data, headers={"ETag": _relation_etag(relation)})
 
     @extend_schema(

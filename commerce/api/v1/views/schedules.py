@@ -26,6 +26,7 @@ from commerce.services.schedules import (
 )
 from gateway.api.etag import check_if_match, etag_for, not_modified
 from gateway.api.idempotency import idempotent
+from gateway.api.strict import validated_body
 from partners.callers import caller_from_request
 
 TAG = ["pickup schedules"]
@@ -89,9 +90,8 @@ class PickupScheduleView(APIView):
         existing = SlotSchedule.objects.filter(store=location).first()
         if existing is not None:
             check_if_match(request, _schedule_etag(existing))
-        data = PickupScheduleInput(data=request.data)
-        data.is_valid(raise_exception=True)
-        values = dict(data.validated_data)
+        data = validated_body(PickupScheduleInput, request.data)
+        values = dict(data)
         windows = [WindowSpec(**window) for window in values.pop("windows")]
         slot_schedule_set(
             store=location,
@@ -131,9 +131,8 @@ class SlotExceptionListView(APIView):
     def post(self, request: Request, store: str) -> Response:
         store_id = resolve_store(self, store, source="path").id
         schedule = selectors.schedule_for_staff(caller=caller_from_request(request), store_id=store_id)
-        data = SlotExceptionInput(data=request.data)
-        data.is_valid(raise_exception=True)
-        exception = slot_exception_set(schedule=schedule, **data.validated_data)
+        data = validated_body(SlotExceptionInput, request.data)
+        exception = slot_exception_set(schedule=schedule, **data)
         return Response(SlotExceptionOutput(exception).data, status=201)
 
 

@@ -38,6 +38,7 @@ from gateway.api.params import (
     updated_since_param,
 )
 from gateway.api.readcache import REVALIDATE, cached_read, conditional
+from gateway.api.strict import validated_body
 from inventory.local_time import zone
 from partners.callers import caller_from_request
 
@@ -156,12 +157,11 @@ class PickupSlotDetailView(APIView):
     def patch(self, request: Request, slot_id: int) -> Response:
         slot = selectors.slot_for_staff(caller=caller_from_request(request), slot_id=slot_id)
         check_if_match(request, _slot_etag(slot))
-        data = PickupSlotUpdateInput(data=request.data)
-        data.is_valid(raise_exception=True)
+        data = validated_body(PickupSlotUpdateInput, request.data)
         slot = pickup_slot_update(
             slot=slot,
-            capacity=data.validated_data.get("capacity"),
-            closed=data.validated_data.get("closed"),
+            capacity=data.get("capacity"),
+            closed=data.get("closed"),
             expected_version=slot.version,
         )
         return Response(PickupSlotStaffOutput(slot).data, headers={"ETag": _slot_etag(slot)})
@@ -228,9 +228,8 @@ class SlotHoldCreateView(APIView):
     )
     @idempotent(required=False)
     def post(self, request: Request) -> Response:
-        data = SlotHoldCreateInput(data=request.data)
-        data.is_valid(raise_exception=True)
-        hold = slot_hold_create(slot_id=data.validated_data["slot_id"], caller=caller_from_request(request))
+        data = validated_body(SlotHoldCreateInput, request.data)
+        hold = slot_hold_create(slot_id=data["slot_id"], caller=caller_from_request(request))
         return Response(SlotHoldOutput(hold).data, status=201)
 
 

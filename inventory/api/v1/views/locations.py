@@ -18,6 +18,7 @@ from gateway.api.params import (
     text_schema,
     updated_since_param,
 )
+from gateway.api.strict import validated_body
 from inventory import services
 from inventory.api.v1.serializers import LocationCreateInput, LocationOutput, LocationUpdateInput
 from inventory.models import Location, LocationKind
@@ -102,9 +103,8 @@ class LocationListView(GenericAPIView[Location]):
     def post(self, request: Request) -> Response:
         caller = caller_from_request(request)
         ensure_catalog_editor(caller=caller)
-        data = LocationCreateInput(data=request.data)
-        data.is_valid(raise_exception=True)
-        fields = dict(data.validated_data)
+        data = validated_body(LocationCreateInput, request.data)
+        fields = dict(data)
         owner = owner_for_new_object(caller=caller, slug=fields.pop("owner", None))
         location = services.location_create(owner=owner, fields=fields)
         response = with_etag(
@@ -141,9 +141,6 @@ class LocationDetailView(APIView):
     def patch(self, request: Request, code: str) -> Response:
         location = location_get_for_edit(caller=caller_from_request(request), code=code)
         check_if_match(request, etag_for("location", location.pk, location.version))
-        data = LocationUpdateInput(data=request.data)
-        data.is_valid(raise_exception=True)
-        location = services.location_update(
-            location=location, expected_version=location.version, fields=dict(data.validated_data)
-        )
+        data = validated_body(LocationUpdateInput, request.data)
+        location = services.location_update(location=location, expected_version=location.version, fields=dict(data))
         return with_etag(request, "location", location.pk, location.version, LocationOutput(location).data)

@@ -11,6 +11,7 @@ from gateway.api.etag import IF_MATCH, IF_NONE_MATCH, NOT_MODIFIED, check_if_mat
 from gateway.api.idempotency import idempotent
 from gateway.api.params import UPDATED_SINCE, text_param, text_schema, updated_since_param
 from gateway.api.readcache import cached_read, conditional
+from gateway.api.strict import validated_body
 from inventory import services
 from inventory.api.v1.readcache import PRODUCT_CACHE_CONTROL, PRODUCT_MAX_AGE_S, product_read, products_read
 from inventory.api.v1.serializers import ProductCreateInput, ProductOutput, ProductUpdateInput
@@ -118,9 +119,8 @@ class ProductListView(GenericAPIView[Product]):
     def post(self, request: Request) -> Response:
         caller = caller_from_request(request)
         ensure_catalog_editor(caller=caller)
-        data = ProductCreateInput(data=request.data)
-        data.is_valid(raise_exception=True)
-        fields = data.model_fields()
+        data = validated_body(ProductCreateInput, request.data)
+        fields = ProductCreateInput.model_fields(data)
         owner = owner_for_new_object(caller=caller, slug=fields.pop("owner", None))
         product = services.product_create(owner=owner, fields=fields)
         response = with_etag(request, "product", product.pk, product.version, ProductOutput(product).data, status=201)
@@ -167,7 +167,8 @@ class ProductDetailView(APIView):
     def patch(self, request: Request, product_id: int) -> Response:
         product = product_get_for_edit(caller=caller_from_request(request), product_id=product_id)
         check_if_match(request, etag_for("product", product.pk, product.version))
-        data = ProductUpdateInput(data=request.data)
-        data.is_valid(raise_exception=True)
-        product = services.product_update(product=product, expected_version=product.version, fields=data.model_fields())
+        data = validated_body(ProductUpdateInput, request.data)
+        product = services.product_update(
+            product=product, expected_version=product.version, fields=ProductUpdateInput.model_fields(data)
+        )
         return with_etag(request, "product", product.pk, product.version, ProductOutput(product).data)

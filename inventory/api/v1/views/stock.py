@@ -13,6 +13,7 @@ from gateway.api.idempotency import HEADER as IDEMPOTENCY_HEADER
 from gateway.api.idempotency import idempotent
 from gateway.api.params import UPDATED_SINCE, updated_since_param
 from gateway.api.problems import PreconditionRequired
+from gateway.api.strict import validated_body
 from inventory import services
 from inventory.api.v1.serializers import StockAdjustInput, StockLevelOutput, StockSetInput
 from inventory.models import Location, Product, StockLevel
@@ -114,20 +115,19 @@ class StockLevelView(APIView):
     )
     def put(self, request: Request, code: str, sku: str) -> Response:
         location, product = stock_target_get(caller=caller_from_request(request), code=code, sku=sku)
-        data = StockSetInput(data=request.data)
-        data.is_valid(raise_exception=True)
+        data = validated_body(StockSetInput, request.data)
         expected_version = self._if_match_version(request, location, product)
-        expected_on_hand = data.validated_data.get("expected_on_hand")
+        expected_on_hand = data.get("expected_on_hand")
         if expected_version is None and expected_on_hand is None:
             raise PreconditionRequired()
         services.stock_set(
             location=location,
             product=product,
-            on_hand=data.validated_data["on_hand"],
+            on_hand=data["on_hand"],
             expected_on_hand=expected_on_hand,
             expected_version=expected_version,
             actor_id=caller_from_request(request).client.pk,
-            reference=data.validated_data.get("reference", ""),
+            reference=data.get("reference", ""),
         )
         return _level_answer(request, location, product)
 
@@ -160,15 +160,14 @@ class StockAdjustmentView(APIView):
     def post(self, request: Request, code: str, sku: str) -> Response:
         caller = caller_from_request(request)
         location, product = stock_target_get(caller=caller, code=code, sku=sku)
-        data = StockAdjustInput(data=request.data)
-        data.is_valid(raise_exception=True)
+        data = validated_body(StockAdjustInput, request.data)
         services.stock_adjust(
             location=location,
             product=product,
-            delta=data.validated_data["delta"],
-            reason=data.validated_data["reason"],
+            delta=data["delta"],
+            reason=data["reason"],
             actor_id=caller.client.pk,
-            reference=data.validated_data.get("reference", ""),
+            reference=data.get("reference", ""),
             idempotency_key=request.headers.get(IDEMPOTENCY_HEADER, ""),
         )
         return _level_answer(request, location, product)
