@@ -309,6 +309,21 @@ def test_a_product_revalidated_after_its_answer_left_the_lru_is_304_before_any_s
     assert api.get(url, HTTP_IF_NONE_MATCH=first["ETag"]).status_code == 404
 
 
+def test_one_bump_adds_one_to_each_key_named_once_however_many_keys() -> None:
+    # given version keys as the apps name them (a store's level, a SKU, slots of a day), one of them bumped before
+    keys = [readcache.sku_level_key("MILK-1L", "PAR01"), readcache.sku_key("MILK-1L"), "slots:7:2026-12-24"]
+    keys += [readcache.sku_key(f"BULK-{n:05d}") for n in range(5000)]
+    readcache.VERSIONS.bump([keys[0]])
+    # when one call bumps them all, the first twice over
+    readcache.VERSIONS.bump([*keys, keys[0]])
+    # then each key went up by one in that call, the first twice in all, and no other key appeared
+    values = readcache.VERSIONS.read(keys)
+    assert values is not None
+    assert values[1:] == ("2", "1", "1", *("1",) * 5000)
+    stored = redis.Redis.from_url(settings.REDIS_URL).keys(readcache._PREFIX + "*")
+    assert len(stored) == len(keys)
+
+
 def test_a_bump_that_did_not_reach_redis_retires_every_answer_once_it_answers(network, monkeypatch) -> None:
     api = network.api("operator")
     warm = at_store(api)
