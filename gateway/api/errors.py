@@ -4,6 +4,7 @@ import logging
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from django import db
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, RequestDataTooBig
 from django.http import Http404, HttpRequest, HttpResponse
@@ -94,6 +95,29 @@ def problem_exception_handler(exc: Exception, context: Mapping[str, Any]) -> Res
             headers["WWW-Authenticate"] = challenge
     response = Response(body, status=status, headers=headers, content_type=PROBLEM_CONTENT_TYPE)
     return response
+
+
+# SQLSTATEs that say PostgreSQL is not there for the moment: the class
+# "connection exception" (08...), and a server shutting down (57P01 by an
+# administrator, 57P02 a crash of another backend) or starting (57P03).
+_UNREACHABLE_CLASS = "08"
+_UNREACHABLE_CODES = frozenset({"57P01", "57P02", "57P03"})
+
+
+def database_unreachable(exc: BaseException) -> bool:
+    """Whether ``exc`` says the database could not be reached or dropped the
+    connection (a restart, a failover, the pool found no connection in
+    time), as opposed to a statement that failed: then the request is worth
+    retrying, and its answer is 503 ``service_unavailable``, not a 500.
+    An error psycopg raised on its own side (the connection lost or refused,
+    the pool's timeout) carries no SQLSTATE; a statement's error always does
+    (a deadlock, a cancelled statement, a violated constraint: still 500s)."""
+    if isinstance(exc, db.InterfaceError):
+        return True
+    if not isinstance(exc, db.OperationalError):
+        return False
+    sqlstate = getattr(exc.__cause__, "sqlstate", None)
+    return sqlstate is None or sqlstate.startswith(_UNREACHABLE_CLASS) or sqlstate in _UNREACHABLE_CODES
 
 
 def _too_large() -> ProblemError:

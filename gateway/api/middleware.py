@@ -16,10 +16,12 @@ from django.http import HttpRequest, HttpResponse
 from django.utils.translation import gettext as _
 
 from gateway.api import metrics
+from gateway.api.errors import database_unreachable
 from gateway.api.logs import client_id_var, request_id_var
 from gateway.api.problems import PROBLEM_CONTENT_TYPE, problem_response
 
 access_log = logging.getLogger("gateway.access")
+errors_log = logging.getLogger("gateway.errors")
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
 
 GetResponse = Callable[[HttpRequest], HttpResponse]
@@ -180,6 +182,9 @@ class BodySizeLimitMiddleware:
 
 
 _NON_API_PREFIXES = ("/admin/", "/accounts/", "/api/docs", "/api/redoc", "/static/")
+# The stack was ready again 0.6-0.9 s after PostgreSQL restarted in the Black
+# Friday bench's fault step (docs/benchmarks.md).
+DATABASE_RETRY_AFTER_S = "1"
 
 
 class ProblemMiddleware:
@@ -202,6 +207,24 @@ class ProblemMiddleware:
 
     def __init__(self, get_response: GetResponse) -> None:
         self.get_response = get_response
+
+    def process_exception(self, request: HttpRequest, exception: Exception) -> HttpResponse | None:
+        """A view that lost the database (PostgreSQL restarting, failing over,
+        or the pool out of connections) answers 503 ``service_unavailable``
+        with ``Retry-After``, which clients retry (writes with the same
+        ``Idempotency-Key``), instead of the 500 of an unexpected error.
+        Anything else goes on to Django's 500 handler."""
+        if not database_unreachable(exception):
+            return None
+        errors_log.warning("database unreachable: %s %s answered 503 (%s)", request.method, request.path, exception)
+        response = problem_response(
+            request,
+            status=503,
+            code="service_unavailable",
+            detail=_("The database cannot be reached for a moment. Retry after the delay."),
+        )
+        response["Retry-After"] = DATABASE_RETRY_AFTER_S
+        return response
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
         response = self.get_response(request)

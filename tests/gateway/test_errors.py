@@ -114,6 +114,27 @@ def test_crash_is_500_without_internals(partner_api) -> None:
     assert body["detail"]
 
 
+def test_a_request_that_lost_the_database_is_a_503_to_retry_not_a_500(partner_api, caplog) -> None:
+    # given a request whose database connection PostgreSQL terminates under it (a restart, a failover)
+    partner_api.raise_request_exception = False
+    response = partner_api.get("/api/v1/test/lost-database")
+    # then it answers 503 service_unavailable with a delay to retry after, and says nothing of the cause
+    body = assert_problem(response, 503, "service_unavailable")
+    assert response["Retry-After"] == "1"
+    assert body["detail"]
+    assert "terminat" not in response.content.decode()
+    assert any("database unreachable" in record.getMessage() for record in caplog.records)
+
+
+def test_a_failed_statement_is_still_a_500(partner_api) -> None:
+    # given a statement PostgreSQL refuses with a SQLSTATE of its own (a deadlock here): the database is there
+    partner_api.raise_request_exception = False
+    response = partner_api.get("/api/v1/test/lost-database?then=deadlock")
+    # then it is the unexpected error it is
+    assert_problem(response, 500, "server_error")
+    assert "Retry-After" not in response
+
+
 def test_request_id_is_echoed_or_generated() -> None:
     echoed = Client().get("/health/live", HTTP_X_REQUEST_ID="abc-123")
     assert echoed["X-Request-ID"] == "abc-123"

@@ -4,6 +4,9 @@ machinery in ways no product endpoint does on demand (a crash, a slow write)."""
 import time
 from typing import Any
 
+from django.conf import settings
+from django.db import connection
+from django.db.utils import ConnectionHandler
 from django.urls import include, path
 from rest_framework import serializers
 from rest_framework.request import Request
@@ -26,6 +29,35 @@ class CrashView(APIView):
 
     def get(self, request: Request) -> Response:
         raise RuntimeError("secret internal detail: password=hunter2")
+
+
+class LostDatabaseView(APIView):
+    """Runs a statement on a connection that PostgreSQL has just terminated
+    (what a request in flight meets when the server restarts or fails over):
+    a connection of its own to the test database, without the pool, whose
+    backend the request's usual connection terminates. ``?then=deadlock``
+    fails a statement instead (a real SQLSTATE: not a lost database)."""
+
+    required_scopes = ["partners:manage"]
+
+    def get(self, request: Request) -> Response:
+        if request.query_params.get("then") == "deadlock":
+            with connection.cursor() as cursor:  # the deadlock's SQLSTATE, raised by PostgreSQL itself
+                cursor.execute("DO $$ BEGIN RAISE EXCEPTION 'test' USING ERRCODE = '40P01'; END $$")
+        own = {**settings.DATABASES["default"], "OPTIONS": {}, "CONN_HEALTH_CHECKS": False}
+        handler = ConnectionHandler({"default": {"ENGINE": "django.db.backends.dummy"}, "lost": own})
+        lost = handler["lost"]
+        try:
+            with lost.cursor() as cursor:
+                cursor.execute("SELECT pg_backend_pid()")
+                pid = cursor.fetchone()[0]
+            with connection.cursor() as cursor:
+                cursor.execute("SELECT pg_terminate_backend(%s, 5000)", [pid])
+            with lost.cursor() as cursor:
+                cursor.execute("SELECT 1")
+        finally:
+            lost.close()
+        return Response({"detail": "the terminated connection answered"})
 
 
 class SlowCreateView(APIView):
@@ -69,6 +101,7 @@ class WriteThenRefuseView(APIView):
 test_patterns = [
     path("write-then-refuse", WriteThenRefuseView.as_view()),
     path("crash", CrashView.as_view()),
+    path("lost-database", LostDatabaseView.as_view()),
     path("slow-create", SlowCreateView.as_view()),
     path("server-error", ServerErrorResponseView.as_view()),
 ]
