@@ -121,7 +121,7 @@ def test_a_request_that_lost_the_database_is_a_503_to_retry_not_a_500(partner_ap
     # then it answers 503 service_unavailable with a delay to retry after, and says nothing of the cause
     body = assert_problem(response, 503, "service_unavailable")
     assert response["Retry-After"] == "1"
-    assert body["detail"]
+    assert body["detail"] == "La base de données est momentanément injoignable. Réessayez après le délai indiqué."
     assert "terminat" not in response.content.decode()
     assert any("database unreachable" in record.getMessage() for record in caplog.records)
 
