@@ -1,13 +1,21 @@
 """Idempotency-Key: replay, reuse with another body, in-flight duplicates, 5xx."""
 
+import datetime as dt
+import json
 import threading
 import uuid
+import zoneinfo
+from decimal import Decimal
 from typing import Any
 
 import pytest
 from django.db import connection
+from django.utils.translation import gettext_lazy
 from rest_framework.test import APIClient
+from rest_framework.utils.encoders import JSONEncoder
+from rest_framework.utils.serializer_helpers import ReturnDict, ReturnList
 
+from gateway.api import idempotency
 from gateway.api.models import IdempotencyRecord
 from partners.models import CallerKind, Partner
 from tests.factories import make_client, prepared_statements, token_for
@@ -221,3 +229,25 @@ def test_a_refusal_that_wrote_nothing_keeps_the_prepared_statements(token) -> No
     assert refused.status_code == 422
     assert IdempotencyRecord.objects.filter(key="eps-bad").exists()
     assert prepared <= prepared_statements()
+
+
+def test_a_stored_answer_holds_the_values_drf_would_have_written() -> None:
+    # given an answer's data with what DRF's encoder writes its own way: decimals, dates and times
+    # (UTC and not), a lazy translation, ids, non-string keys, DRF's own containers
+    paris = zoneinfo.ZoneInfo("Europe/Paris")
+    data = ReturnDict(
+        {
+            "amount": Decimal("12.50"),
+            "at": dt.datetime(2026, 12, 7, 1, 2, 3, 456789, tzinfo=dt.UTC),
+            "local": dt.datetime(2026, 12, 7, 9, 30, tzinfo=paris),
+            "day": dt.date(2026, 12, 24),
+            "opens": dt.time(8, 30),
+            "id": uuid.UUID("0b6e5d1c-8f3e-4f8a-9a55-3c1f2b8d9e10"),
+            "title": gettext_lazy("Service unavailable"),
+            "counts": {7: 1, "x": [1.5, None, True]},
+            "lines": ReturnList([{"sku": "MILK-1L", "quantity": 2}], serializer=None),
+        },
+        serializer=None,
+    )
+    # then what is stored (jsonb: the values, not the spacing) is what the json module with DRF's encoder gives
+    assert json.loads(idempotency._json_text(data)) == json.loads(json.dumps(data, cls=JSONEncoder))
