@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 from django.db import connection
 from django.utils.translation import gettext_lazy
+from rest_framework import serializers
 from rest_framework.test import APIClient
 from rest_framework.utils.encoders import JSONEncoder
 from rest_framework.utils.serializer_helpers import ReturnDict, ReturnList
@@ -235,6 +236,9 @@ def test_a_stored_answer_holds_the_values_drf_would_have_written() -> None:
     # given an answer's data with what DRF's encoder writes its own way: decimals, dates and times
     # (UTC and not), a lazy translation, ids, non-string keys, DRF's own containers
     paris = zoneinfo.ZoneInfo("Europe/Paris")
+    serializer: serializers.Serializer[Any] = (
+        serializers.Serializer()
+    )  # DRF's containers name the serializer that made them
     data = ReturnDict(
         {
             "amount": Decimal("12.50"),
@@ -245,9 +249,9 @@ def test_a_stored_answer_holds_the_values_drf_would_have_written() -> None:
             "id": uuid.UUID("0b6e5d1c-8f3e-4f8a-9a55-3c1f2b8d9e10"),
             "title": gettext_lazy("Service unavailable"),
             "counts": {7: 1, "x": [1.5, None, True]},
-            "lines": ReturnList([{"sku": "MILK-1L", "quantity": 2}], serializer=None),
+            "lines": ReturnList([{"sku": "MILK-1L", "quantity": 2}], serializer=serializer),
         },
-        serializer=None,
+        serializer=serializer,
     )
     # then what is stored (jsonb: the values, not the spacing) is what the json module with DRF's encoder gives
     assert json.loads(idempotency._json_text(data)) == json.loads(json.dumps(data, cls=JSONEncoder))
