@@ -47,7 +47,9 @@ The fault step (``run_fault_step``), after the stepping: the scenario again
 at the held peak for 75 s while PostgreSQL restarts once and Redis goes away
 for 30 s, the gateway, Celery and nginx left alone. It prints
 ``fault_server_errors`` and ``fault_connection_errors`` (during the whole
-run), ``fault_orders_acknowledged`` and ``fault_orders_lost`` (acknowledged,
+run), ``fault_internal_errors`` (those of the 5xx that were 500s: the
+unexpected errors, where a request that lost the database answers 503
+``service_unavailable`` to retry), ``fault_orders_acknowledged`` and ``fault_orders_lost`` (acknowledged,
 then not in the database: must be 0, a failed check otherwise), and
 ``fault_recover_after_pg_s`` / ``fault_recover_after_redis_s`` (from each
 service back until ``/health/ready`` answers 200 through the balancer). Its
@@ -535,6 +537,7 @@ def run_fault_step(
         "ran": True,
         "multiplier": peak,
         "server_errors": row["server_errors"],
+        "internal_errors": row["statuses"].get("500", 0),
         "connection_errors": row["connection_errors"],
         "requests": row["requests"],
         "orders_acknowledged": len(accepted),
@@ -547,7 +550,8 @@ def run_fault_step(
         "timeline": timeline,
     }
     progress(
-        f"fault step: {row['requests']} requests, {row['server_errors']} 5xx, {row['connection_errors']} "
+        f"fault step: {row['requests']} requests, {row['server_errors']} 5xx ({figures['internal_errors']} of them "
+        f"500s), {row['connection_errors']} "
         f"connection errors, {len(accepted)} orders acknowledged, {figures['orders_lost']} lost; not ready for "
         f"{figures['not_ready_s']} s; Celery worker restarted {figures['worker_restarts']} times; ready again "
         f"{figures['recover_after_pg_s']} s after PostgreSQL, {figures['recover_after_redis_s']} s after Redis"
@@ -815,7 +819,8 @@ def _report(figures: dict[str, Any], checks: dict[str, int], receiver: dict[str,
     if fault.get("ran"):
         result("fault_multiplier", fault["multiplier"], "x")
         for metric in (
-            "server_errors", "connection_errors", "requests", "orders_acknowledged", "orders_lost", "worker_restarts"
+            "server_errors", "internal_errors", "connection_errors", "requests", "orders_acknowledged", "orders_lost",
+            "worker_restarts",
         ):  # fmt: skip
             result(f"fault_{metric}", fault[metric], "")
         for metric in ("not_ready_s", "recover_after_pg_s", "recover_after_redis_s"):
