@@ -50,9 +50,9 @@ from django.utils import translation
 from django.utils.http import quote_etag
 from rest_framework.request import Request
 from rest_framework.response import Response
-from rest_framework.utils import encoders
 
 from gateway.api import metrics
+from gateway.api.encoding import answer_json
 from gateway.api.etag import not_modified
 from gateway.api.ratelimit import redis_client
 
@@ -308,8 +308,9 @@ class _Shared:
     an answer is only ever read under the versions it was computed under), for
     what is left of READ_CACHE_SECONDS: after a bump the first process to
     compute a key serves the others, instead of each computing it once. The
-    answer's data goes through DRF's JSON encoder, as the JSON renderer would
-    write it, so a shared answer renders byte for byte as the computed one.
+    answer's data is written with the values DRF's encoder gives
+    (``gateway.api.encoding``), so a shared answer renders byte for byte as
+    the computed one.
     Fails open: Redis out of reach, or a value it cannot read, is a miss."""
 
     _PREFIX = "gateway:readcache:a:"
@@ -334,9 +335,7 @@ class _Shared:
         if not settings.READ_CACHE_SHARED:
             return
         try:
-            value = json.dumps(
-                [time.time(), entry.etag, entry.status, entry.headers, entry.data], cls=encoders.JSONEncoder
-            )
+            value = answer_json([time.time(), entry.etag, entry.status, entry.headers, entry.data])
             redis_client().set(self._name(key), value, px=max(1, int(settings.READ_CACHE_SECONDS * 1000)))
         except (redis.RedisError, ValueError, TypeError):
             return

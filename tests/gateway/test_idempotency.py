@@ -16,7 +16,7 @@ from rest_framework.test import APIClient
 from rest_framework.utils.encoders import JSONEncoder
 from rest_framework.utils.serializer_helpers import ReturnDict, ReturnList
 
-from gateway.api import idempotency
+from gateway.api.encoding import answer_json
 from gateway.api.models import IdempotencyRecord
 from partners.models import CallerKind, Partner
 from tests.factories import make_client, prepared_statements, token_for
@@ -254,4 +254,4 @@ def test_a_stored_answer_holds_the_values_drf_would_have_written() -> None:
         serializer=serializer,
     )
     # then what is stored (jsonb: the values, not the spacing) is what the json module with DRF's encoder gives
-    assert json.loads(idempotency._json_text(data)) == json.loads(json.dumps(data, cls=JSONEncoder))
+    assert json.loads(answer_json(data)) == json.loads(json.dumps(data, cls=JSONEncoder))
