@@ -103,8 +103,7 @@ class CalendarListView(GenericAPIView[StoreCalendarDay]):
     )
     @idempotent(required=False)
     def post(self, request: Request) -> Response:
-        data = validated_body(CalendarDayCreateInput, request.data)
-        fields = data
+        fields = validated_body(CalendarDayCreateInput, request.data)
         store = store_for_calendar(caller=caller_from_request(request), code=fields.get("store"))
         day = calendar_day_create(store=store, day=fields["day"], kind=fields["kind"], label=fields.get("label", ""))
         return Response(CalendarDayOutput(day).data, status=201)

@@ -74,8 +74,7 @@ class TicketCreateView(APIView):
     def post(self, request: Request) -> Response:
         caller = caller_from_request(request)
         ensure_till(caller=caller)
-        data = validated_body(t.TicketCreateInput, request.data)
-        fields = data
+        fields = validated_body(t.TicketCreateInput, request.data)
         recorded = ticket_record(
             caller=caller,
             program=_program(caller, fields["program"]),
@@ -139,8 +138,7 @@ class TicketReturnView(APIView):
     @idempotent(required=False)
     def post(self, request: Request, store: str, ticket_id: str) -> Response:
         ticket = ticket_get(caller=caller_from_request(request), store_code=store, ticket_id=ticket_id)
-        data = validated_body(t.TicketReturnInput, request.data)
-        fields = data
+        fields = validated_body(t.TicketReturnInput, request.data)
         recorded = ticket_return(
             ticket=ticket,
             return_id=fields["return_id"],

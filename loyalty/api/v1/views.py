@@ -336,8 +336,7 @@ class MemberListView(GenericAPIView[Member]):
     def post(self, request: Request) -> Response:
         caller = caller_from_request(request)
         selectors.ensure_operator(caller=caller)
-        data = validated_body(s.MemberCreateInput, request.data)
-        fields = data
+        fields = validated_body(s.MemberCreateInput, request.data)
         home = fields.get("home_store")
         member = catalog.member_create(
             program=_program_field(caller, fields["program"]),
@@ -468,8 +467,7 @@ class QuoteView(APIView):
     )
     def post(self, request: Request) -> Response:
         caller = caller_from_request(request)
-        data = validated_body(s.QuoteInput, request.data)
-        fields = data
+        fields = validated_body(s.QuoteInput, request.data)
         result = quote_for(
             caller=caller,
             program=_program_field(caller, fields["program"]),

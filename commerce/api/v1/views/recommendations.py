@@ -177,8 +177,7 @@ class RecommendationsView(APIView):
     )
     def post(self, request: Request) -> Response:
         caller = caller_from_request(request)
-        data = validated_body(RecommendationRequestInput, request.data)
-        body = data
+        body = validated_body(RecommendationRequestInput, request.data)
         store = _store_or_error(request, body["store"])
         skus = [line["sku"] for line in body["lines"]]
         products, unknown = basket_products(caller=caller, skus=skus)
@@ -263,8 +262,7 @@ class ProductRelationListView(GenericAPIView[ProductRelation]):
     @idempotent(required=False)
     def post(self, request: Request) -> Response:
         caller = caller_from_request(request)
-        data = validated_body(RelationCreateInput, request.data)
-        body = data
+        body = validated_body(RelationCreateInput, request.data)
         relation = relation_create(
             caller=caller,
             from_product_id=body["from_product_id"],
