@@ -321,34 +321,55 @@ LEDGER_MISMATCHES = statement(
 
 # Near a point: active click-and-collect stores holding the SKUs within the
 # radius, nearest first. A bounding box on the indexed latitude/longitude
-# picks candidates; the haversine distance then decides.
+# picks candidates; the haversine distance then decides. Each product row
+# also carries its **reach**: the codes of every candidate store (holding
+# the SKU or not) no farther than the last store listed when ``limit`` are
+# listed, else than the radius: the only stores whose stock can change
+# this answer (a farther one can enter the list only once a nearer one left
+# it). NULL when more than ``reach_max`` stores are within it.
 AVAILABILITY_NEAR = statement(
     """
     WITH p AS (
         SELECT p.id AS id, p.sku AS sku, p.owner_id AS owner_id, p.name_fr AS name_fr, p.name_en AS name_en
         FROM {product} p WHERE p.sku = ANY(%(skus)s) AND p.is_active
-    ), candidates AS (
+    ), box AS (
         SELECT l.id AS id, l.code AS code, l.name AS name, l.owner_id AS owner_id,
                l.latitude::float8 AS lat, l.longitude::float8 AS lng
         FROM {location} l
         WHERE l.kind = 'store' AND l.is_active AND l.click_and_collect
           AND l.latitude BETWEEN %(lat_min)s AND %(lat_max)s AND l.longitude BETWEEN %(lng_min)s AND %(lng_max)s
-    ), hits AS (
-        SELECT s.product_id, c.id AS location_id, c.code, c.name, c.owner_id, s.available,
+    ), candidates AS (
+        SELECT b.id, b.code, b.name, b.owner_id,
                2 * %(earth)s * asin(sqrt(
-                   power(sin(radians(c.lat - %(lat)s) / 2), 2)
-                   + cos(radians(%(lat)s)) * cos(radians(c.lat)) * power(sin(radians(c.lng - %(lng)s) / 2), 2)
+                   power(sin(radians(b.lat - %(lat)s) / 2), 2)
+                   + cos(radians(%(lat)s)) * cos(radians(b.lat)) * power(sin(radians(b.lng - %(lng)s) / 2), 2)
                )) AS km
+        FROM box b
+    ), ranked AS (
+        SELECT s.product_id, c.id AS location_id, c.code, c.name, c.owner_id, s.available, c.km,
+               row_number() OVER (PARTITION BY s.product_id ORDER BY c.km, c.code) AS position
         FROM candidates c
         JOIN {level} s ON s.location_id = c.id AND s.product_id IN (SELECT id FROM p) AND s.available > 0
-    ), ranked AS (
-        SELECT *, row_number() OVER (PARTITION BY product_id ORDER BY km, code) AS position
-        FROM hits WHERE km <= %(radius)s
+        WHERE c.km <= %(radius)s
+    ), kept AS (
+        SELECT * FROM ranked WHERE position <= %(limit)s
+    ), reach AS (
+        SELECT p.id AS product_id,
+               CASE WHEN count(k.position) >= %(limit)s THEN max(k.km) ELSE %(radius)s END AS km
+        FROM p LEFT JOIN kept k ON k.product_id = p.id
+        GROUP BY p.id
+    ), reach_codes AS (
+        SELECT r.product_id,
+               CASE WHEN count(c.code) > %(reach_max)s THEN NULL
+                    ELSE coalesce(array_agg(c.code) FILTER (WHERE c.code IS NOT NULL), '{{}}') END AS codes
+        FROM reach r LEFT JOIN candidates c ON c.km <= r.km
+        GROUP BY r.product_id
     )
-    SELECT p.id, p.sku, p.name_fr, p.name_en, p.owner_id,
-           r.location_id, r.code, r.name, r.owner_id, r.available, r.km
-    FROM p LEFT JOIN ranked r ON r.product_id = p.id AND r.position <= %(limit)s
-    ORDER BY p.sku, p.id, r.position
+    SELECT p.id, p.sku, p.name_fr, p.name_en, p.owner_id, rc.codes,
+           k.location_id, k.code, k.name, k.owner_id, k.available, k.km
+    FROM p JOIN reach_codes rc ON rc.product_id = p.id
+    LEFT JOIN kept k ON k.product_id = p.id
+    ORDER BY p.sku, p.id, k.position
     """,
     product=Product,
     location=Location,

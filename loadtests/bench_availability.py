@@ -1,7 +1,7 @@
 """Availability lookups near a point (cold), the hot reads of a peak, and the bare-DRF ceiling, in one run.
 
     .venv/bin/python loadtests/bench_availability.py [--quick] [--connections N] [--seconds S]
-        [--hot-stores N] [--hot-skus N] [--no-writer]
+        [--hot-stores N] [--hot-skus N] [--no-writer] [--hot-warmup S]
 
 Starts PostgreSQL, Redis and granian with the bench settings
 (loadtests/harness.py), whose URLs add /api/v1/bench/bare (loadtests/views.py:
@@ -33,7 +33,11 @@ API, revalidating with the ETag it held, and compares the answer with the
 database (it is the only writer: the database cannot move meanwhile). A
 figure or a slot count that is not the database's is a check failure: a unit
 already gone shown. After the rounds a sample of every hot key is read again
-and compared with the database. RESULT lines: ``hot_reads_per_s``,
+and compared with the database. Each timed hot round follows as many
+seconds of the same traffic, untimed (``--hot-warmup``): a peak lasts hours,
+and without it every hot round started from answers the other rounds had
+left to expire. The cache's outcomes per kind of read (availability at a
+store, near a point, slots, product) are printed as progress. RESULT lines: ``hot_reads_per_s``,
 ``hot_vs_bare_ratio``, ``hot_p95_ms``, ``not_modified_share`` (304s among
 hot reads), ``cache_hit_share`` (reads answered without SQL: 304s and the
 process caches' answers, from the servers' ``gateway_read_cache_total``),
@@ -92,9 +96,16 @@ def main() -> int:
     parser.add_argument(
         "--no-writer", action="store_true", help="Hot rounds without the writer (what invalidation costs)."
     )
+    parser.add_argument(
+        "--hot-warmup",
+        type=float,
+        help="Seconds of the hot traffic, untimed, before each timed hot round (default: a round's length; "
+        "0 measures each hot round from the cache the other rounds left).",
+    )
     args = parser.parse_args()
     size = dict(SIZES["quick" if args.quick else "full"])
     seconds = args.seconds or size["seconds"]
+    warmup = seconds if args.hot_warmup is None else args.hot_warmup
     with Stack(instance="inventory-availability-bench", pg_port=15465, redis_port=16415, port=8865) as stack:
         progress(f"seeding {size['stores']:,} stores and {size['levels']:,} stock levels (seed_bench_stock)")
         stack.manage("seed_bench_stock", "--stores", str(size["stores"]), "--levels", str(size["levels"]))
@@ -118,7 +129,7 @@ def main() -> int:
         hot_failures: list[str] = []
         statuses: dict[int, int] = {}
         writes = 0.0
-        outcomes: dict[str, float] = {}
+        outcomes: dict[tuple[str, str], float] = {}
         hot_seconds = 0.0
         for round_ in range(int(size["rounds"])):
             for name, path in (
@@ -130,22 +141,31 @@ def main() -> int:
                 latencies[name].extend(times)
                 failures.extend(errors)
                 progress(f"round {round_ + 1}: {name} {rate:,.0f} requests/s")
-            cache_before = _cache_outcomes(port)  # the hot rounds' only: the cold rounds miss by design
             writer = _Writer(port, hot, dsn)
             if not args.no_writer:
                 writer.start()
+            # The same traffic first, untimed: a peak's reads find the answers of the
+            # reads before them, not a cache the other rounds left to expire.
+            _rate, _times, errors, _counted = _load_hot(port, hot, warmup, args.connections, writer)
+            hot_failures.extend(errors)
+            cache_before = _cache_outcomes(port)  # the hot rounds' only: the cold rounds miss by design
+            writes_before = writer.writes
             rate, times, errors, counted = _load_hot(port, hot, seconds, args.connections, writer)
             writer.stop()
-            for outcome, count in _cache_outcomes(port).items():
-                outcomes[outcome] = outcomes.get(outcome, 0) + count - cache_before.get(outcome, 0)
+            for labels, count in _cache_outcomes(port).items():
+                outcomes[labels] = outcomes.get(labels, 0) + count - cache_before.get(labels, 0)
             figures["hot"].append(rate)
             latencies["hot"].extend(times)
             hot_seconds += seconds
-            writes += writer.writes
+            writes += writer.writes - writes_before
             hot_failures.extend(errors + writer.failures)
             for status, count in counted.items():
                 statuses[status] = statuses.get(status, 0) + count
-            progress(f"round {round_ + 1}: hot reads {rate:,.0f} requests/s, {writer.writes} writes")
+            progress(f"round {round_ + 1}: hot reads {rate:,.0f} requests/s, {writer.writes - writes_before} writes")
+        for kind in sorted({kind for kind, _outcome in outcomes}):
+            mine = {outcome: count for (of, outcome), count in outcomes.items() if of == kind}
+            shares = ", ".join(f"{outcome} {count / sum(mine.values()):.3f}" for outcome, count in sorted(mine.items()))
+            progress(f"hot reads of kind {kind}: {sum(mine.values()):,.0f} ({shares})")
         failures.extend(_check_answers(port, token, dsn, skus))
         hot_failures.extend(_check_hot(port, hot, dsn))
     for failure in (failures + hot_failures)[:20]:
@@ -155,6 +175,9 @@ def main() -> int:
     hot_rate = sum(figures["hot"]) / len(figures["hot"])
     answered = sum(statuses.values()) or 1
     served = sum(outcomes.values()) or 1
+    by_outcome: dict[str, float] = {}
+    for (_kind, outcome), count in outcomes.items():
+        by_outcome[outcome] = by_outcome.get(outcome, 0) + count
     result("availability_lookups_per_s", round(availability), "requests/s")
     result("bare_drf_per_s", round(bare), "requests/s")
     result("availability_vs_bare_ratio", round(availability / bare, 3), "ratio", digits=3)
@@ -170,7 +193,7 @@ def main() -> int:
     result("not_modified_share", round(statuses.get(304, 0) / answered, 3), "share", digits=3)
     result(
         "cache_hit_share",
-        round((outcomes.get("not_modified", 0) + outcomes.get("hit", 0) + outcomes.get("shared", 0)) / served, 3),
+        round(sum(by_outcome.get(outcome, 0) for outcome in ("not_modified", "hit", "shared")) / served, 3),
         "share",
         digits=3,
     )
@@ -271,6 +294,8 @@ class Hot:
     customer_id: int
     reads: int = 0
     lock: threading.Lock = field(default_factory=threading.Lock)
+    # What each shopper connection was given, kept from one call of _load_hot to the next.
+    etags: dict[int, dict[str, str]] = field(default_factory=dict)
 
     def zipf(self, rng: random.Random, count: int) -> int:
         return rng.choices(range(count), cum_weights=_zipf_weights(count))[0]
@@ -409,7 +434,7 @@ def _load_hot(
         rng = random.Random(1000 + index)
         conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
         base = {"Authorization": f"Bearer {hot.tokens[index]}", "Accept": "application/json"}
-        etags: dict[str, str] = {}
+        etags = hot.etags.setdefault(index, {})
         mine: list[float] = []
         counted: dict[int, int] = {}
         while time.perf_counter() < deadline:
@@ -623,17 +648,18 @@ def _check_hot(port: int, hot: Hot, dsn: str) -> list[str]:
     return failures
 
 
-def _cache_outcomes(port: int) -> dict[str, float]:
-    """The servers' gateway_read_cache_total by outcome (every worker process added up)."""
+def _cache_outcomes(port: int) -> dict[tuple[str, str], float]:
+    """The servers' gateway_read_cache_total by kind and outcome (every worker process added up)."""
     conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
     conn.request("GET", "/metrics")
     text = conn.getresponse().read().decode()
     conn.close()
-    outcomes: dict[str, float] = {}
+    outcomes: dict[tuple[str, str], float] = {}
     for line in text.splitlines():
         if line.startswith("gateway_read_cache_total{"):
-            label, value = line.rsplit(" ", 1)
-            outcomes[label.split('outcome="')[1].split('"')[0]] = float(value)
+            labels, value = line.rsplit(" ", 1)
+            kind, outcome = (labels.split(f'{name}="')[1].split('"')[0] for name in ("kind", "outcome"))
+            outcomes[kind, outcome] = float(value)
     return outcomes
 
 

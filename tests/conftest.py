@@ -185,11 +185,11 @@ def read_cache_on(settings: Any, monkeypatch: Any) -> Iterator[None]:
     # Answers that depend on the clock are keyed by the minute: held still, so
     # that a test crossing a minute does not miss where it expects a hit.
     monkeypatch.setattr(readcache, "minute", lambda: 29_000_000)
-    readcache.ANSWERS.clear()
-    readcache.RESOURCE_ETAGS.clear()
+    for memo in (readcache.ANSWERS, readcache.RESOURCE_ETAGS, readcache.LEARNED_KEYS):
+        memo.clear()
     yield
-    readcache.ANSWERS.clear()
-    readcache.RESOURCE_ETAGS.clear()
+    for memo in (readcache.ANSWERS, readcache.RESOURCE_ETAGS, readcache.LEARNED_KEYS):
+        memo.clear()
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:

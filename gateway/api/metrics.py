@@ -36,8 +36,8 @@ READ_CACHE = Counter(
     "gateway_read_cache_total",
     "Hot reads by outcome: not_modified (304 before any SQL), hit (the process's cached answer), shared "
     "(an answer another process computed, from Redis), miss (computed and kept), bypass (Redis unreachable: "
-    "computed)",
-    ["outcome"],
+    'computed; kind "-": the versions were not read)',
+    ["kind", "outcome"],
 )
 READ_CACHE_BUMP_FAILED = Counter(
     "gateway_read_cache_bump_failed_total",

@@ -72,9 +72,15 @@ REVALIDATE = "private, no-cache"
 
 
 def sku_key(sku: str) -> str:
-    """Availability of a SKU: its products and their stock anywhere (what
-    an answer near a point depends on)."""
+    """A SKU's products (their names, whether active): a product's change
+    bumps it, with its supply key; every answer near a point depends on it."""
     return f"sku:{sku}"
+
+
+def sku_stores_key(sku: str) -> str:
+    """A SKU's stock at any store: what an answer near a point depends on
+    until it names its reach (``Learned``), or when its reach is too wide."""
+    return f"sku-stores:{sku}"
 
 
 def sku_level_key(sku: str, store_code: str) -> str:
@@ -129,7 +135,7 @@ class _Versions:
                 if values[0] is None:
                     return None
         except redis.RedisError:
-            metrics.READ_CACHE.labels("bypass").inc()
+            metrics.READ_CACHE.labels("-", "bypass").inc()
             return None
         return tuple(_text(value) for value in values)
 
@@ -394,6 +400,29 @@ class Read:
     # then the answer is computed afresh, from facts read again.
     guard: tuple[str, ...] | None = None
     stale: Callable[[], None] | None = None
+    # Keys the answer itself names once computed (``Learned``), after ``keys``.
+    learn: "Learned | None" = None
+
+
+@dataclass(frozen=True)
+class Learned:
+    """Version keys an answer names once computed, finer than any known
+    before: an answer near a point depends only on the stores no farther
+    than the last one it lists, which the query finds.
+
+    ``coarse``: keys that every change any answer of the read could depend
+    on bumps (a SKU's stock at any store). ``keys``, called after the
+    computation: the finer keys that answer depends on (None: the coarse
+    ones). A process answers a question it has not seen under the coarse
+    keys, and remembers the keys the answer named (``LEARNED_KEYS``, a hint
+    of this process's); the next reads of the question depend on those.
+    An answer is always kept and found under exact keys with versions read
+    before it was computed: when its keys differ from those read before,
+    the coarse keys, read before too, are read again with the new ones, and
+    if one moved meanwhile the answer is given but not kept."""
+
+    coarse: tuple[str, ...]
+    keys: Callable[[], tuple[str, ...] | None]
 
 
 def cached_read(
@@ -411,20 +440,30 @@ def cached_read(
     resource already had (a product's, which PATCH's If-Match checks) and a
     304 without SQL needs this process to have computed the answer under the
     same versions (``RESOURCE_ETAGS``), however long ago."""
-    versions = VERSIONS.read(read.keys) if enabled() else None
+    keys: tuple[str, ...] = read.keys
+    watch: tuple[str, ...] = ()
+    if read.learn is not None:
+        assert etag_of is None, "an answer with keys of its own has no resource ETag"
+        learned = LEARNED_KEYS.get((read.kind, read.parts))
+        if learned is None:  # first seen here: under the coarse keys, and learn
+            keys = (*read.keys, *read.learn.coarse)
+        else:
+            keys, watch = (*read.keys, *learned[1]), read.learn.coarse
+    versions = VERSIONS.read((*keys, *watch)) if enabled() else None
     if versions is None:
         if read.stale is not None:
             read.stale()
         return _plain(request, compute(), read, etag_of)
+    versions, watched = versions[: 1 + len(keys)], versions[1 + len(keys) :]
     if read.guard is not None and versions[: len(read.guard)] != read.guard:
         if read.stale is not None:
             read.stale()
         return _plain(request, compute(), read, etag_of)
-    key = (read.kind, read.parts, read.keys, versions)
+    key = (read.kind, read.parts, keys, versions)
     if etag_of is None:
         etag = _tag(read.kind, key)
         if not_modified(request, etag):
-            metrics.READ_CACHE.labels("not_modified").inc()
+            metrics.READ_CACHE.labels(read.kind, "not_modified").inc()
             return _not_modified(etag, read)
     # The answers kept are per host too (a page's ``next`` is an absolute
     # URL); their ETag is not (the links of either copy are valid).
@@ -438,9 +477,9 @@ def cached_read(
         outcome = "shared"
     if entry is not None:
         if not_modified(request, entry.etag):
-            metrics.READ_CACHE.labels("not_modified").inc()
+            metrics.READ_CACHE.labels(read.kind, "not_modified").inc()
             return _not_modified(entry.etag, read)
-        metrics.READ_CACHE.labels(outcome).inc()
+        metrics.READ_CACHE.labels(read.kind, outcome).inc()
         return _answer(entry.data, entry.status, entry.headers, entry.etag, read)
     if etag_of is not None:
         # The answer may have left the LRU (READ_CACHE_SECONDS is shorter than
@@ -448,12 +487,18 @@ def cached_read(
         # its ETag holds: it cannot change before the versions do.
         known = RESOURCE_ETAGS.get(key[:3])
         if known is not None and known[0] == versions and not_modified(request, known[1]):
-            metrics.READ_CACHE.labels("not_modified").inc()
+            metrics.READ_CACHE.labels(read.kind, "not_modified").inc()
             return _not_modified(known[1], read)
-    metrics.READ_CACHE.labels("miss").inc()
+    metrics.READ_CACHE.labels(read.kind, "miss").inc()
     response = compute()
     if response.status_code != 200:
         return response
+    if read.learn is not None:
+        relearned = _relearn(read, keys, versions, watched)
+        if relearned is None:  # a change raced the computation: given, not kept
+            return _plain(request, response, read, None)
+        key = (read.kind, read.parts, *relearned)
+        kept = (*key, request.scheme, request.get_host())
     etag = etag_of(response) if etag_of is not None else _tag(read.kind, key)
     if etag_of is not None:
         RESOURCE_ETAGS.put(key[:3], versions, etag)
@@ -466,6 +511,29 @@ def cached_read(
     response["ETag"] = etag
     response["Cache-Control"] = read.cache_control
     return response
+
+
+def _relearn(
+    read: Read, keys: tuple[str, ...], versions: tuple[str, ...], watched: tuple[str, ...]
+) -> tuple[tuple[str, ...], tuple[str, ...]] | None:
+    """The keys and versions to keep a computed answer under, and the keys
+    it names remembered for the next read of its question. Read under the
+    coarse keys (``watched`` empty), it is kept under them; read under the
+    keys the last answer named, under the keys it names, with versions that
+    predate it: those read before it when they are the same keys, else read
+    again now, when no coarse key moved meanwhile (None when one did)."""
+    assert read.learn is not None
+    named = read.learn.keys()
+    learned = read.learn.coarse if named is None else named
+    LEARNED_KEYS.put((read.kind, read.parts), (), learned)
+    fresh = (*read.keys, *learned)
+    if not watched or fresh == keys:
+        return keys, versions
+    again = VERSIONS.read((*fresh, *read.learn.coarse))
+    fixed = 1 + len(read.keys)
+    if again is None or again[:fixed] != versions[:fixed] or again[1 + len(fresh) :] != watched:
+        return None
+    return fresh, again[: 1 + len(fresh)]
 
 
 # Headers the cache writes itself or the response machinery adds per request.
@@ -533,3 +601,5 @@ class Memo:
 # outlives the answers' LRU (the ETag alone is small; a change of the
 # resource bumps its version key).
 RESOURCE_ETAGS = Memo()
+# Per question of a read with ``learn``, the keys its last answer named (``Learned``).
+LEARNED_KEYS = Memo()

@@ -140,6 +140,16 @@ class Availability:
     near: tuple[float, float, float] | None = None
     store: Location | None = None
     local_date: dt.date | None = None
+    # Near a point: per SKU answered, the codes of the stores whose stock can
+    # change its part of the answer (AVAILABILITY_NEAR's reach), or None when
+    # more than REACH_MAX are (then any store's may). SKUs of no active
+    # product have none.
+    reach: dict[str, tuple[str, ...] | None] | None = None
+
+
+# The most stores a near answer's reach names, per SKU; past it the answer is
+# kept under the SKU's stock at every store (the read cache's coarse key).
+REACH_MAX = 32
 
 
 def availability_near(
@@ -159,12 +169,18 @@ def availability_near(
         "lat_max": lat_max,
         "lng_min": lng_min,
         "lng_max": lng_max,
+        "reach_max": REACH_MAX,
     }
     with connection.cursor() as cursor:
         cursor.execute(AVAILABILITY_NEAR, params)
         rows = cursor.fetchall()
     seen = visibility_of(caller=caller)
     store = LocationKind.STORE.value
+    reach: dict[str, set[str] | None] = {}
+    for row in rows:  # the reach is the sixth column of every row of a product
+        sku, codes = row[1], row[5]
+        if sku not in reach or reach[sku] is not None:
+            reach[sku] = None if codes is None else (reach.get(sku) or set()) | set(codes)
     products = [
         ProductAvailability(
             product_id,
@@ -176,9 +192,17 @@ def availability_near(
                 for location_id, code, name, owner_id, available, km in locations
             ],
         )
-        for (product_id, sku, name_fr, name_en, _owner), locations in _rows_by_product(rows)
+        for (product_id, sku, name_fr, name_en, _owner), locations in _rows_by_product(
+            [(*row[:5], *row[6:]) for row in rows]
+        )
     ]
-    return _availability(skus, products, seen, near=(lat, lng, radius_km))
+    return _availability(
+        skus,
+        products,
+        seen,
+        near=(lat, lng, radius_km),
+        reach={sku: None if codes is None else tuple(sorted(codes)) for sku, codes in reach.items()},
+    )
 
 
 def availability_at_store(
@@ -253,6 +277,7 @@ def _availability(
     near: tuple[float, float, float] | None = None,
     store: Location | None = None,
     local_date: dt.date | None = None,
+    reach: dict[str, tuple[str, ...] | None] | None = None,
 ) -> Availability:
     """The products in the order their SKUs were asked (several owners' products
     may share a SKU: then by id), and the SKUs that named none."""
@@ -266,6 +291,7 @@ def _availability(
         near=near,
         store=store,
         local_date=local_date,
+        reach=reach,
     )
 
 

@@ -78,7 +78,7 @@ def location_visible_by_code(*, caller: Caller, code: str) -> Location | None:
 # the API nor the admin edits or deletes them), so what was read once stays
 # true.
 LOCATION_IS_STORE: dict[str, bool] = {}
-LOCATIONLOCATION_IS_STORE_KEPT = 50_000
+LOCATION_IS_STORE_KEPT = 50_000
 
 
 def location_is_store(*, code: str) -> bool:
@@ -93,7 +93,7 @@ def location_is_store(*, code: str) -> bool:
             row = cursor.fetchone()
         known = row is not None and row[0] == LocationKind.STORE
         if row is not None:
-            if len(LOCATION_IS_STORE) >= LOCATIONLOCATION_IS_STORE_KEPT:
+            if len(LOCATION_IS_STORE) >= LOCATION_IS_STORE_KEPT:
                 LOCATION_IS_STORE.clear()
             LOCATION_IS_STORE[code] = known
     return known

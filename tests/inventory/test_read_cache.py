@@ -7,6 +7,7 @@ every cached answer and ETag.
 Writes commit for real (transactional database): the version bumps run on
 commit, as in production."""
 
+from decimal import Decimal
 from typing import Any
 
 import pytest
@@ -16,9 +17,11 @@ from django.db import connection, transaction
 from django.test.utils import CaptureQueriesContext
 
 from gateway.api import ratelimit, readcache
-from inventory.models import StockLevel
+from inventory.models import Location, StockLevel
 from inventory.services import stock_set
 from partners.services.events import events_fan_out_pending
+from tests.factories import LocationFactory
+from tests.inventory.factories import stock
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("read_cache_on")]
 
@@ -215,9 +218,9 @@ def test_a_bulk_sync_shows_on_the_next_read(network) -> None:
     assert own_figure(at_store(api)) == 1
 
 
-def test_a_product_deactivated_leaves_availability_at_once(network) -> None:
+def deactivate(network: Any) -> None:
+    """The operator deactivates the retailer's product (MILK-1L) through the API."""
     api = network.api("operator")
-    assert at_store(api).json()["results"]
     product = api.get(f"/api/v1/products/{network.retail_product.pk}")
     changed = api.patch(
         f"/api/v1/products/{network.retail_product.pk}",
@@ -226,6 +229,12 @@ def test_a_product_deactivated_leaves_availability_at_once(network) -> None:
         HTTP_IF_MATCH=product["ETag"],
     )
     assert changed.status_code == 200, changed.content
+
+
+def test_a_product_deactivated_leaves_availability_at_once(network) -> None:
+    api = network.api("operator")
+    assert at_store(api).json()["results"]
+    deactivate(network)
     assert at_store(api).json()["results"] == []
     assert at_store(network.api("shopper")).json()["unknown_skus"] == ["MILK-1L"]
 
@@ -469,3 +478,140 @@ def test_a_cached_page_links_to_the_host_it_was_asked_through(network) -> None:
     balanced = api.get("/api/v1/products", {"page_size": 1}, HTTP_HOST="localhost")
     assert direct.json()["next"].startswith("http://127.0.0.1/")
     assert balanced.json()["next"].startswith("http://localhost/")
+
+
+# ---------------------------------------------------------------- near answers keyed by their reach
+
+
+def near_two(api: Any, **headers: str) -> Any:
+    """Near the Paris point, the two nearest stores holding the SKU."""
+    return api.get(AVAILABILITY, {"sku": "MILK-1L", "lat": 48.8566, "lng": 2.3522, "limit": 2}, **headers)
+
+
+def codes(response: Any) -> list[str]:
+    return [loc["code"] for loc in response.json()["results"][0]["locations"]]
+
+
+@pytest.fixture
+def around_paris(network: Any) -> dict[str, Any]:
+    """Around the point: PAR01 on it (28 available), an empty store 160 m away
+    (in reach of the two nearest), NEAR1 380 m away (10), FAR1 2.6 km away (10):
+    with ``limit=2`` the answer lists PAR01 and NEAR1, and its reach is the
+    stores within 380 m."""
+    made = {
+        code: LocationFactory.create(code=code, latitude=Decimal(lat), longitude=Decimal("2.352200"))
+        for code, lat in (("EMPTY1", "48.858000"), ("NEAR1", "48.860000"), ("FAR1", "48.880000"))
+    }
+    stock(made["NEAR1"], network.retail_product, 10)
+    stock(made["FAR1"], network.retail_product, 10)
+    return made
+
+
+def set_level(api: Any, code: str, on_hand: int, expected: int) -> None:
+    changed = api.put(
+        f"/api/v1/locations/{code}/stock/MILK-1L", {"on_hand": on_hand, "expected_on_hand": expected}, format="json"
+    )
+    assert changed.status_code == 200, changed.content
+
+
+@pytest.mark.usefixtures("token_cache", "around_paris")
+def test_a_change_beyond_a_near_answers_reach_keeps_it_and_its_etag(network) -> None:
+    """A sale at a store farther than the last one listed cannot change the
+    answer: it is revalidated with no SQL. A sale at a store listed can."""
+    api, operator = network.api("shopper"), network.api("operator")
+    near_two(api)  # first seen: kept under the SKU's stock at every store
+    set_level(operator, "FAR1", 9, 10)
+    first = near_two(api)  # computed again, kept under its reach
+    assert codes(first) == ["PAR01", "NEAR1"]
+    near_two(api, HTTP_IF_NONE_MATCH=first["ETag"])  # the token is now in the process's cache
+
+    set_level(operator, "FAR1", 3, 9)
+    with CaptureQueriesContext(connection) as queries:
+        again = near_two(api, HTTP_IF_NONE_MATCH=first["ETag"])
+    assert again.status_code == 304
+    assert len(queries) == 0, [q["sql"] for q in queries.captured_queries]
+
+    set_level(operator, "NEAR1", 4, 10)
+    after = near_two(api, HTTP_IF_NONE_MATCH=first["ETag"])
+    assert after.status_code == 200
+    assert own_figure(after, "NEAR1") == 4
+
+
+@pytest.mark.usefixtures("around_paris")
+def test_a_question_seen_first_is_kept_under_the_skus_stock_at_every_store(network) -> None:
+    """The control of the test above: before a process learnt the reach, a
+    sale anywhere retires the answer."""
+    api = network.api("shopper")
+    first = near_two(api)
+    set_level(network.api("operator"), "FAR1", 3, 10)
+    assert near_two(api, HTTP_IF_NONE_MATCH=first["ETag"]).status_code == 200
+
+
+@pytest.mark.usefixtures("around_paris")
+def test_a_store_in_reach_that_had_no_stock_shows_once_it_has_some(network) -> None:
+    """The reach counts the stores without stock: the empty store nearer than
+    the last one listed enters the list the moment it holds the SKU."""
+    api, operator = network.api("shopper"), network.api("operator")
+    near_two(api)
+    set_level(operator, "FAR1", 9, 10)
+    first = near_two(api)  # kept under its reach
+    assert codes(first) == ["PAR01", "NEAR1"]
+    set_level(operator, "EMPTY1", 6, 0)
+    after = near_two(api, HTTP_IF_NONE_MATCH=first["ETag"])
+    assert after.status_code == 200
+    assert codes(after) == ["PAR01", "EMPTY1"]
+
+
+@pytest.mark.usefixtures("around_paris")
+def test_with_fewer_stores_than_the_limit_the_reach_is_the_radius(network) -> None:
+    api, operator = network.api("shopper"), network.api("operator")
+    edge = LocationFactory.create(code="EDGE1", latitude=Decimal("48.920000"), longitude=Decimal("2.352200"))
+    near(api)  # limit 10, radius 10 km
+    set_level(operator, "FAR1", 9, 10)
+    first = near(api)  # kept under its reach: three stores listed, so every store within 10 km
+    assert codes(first) == ["PAR01", "NEAR1", "FAR1"]
+    stock(edge, network.retail_product, 2)  # 7 km away, within the radius
+    after = near(api, HTTP_IF_NONE_MATCH=first["ETag"])
+    assert after.status_code == 200
+    assert codes(after) == ["PAR01", "NEAR1", "FAR1", "EDGE1"]
+
+
+@pytest.mark.usefixtures("around_paris")
+def test_a_change_committed_while_a_near_answer_is_computed_is_not_hidden(network, monkeypatch) -> None:
+    """The reach changes (a store nearer than the last listed gets stock),
+    and a sale commits (and bumps) after the query read the stock but before
+    the answer is kept: keyed by its new reach with versions read after the
+    sale, the answer would hide it. It is given but not kept, so the next
+    read shows the sale."""
+    from inventory.api.v1.views import availability as view
+
+    real = view.availability_near
+    empty = Location.objects.get(code="EMPTY1")
+    raced: list[bool] = []
+
+    def racing(**kwargs: Any) -> Any:
+        answer = real(**kwargs)
+        if racing_now and not raced:
+            raced.append(True)
+            stock(empty, network.retail_product, 2)
+        return answer
+
+    racing_now = False
+    monkeypatch.setattr(view, "availability_near", racing)
+    api, operator = network.api("shopper"), network.api("operator")
+    near_two(api)  # learnt: PAR01, EMPTY1 and NEAR1 in reach
+    set_level(operator, "EMPTY1", 6, 0)  # now listed second: the reach shrinks to PAR01 and EMPTY1
+    racing_now = True
+    assert own_figure(near_two(api), "EMPTY1") == 6  # read before the sale
+    assert raced
+    assert own_figure(near_two(api), "EMPTY1") == 2
+
+
+@pytest.mark.usefixtures("around_paris")
+def test_a_product_deactivated_leaves_near_answers_at_once(network) -> None:
+    api, operator = network.api("shopper"), network.api("operator")
+    near_two(api)
+    set_level(operator, "FAR1", 9, 10)
+    assert codes(near_two(api)) == ["PAR01", "NEAR1"]  # kept under its reach
+    deactivate(network)
+    assert near_two(api).json()["unknown_skus"] == ["MILK-1L"]

@@ -12,9 +12,14 @@ from gateway.api.etag import IF_NONE_MATCH, NOT_MODIFIED
 from gateway.api.problems import InvalidQueryParameter
 from gateway.api.readcache import REVALIDATE, cached_read, conditional
 from inventory.api.v1 import query
-from inventory.api.v1.readcache import availability_read
+from inventory.api.v1.readcache import availability_read, near_read
 from inventory.api.v1.serializers import AvailabilityOutput, availability_output
-from inventory.selectors.availability import availability_at_store, availability_near, availability_store_get
+from inventory.selectors.availability import (
+    Availability,
+    availability_at_store,
+    availability_near,
+    availability_store_get,
+)
 from partners.callers import caller_from_request
 
 MAX_SKUS = 50
@@ -102,8 +107,11 @@ class AvailabilityView(APIView):
         radius = RADIUS_KM.read(request)
         assert radius is not None  # a default is given
 
+        computed: list[Availability] = []
+
         def near() -> Response:
             answer = availability_near(caller=caller, skus=skus, lat=lat, lng=lng, radius_km=radius, limit=limit)
+            computed.append(answer)
             return Response(availability_output(answer))
 
-        return cached_read(request, availability_read(request, caller, skus, store=None, clock=False), near)
+        return cached_read(request, near_read(request, caller, skus, computed), near)
