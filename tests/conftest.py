@@ -185,6 +185,7 @@ def read_cache_on(settings: Any, monkeypatch: Any) -> Iterator[None]:
     # Answers that depend on the clock are keyed by the minute: held still, so
     # that a test crossing a minute does not miss where it expects a hit.
     monkeypatch.setattr(readcache, "minute", lambda: 29_000_000)
+    monkeypatch.setattr(readcache, "quarter_hour", lambda: 1_900_000)
     for memo in (readcache.ANSWERS, readcache.RESOURCE_ETAGS, readcache.LEARNED_KEYS):
         memo.clear()
     yield

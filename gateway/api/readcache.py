@@ -139,6 +139,45 @@ class _Versions:
             return None
         return tuple(_text(value) for value in values)
 
+    def read_learnt(
+        self, name: str, fixed: Sequence[str], coarse: Sequence[str]
+    ) -> tuple[tuple[str, ...] | None, tuple[str, ...]] | None:
+        """In one call: the keys another process learnt for a question, kept
+        under ``name`` (``Learned``; None: none), and the epoch and the
+        counters of ``fixed``, of those keys (else of ``coarse``) and of
+        ``coarse``. None as ``read`` gives None."""
+        try:
+            client = redis_client()
+            if self._lost:
+                self._recover(client)
+            learnt, values = client.eval(_READ_LEARNT, 0, name, _PREFIX, EPOCH, "\n".join(fixed), "\n".join(coarse))
+        except redis.RedisError:
+            metrics.READ_CACHE.labels("-", "bypass").inc()
+            return None
+        keys = None if learnt is None or learnt is False else tuple(key for key in _text(learnt).split("\n") if key)
+        if values[0] is None or values[0] is False:  # no epoch yet: the plain read sets one
+            versions = self.read((*fixed, *(coarse if keys is None else keys), *coarse))
+            return None if versions is None else (keys, versions)
+        return keys, tuple(_text(value) for value in values)
+
+    def read_teaching(self, keys: Sequence[str], name: str, learnt: Sequence[str]) -> tuple[str, ...] | None:
+        """``read(keys)``, and in the same round trip the keys a question's
+        answer named stored under ``name`` for the other processes."""
+        try:
+            client = redis_client()
+            if self._lost:
+                self._recover(client)
+            pipe = client.pipeline(transaction=False)
+            pipe.mget([EPOCH, *(_PREFIX + key for key in keys)])
+            pipe.set(name, "\n".join(learnt), px=max(1, int(settings.READ_CACHE_SECONDS * 1000)))
+            values, _stored = pipe.execute()
+        except redis.RedisError:
+            metrics.READ_CACHE.labels("-", "bypass").inc()
+            return None
+        if values[0] is None:
+            return self.read(keys)
+        return tuple(_text(value) for value in values)
+
     def bump(self, keys: Iterable[str]) -> None:
         """Add one to each counter; never raises (the write is committed)."""
         names = {_PREFIX + key for key in keys}
@@ -179,10 +218,28 @@ class _Versions:
 _BUMP = "local n = 0 for key in string.gmatch(ARGV[1], '[^\\n]+') do redis.call('INCR', key) n = n + 1 end return n"
 
 
-def _text(value: bytes | str | None) -> str:
-    if value is None:
+# Reads the keys learnt for a question (ARGV[1]; Learned) and, in the same
+# call, the epoch (ARGV[3]) and the counters (prefix ARGV[2]) of the fixed
+# keys (ARGV[4]), of those learnt or else of the coarse ones (ARGV[5]), and
+# of the coarse ones: a process that has not seen a question reads its
+# versions in one round trip. Names joined by line breaks, as for _BUMP.
+_READ_LEARNT = """
+local learnt = redis.call('GET', ARGV[1])
+local names = {ARGV[3]}
+local function add(list)
+  for key in string.gmatch(list, '[^\\n]+') do names[#names + 1] = ARGV[2] .. key end
+end
+add(ARGV[4])
+if learnt then add(learnt) else add(ARGV[5]) end
+add(ARGV[5])
+return {learnt, redis.call('MGET', unpack(names))}
+"""
+
+
+def _text(value: bytes | str | bool | None) -> str:
+    if value is None or value is False:  # a missing counter (False: through a script's reply)
         return "0"
-    return value.decode() if isinstance(value, bytes) else value
+    return value.decode() if isinstance(value, bytes) else str(value)
 
 
 VERSIONS = _Versions()
@@ -384,6 +441,14 @@ def minute() -> int:
     return int(time.time() // 60)
 
 
+def quarter_hour() -> int:
+    """The UTC quarter hour, for answers that depend on the clock only
+    through a date somewhere (a store's today): every time zone's offset is
+    a whole number of quarter hours, so every local date changes on one
+    (tests/gateway/test_read_cache_clock.py holds it for every zone)."""
+    return int(time.time() // 900)
+
+
 @dataclass(frozen=True)
 class Read:
     """What a cached read is: ``kind`` (the ETag's prefix), ``parts`` (the
@@ -413,13 +478,15 @@ class Learned:
     ``coarse``: keys that every change any answer of the read could depend
     on bumps (a SKU's stock at any store). ``keys``, called after the
     computation: the finer keys that answer depends on (None: the coarse
-    ones). A process answers a question it has not seen under the coarse
-    keys, and remembers the keys the answer named (``LEARNED_KEYS``, a hint
-    of this process's); the next reads of the question depend on those.
-    An answer is always kept and found under exact keys with versions read
-    before it was computed: when its keys differ from those read before,
-    the coarse keys, read before too, are read again with the new ones, and
-    if one moved meanwhile the answer is given but not kept."""
+    ones). The keys an answer named are remembered per question by the
+    process (``LEARNED_KEYS``) and taught to the others through Redis (read
+    in the same call as the versions); a question nobody answered yet is
+    read under the coarse keys. The keys remembered are a hint: an answer
+    is always kept and found under the exact keys it was computed with,
+    with versions read before its query. When they differ from the keys it
+    was read under, the versions of its keys are read after the query with
+    the coarse keys, read before it too: if one moved meanwhile (a sale
+    committed during the query), the answer is given but not kept."""
 
     coarse: tuple[str, ...]
     keys: Callable[[], tuple[str, ...] | None]
@@ -441,15 +508,11 @@ def cached_read(
     304 without SQL needs this process to have computed the answer under the
     same versions (``RESOURCE_ETAGS``), however long ago."""
     keys: tuple[str, ...] = read.keys
-    watch: tuple[str, ...] = ()
     if read.learn is not None:
         assert etag_of is None, "an answer with keys of its own has no resource ETag"
-        learned = LEARNED_KEYS.get((read.kind, read.parts))
-        if learned is None:  # first seen here: under the coarse keys, and learn
-            keys = (*read.keys, *read.learn.coarse)
-        else:
-            keys, watch = (*read.keys, *learned[1]), read.learn.coarse
-    versions = VERSIONS.read((*keys, *watch)) if enabled() else None
+        keys, versions = _learnt_versions(read)
+    else:
+        versions = VERSIONS.read(keys) if enabled() else None
     if versions is None:
         if read.stale is not None:
             read.stale()
@@ -513,23 +576,56 @@ def cached_read(
     return response
 
 
+def _learnt_versions(read: Read) -> tuple[tuple[str, ...], tuple[str, ...] | None]:
+    """The keys of a read with ``learn`` (its own, then those the last
+    answer to its question named, known to this process or taught by
+    another, else the coarse ones), and the versions (epoch first) of those
+    keys and then of the coarse keys, watched (None: the cache is left aside)."""
+    assert read.learn is not None
+    coarse = read.learn.coarse
+    if not enabled():
+        return read.keys, None
+    name = (read.kind, read.parts)
+    memo = LEARNED_KEYS.get(name)
+    if memo is not None or not settings.READ_CACHE_SHARED:
+        keys = (*read.keys, *(coarse if memo is None else memo[1]))
+        return keys, VERSIONS.read((*keys, *coarse))
+    got = VERSIONS.read_learnt(_learnt_name(name), read.keys, coarse)
+    if got is None:
+        return read.keys, None
+    learnt, versions = got
+    if learnt is not None:
+        LEARNED_KEYS.put(name, (), learnt)
+    return (*read.keys, *(coarse if learnt is None else learnt)), versions
+
+
+def _learnt_name(name: tuple[Any, ...]) -> str:
+    return "gateway:readcache:k:" + _digest(name, 16)
+
+
 def _relearn(
     read: Read, keys: tuple[str, ...], versions: tuple[str, ...], watched: tuple[str, ...]
 ) -> tuple[tuple[str, ...], tuple[str, ...]] | None:
-    """The keys and versions to keep a computed answer under, and the keys
-    it names remembered for the next read of its question. Read under the
-    coarse keys (``watched`` empty), it is kept under them; read under the
-    keys the last answer named, under the keys it names, with versions that
-    predate it: those read before it when they are the same keys, else read
-    again now, when no coarse key moved meanwhile (None when one did)."""
+    """The keys and versions to keep a computed answer under: the keys it
+    names, with versions that predate it (those read before it when they
+    are the same keys, else read again now, when no coarse key moved
+    meanwhile; None when one did). The keys are remembered for the next
+    read of the question, and taught to the other processes."""
     assert read.learn is not None
     named = read.learn.keys()
     learned = read.learn.coarse if named is None else named
-    LEARNED_KEYS.put((read.kind, read.parts), (), learned)
+    name = (read.kind, read.parts)
+    teach = settings.READ_CACHE_SHARED and LEARNED_KEYS.get(name) != ((), learned)
+    LEARNED_KEYS.put(name, (), learned)
     fresh = (*read.keys, *learned)
-    if not watched or fresh == keys:
+    if fresh == keys:
+        if teach:
+            VERSIONS.read_teaching((), _learnt_name(name), learned)
         return keys, versions
-    again = VERSIONS.read((*fresh, *read.learn.coarse))
+    if teach:
+        again = VERSIONS.read_teaching((*fresh, *read.learn.coarse), _learnt_name(name), learned)
+    else:
+        again = VERSIONS.read((*fresh, *read.learn.coarse))
     fixed = 1 + len(read.keys)
     if again is None or again[:fixed] != versions[:fixed] or again[1 + len(fresh) :] != watched:
         return None

@@ -519,13 +519,11 @@ def test_a_change_beyond_a_near_answers_reach_keeps_it_and_its_etag(network) -> 
     """A sale at a store farther than the last one listed cannot change the
     answer: it is revalidated with no SQL. A sale at a store listed can."""
     api, operator = network.api("shopper"), network.api("operator")
-    near_two(api)  # first seen: kept under the SKU's stock at every store
-    set_level(operator, "FAR1", 9, 10)
-    first = near_two(api)  # computed again, kept under its reach
+    first = near_two(api)
     assert codes(first) == ["PAR01", "NEAR1"]
     near_two(api, HTTP_IF_NONE_MATCH=first["ETag"])  # the token is now in the process's cache
 
-    set_level(operator, "FAR1", 3, 9)
+    set_level(operator, "FAR1", 3, 10)
     with CaptureQueriesContext(connection) as queries:
         again = near_two(api, HTTP_IF_NONE_MATCH=first["ETag"])
     assert again.status_code == 304
@@ -538,25 +536,54 @@ def test_a_change_beyond_a_near_answers_reach_keeps_it_and_its_etag(network) -> 
 
 
 @pytest.mark.usefixtures("around_paris")
-def test_a_question_seen_first_is_kept_under_the_skus_stock_at_every_store(network) -> None:
-    """The control of the test above: before a process learnt the reach, a
-    sale anywhere retires the answer."""
+def test_past_the_most_stores_a_reach_names_a_sale_anywhere_retires_the_answer(network, monkeypatch) -> None:
+    """The control of the test above: with a reach too wide to name, the
+    answer depends on the SKU's stock at every store."""
+    from inventory.selectors import availability
+
+    monkeypatch.setattr(availability, "REACH_MAX", 1)
     api = network.api("shopper")
     first = near_two(api)
     set_level(network.api("operator"), "FAR1", 3, 10)
     assert near_two(api, HTTP_IF_NONE_MATCH=first["ETag"]).status_code == 200
 
 
+@pytest.mark.usefixtures("token_cache", "around_paris")
+def test_the_reach_one_process_learnt_lets_another_revalidate_without_sql(network) -> None:
+    api = network.api("shopper")
+    first = near_two(api)
+    near_two(api, HTTP_IF_NONE_MATCH=first["ETag"])  # the token is now in the process's cache
+    readcache.ANSWERS.clear()  # another process: nothing of its own
+    readcache.LEARNED_KEYS.clear()
+    with CaptureQueriesContext(connection) as queries:
+        again = near_two(api, HTTP_IF_NONE_MATCH=first["ETag"])
+    assert again.status_code == 304
+    assert len(queries) == 0, [q["sql"] for q in queries.captured_queries]
+
+
+@pytest.mark.usefixtures("token_cache", "around_paris")
+def test_without_shared_answers_a_process_learns_the_reach_itself(network, settings) -> None:
+    """The control of the test above: the reach came from the other process."""
+    settings.READ_CACHE_SHARED = False
+    api = network.api("shopper")
+    first = near_two(api)
+    near_two(api, HTTP_IF_NONE_MATCH=first["ETag"])
+    readcache.ANSWERS.clear()
+    readcache.LEARNED_KEYS.clear()
+    with CaptureQueriesContext(connection) as queries:
+        again = near_two(api, HTTP_IF_NONE_MATCH=first["ETag"])
+    assert again.status_code == 304  # computed again: the same answer under the same keys
+    assert len(queries) > 0
+
+
 @pytest.mark.usefixtures("around_paris")
 def test_a_store_in_reach_that_had_no_stock_shows_once_it_has_some(network) -> None:
     """The reach counts the stores without stock: the empty store nearer than
     the last one listed enters the list the moment it holds the SKU."""
-    api, operator = network.api("shopper"), network.api("operator")
-    near_two(api)
-    set_level(operator, "FAR1", 9, 10)
-    first = near_two(api)  # kept under its reach
+    api = network.api("shopper")
+    first = near_two(api)
     assert codes(first) == ["PAR01", "NEAR1"]
-    set_level(operator, "EMPTY1", 6, 0)
+    set_level(network.api("operator"), "EMPTY1", 6, 0)
     after = near_two(api, HTTP_IF_NONE_MATCH=first["ETag"])
     assert after.status_code == 200
     assert codes(after) == ["PAR01", "EMPTY1"]
@@ -564,11 +591,9 @@ def test_a_store_in_reach_that_had_no_stock_shows_once_it_has_some(network) -> N
 
 @pytest.mark.usefixtures("around_paris")
 def test_with_fewer_stores_than_the_limit_the_reach_is_the_radius(network) -> None:
-    api, operator = network.api("shopper"), network.api("operator")
+    api = network.api("shopper")
     edge = LocationFactory.create(code="EDGE1", latitude=Decimal("48.920000"), longitude=Decimal("2.352200"))
-    near(api)  # limit 10, radius 10 km
-    set_level(operator, "FAR1", 9, 10)
-    first = near(api)  # kept under its reach: three stores listed, so every store within 10 km
+    first = near(api)  # limit 10, radius 10 km: three stores listed, so every store within 10 km is in reach
     assert codes(first) == ["PAR01", "NEAR1", "FAR1"]
     stock(edge, network.retail_product, 2)  # 7 km away, within the radius
     after = near(api, HTTP_IF_NONE_MATCH=first["ETag"])
@@ -576,17 +601,20 @@ def test_with_fewer_stores_than_the_limit_the_reach_is_the_radius(network) -> No
     assert codes(after) == ["PAR01", "NEAR1", "FAR1", "EDGE1"]
 
 
+@pytest.mark.parametrize("seen_before", [False, True], ids=["first-answer", "reach-changed"])
 @pytest.mark.usefixtures("around_paris")
-def test_a_change_committed_while_a_near_answer_is_computed_is_not_hidden(network, monkeypatch) -> None:
-    """The reach changes (a store nearer than the last listed gets stock),
-    and a sale commits (and bumps) after the query read the stock but before
-    the answer is kept: keyed by its new reach with versions read after the
-    sale, the answer would hide it. It is given but not kept, so the next
+def test_a_change_committed_while_a_near_answer_is_computed_is_not_hidden(network, monkeypatch, seen_before) -> None:
+    """A sale commits (and bumps) after the query read the stock but before
+    the answer is kept under the keys it names (the question's first answer,
+    read under the SKU's stock at every store; or the reach changed: a store
+    nearer than the last listed got stock). Keyed with versions read after
+    the sale, the answer would hide it: it is given but not kept, so the next
     read shows the sale."""
     from inventory.api.v1.views import availability as view
 
     real = view.availability_near
     empty = Location.objects.get(code="EMPTY1")
+    racing_now: list[bool] = []
     raced: list[bool] = []
 
     def racing(**kwargs: Any) -> Any:
@@ -596,12 +624,12 @@ def test_a_change_committed_while_a_near_answer_is_computed_is_not_hidden(networ
             stock(empty, network.retail_product, 2)
         return answer
 
-    racing_now = False
     monkeypatch.setattr(view, "availability_near", racing)
     api, operator = network.api("shopper"), network.api("operator")
-    near_two(api)  # learnt: PAR01, EMPTY1 and NEAR1 in reach
-    set_level(operator, "EMPTY1", 6, 0)  # now listed second: the reach shrinks to PAR01 and EMPTY1
-    racing_now = True
+    if seen_before:
+        near_two(api)  # learnt: PAR01, EMPTY1 and NEAR1 in reach
+    set_level(operator, "EMPTY1", 6, 0)  # listed second: the reach is PAR01 and EMPTY1
+    racing_now.append(True)
     assert own_figure(near_two(api), "EMPTY1") == 6  # read before the sale
     assert raced
     assert own_figure(near_two(api), "EMPTY1") == 2
@@ -609,9 +637,7 @@ def test_a_change_committed_while_a_near_answer_is_computed_is_not_hidden(networ
 
 @pytest.mark.usefixtures("around_paris")
 def test_a_product_deactivated_leaves_near_answers_at_once(network) -> None:
-    api, operator = network.api("shopper"), network.api("operator")
-    near_two(api)
-    set_level(operator, "FAR1", 9, 10)
-    assert codes(near_two(api)) == ["PAR01", "NEAR1"]  # kept under its reach
+    api = network.api("shopper")
+    assert codes(near_two(api)) == ["PAR01", "NEAR1"]
     deactivate(network)
     assert near_two(api).json()["unknown_skus"] == ["MILK-1L"]

@@ -18,8 +18,9 @@ PRODUCT_CACHE_CONTROL = f"private, max-age={PRODUCT_MAX_AGE_S}"
 def availability_read(request: Request, caller: Caller, skus: list[str], *, store: str, clock: bool) -> readcache.Read:
     """At ``store`` (its code) the answer depends on the SKUs' stock there and
     at the supply locations. ``clock``: the answer depends on the time (a
-    store's today, without ``at``)."""
-    parts = (readcache.request_key(request), visibility_class(caller=caller), readcache.minute() if clock else None)
+    store's today, without ``at``), through the store's date only."""
+    day = readcache.quarter_hour() if clock else None
+    parts = (readcache.request_key(request), visibility_class(caller=caller), day)
     by_sku = {readcache.sku_level_key(sku, store) for sku in skus} | {readcache.sku_supply_key(sku) for sku in skus}
     return readcache.Read("av", parts, (readcache.LOCATIONS, *sorted(by_sku)))
 
