@@ -478,15 +478,19 @@ class Learned:
     ``coarse``: keys that every change any answer of the read could depend
     on bumps (a SKU's stock at any store). ``keys``, called after the
     computation: the finer keys that answer depends on (None: the coarse
-    ones). The keys an answer named are remembered per question by the
-    process (``LEARNED_KEYS``) and taught to the others through Redis (read
-    in the same call as the versions); a question nobody answered yet is
-    read under the coarse keys. The keys remembered are a hint: an answer
-    is always kept and found under the exact keys it was computed with,
-    with versions read before its query. When they differ from the keys it
-    was read under, the versions of its keys are read after the query with
-    the coarse keys, read before it too: if one moved meanwhile (a sale
-    committed during the query), the answer is given but not kept."""
+    ones). A question nobody answered yet is read under the coarse keys,
+    and its first answer kept under them; the keys it named are remembered
+    by the process (``LEARNED_KEYS``), and the next reads of the question
+    depend on those. From the second answer a process computes to a
+    question, the keys are taught to the other processes through Redis
+    (read in the same call as the versions): a question asked once, as most
+    near a shopper's own position are, costs no round trip more. The keys
+    remembered are a hint: an answer is always kept and found under the
+    exact keys it was computed with, with versions read before its query.
+    When they differ from the keys it was read under, the versions of its
+    keys are read after the query with the coarse keys, read before it too:
+    if one moved meanwhile (a sale committed during the query), the answer
+    is given but not kept."""
 
     coarse: tuple[str, ...]
     keys: Callable[[], tuple[str, ...] | None]
@@ -595,7 +599,7 @@ def _learnt_versions(read: Read) -> tuple[tuple[str, ...], tuple[str, ...] | Non
         return read.keys, None
     learnt, versions = got
     if learnt is not None:
-        LEARNED_KEYS.put(name, (), learnt)
+        LEARNED_KEYS.put(name, _TAUGHT, learnt)
     return (*read.keys, *(coarse if learnt is None else learnt)), versions
 
 
@@ -606,17 +610,28 @@ def _learnt_name(name: tuple[Any, ...]) -> str:
 def _relearn(
     read: Read, keys: tuple[str, ...], versions: tuple[str, ...], watched: tuple[str, ...]
 ) -> tuple[tuple[str, ...], tuple[str, ...]] | None:
-    """The keys and versions to keep a computed answer under: the keys it
-    names, with versions that predate it (those read before it when they
-    are the same keys, else read again now, when no coarse key moved
-    meanwhile; None when one did). The keys are remembered for the next
-    read of the question, and taught to the other processes."""
+    """The keys and versions to keep a computed answer under, and the keys
+    it names remembered for the next read of its question.
+
+    The first answer this process computes to a question nobody taught it
+    is kept under the keys it was read under (the coarse ones, with the
+    versions read before it) and its keys are only remembered: most such
+    questions are never asked again (a shopper's own position), and
+    teaching them would cost each a round trip. From the second on, an
+    answer is kept under the keys it names, with versions that predate it
+    (those read before it when they are the same keys, else read again now,
+    when no coarse key moved meanwhile; None when one did), and its keys are
+    taught to the other processes."""
     assert read.learn is not None
     named = read.learn.keys()
     learned = read.learn.coarse if named is None else named
     name = (read.kind, read.parts)
-    teach = settings.READ_CACHE_SHARED and LEARNED_KEYS.get(name) != ((), learned)
-    LEARNED_KEYS.put(name, (), learned)
+    known = LEARNED_KEYS.get(name)
+    if known is None and keys == (*read.keys, *read.learn.coarse):  # read under the coarse keys
+        LEARNED_KEYS.put(name, _HERE, learned)
+        return keys, versions
+    teach = settings.READ_CACHE_SHARED and known != (_TAUGHT, learned)
+    LEARNED_KEYS.put(name, _TAUGHT if settings.READ_CACHE_SHARED else _HERE, learned)
     fresh = (*read.keys, *learned)
     if fresh == keys:
         if teach:
@@ -630,6 +645,11 @@ def _relearn(
     if again is None or again[:fixed] != versions[:fixed] or again[1 + len(fresh) :] != watched:
         return None
     return fresh, again[: 1 + len(fresh)]
+
+
+# What LEARNED_KEYS says of the keys it holds: learnt by this process and not
+# taught yet, or known to the other processes through Redis.
+_HERE, _TAUGHT = ("here",), ("taught",)
 
 
 # Headers the cache writes itself or the response machinery adds per request.
