@@ -445,7 +445,7 @@ def quarter_hour() -> int:
     """The UTC quarter hour, for answers that depend on the clock only
     through a date somewhere (a store's today): every time zone's offset is
     a whole number of quarter hours, so every local date changes on one
-    (tests/gateway/test_read_cache_clock.py holds it for every zone)."""
+    (tests/gateway/test_read_cache_keys.py holds it for every zone)."""
     return int(time.time() // 900)
 
 
@@ -686,7 +686,9 @@ def _not_modified(etag: str, read: Read) -> Response:
 class Memo:
     """A tiny per-process memo of facts a cached read needs before it can
     name its version keys (a store code's id and zone), valid while the
-    versions it was taken under hold."""
+    versions it was taken under hold. Least recently used first out: the
+    facts of questions asked once (near a shopper's own position) do not
+    push out those asked all the time."""
 
     def __init__(self, size: int = 4096) -> None:
         self._facts: OrderedDict[Any, tuple[tuple[str, ...], Any]] = OrderedDict()
@@ -695,11 +697,15 @@ class Memo:
 
     def get(self, name: Any) -> tuple[tuple[str, ...], Any] | None:
         with self._lock:
-            return self._facts.get(name)
+            entry = self._facts.get(name)
+            if entry is not None:
+                self._facts.move_to_end(name)
+            return entry
 
     def put(self, name: Any, versions: tuple[str, ...], facts: Any) -> None:
         with self._lock:
             self._facts[name] = (versions, facts)
+            self._facts.move_to_end(name)
             while len(self._facts) > self._size:
                 self._facts.popitem(last=False)
 

@@ -1,9 +1,9 @@
-"""What the read cache's clock keys assume (gateway/api/readcache.py): an
-answer that depends on the time only through a local date (availability at
-a store, without ``at``) is keyed by the UTC quarter hour, which is exact
-only if every time zone's date changes on a quarter hour, that is if every
-zone's offset from UTC is a whole number of quarter hours, now and at its
-coming transitions."""
+"""What the read cache's keys assume (gateway/api/readcache.py), without a
+server: an answer that depends on the time only through a local date
+(availability at a store, without ``at``) is keyed by the UTC quarter hour,
+which is exact only if every time zone's date changes on a quarter hour,
+that is if every zone's offset from UTC is a whole number of quarter hours,
+now and at its coming transitions; and the memos of facts keep what is read."""
 
 import datetime as dt
 import zoneinfo
@@ -50,3 +50,19 @@ def test_a_local_date_never_changes_inside_a_quarter_hour() -> None:
 def test_quarter_hour_counts_quarter_hours_since_the_epoch(seconds: int, monkeypatch) -> None:
     monkeypatch.setattr(readcache.time, "time", lambda: 1_800_000_000 + seconds)
     assert readcache.quarter_hour() == (1_800_000_000 + seconds) // 900
+
+
+def test_a_memo_keeps_what_is_read_while_what_is_not_read_is_pushed_out() -> None:
+    """The read cache's memos are least recently used first out: a question
+    asked all the time survives a stream of questions asked once."""
+    memo = readcache.Memo(size=3)
+    memo.put("hot", (), "kept")
+    for n in range(10):
+        memo.put(f"once-{n}", (), n)
+        assert memo.get("hot") == ((), "kept")
+    assert memo.get("once-0") is None
+    assert memo.get("once-9") == ((), 9)
+    memo.put("hot", ("v2",), "again")  # put again: the most recent
+    for n in range(2):
+        memo.put(f"later-{n}", (), n)
+    assert memo.get("hot") == (("v2",), "again")
