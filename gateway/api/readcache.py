@@ -125,9 +125,7 @@ class _Versions:
         bumped), or None when the cache must be left aside: Redis
         unreachable, or a bump of this process not delivered yet."""
         try:
-            client = redis_client()
-            if self._lost:
-                self._recover(client)
+            client = self._client()
             values = client.mget([EPOCH, *(_PREFIX + key for key in keys)])
             if values[0] is None:
                 client.set(EPOCH, secrets.token_hex(8), nx=True)
@@ -135,7 +133,7 @@ class _Versions:
                 if values[0] is None:
                     return None
         except redis.RedisError:
-            metrics.READ_CACHE.labels("-", "bypass").inc()
+            _bypass()
             return None
         return tuple(_text(value) for value in values)
 
@@ -147,12 +145,11 @@ class _Versions:
         counters of ``fixed``, of those keys (else of ``coarse``) and of
         ``coarse``. None as ``read`` gives None."""
         try:
-            client = redis_client()
-            if self._lost:
-                self._recover(client)
-            learnt, values = client.eval(_READ_LEARNT, 0, name, _PREFIX, EPOCH, "\n".join(fixed), "\n".join(coarse))
+            learnt, values = self._client().eval(
+                _READ_LEARNT, 0, name, _PREFIX, EPOCH, "\n".join(fixed), "\n".join(coarse)
+            )
         except redis.RedisError:
-            metrics.READ_CACHE.labels("-", "bypass").inc()
+            _bypass()
             return None
         keys = None if learnt is None or learnt is False else tuple(key for key in _text(learnt).split("\n") if key)
         if values[0] is None or values[0] is False:  # no epoch yet: the plain read sets one
@@ -164,15 +161,12 @@ class _Versions:
         """``read(keys)``, and in the same round trip the keys a question's
         answer named stored under ``name`` for the other processes."""
         try:
-            client = redis_client()
-            if self._lost:
-                self._recover(client)
-            pipe = client.pipeline(transaction=False)
+            pipe = self._client().pipeline(transaction=False)
             pipe.mget([EPOCH, *(_PREFIX + key for key in keys)])
             pipe.set(name, "\n".join(learnt), px=max(1, int(settings.READ_CACHE_SECONDS * 1000)))
             values, _stored = pipe.execute()
         except redis.RedisError:
-            metrics.READ_CACHE.labels("-", "bypass").inc()
+            _bypass()
             return None
         if values[0] is None:
             return self.read(keys)
@@ -184,14 +178,19 @@ class _Versions:
         if not names:
             return
         try:
-            client = redis_client()
-            if self._lost:
-                self._recover(client)
-            client.eval(_BUMP, 0, "\n".join(names))
+            self._client().eval(_BUMP, 0, "\n".join(names))
         except redis.RedisError:
             self._lost = True
             metrics.READ_CACHE_BUMP_FAILED.inc()
             log.warning("read cache: a version bump did not reach Redis; the epoch is replaced once it answers")
+
+    def _client(self) -> redis.Redis:
+        """The shared client, once a bump of this process that was lost is
+        made good (raises redis.RedisError like any command)."""
+        client = redis_client()
+        if self._lost:
+            self._recover(client)
+        return client
 
     def _recover(self, client: redis.Redis) -> None:
         """A bump of ours was lost: replace the epoch (every process's cached
@@ -234,6 +233,11 @@ if learnt then add(learnt) else add(ARGV[5]) end
 add(ARGV[5])
 return {learnt, redis.call('MGET', unpack(names))}
 """
+
+
+def _bypass() -> None:
+    """Redis is out of reach: the read leaves the cache aside (counted)."""
+    metrics.READ_CACHE.labels("-", "bypass").inc()
 
 
 def _text(value: bytes | str | bool | None) -> str:

@@ -176,11 +176,12 @@ def availability_near(
         rows = cursor.fetchall()
     seen = visibility_of(caller=caller)
     store = LocationKind.STORE.value
+    # The reach is the sixth column, the same on every row of a product; a
+    # SKU's is its products' together (None if one's is too wide).
     reach: dict[str, set[str] | None] = {}
-    for row in rows:  # the reach is the sixth column of every row of a product
-        sku, codes = row[1], row[5]
-        if sku not in reach or reach[sku] is not None:
-            reach[sku] = None if codes is None else (reach.get(sku) or set()) | set(codes)
+    for sku, codes in {row[0]: (row[1], row[5]) for row in rows}.values():
+        known = reach.get(sku, set())
+        reach[sku] = None if codes is None or known is None else known | set(codes)
     products = [
         ProductAvailability(
             product_id,
