@@ -158,7 +158,7 @@ REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": ["gateway.api.auth.BearerTokenAuthentication"],
     "DEFAULT_PERMISSION_CLASSES": ["gateway.api.scopes.HasRequiredScopes"],
     "DEFAULT_THROTTLE_CLASSES": ["gateway.api.ratelimit.ClientRateThrottle"],
-    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "DEFAULT_RENDERER_CLASSES": ["gateway.api.renderers.GatewayJSONRenderer"],
     "DEFAULT_PARSER_CLASSES": ["gateway.api.parsers.GatewayJSONParser"],
     "DEFAULT_VERSIONING_CLASS": "rest_framework.versioning.NamespaceVersioning",
     "ALLOWED_VERSIONS": ["v1"],
