@@ -199,8 +199,9 @@ def read_cache_on(settings: Any, monkeypatch: Any) -> Iterator[None]:
     from gateway.api import readcache
 
     settings.READ_CACHE_SECONDS = 15
-    # Answers that depend on the clock are keyed by the minute: held still, so
-    # that a test crossing a minute does not miss where it expects a hit.
+    # Answers that depend on the clock are keyed by the minute or the quarter
+    # hour: both held still, so that a test crossing one does not miss where it
+    # expects a hit.
     monkeypatch.setattr(readcache, "minute", lambda: 29_000_000)
     monkeypatch.setattr(readcache, "quarter_hour", lambda: 1_900_000)
     for memo in (readcache.ANSWERS, readcache.RESOURCE_ETAGS, readcache.LEARNED_KEYS):

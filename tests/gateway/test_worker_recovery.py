@@ -23,7 +23,7 @@ import redis
 from celery import Celery
 from django.conf import settings
 
-from tests.conftest import free_port
+from tests.conftest import free_port, stop_process_group
 
 ROOT = Path(__file__).resolve().parents[2]
 TASK = "gateway.api.tasks.purge_idempotency_keys"  # any quick idempotent task
@@ -143,12 +143,7 @@ class Worker:
         self.process.wait(timeout=10)
 
     def stop(self) -> None:
-        if self.process.poll() is None:
-            os.killpg(self.process.pid, signal.SIGTERM)
-            try:
-                self.process.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                self.kill()
+        stop_process_group(self.process, timeout=20)
 
 
 def _eventually(condition: Any, seconds: float) -> bool:
