@@ -35,6 +35,24 @@ checkouts already under way get through. The queue is one FIFO, so while
 the cheaper class is being shed the wait stays near its budget and
 checkouts, under a larger one, pass.
 
+A standing queue: under sustained overload the FIFO is never empty, every
+request waits about its class's budget and then runs on a saturated machine,
+so every admitted answer takes the budget plus its own (slower) run: at three
+times the held peak 460-580 ms at the 95th percentile with a 350 ms budget
+(docs/benchmarks.md). A shorter budget everywhere sheds bursts the stack
+would have absorbed (300 ms shed at steps a 350 ms budget held). So the
+budget shortens only while the queue stands, the controlled-delay idea of
+CoDel (Nichols and Jacobson, "Controlling Queue Delay", 2012) as Facebook's
+RPC servers apply it to request queues ("Fail at Scale", 2015): a burst
+drains and some request soon finds a thread at once; a standing queue does
+not. When every request this process took over one interval
+(``ADMISSION_INTERVAL_MS``) had waited longer than ``ADMISSION_TARGET_MS``,
+the queue stands and a standard request may wait only
+``ADMISSION_STANDING_WAIT_MS`` (shed with reason ``standing``); the first
+request that waited less than the target ends it. Checkouts keep their
+budget: behind the standard requests, shed sooner, they wait less too.
+Per process, like the queue it watches (each granian worker has its own).
+
 Per shopper: the rate limits (gateway/api/ratelimit.py) count each
 shopper's requests across every process, and the shedding is first come
 first served. On top, once a request has waited half its budget (the queue
@@ -111,13 +129,61 @@ def queue_wait(value: str, now: float) -> float | None:
 class Budgets:
     standard_s: float
     checkout_s: float
+    standing_s: float
+    target_s: float
+    interval_s: float
 
     @classmethod
     def from_settings(cls) -> "Budgets":
-        return cls(settings.ADMISSION_WAIT_MS / 1000, settings.ADMISSION_CHECKOUT_WAIT_MS / 1000)
+        return cls(
+            settings.ADMISSION_WAIT_MS / 1000,
+            settings.ADMISSION_CHECKOUT_WAIT_MS / 1000,
+            settings.ADMISSION_STANDING_WAIT_MS / 1000,
+            settings.ADMISSION_TARGET_MS / 1000,
+            settings.ADMISSION_INTERVAL_MS / 1000,
+        )
 
-    def of(self, admission_class: str) -> float:
-        return self.checkout_s if admission_class == CHECKOUT else self.standard_s
+    def of(self, admission_class: str, standing: bool) -> float:
+        if admission_class == CHECKOUT:
+            return self.checkout_s
+        return min(self.standard_s, self.standing_s) if standing else self.standard_s
+
+
+class QueueWatch:
+    """Whether this process's queue stands: every request taken over the last
+    whole interval waited longer than the target (module docstring). Fed the
+    wait of every stamped request, in the order threads take them."""
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.standing = False
+        self.interval_end = 0.0
+        self.interval_min = 0.0
+
+    def observe(self, wait: float, now: float, target_s: float, interval_s: float) -> bool:
+        """Records one wait taken at ``now``; says whether the queue stands."""
+        with self.lock:
+            if now >= self.interval_end:
+                # the interval that just closed judges; one closed long ago (no request for a
+                # whole interval since) says the process was idle, so not standing
+                recent = now - self.interval_end < interval_s
+                self.standing = recent and self.interval_min > target_s
+                self.interval_end = now + interval_s
+                self.interval_min = wait
+            else:
+                self.interval_min = min(self.interval_min, wait)
+            if wait <= target_s:
+                # a request found a thread soon enough: the queue drained (CoDel leaves its
+                # dropping state on the first packet under the target)
+                self.standing = False
+            return self.standing
+
+    def reset(self) -> None:
+        with self.lock:
+            self.standing, self.interval_end, self.interval_min = False, 0.0, 0.0
+
+
+QUEUE = QueueWatch()
 
 
 def admission_class(request: HttpRequest) -> str:
@@ -178,12 +244,14 @@ class AdmissionMiddleware:
         metrics.ADMISSION_WAIT.observe(wait)
         caller = request.META.get("HTTP_AUTHORIZATION", "")
         budgets = Budgets.from_settings()
-        if wait >= min(budgets.standard_s, budgets.checkout_s) / 2:
+        standing = QUEUE.observe(wait, time.monotonic(), budgets.target_s, budgets.interval_s)
+        if wait >= min(budgets.of(STANDARD, standing), budgets.checkout_s) / 2:
             kind = admission_class(request)
             if kind != NEVER:
-                budget = budgets.of(kind)
+                budget = budgets.of(kind, standing)
                 if wait > budget:
-                    return self._shed(request, kind, "wait", wait)
+                    reason = "wait" if wait > budgets.of(kind, False) else "standing"
+                    return self._shed(request, kind, reason, wait)
                 if wait >= budget / 2 and caller and IN_FLIGHT.busy(caller):
                     return self._shed(request, kind, "caller_busy", wait)
         if not caller:

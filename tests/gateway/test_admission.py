@@ -2,8 +2,9 @@
 balancer that waited longer than its class's budget is answered 503
 ``overloaded`` with Retry-After, without touching the database or Redis;
 probes are never shed, checkouts may wait longer than browsing, a busy caller
-is shed first, and stamps that are malformed, from the future or not credible
-shed nothing."""
+is shed first, a standing queue shortens the standard budget until a request
+finds a thread at once, and stamps that are malformed, from the future or not
+credible shed nothing."""
 
 import time
 from typing import Any
@@ -13,7 +14,7 @@ from django.http import HttpRequest, HttpResponse
 from django.test import RequestFactory
 
 from gateway.api import admission, metrics
-from gateway.api.admission import AdmissionMiddleware, queue_wait, stamp_seconds
+from gateway.api.admission import AdmissionMiddleware, QueueWatch, queue_wait, stamp_seconds
 from gateway.api.problems import PROBLEM_CONTENT_TYPE
 from partners.models import CallerKind
 from tests.commerce.factories import idempotency_key, open_slot, shopper, stocked_product, store_with_schedule
@@ -29,6 +30,12 @@ def budgets(settings: Any) -> None:
     settings.ADMISSION_WAIT_MS = 200
     settings.ADMISSION_CHECKOUT_WAIT_MS = 2000
     settings.ADMISSION_RETRY_AFTER_S = 3
+    # The standing-queue budget no shorter than the standard one: the tests below that do not
+    # test it send waits that would make a queue stand.
+    settings.ADMISSION_STANDING_WAIT_MS = 200
+    settings.ADMISSION_TARGET_MS = 25
+    settings.ADMISSION_INTERVAL_MS = 100
+    admission.QUEUE.reset()
 
 
 def stamp(age_s: float) -> str:
@@ -220,3 +227,77 @@ def test_other_callers_and_short_waits_are_not_shed_for_a_busy_caller() -> None:
     # and once its request is done, the caller is not busy any more
     assert AdmissionMiddleware(lambda request: HttpResponse())(_stamped("Bearer greedy", 0.15)).status_code == 200
     assert admission.IN_FLIGHT.counts == {}
+
+
+TARGET, INTERVAL = 0.025, 0.1
+
+
+def fed(watch: QueueWatch, waits: list[tuple[float, float]]) -> list[bool]:
+    """What the watch says after each (time taken, wait)."""
+    return [watch.observe(wait, now, TARGET, INTERVAL) for now, wait in waits]
+
+
+def test_a_queue_stands_once_every_request_of_an_interval_waited_past_the_target() -> None:
+    watch = QueueWatch()
+    # every request of the first interval (0 to 0.1 s) waited 40-90 ms: judged when it closes
+    said = fed(watch, [(0.0, 0.04), (0.03, 0.09), (0.07, 0.05), (0.1, 0.06), (0.15, 0.08)])
+    assert said == [False, False, False, True, True]
+
+
+def test_a_burst_that_drains_is_not_a_standing_queue() -> None:
+    watch = QueueWatch()
+    # long waits, but one request of the interval found a thread at once
+    said = fed(watch, [(0.0, 0.3), (0.02, 0.2), (0.05, 0.01), (0.08, 0.25), (0.1, 0.3), (0.15, 0.3)])
+    assert said == [False] * 6
+
+
+def test_the_first_request_under_the_target_ends_a_standing_queue() -> None:
+    watch = QueueWatch()
+    fed(watch, [(0.0, 0.05), (0.1, 0.05)])
+    assert fed(watch, [(0.12, 0.06), (0.14, 0.02), (0.16, 0.06)]) == [True, False, False]
+    # and the queue stands again only after a whole interval of long waits
+    assert fed(watch, [(0.2, 0.06), (0.25, 0.06), (0.31, 0.06)]) == [False, False, True]
+
+
+def test_an_idle_process_does_not_stand_on_an_old_interval() -> None:
+    watch = QueueWatch()
+    fed(watch, [(0.0, 0.05), (0.05, 0.05)])
+    # the next request comes a second later, after a whole interval with none: nothing stood
+    assert fed(watch, [(1.0, 0.05)]) == [False]
+
+
+def test_while_the_queue_stands_a_standard_request_may_wait_only_the_standing_budget(settings: Any) -> None:
+    settings.ADMISSION_WAIT_MS = 1000
+    settings.ADMISSION_STANDING_WAIT_MS = 100
+    api = api_as(make_client(CallerKind.PARTNER))
+    before = shed_count("standard", "standing")
+    # given a queue where every request waited 60 ms over a whole interval (0.1 s)
+    assert api.get(ME, HTTP_X_REQUEST_START=stamp(0.06)).status_code == 200
+    time.sleep(0.11)
+    assert api.get(ME, HTTP_X_REQUEST_START=stamp(0.06)).status_code == 200
+    assert admission.QUEUE.standing
+    # when a read waited 0.3 s, within the standard budget (1 s), past the standing one (0.1 s)
+    response = api.get(ME, HTTP_X_REQUEST_START=stamp(0.3))
+    # then it is shed, counted as a standing-queue shed
+    assert (response.status_code, response.json()["code"]) == (503, "overloaded")
+    assert shed_count("standard", "standing") == before + 1
+    # and once a request found a thread at once, the standard budget is back
+    assert api.get(ME, HTTP_X_REQUEST_START=stamp(0.0)).status_code == 200
+    assert api.get(ME, HTTP_X_REQUEST_START=stamp(0.3)).status_code == 200
+
+
+def test_checkouts_keep_their_budget_while_the_queue_stands(settings: Any) -> None:
+    settings.ADMISSION_STANDING_WAIT_MS = 100
+    store = store_with_schedule()
+    slot = open_slot(store, capacity=10)
+    product = stocked_product(store, on_hand=10)
+    api, _user = shopper()
+    body = {"slot_id": slot.pk, "lines": [{"product_id": product.pk, "quantity": 1}]}
+    now = time.monotonic()
+    admission.QUEUE.observe(0.06, now - 0.11, 0.025, 0.1)
+    assert admission.QUEUE.observe(0.06, now, 0.025, 0.1)
+    late = stamp(0.5)
+    order = api.post(
+        "/api/v1/orders", body, format="json", HTTP_IDEMPOTENCY_KEY=idempotency_key(), HTTP_X_REQUEST_START=late
+    )
+    assert order.status_code == 201, order.json()

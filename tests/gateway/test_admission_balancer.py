@@ -96,9 +96,8 @@ OVERLOADED_ENV = {
 }
 
 
-@pytest.fixture
-def overloaded(transactional_db: Any) -> Iterator[Balancer]:
-    server = GatewayServer(workers=1, threads=2, env=OVERLOADED_ENV)
+def overloaded_instance(env: dict[str, str]) -> Iterator[Balancer]:
+    server = GatewayServer(workers=1, threads=2, env=env)
     try:
         balancer = Balancer(server)
     except Exception:
@@ -111,8 +110,17 @@ def overloaded(transactional_db: Any) -> Iterator[Balancer]:
         server.stop()
 
 
-def test_an_overloaded_instance_sheds_with_503_and_runs_the_rest_promptly(overloaded: Balancer) -> None:
-    # given 60 shoppers reading their orders, 400 reads in all, 120 at a time
+@pytest.fixture
+def overloaded(transactional_db: Any) -> Iterator[Balancer]:
+    yield from overloaded_instance(OVERLOADED_ENV)
+
+
+def burst(
+    balancer: Balancer, requests_in_all: int, at_once: int
+) -> tuple[list[tuple[int, str, str]], Counter[str], str]:
+    """60 shoppers reading their orders through the balancer, ``at_once`` requests at a time:
+    the (status, problem code, Retry-After) of every answer, the client errors, and the marker
+    of these requests in the balancer's access log."""
     tokens = crowd_tokens(shopper_app(), 60)
     answers: list[tuple[int, str, str]] = []
     errors: Counter[str] = Counter()
@@ -122,7 +130,7 @@ def test_an_overloaded_instance_sheds_with_503_and_runs_the_rest_promptly(overlo
     def read(index: int) -> None:
         try:
             response = requests.get(
-                f"{overloaded.url}/api/v1/orders?page_size=5&r={marker}",
+                f"{balancer.url}/api/v1/orders?page_size=5&r={marker}",
                 headers={"Authorization": f"Bearer {tokens[index % len(tokens)]}"},
                 timeout=30,
             )
@@ -134,9 +142,25 @@ def test_an_overloaded_instance_sheds_with_503_and_runs_the_rest_promptly(overlo
         with lock:
             answers.append((response.status_code, code, response.headers.get("Retry-After", "")))
 
+    with ThreadPoolExecutor(max_workers=at_once) as pool:
+        list(pool.map(read, range(requests_in_all)))
+    return answers, errors, marker
+
+
+def balancer_times(balancer: Balancer, marker: str, status: int) -> list[float]:
+    """The balancer's own times (``rt=``, seconds) of the marked requests answered ``status``, sorted."""
+    lines = [line for line in balancer.access_log() if marker in line]
+    return sorted(float(line.split(" rt=", 1)[1].split()[0]) for line in lines if f'" {status} ' in line)
+
+
+def p95(times: list[float]) -> float:
+    return times[int(0.95 * (len(times) - 1))]
+
+
+def test_an_overloaded_instance_sheds_with_503_and_runs_the_rest_promptly(overloaded: Balancer) -> None:
+    # given 60 shoppers reading their orders, 400 reads in all, 120 at a time
     # when they all come at once through the balancer
-    with ThreadPoolExecutor(max_workers=120) as pool:
-        list(pool.map(read, range(400)))
+    answers, errors, marker = burst(overloaded, 400, 120)
     # then every request got an answer (no timeout, no connection error): run, or shed
     assert not errors, errors
     statuses = Counter(status for status, _code, _retry in answers)
@@ -150,10 +174,45 @@ def test_an_overloaded_instance_sheds_with_503_and_runs_the_rest_promptly(overlo
     }
     # and the instance answered the requests it ran promptly: by the balancer's own clock (not
     # this crowded client's), an admitted read took its queue budget (0.1 s) plus its run
-    lines = [line for line in overloaded.access_log() if marker in line]
-    admitted = sorted(float(line.split(" rt=", 1)[1].split()[0]) for line in lines if '" 200 ' in line)
-    shed = sorted(float(line.split(" rt=", 1)[1].split()[0]) for line in lines if '" 503 ' in line)
+    admitted = balancer_times(overloaded, marker, 200)
     assert len(admitted) == statuses[200]
-    assert len(shed) == statuses[503]
-    p95 = admitted[int(0.95 * (len(admitted) - 1))]
-    assert p95 < 0.6, (p95, admitted[-10:])
+    assert len(balancer_times(overloaded, marker, 503)) == statuses[503]
+    assert p95(admitted) < 0.6, (p95(admitted), admitted[-10:])
+
+
+# A standard budget long enough that, alone, it would let the queue grow to over a second, and
+# the standing-queue budget that cuts it short while the queue stands.
+STANDING_ENV = {
+    **OVERLOADED_ENV,
+    "ADMISSION_WAIT_MS": "1500",
+    "ADMISSION_STANDING_WAIT_MS": "100",
+    "ADMISSION_TARGET_MS": "25",
+    "ADMISSION_INTERVAL_MS": "100",
+}
+
+
+@pytest.fixture
+def standing(transactional_db: Any) -> Iterator[Balancer]:
+    yield from overloaded_instance(STANDING_ENV)
+
+
+def test_a_standing_queue_is_cut_to_its_short_budget_and_admitted_reads_keep_their_latency(
+    standing: Balancer,
+) -> None:
+    # given an instance of 2 threads whose reads may wait 1.5 s, or 0.1 s while its queue stands
+    # when 600 reads come 200 at a time: for seconds, every request finds a queue
+    answers, errors, marker = burst(standing, 600, 200)
+    # then every request is run or shed, nothing else
+    assert not errors, errors
+    statuses = Counter(status for status, _code, _retry in answers)
+    assert set(statuses) <= {200, 503}, statuses
+    assert statuses[200] > 0, statuses
+    assert statuses[503] > 0, statuses
+    # and the sheds were the standing queue's, so the admitted reads waited about 0.1 s, not up
+    # to 1.5 s: by the balancer's clock their p95 is the short budget plus a run on a busy machine
+    scrape = requests.get(f"{standing.servers[0].url}/metrics", timeout=5).text
+    assert re.search(r'gateway_admission_shed_total\{admission_class="standard",reason="standing"\} [1-9]', scrape), [
+        line for line in scrape.splitlines() if line.startswith("gateway_admission_shed_total")
+    ]
+    admitted = balancer_times(standing, marker, 200)
+    assert p95(admitted) < 0.5, (p95(admitted), admitted[-10:])
