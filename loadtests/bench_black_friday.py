@@ -331,8 +331,16 @@ def _machine_busy_seconds() -> float:
     return float(times.user + times.nice + times.system + times.irq + times.softirq + getattr(times, "steal", 0.0))
 
 
+# The last CPU seconds seen of every stack process, by (pid, start time): a process that ends (a
+# PostgreSQL backend, the whole cluster at the fault step's restart) keeps what it used, so the
+# running total never falls when the processes change. (Summing the living processes alone, the
+# fault step's shares read "stack -5 %": the restarted cluster's processes started from zero.)
+_STACK_SEEN: dict[tuple[int, float], float] = {}
+
+
 def _stack_cpu_seconds(stack: Stack) -> float:
-    """CPU seconds used so far by the stack: servers, Celery, PostgreSQL, Redis, nginx (with their children)."""
+    """CPU seconds used so far by the stack: servers, Celery, PostgreSQL, Redis, nginx (with their
+    children), the ones that ended included."""
     var = ROOT / ".var" / INSTANCE
     pids = [process.pid for process in stack.processes]
     for pid_file in [var / "run" / "redis.pid", *var.glob("nginx/*/nginx.pid")]:
@@ -340,14 +348,14 @@ def _stack_cpu_seconds(stack: Stack) -> float:
             pids.append(int(pid_file.read_text().strip()))
     with contextlib.suppress(OSError, ValueError, IndexError):
         pids.append(int((var / "pg" / "postmaster.pid").read_text().split()[0]))
-    total = 0.0
     for pid in pids:
         with contextlib.suppress(psutil.Error):
             root = psutil.Process(pid)
             for process in [root, *root.children(recursive=True)]:
-                times = process.cpu_times()
-                total += times.user + times.system
-    return total
+                with contextlib.suppress(psutil.Error):
+                    times = process.cpu_times()
+                    _STACK_SEEN[(process.pid, process.create_time())] = times.user + times.system
+    return sum(_STACK_SEEN.values())
 
 
 # (time, cumulative histogram of the instances' queue waits) at the start of each Locust run and at
