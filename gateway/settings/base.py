@@ -265,7 +265,7 @@ ADMISSION_WAIT_MS = float(env("ADMISSION_WAIT_MS", "350"))
 ADMISSION_CHECKOUT_WAIT_MS = float(env("ADMISSION_CHECKOUT_WAIT_MS", "2000"))
 # While a worker's queue stands (gateway/api/admission.py): every request over one interval waited
 # past the target, and a standard request may wait only the standing budget.
-ADMISSION_TARGET_MS = float(env("ADMISSION_TARGET_MS", "25"))
+ADMISSION_TARGET_MS = float(env("ADMISSION_TARGET_MS", "50"))
 ADMISSION_INTERVAL_MS = float(env("ADMISSION_INTERVAL_MS", "250"))
 ADMISSION_STANDING_WAIT_MS = float(env("ADMISSION_STANDING_WAIT_MS", "100"))
 ADMISSION_RETRY_AFTER_S = int(env("ADMISSION_RETRY_AFTER_S", "2"))
