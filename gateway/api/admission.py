@@ -55,7 +55,7 @@ Per process, like the queue it watches (each granian worker has its own).
 At three times the held peak the admitted p95 went from 463-583 ms to
 232-368 ms, as many answers admitted a second; the price is a few more
 sheds at the edge of the held load (docs/benchmarks.md, "a standing queue
-waits 100 ms"; a 25 ms target shed from 8x on, 50 ms held 14x).
+waits 100 ms"; a 25 ms target shed from 8x on; 50 ms held 10-14x).
 
 Per shopper: the rate limits (gateway/api/ratelimit.py) count each
 shopper's requests across every process, and the shedding is first come
