@@ -294,8 +294,10 @@ def test_checkouts_keep_their_budget_while_the_queue_stands(settings: Any) -> No
     api, _user = shopper()
     body = {"slot_id": slot.pk, "lines": [{"product_id": product.pk, "quantity": 1}]}
     now = time.monotonic()
-    admission.QUEUE.observe(0.06, now - 0.11, 0.025, 0.1)
-    assert admission.QUEUE.observe(0.06, now, 0.025, 0.1)
+    # given a queue that stood over a whole interval
+    admission.QUEUE.observe(0.06, now - 0.11, TARGET, INTERVAL)
+    assert admission.QUEUE.observe(0.06, now, TARGET, INTERVAL)
+    # then an order that waited 0.5 s (past the standing budget, within the checkout one) is placed
     late = stamp(0.5)
     order = api.post(
         "/api/v1/orders", body, format="json", HTTP_IDEMPOTENCY_KEY=idempotency_key(), HTTP_X_REQUEST_START=late
