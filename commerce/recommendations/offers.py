@@ -15,11 +15,12 @@ bigger alternative of another is a merchant's call that baskets cannot make
 (two yoghurts bought together are complements, not one the upgrade of the
 other).
 
-Three statements whatever the basket: the curated relations, the serving
-version's row, and inventory's one availability statement (which names the
-active products too); the model's scores are ranked in memory
-(``commerce.recommendations.scoring``: a product's neighbours are read once
-per process and version), and the cold start adds one."""
+Two or three statements: the serving version's row with the curated
+relations, and inventory's availability statement (which names the active
+products too), asked about the best candidates first and about the rest only
+when the first ones leave the answer short; the model's scores are ranked in
+memory (``commerce.recommendations.scoring``: a product's neighbours are read
+once per process and version), and the cold start adds one."""
 
 import datetime as dt
 from collections.abc import Sequence
@@ -35,7 +36,7 @@ from commerce.recommendations.scoring import ScoredProduct, basket_scores, model
 from commerce.sql import recommendations as sql
 from gateway.api.problems import FieldInvalid
 from inventory.models import Location, LocationKind, Product
-from inventory.selectors.availability import AvailableAt, availability_at_store
+from inventory.selectors.availability import AvailableAt, ProductAvailability, availability_at_store
 from inventory.selectors.locations import location_visible_by_code
 from inventory.selectors.products import products_visible_by_sku
 from partners.callers import Caller
@@ -47,6 +48,13 @@ MAX_K = 50
 # cost the in-memory scoring well under a millisecond.
 CANDIDATES_PER_OFFER = 3
 CANDIDATES_MIN = 20
+# The stock filter asks inventory about the candidates in rank order: first
+# the curated ones and the best k + k / FIRST_ASK_SPARE mined ones (at least
+# two more than k), then, only if that left the cross-sell answer short, the
+# rest. Where most candidates are collectable (a warehouse holds the range)
+# one question about half as many products answers; the offers are the same
+# as when all are asked at once, since they are taken in rank order.
+FIRST_ASK_SPARE = 2
 BEST_SELLER = "best_seller"
 
 
@@ -161,16 +169,61 @@ def recommendations_for_basket(
             best = _category_best_sellers(model.id, store, basket, k)
             category_best = {scored.product_id for scored in best}
             mined = best + mined
-    candidates = list(dict.fromkeys([target for _s, target, _k, _w, _id in curated] + [s.product_id for s in mined]))
-    availability = availability_at_store(
-        caller=caller, skus=[], product_ids=[pid for pid in candidates if pid not in ids], store=store, at=at, limit=1
+    curated_targets = [target for _s, target, _k, _w, _id in curated]
+    candidates = [pid for pid in dict.fromkeys(curated_targets + [s.product_id for s in mined]) if pid not in ids]
+    first_ask = len(set(curated_targets)) + k + max(2, k // FIRST_ASK_SPARE)
+    stock = _StockFilter(caller=caller, store=store, at=at, slot_date=slot_date)
+    stock.ask(candidates[:first_ask])
+    offers = _offers_in_rank_order(basket, curated, mined, category_best, stock, k)
+    if len(offers[RelationKind.CROSS_SELL]) < k and len(candidates) > first_ask:
+        stock.ask(candidates[first_ask:])
+        offers = _offers_in_rank_order(basket, curated, mined, category_best, stock, k)
+    return Offers(
+        store=store,
+        local_date=stock.local_date,
+        slot_date=slot_date,
+        quantity_cap=stock.quantity_cap,
+        model_id=None if model is None else model.id,
+        cold_start=cold_start,
+        cross_sell=offers[RelationKind.CROSS_SELL],
+        upsell=offers[RelationKind.UPSELL],
     )
-    catalogue = {entry.product_id: entry for entry in availability.products}
-    collectable = {
-        entry.product_id: where
-        for entry in availability.products
-        if (where := _collectable(entry.locations, slot_date)) is not None
-    }
+
+
+class _StockFilter:
+    """What inventory says of the candidates asked so far: their catalogue
+    entries and, for the collectable ones, where they come from."""
+
+    def __init__(self, *, caller: Caller, store: Location, at: dt.datetime, slot_date: dt.date | None) -> None:
+        self.caller, self.store, self.at, self.slot_date = caller, store, at, slot_date
+        self.catalogue: dict[int, ProductAvailability] = {}
+        self.collectable: dict[int, Collectable] = {}
+        self.local_date: dt.date | None = None
+        self.quantity_cap: int | None = None
+
+    def ask(self, product_ids: Sequence[int]) -> None:
+        availability = availability_at_store(
+            caller=self.caller, skus=[], product_ids=product_ids, store=self.store, at=self.at, limit=1
+        )
+        self.local_date, self.quantity_cap = availability.local_date, availability.quantity_cap
+        for entry in availability.products:
+            self.catalogue[entry.product_id] = entry
+            if (where := _collectable(entry.locations, self.slot_date)) is not None:
+                self.collectable[entry.product_id] = where
+
+
+def _offers_in_rank_order(
+    basket: Sequence[BasketProduct],
+    curated: Sequence[tuple[int, int, str, float, int]],
+    mined: Sequence[ScoredProduct],
+    category_best: set[int],
+    stock: _StockFilter,
+    k: int,
+) -> dict[str, list[Offer]]:
+    """Curated relations first (by weight), then the mined scores, each kind
+    up to k, each product once per kind, only what the stock filter found
+    collectable."""
+    catalogue, collectable = stock.catalogue, stock.collectable
     basket_by_id = {product.product_id: product for product in basket}
     texts = _ReasonTexts()
     offers: dict[str, list[Offer]] = {RelationKind.CROSS_SELL: [], RelationKind.UPSELL: []}
@@ -211,16 +264,7 @@ def recommendations_for_basket(
     for scored in mined:
         source = RelationSource.MINED if scored.because is not None else BEST_SELLER
         offer(scored.product_id, RelationKind.CROSS_SELL, source, scored.score, None, scored)
-    return Offers(
-        store=store,
-        local_date=availability.local_date,
-        slot_date=slot_date,
-        quantity_cap=availability.quantity_cap,
-        model_id=None if model is None else model.id,
-        cold_start=cold_start,
-        cross_sell=offers[RelationKind.CROSS_SELL],
-        upsell=offers[RelationKind.UPSELL],
-    )
+    return offers
 
 
 def _category_best_sellers(

@@ -3,9 +3,12 @@ by the slot's day, curated before mined, upsell apart, cold start; curation
 with tenant rules; precise problems for bad input; rebuilds."""
 
 import datetime as dt
+import re
 from typing import Any
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from commerce.models import ImportedBasket, ProductRelation, RelationKind
@@ -75,6 +78,39 @@ def test_out_of_stock_is_never_offered_and_a_stock_change_shows_at_once(
     # When it is restocked, the next answer offers it again
     stock_set(location=store, product=shop["mat"], on_hand=3)
     assert _skus(operator_api.get(URL, {"sku": "PANTS", "store": store.code}).json())[0] == "MAT"
+
+
+def _availability_asks(queries: CaptureQueriesContext) -> list[set[int]]:
+    """The products each availability statement run asked about (inventory's
+    statement, recognised by its window over a product's locations)."""
+    return [
+        {int(pid) for pid in re.findall(r"p\.id = ANY\([^']*'\{([0-9,]*)\}'", query["sql"])[0].split(",") if pid}
+        for query in queries.captured_queries
+        if "PARTITION BY s.product_id" in query["sql"]
+    ]
+
+
+def test_the_stock_filter_asks_the_best_candidates_first_and_the_rest_only_when_short(
+    store: Location, operator_api: Any
+) -> None:
+    # Given pants bought with eight products, the more often the higher their number is low
+    pants = stocked_product(store, on_hand=5, sku="PANTS", category="yoga")
+    others = [stocked_product(store, on_hand=5, sku=f"OTHER-{n}", category="yoga") for n in range(1, 9)]
+    _build([[pants, other] for n, other in enumerate(others) for _ in range(10 - n)])
+    # When all are in stock, k = 2 asks inventory once, about k + 2 products
+    with CaptureQueriesContext(connection) as queries:
+        answer = operator_api.get(URL, {"sku": "PANTS", "store": store.code, "k": 2}).json()
+    assert _skus(answer) == ["OTHER-1", "OTHER-2"]
+    assert _availability_asks(queries) == [{other.pk for other in others[:4]}]
+    # When the four best sold out, a second question about the rest fills the answer in rank order
+    for other in others[:4]:
+        stock_set(location=store, product=other, on_hand=0)
+    with CaptureQueriesContext(connection) as queries:
+        answer = operator_api.get(URL, {"sku": "PANTS", "store": store.code, "k": 2}).json()
+    assert _skus(answer) == ["OTHER-5", "OTHER-6"]
+    asks = _availability_asks(queries)
+    assert asks[0] == {other.pk for other in others[:4]}
+    assert {other.pk for other in others[4:]} <= asks[1]
 
 
 def test_an_inactive_product_is_never_offered(store: Location, shop: dict[str, Product], operator_api: Any) -> None:
