@@ -133,6 +133,27 @@ def fragment(sql: str, /, **parts: "type[models.Model] | str") -> str:
     return _render(sql, parts)
 
 
+def opaque(param: str | None, sql_type: str) -> str:
+    """A placeholder whose value the planner never looks at, as a fragment
+    to compose (``{skus}`` with ``skus=opaque("skus", "text[]")``; ``None``
+    for a positional ``%s``): the value cast to ``sql_type`` inside a scalar
+    sub-select.
+
+    Why: PostgreSQL plans a prepared statement for its values (a custom plan)
+    five times, then keeps one generic plan only if its estimate is no worse
+    than theirs. An array it cannot see is estimated at ten elements; an
+    array it can see and that holds fewer (two to six SKUs, a basket's
+    products) makes every custom plan look cheaper, so the statement is
+    planned again on every call: on the Black Friday bench the availability
+    statements spent 1.8 s planning for 0.5 s running. Inside a sub-select
+    the value is an unknown to both plans, their estimates are the same, and
+    the generic plan is kept after five calls (``tests/gateway/test_sql.py``).
+    Only for statements whose plan does not depend on the value: the
+    estimate of every call is then that of an unknown array."""
+    placeholder = "%s" if param is None else f"%({param})s"
+    return f"CAST((SELECT {placeholder}::{sql_type}) AS {sql_type})"
+
+
 def partial_instance(model: type[_M], db: str, /, **values: Any) -> _M:
     """An instance of ``model`` read by a plain statement with only these
     fields (attribute names), the others deferred (read if asked), as the

@@ -14,7 +14,7 @@ they stay when the models change. PostgreSQL pulls a plain sub-select up into
 the statement that uses it, so a fragment costs nothing at run time.
 """
 
-from gateway.sql import fragment, statement
+from gateway.sql import fragment, opaque, statement
 from inventory.models import ClientLocation, Location, Product, StockLevel, StockMovement
 
 # ---------------------------------------------------------------- published for other apps
@@ -85,10 +85,11 @@ RETAIL_STORE_BY_CODE = statement(
 PRODUCTS_VISIBLE_BY_SKU = statement(
     """
     SELECT {p.id}, {p.sku}, {p.name_fr}, {p.name_en}, {p.category}, {p.owner} FROM {p}
-    WHERE {p.sku} = ANY(%(skus)s::text[])
+    WHERE {p.sku} = ANY({skus})
       AND (%(all)s OR {p.owner} = %(partner)s OR (%(active)s AND {p.is_active}))
     """,
     p=Product,
+    skus=opaque("skus", "text[]"),
 )
 
 # The active products among some ids, with what an order line copies from the
@@ -96,9 +97,10 @@ PRODUCTS_VISIBLE_BY_SKU = statement(
 ORDERABLE_PRODUCTS = statement(
     """
     SELECT {p.id}, {p.sku}, {p.name_fr}, {p.name_en}, {p.price_amount}, {p.price_currency}, {p.owner}, {p.category}
-    FROM {p} WHERE {p.id} = ANY(%s) AND {p.is_active}
+    FROM {p} WHERE {p.id} = ANY({ids}) AND {p.is_active}
     """,
     p=Product,
+    ids=opaque(None, "bigint[]"),
 )
 
 # Units that left a location's shelves as sales: one row per ``sale`` movement
@@ -148,13 +150,14 @@ LOCK_LEVELS_AT_LOCATION = statement(
     FROM {level} s
     JOIN {product} p ON p.id = s.product_id
     JOIN {location} l ON l.id = s.location_id
-    WHERE s.location_id = %s AND s.product_id = ANY(%s)
+    WHERE s.location_id = %s AND s.product_id = ANY({ids})
     ORDER BY s.id
     FOR UPDATE OF s
     """,
     level=StockLevel,
     product=Product,
     location=Location,
+    ids=opaque(None, "bigint[]"),
 )
 
 # Stock levels are hot in memory, so an index probe costs about what a
@@ -240,7 +243,7 @@ LEVELS_SET_WITH_MOVEMENTS = statement(
 LEVELS_MOVE_WITH_MOVEMENTS = statement(
     """
     WITH v AS (
-        SELECT * FROM unnest(%(ids)s::bigint[], %(d_on_hand)s::int[], %(d_reserved)s::int[])
+        SELECT * FROM unnest({ids}, {d_on_hand}, {d_reserved})
             WITH ORDINALITY AS v(id, d_on_hand, d_reserved, n)
     ), updated AS (
         UPDATE {level} s
@@ -267,6 +270,9 @@ LEVELS_MOVE_WITH_MOVEMENTS = statement(
     """,
     level=StockLevel,
     movement=StockMovement,
+    ids=opaque("ids", "bigint[]"),
+    d_on_hand=opaque("d_on_hand", "int[]"),
+    d_reserved=opaque("d_reserved", "int[]"),
 )
 
 # ---------------------------------------------------------------- bulk sync (inventory/services/sync.py)
@@ -331,7 +337,7 @@ AVAILABILITY_NEAR = statement(
     """
     WITH p AS (
         SELECT p.id AS id, p.sku AS sku, p.owner_id AS owner_id, p.name_fr AS name_fr, p.name_en AS name_en
-        FROM {product} p WHERE p.sku = ANY(%(skus)s) AND p.is_active
+        FROM {product} p WHERE p.sku = ANY({skus}) AND p.is_active
     ), box AS (
         SELECT l.id AS id, l.code AS code, l.name AS name, l.owner_id AS owner_id,
                l.latitude::float8 AS lat, l.longitude::float8 AS lng
@@ -374,6 +380,7 @@ AVAILABILITY_NEAR = statement(
     product=Product,
     location=Location,
     level=StockLevel,
+    skus=opaque("skus", "text[]"),
 )
 
 # At a store: the store's own level (param ``store``) and the active
@@ -383,7 +390,7 @@ AVAILABILITY_AT_STORE = statement(
     """
     WITH p AS (
         SELECT p.id AS id, p.sku AS sku, p.owner_id AS owner_id, p.name_fr AS name_fr, p.name_en AS name_en
-        FROM {product} p WHERE (p.sku = ANY(%(skus)s) OR p.id = ANY(%(ids)s::bigint[])) AND p.is_active
+        FROM {product} p WHERE (p.sku = ANY({skus}) OR p.id = ANY({ids})) AND p.is_active
     ), hits AS (
         SELECT s.product_id, l.id AS location_id, l.code, l.name, l.kind, l.owner_id, l.lead_time_days, s.available,
                row_number() OVER (
@@ -402,4 +409,6 @@ AVAILABILITY_AT_STORE = statement(
     product=Product,
     location=Location,
     level=StockLevel,
+    skus=opaque("skus", "text[]"),
+    ids=opaque("ids", "bigint[]"),
 )

@@ -14,7 +14,7 @@ from commerce.models import (
     ProductRelation,
     RecommendationImpression,
 )
-from gateway.sql import fragment, statement
+from gateway.sql import fragment, opaque, statement
 
 # Collected click-and-collect orders as baskets: the store and the product ids
 # of each order, in order id order (params: none). A returned or cancelled
@@ -105,9 +105,10 @@ VERSION_ITEMS = statement(
 VERSION_NEIGHBOURS = statement(
     """
     SELECT s.product_id, s.other_id, s.score, s.baskets FROM {score} s
-    WHERE s.model_id = %(model)s AND s.product_id = ANY(%(products)s::bigint[])
+    WHERE s.model_id = %(model)s AND s.product_id = ANY({products})
     """,
     score=CoPurchaseScore,
+    products=opaque("products", "bigint[]"),
 )
 
 # Cold start: the best sellers of some categories at a store, then in the
