@@ -27,6 +27,10 @@ package when it grows) and is written with :func:`statement`::
 - Literal braces (a JSON or array literal) are doubled: ``'{{}}'``.
 - A keyword given as a string is a fragment, inserted as it is: ``{stores}``
   with ``stores=COLLECT_STORES`` (its own braces are not read again).
+- A small array parameter of a hot statement (a basket's SKUs, an order's
+  product ids) goes in as ``{ids}`` with ``ids=opaque("ids", "bigint[]")``,
+  so that PostgreSQL keeps the statement's generic plan instead of planning
+  it on every call (:func:`opaque` says why).
 - An app writes SQL against its own tables only. When a statement must read
   another app's rows in the same statement (the hot paths cannot afford a
   second round trip), the owning app's SQL home publishes a named fragment
