@@ -151,7 +151,7 @@ def opaque(param: str | None, sql_type: str) -> str:
     planned again on every call: on the Black Friday bench the availability
     statements spent 1.8 s planning for 0.5 s running. Inside a sub-select
     the value is an unknown to both plans, their estimates are the same, and
-    the generic plan is kept after five calls (``tests/gateway/test_sql.py``).
+    the generic plan is kept after five calls (``tests/gateway/test_generic_plans.py``).
     Only for statements whose plan does not depend on the value: the
     estimate of every call is then that of an unknown array."""
     placeholder = "%s" if param is None else f"%({param})s"

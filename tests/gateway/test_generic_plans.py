@@ -3,7 +3,12 @@ see makes every custom plan look cheaper than the generic one, so the
 statement would be planned again on every call (gateway.sql.opaque). Each
 statement runs as its code runs it, on one connection, until psycopg has
 prepared it and PostgreSQL has made its five custom plans; then the generic
-plan must have been kept (pg_prepared_statements counts both)."""
+plan must have been kept (pg_prepared_statements counts both). On tables of
+this size the statements written without ``opaque`` fail for availability at
+a store, a basket's products, an order's products and its stock locked; the
+other three settle on their generic plan here even without it, and the Black
+Friday bench's pg_stat_statements figures are their evidence
+(docs/benchmarks.md, fifth session)."""
 
 from collections.abc import Callable
 from decimal import Decimal
