@@ -108,6 +108,7 @@ from loadtests.harness import (
     balancer_available,
     campaign_budget_checks,
     cpu_speed,
+    machine_busy_seconds,
     progress,
     result,
     route_cost_table,
@@ -293,7 +294,7 @@ def _locust(
             with contextlib.suppress(psutil.Error):
                 times = watched.cpu_times()
                 locust_cpu = times.user + times.system
-            CPU_SAMPLES.append((time.time(), _machine_busy_seconds(), _stack_cpu_seconds(stack), locust_cpu))
+            CPU_SAMPLES.append((time.time(), machine_busy_seconds(), sum(stack.cpu_seconds().values()), locust_cpu))
             time.sleep(1)
             before, shown = shown, _show_steps(steps_path, shown)
             if shown > before:
@@ -324,38 +325,6 @@ def cpu_shares(start: float, end: float) -> dict[str, float]:
         "locust": locust / capacity,
         "outside": max(machine1 - machine0 - stack - locust, 0.0) / capacity,
     }
-
-
-def _machine_busy_seconds() -> float:
-    times = psutil.cpu_times()
-    return float(times.user + times.nice + times.system + times.irq + times.softirq + getattr(times, "steal", 0.0))
-
-
-# The last CPU seconds seen of every stack process, by (pid, start time): a process that ends (a
-# PostgreSQL backend, the whole cluster at the fault step's restart) keeps what it used, so the
-# running total never falls when the processes change. (Summing the living processes alone, the
-# fault step's shares read "stack -5 %": the restarted cluster's processes started from zero.)
-_STACK_SEEN: dict[tuple[int, float], float] = {}
-
-
-def _stack_cpu_seconds(stack: Stack) -> float:
-    """CPU seconds used so far by the stack: servers, Celery, PostgreSQL, Redis, nginx (with their
-    children), the ones that ended included."""
-    var = ROOT / ".var" / INSTANCE
-    pids = [process.pid for process in stack.processes]
-    for pid_file in [var / "run" / "redis.pid", *var.glob("nginx/*/nginx.pid")]:
-        with contextlib.suppress(OSError, ValueError):
-            pids.append(int(pid_file.read_text().strip()))
-    with contextlib.suppress(OSError, ValueError, IndexError):
-        pids.append(int((var / "pg" / "postmaster.pid").read_text().split()[0]))
-    for pid in pids:
-        with contextlib.suppress(psutil.Error):
-            root = psutil.Process(pid)
-            for process in [root, *root.children(recursive=True)]:
-                with contextlib.suppress(psutil.Error):
-                    times = process.cpu_times()
-                    _STACK_SEEN[(process.pid, process.create_time())] = times.user + times.system
-    return sum(_STACK_SEEN.values())
 
 
 # (time, cumulative histogram of the instances' queue waits) at the start of each Locust run and at

@@ -43,8 +43,17 @@ import requests
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from loadtests.bench_midnight_release import _checks, _cpu_delta, _cpu_seconds, _figures, _locust, _percentile
-from loadtests.harness import Stack, campaign_budget_checks, cpu_speed, progress, result, run_timed, verdict
+from loadtests.bench_midnight_release import _checks, _figures, _locust, _percentile
+from loadtests.harness import (
+    Stack,
+    campaign_budget_checks,
+    cpu_delta,
+    cpu_speed,
+    progress,
+    result,
+    run_timed,
+    verdict,
+)
 
 INSTANCE, PG_PORT, REDIS_PORT, WEB_PORT = "loyalty-coupon-bench", 15476, 16426, 8876
 SIZES = {
@@ -101,10 +110,10 @@ def main() -> int:
                 progress(out.strip())
             plan = json.loads(plan_path.read_text())
             progress(f"{rush} rush: slots open at {plan['release_at']}; {size['users']} Locust users")
-            cpu_before = _cpu_seconds(stack)
+            cpu_before = stack.cpu_seconds()
             users, run_time = size["users"], "300s"
             locust_cpu = _locust(stack, "MidnightShopper", plan_path, history_path, users=users, run_time=run_time)
-            cpu = {**_cpu_delta(cpu_before, _cpu_seconds(stack)), "locust_client": locust_cpu}
+            cpu = {**cpu_delta(cpu_before, stack.cpu_seconds()), "locust_client": locust_cpu}
             speeds.append(cpu_speed())
             rows = [json.loads(line) for line in history_path.read_text().splitlines()]
             history = [row for row in rows if "final" not in row]

@@ -42,7 +42,9 @@ from loadtests.harness import (
     SLOTS_OUT_OF_STEP,
     STOCK_OUT_OF_STEP,
     Stack,
+    cpu_delta,
     cpu_speed,
+    machine_busy_seconds,
     progress,
     result,
     run_timed,
@@ -124,16 +126,16 @@ def main() -> int:
         beat = threading.Thread(target=_beat_tick_after_release, args=(stack, plan["release_epoch"]))
         beat.start()
         speed_before = cpu_speed()
-        cpu_before, machine_before = _cpu_seconds(stack), _machine_busy_seconds()
+        cpu_before, machine_before = stack.cpu_seconds(), machine_busy_seconds()
         locust_cpu = _locust(stack, "MidnightShopper", plan_path, history_path, users=size["users"], run_time="300s")
-        cpu_rush = {**_cpu_delta(cpu_before, _cpu_seconds(stack)), "locust_client": locust_cpu}
+        cpu_rush = {**cpu_delta(cpu_before, stack.cpu_seconds()), "locust_client": locust_cpu}
         # Anything else the machine ran meanwhile (another engineer's tests or benchmark):
         # a noisy neighbour on 2 cores shows here rather than as a mysterious slowdown.
-        figures_other_cpu = _machine_busy_seconds() - machine_before - sum(cpu_rush.values())
+        figures_other_cpu = machine_busy_seconds() - machine_before - sum(cpu_rush.values())
         speed = (speed_before + cpu_speed()) / 2
         beat.join()
         drain_s, queue_left = _wait_for_celery(stack, limit_s=size["drain_s"])
-        cpu_all = _cpu_delta(cpu_before, _cpu_seconds(stack))
+        cpu_all = cpu_delta(cpu_before, stack.cpu_seconds())
         rows = [json.loads(line) for line in history_path.read_text().splitlines()]
         history = [row for row in rows if "final" not in row]
         finals = Counter(row["final"] for row in rows if "final" in row)
@@ -158,40 +160,6 @@ def _beat_tick_after_release(stack: Stack, release_epoch: float) -> None:
     released = app.send_task(RELEASE_TASK, queue=RELEASE_QUEUE, ignore_result=False).get(timeout=600)
     elapsed = time.monotonic() - started
     progress(f"release task through Celery: {released} store-days released, {elapsed:.1f} s after the tick")
-
-
-def _cpu_seconds(stack: Stack) -> dict[str, float]:
-    """CPU seconds (user + system) used so far by each part of the stack."""
-    var = ROOT / ".var" / stack.instance
-    roots = {
-        "server": [stack.processes[0].pid],
-        "celery": [process.pid for process in stack.processes[1:]],
-        "postgres": [int((var / "pg" / "postmaster.pid").read_text().split()[0])],
-        "redis": [int((var / "run" / "redis.pid").read_text().strip())],
-    }
-    totals: dict[str, float] = {}
-    for part, pids in roots.items():
-        total = 0.0
-        for pid in pids:
-            try:
-                root = psutil.Process(pid)
-                for process in [root, *root.children(recursive=True)]:
-                    times = process.cpu_times()
-                    total += times.user + times.system
-            except psutil.Error:
-                continue
-        totals[part] = total
-    return totals
-
-
-def _machine_busy_seconds() -> float:
-    """CPU seconds the whole machine spent busy (all cores, every process)."""
-    times = psutil.cpu_times()
-    return float(times.user + times.nice + times.system + times.irq + times.softirq + getattr(times, "steal", 0.0))
-
-
-def _cpu_delta(before: dict[str, float], after: dict[str, float]) -> dict[str, float]:
-    return {part: after[part] - before.get(part, 0.0) for part in after}
 
 
 def _wait_for_celery(stack: Stack, *, limit_s: float) -> tuple[float, int]:

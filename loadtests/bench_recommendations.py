@@ -18,7 +18,13 @@ every answer kept (no basket product offered, at most k per kind, each offer
 in stock at the store or at the supply location named, per the database) and
 that no request failed, and prints ``RESULT recommendations_per_s``,
 ``bare_drf_per_s``, ``reco_vs_bare_ratio``, ``reco_p95_ms`` and
-``model_rebuild_s``. ``--quick``: 2,000 products, 100,000 lines, short rounds.
+``model_rebuild_s``; beside them, each endpoint's CPU per request by process
+(``reco_cpu_ms_server``, ``_postgres``, ``_redis``, ``_client``, ``_total``,
+the same for ``bare``) and ``reco_vs_bare_bound``: the ratio if an answer
+cost the gateway's processes no more than the bare endpoint does, PostgreSQL,
+Redis and the client costing what they did (how far work on the gateway's
+Python alone can take the ratio). ``--quick``: 2,000 products, 100,000
+lines, short rounds.
 """
 
 import argparse
@@ -32,11 +38,12 @@ import time
 from pathlib import Path
 from typing import Any
 
+import psutil
 import psycopg
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from loadtests.harness import Stack, cpu_speed, progress, result
+from loadtests.harness import Stack, cpu_delta, cpu_speed, progress, result
 
 SIZES = {
     "full": {"products": 20_000, "per_store": 1_000, "orders": 100_000, "seconds": 15.0, "rounds": 2},
@@ -103,12 +110,23 @@ def main() -> int:
         failures: list[str] = []
         kept: list[tuple[dict[str, Any], dict[str, Any]]] = []
         web_cpu: dict[str, list[float]] = {"reco": [0.0, 0.0], "bare": [0.0, 0.0]}  # requests, CPU seconds
+        # CPU seconds of each process of the machine's work, per endpoint: the gateway's (server),
+        # PostgreSQL's, Redis's, and this client's own; with the requests they served.
+        parts_cpu: dict[str, dict[str, float]] = {"reco": {}, "bare": {}}
+        served = {"reco": 0, "bare": 0}
+        this_client = psutil.Process()
         for round_ in range(int(size["rounds"])):
             for name, next_request in (("bare", bare), ("reco", basket)):
                 costs_before = stack.route_costs()
+                cpu_before, client_before = stack.cpu_seconds(), sum(this_client.cpu_times()[:2])
                 rate, times, errors, answers = _load(
                     stack.port, token, next_request, seconds, args.connections, keep=KEPT_ANSWERS
                 )
+                used = cpu_delta(cpu_before, stack.cpu_seconds())
+                used["client"] = sum(this_client.cpu_times()[:2]) - client_before
+                for part in ("server", "postgres", "redis", "client"):
+                    parts_cpu[name][part] = parts_cpu[name].get(part, 0.0) + used[part]
+                served[name] += len(times)
                 for key, (count, cpu) in stack.route_costs().items():
                     if key in ROUTES[name]:
                         earlier = costs_before.get(key, (0.0, 0.0))
@@ -135,6 +153,21 @@ def main() -> int:
     # moved by the machine's other load than the rates, and PostgreSQL's share is not in it.
     for name, (count, cpu) in web_cpu.items():
         result(f"{name}_web_cpu_ms", round(cpu / max(count, 1) * 1000, 3), "ms", digits=3)
+    # Where the machine's CPU went per request, the client's included: on this 2-core machine
+    # both endpoints run until the cores are busy, so the ratio above is about the ratio of
+    # these totals. The bound is the ratio if an answer cost the gateway's processes no more
+    # than the bare endpoint does, PostgreSQL, Redis and the client costing what they did.
+    per_request = {
+        name: {part: seconds * 1000 / max(served[name], 1) for part, seconds in parts.items()}
+        for name, parts in parts_cpu.items()
+    }
+    for name, parts in per_request.items():
+        for part, ms in parts.items():
+            result(f"{name}_cpu_ms_{part}", round(ms, 3), "ms", digits=3)
+        result(f"{name}_cpu_ms_total", round(sum(parts.values()), 3), "ms", digits=3)
+    reco_rest = sum(per_request["reco"].values()) - per_request["reco"]["server"]
+    bound = sum(per_request["bare"].values()) / max(reco_rest + per_request["bare"]["server"], 1e-9)
+    result("reco_vs_bare_bound", round(bound, 3), "ratio", digits=3)
     result("model_rebuild_s", round(rebuild_s, 2), "s")
     result("reco_answers_without_cross_sell", empty, "answers")
     result("reco_check_failures", len(failures), "failures")

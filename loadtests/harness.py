@@ -11,6 +11,7 @@ on exit, on failure half way through starting, or on Ctrl-C.
         result("bulk_sync_lines_per_s", 23500, "lines/s")
 """
 
+import contextlib
 import os
 import signal
 import subprocess
@@ -22,6 +23,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any, NoReturn
 
+import psutil
 import psycopg
 import requests
 
@@ -53,6 +55,17 @@ def run_timed(main: Callable[[], int]) -> NoReturn:
     code = main()
     progress(f"done in {time.monotonic() - started:.0f} s")
     sys.exit(code)
+
+
+def machine_busy_seconds() -> float:
+    """CPU seconds the whole machine spent busy so far (all cores, every process)."""
+    times = psutil.cpu_times()
+    return float(times.user + times.nice + times.system + times.irq + times.softirq + getattr(times, "steal", 0.0))
+
+
+def cpu_delta(before: dict[str, float], after: dict[str, float]) -> dict[str, float]:
+    """What each part of two ``Stack.cpu_seconds`` readings used between them."""
+    return {part: after[part] - before.get(part, 0.0) for part in after}
 
 
 def cpu_speed() -> float:
@@ -237,6 +250,8 @@ class Stack:
         self.workers, self.threads, self.celery, self.celery_nice = workers, threads, celery, celery_nice
         self.processes: list[subprocess.Popen[bytes]] = []
         self.env: dict[str, str] = {}
+        # The last CPU seconds seen of every process of the stack, by (part, pid, start time).
+        self._cpu_seen: dict[tuple[str, int, float], float] = {}
 
     def services(self, action: str) -> dict[str, str]:
         """``bin/services start|stop`` for this instance; the environment it exports."""
@@ -315,6 +330,44 @@ class Stack:
         if not self.worker_log.exists():
             return 0
         return self.worker_log.read_text(errors="replace").count("supervise: celery-worker exited")
+
+    def cpu_seconds(self) -> dict[str, float]:
+        """CPU seconds (user + system) used so far by each part of the stack,
+        children included: ``server`` (the granian servers), ``celery``
+        (the other processes started: the worker under its supervisor),
+        ``postgres``, ``redis`` and, behind the balancer, ``nginx``. A process
+        that ended since an earlier reading (a PostgreSQL backend, the whole
+        cluster at a restart) keeps what it used, so a part's total never
+        falls: subtract two readings (``cpu_delta``) to cost what ran between."""
+        var = ROOT / ".var" / self.instance
+        servers = [process.pid for process in self.server_processes]
+        roots: dict[str, list[int]] = {
+            "server": servers,
+            "celery": [process.pid for process in self.processes if process.pid not in servers],
+            "postgres": [],
+            "redis": [],
+        }
+        with contextlib.suppress(OSError, ValueError, IndexError):
+            roots["postgres"].append(int((var / "pg" / "postmaster.pid").read_text().split()[0]))
+        with contextlib.suppress(OSError, ValueError):
+            roots["redis"].append(int((var / "run" / "redis.pid").read_text().strip()))
+        if self.balancer_started:
+            roots["nginx"] = []
+            for pid_file in var.glob("nginx/*/nginx.pid"):
+                with contextlib.suppress(OSError, ValueError):
+                    roots["nginx"].append(int(pid_file.read_text().strip()))
+        for part, pids in roots.items():
+            for pid in pids:
+                with contextlib.suppress(psutil.Error):
+                    root = psutil.Process(pid)
+                    for process in [root, *root.children(recursive=True)]:
+                        with contextlib.suppress(psutil.Error):
+                            times = process.cpu_times()
+                            self._cpu_seen[(part, process.pid, process.create_time())] = times.user + times.system
+        totals = dict.fromkeys(roots, 0.0)
+        for (part, _pid, _started), seconds in self._cpu_seen.items():
+            totals[part] = totals.get(part, 0.0) + seconds
+        return totals
 
     def route_costs(self) -> dict[tuple[str, str], tuple[float, float]]:
         """(method, route) -> (requests, CPU seconds of the serving threads),
