@@ -65,7 +65,9 @@ sheds what the stack cannot serve in time with 503 ``overloaded`` and
 ``Retry-After``; the users treat it as an app does (counted as shed, not
 failed; they wait Retry-After; a shed order is posted again with the same
 Idempotency-Key). It prints ``admitted_p95_ms`` (p95 over every answer that
-was not shed), ``admitted_rps``, ``shed_share`` (shed answers over all
+was not shed), ``admitted_rps``, ``admitted_vs_normal`` (``admitted_rps`` over
+``normal_rps``: what the stack serves at all, which ``peak_vs_normal`` cannot
+pass on the machine it ran on), ``shed_share`` (shed answers over all
 answers), ``overload_server_errors`` (5xx other than the overload answer),
 ``overload_connection_errors`` and ``overload_timeouts``; 5xx or connection
 errors there fail the run. Its orders join the end checks.
@@ -789,6 +791,9 @@ def _report(figures: dict[str, Any], checks: dict[str, int], receiver: dict[str,
         result("overload_multiplier", overload["multiplier"], "x")
         result("admitted_p95_ms", float(overload["admitted_p95_ms"]), "ms")
         result("admitted_rps", float(overload["admitted_rps"]), "requests/s")
+        # What the stack served at all past its peak, in normal days: on this machine
+        # peak_vs_normal cannot pass it, however short the latencies.
+        result("admitted_vs_normal", float(overload["admitted_rps"]) / normal if normal else 0.0, "x")
         result("shed_share", float(overload["shed_share"]), "", digits=3)
         for metric in ("shed", "server_errors", "connection_errors", "timeouts", "orders_acknowledged"):
             result(f"overload_{metric}", overload[metric], "")
