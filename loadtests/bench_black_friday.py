@@ -70,7 +70,9 @@ was not shed), ``admitted_rps``, ``admitted_vs_normal`` (``admitted_rps`` over
 pass on the machine it ran on), ``shed_share`` (shed answers over all
 answers), ``overload_server_errors`` (5xx other than the overload answer),
 ``overload_connection_errors`` and ``overload_timeouts``; 5xx or connection
-errors there fail the run. Its orders join the end checks.
+errors there fail the run. The machine's CPU by part of the stack (the gateway
+instances, Celery, PostgreSQL, Redis, nginx) at the held peak and in this
+step: ``cpu_share_<part>_pct_at_peak`` and ``overload_cpu_share_<part>_pct``. Its orders join the end checks.
 
 Sheds during the stepping: a class's shed answers count as answers over the
 500 ms limit in the p95 it is judged by (loadtests/black_friday.py,
@@ -109,6 +111,7 @@ from loadtests.harness import (
     Stack,
     balancer_available,
     campaign_budget_checks,
+    cpu_delta,
     cpu_speed,
     machine_busy_seconds,
     progress,
@@ -296,7 +299,7 @@ def _locust(
             with contextlib.suppress(psutil.Error):
                 times = watched.cpu_times()
                 locust_cpu = times.user + times.system
-            CPU_SAMPLES.append((time.time(), machine_busy_seconds(), sum(stack.cpu_seconds().values()), locust_cpu))
+            CPU_SAMPLES.append((time.time(), machine_busy_seconds(), stack.cpu_seconds(), locust_cpu))
             time.sleep(1)
             before, shown = shown, _show_steps(steps_path, shown)
             if shown > before:
@@ -308,24 +311,30 @@ def _locust(
     return [json.loads(line) for line in history_path.read_text().splitlines()] if history_path.exists() else []
 
 
-# (time, machine busy, stack, Locust) CPU seconds, sampled every second of the Locust run: the
-# shares of each step, where other engineers' tests or benchmarks on the same 2 cores show as
-# "outside" rather than as a mysterious slowdown.
-CPU_SAMPLES: list[tuple[float, float, float, float]] = []
+# (time, machine busy, stack by part, Locust) CPU seconds, sampled every second of the Locust
+# run: the shares of each step, where other engineers' tests or benchmarks on the same 2 cores
+# show as "outside" rather than as a mysterious slowdown.
+CPU_SAMPLES: list[tuple[float, float, dict[str, float], float]] = []
+STACK_PARTS = ("server", "celery", "postgres", "redis", "nginx")  # Stack.cpu_seconds
 
 
 def cpu_shares(start: float, end: float) -> dict[str, float]:
-    """Percent of the machine's cores used by the stack, Locust and everything else between two instants."""
+    """Percent of the machine's cores used between two instants by the stack,
+    Locust and everything else, then by each part of the stack (``server``:
+    the gateway instances, ``celery``, ``postgres``, ``redis``, ``nginx``;
+    together the stack)."""
     inside = [sample for sample in CPU_SAMPLES if start <= sample[0] <= end]
     if len(inside) < 2:
         return {}
-    (t0, machine0, stack0, locust0), (t1, machine1, stack1, locust1) = inside[0], inside[-1]
+    (t0, machine0, parts0, locust0), (t1, machine1, parts1, locust1) = inside[0], inside[-1]
     capacity = max((t1 - t0) * (psutil.cpu_count() or 1), 1e-3) / 100
-    stack, locust = stack1 - stack0, locust1 - locust0
+    used = cpu_delta(parts0, parts1)
+    stack, locust = sum(used.values()), locust1 - locust0
     return {
         "stack": stack / capacity,
         "locust": locust / capacity,
         "outside": max(machine1 - machine0 - stack - locust, 0.0) / capacity,
+        **{part: used[part] / capacity for part in STACK_PARTS if part in used},
     }
 
 
@@ -785,7 +794,7 @@ def _report(figures: dict[str, Any], checks: dict[str, int], receiver: dict[str,
     for part in ("stack", "locust", "outside"):
         result(f"cpu_share_{part}_pct", round(everything.get(part, 0.0), 1), f"% of {cores} cores during the steps")
     peak_cpu = (figures["peak"] or {}).get("cpu_pct", {})
-    for part in ("stack", "outside"):
+    for part in ("stack", "outside", *STACK_PARTS):
         result(f"cpu_share_{part}_pct_at_peak", round(peak_cpu.get(part, 0.0), 1), f"% of {cores} cores")
     if overload.get("ran"):
         result("overload_multiplier", overload["multiplier"], "x")
@@ -797,6 +806,9 @@ def _report(figures: dict[str, Any], checks: dict[str, int], receiver: dict[str,
         result("shed_share", float(overload["shed_share"]), "", digits=3)
         for metric in ("shed", "server_errors", "connection_errors", "timeouts", "orders_acknowledged"):
             result(f"overload_{metric}", overload[metric], "")
+        saturated = overload["row"].get("cpu_pct", {})
+        for part in ("stack", "locust", *STACK_PARTS):
+            result(f"overload_cpu_share_{part}_pct", round(saturated.get(part, 0.0), 1), f"% of {cores} cores")
     fault = figures["fault"]
     if fault.get("ran"):
         result("fault_multiplier", fault["multiplier"], "x")
