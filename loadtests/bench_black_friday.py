@@ -72,7 +72,10 @@ answers), ``overload_server_errors`` (5xx other than the overload answer),
 ``overload_connection_errors`` and ``overload_timeouts``; 5xx or connection
 errors there fail the run. The machine's CPU by part of the stack (the gateway
 instances, Celery, PostgreSQL, Redis, nginx) at the held peak and in this
-step: ``cpu_share_<part>_pct_at_peak`` and ``overload_cpu_share_<part>_pct``. Its orders join the end checks.
+step: ``cpu_share_<part>_pct_at_peak`` and ``overload_cpu_share_<part>_pct``.
+``celery_cpu_ms_per_webhook``: all the Celery worker's CPU from the first step
+to the drain (fan-out, deliveries, sweeps, periodic tasks) over the webhooks
+delivered. Its orders join the end checks.
 
 Sheds during the stepping: a class's shed answers count as answers over the
 500 ms limit in the p95 it is judged by (loadtests/black_friday.py,
@@ -178,6 +181,7 @@ def main() -> int:
             optional = _optional_endpoints(stack, plan)
             speed_before = cpu_speed()
             costs_before = stack.route_costs()
+            celery_before = stack.cpu_seconds()["celery"]
             history = _locust(
                 stack, plan_path, out, steps=steps, step_s=args.step_seconds or size["step_s"],
                 warmup_s=args.warmup_seconds or size["warmup_s"], optional=optional,
@@ -199,6 +203,7 @@ def main() -> int:
                 fault, fault_history = run_fault_step(stack, plan_path, out, stepped, optional=optional)
                 history += fault_history
             drain_s = _drain(stack, subscriptions, limit_s=size["drain_s"])
+            celery_s = stack.cpu_seconds()["celery"] - celery_before
             checks = _checks(stack, plan, history, subscriptions, receiver)
     finally:
         receiver.stop()
@@ -206,6 +211,7 @@ def main() -> int:
     figures = _figures(stepped, history)
     figures.update(cpu_speed=speed, seed_s=seed_s, drain_s=drain_s, instances=instances, fault=fault, overload=overload)
     figures["route_costs"] = route_costs
+    figures["celery_cpu_s"] = celery_s
     progress(f"report, CSVs, steps and chart in {out}")
     return _report(figures, checks, receiver.summary())
 
@@ -788,6 +794,10 @@ def _report(figures: dict[str, Any], checks: dict[str, int], receiver: dict[str,
         result(metric, figures[metric], "")
     for metric, value in checks.items():
         result(metric, value, "")
+    # Everything the Celery worker (beat in it) did from the first step to the drain, over what it
+    # delivered: the fan-out, the deliveries, the outbox sweeps, the other periodic tasks.
+    delivered = max(checks["webhooks_delivered"], 1)
+    result("celery_cpu_ms_per_webhook", round(figures["celery_cpu_s"] * 1000 / delivered, 2), "ms", digits=2)
     cores = psutil.cpu_count() or 1
     stepped = figures["steps"]
     everything = cpu_shares(stepped[0]["measured_from"], stepped[-1]["measured_to"]) if stepped else {}
