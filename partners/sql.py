@@ -9,7 +9,7 @@ prepares a statement by its text once a connection has run it
 the midnight rush."""
 
 from gateway.sql import fragment, statement
-from partners.models import ApiClient, Event, WebhookSubscription
+from partners.models import ApiClient, Event, WebhookAttempt, WebhookDelivery, WebhookSubscription
 
 # ---------------------------------------------------------------- published for other apps
 
@@ -75,6 +75,78 @@ SUBSCRIPTIONS_FOR_FAN_OUT = statement(
 
 # Serialises the operator's subscription creations (parameter: the key).
 ADVISORY_LOCK = statement("SELECT pg_advisory_xact_lock(%s)")
+
+# One delivery FOR UPDATE, every column (parameter: its id); no row once deleted.
+DELIVERY_FOR_UPDATE = statement(
+    "SELECT {columns} FROM {d} d WHERE d.id = %s FOR UPDATE",
+    d=WebhookDelivery,
+    columns=", ".join(f"d.{field.column}" for field in WebhookDelivery._meta.concrete_fields),
+)
+
+# ---------------------------------------------------------------- webhook attempts (partners/services/delivery.py)
+
+# Claims a due delivery with a lease and reads what its attempt sends, in one
+# statement (params: ``id``, ``now``, ``lease``, the lease's end): the
+# delivery's, its subscription's and its event's columns, in the models' field
+# order; no row when nothing is due. The conditions that make the claim are
+# on the delivery's own row, so a concurrent claimant re-checks them against
+# the row the first one wrote (PostgreSQL's re-check of an updated row) and
+# gets none.
+DELIVERY_CLAIM = statement(
+    """
+    UPDATE {d} d SET {d.leased_until} = %(lease)s
+    FROM {w} w, {e} e
+    WHERE d.id = %(id)s AND d.{d.status} = 'pending' AND d.{d.next_attempt_at} <= %(now)s
+      AND (d.{d.leased_until} IS NULL OR d.{d.leased_until} <= %(now)s)
+      AND w.id = d.{d.subscription} AND e.id = d.{d.event}
+    RETURNING {columns}
+    """,
+    d=WebhookDelivery,
+    w=WebhookSubscription,
+    e=Event,
+    columns=", ".join(
+        f"{alias}.{field.column}"
+        for alias, model in (("d", WebhookDelivery), ("w", WebhookSubscription), ("e", Event))
+        for field in model._meta.concrete_fields
+    ),
+)
+
+# An attempt's record, in one statement: the attempt logged, the delivery's
+# next step written (its lease and any manual request cleared), and the
+# subscription's failure clock started at a failure or stopped at a success
+# (a no-op when it already shows that). Params: ``delivery``,
+# ``subscription``, ``number``, ``trigger``, ``now``, ``duration``,
+# ``status_code``, ``succeeded``, ``error``, ``excerpt``, ``status``,
+# ``next`` (the next attempt's time or NULL), ``scheduled`` (the scheduled
+# attempts so far), ``updated`` (the delivery's ``updated_at``). Answers the
+# attempt's id.
+ATTEMPT_RECORD = statement(
+    """
+    WITH attempt AS (
+        INSERT INTO {a} ({a.delivery}, {a.number}, {a.trigger}, {a.attempted_at}, {a.duration_ms}, {a.status_code},
+                         {a.succeeded}, {a.error}, {a.response_excerpt})
+        VALUES (%(delivery)s, %(number)s, %(trigger)s, %(now)s, %(duration)s, %(status_code)s, %(succeeded)s,
+                %(error)s, %(excerpt)s)
+        RETURNING id
+    ), delivery AS (
+        UPDATE {d} SET {d.status} = %(status)s, {d.next_attempt_at} = %(next)s, {d.leased_until} = NULL,
+                       {d.manual_requested} = false, {d.attempt_count} = %(number)s,
+                       {d.scheduled_attempts} = %(scheduled)s, {d.last_attempt_at} = %(now)s,
+                       {d.last_status_code} = %(status_code)s,
+                       {d.delivered_at} = CASE WHEN %(succeeded)s THEN %(now)s ELSE {d.delivered_at} END,
+                       {d.updated_at} = %(updated)s
+        WHERE id = %(delivery)s
+    ), health AS (
+        UPDATE {w} SET {w.failing_since} = CASE WHEN %(succeeded)s THEN NULL ELSE %(now)s END,
+                       {w.version} = {w.version} + 1, {w.updated_at} = %(now)s
+        WHERE id = %(subscription)s AND ({w.failing_since} IS NOT NULL) = %(succeeded)s
+    )
+    SELECT id FROM attempt
+    """,
+    a=WebhookAttempt,
+    d=WebhookDelivery,
+    w=WebhookSubscription,
+)
 
 # ---------------------------------------------------------------- events feed (partners/selectors.py)
 

@@ -26,11 +26,13 @@ import json
 import random
 from dataclasses import dataclass
 
-from django.db import transaction
-from django.db.models import F, Q
+from django.db import connection, transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from gateway.api.instants import instant_text
+from gateway.sql import instance_of_row
+from partners import sql
 from partners.locks import lock_delivery, lock_subscription_shared
 from partners.models import (
     AttemptTrigger,
@@ -87,15 +89,26 @@ def signing_secrets(subscription: WebhookSubscription, now: dt.datetime) -> list
     return in_use
 
 
-def _claim(delivery_id: int, now: dt.datetime) -> bool:
-    # Conditions on the target row only, so a concurrent claimant re-checks
-    # them against the row the first one wrote and gets 0 rows.
-    return (
-        WebhookDelivery.objects.filter(pk=delivery_id, status=DeliveryStatus.PENDING, next_attempt_at__lte=now)
-        .filter(Q(leased_until__isnull=True) | Q(leased_until__lte=now))
-        .update(leased_until=now + LEASE)
-        == 1
-    )
+def _claim(delivery_id: int, now: dt.datetime) -> WebhookDelivery | None:
+    """The delivery claimed with a lease, its subscription and event read
+    with it (one statement: ``sql.DELIVERY_CLAIM``); None when nothing is due
+    (delivered, not due yet, leased elsewhere, deleted)."""
+    with connection.cursor() as cursor:
+        cursor.execute(sql.DELIVERY_CLAIM, {"id": delivery_id, "now": now, "lease": now + LEASE})
+        row = cursor.fetchone()
+    if row is None:
+        return None
+    first, second = _CLAIM_SPLIT
+    delivery = instance_of_row(WebhookDelivery, row[:first])
+    delivery.subscription = instance_of_row(WebhookSubscription, row[first:second])
+    delivery.event = instance_of_row(Event, row[second:])
+    return delivery
+
+
+_CLAIM_SPLIT = (
+    len(WebhookDelivery._meta.concrete_fields),
+    len(WebhookDelivery._meta.concrete_fields) + len(WebhookSubscription._meta.concrete_fields),
+)
 
 
 def _send(delivery: WebhookDelivery, now: dt.datetime) -> HttpOutcome:
@@ -119,10 +132,8 @@ def webhook_delivery_attempt(*, delivery_id: int, now: dt.datetime | None = None
     None when there was nothing to do (delivered, not due, leased elsewhere,
     subscription disabled)."""
     now = now or timezone.now()
-    if not _claim(delivery_id, now):
-        return None
-    delivery = WebhookDelivery.objects.select_related("subscription", "event").filter(pk=delivery_id).first()
-    if delivery is None:  # deleted with its subscription meanwhile
+    delivery = _claim(delivery_id, now)
+    if delivery is None:
         return None
     if not delivery.subscription.is_active:
         WebhookDelivery.objects.filter(pk=delivery_id).update(leased_until=None)
@@ -176,8 +187,9 @@ def _record(*, delivery_id: int, subscription_id: int, outcome: HttpOutcome, now
         delivery.attempt_count += 1
         if not manual and not outcome.succeeded:
             delivery.scheduled_attempts += 1
-        attempt = WebhookAttempt.objects.create(
-            delivery=delivery,
+        step = _next_step(delivery, outcome, now, manual)
+        attempt = WebhookAttempt(
+            delivery_id=delivery_id,
             number=delivery.attempt_count,
             trigger=AttemptTrigger.MANUAL if manual else AttemptTrigger.SCHEDULED,
             attempted_at=now,
@@ -187,27 +199,29 @@ def _record(*, delivery_id: int, subscription_id: int, outcome: HttpOutcome, now
             error=outcome.error,
             response_excerpt=outcome.excerpt,
         )
-        step = _next_step(delivery, outcome, now, manual)
-        delivery.status, delivery.next_attempt_at = step.status, step.next_attempt_at
-        delivery.leased_until, delivery.manual_requested = None, False
-        delivery.last_attempt_at, delivery.last_status_code = now, outcome.status_code
-        if outcome.succeeded:
-            delivery.delivered_at = now
-        delivery.save(
-            update_fields=[
-                "status",
-                "next_attempt_at",
-                "leased_until",
-                "manual_requested",
-                "attempt_count",
-                "scheduled_attempts",
-                "last_attempt_at",
-                "last_status_code",
-                "delivered_at",
-                "updated_at",
-            ]
-        )
-        _subscription_health(delivery.subscription_id, outcome.succeeded, now)
+        # The attempt, the delivery's next step and the subscription's failure clock in one statement.
+        with connection.cursor() as cursor:
+            cursor.execute(
+                sql.ATTEMPT_RECORD,
+                {
+                    "delivery": delivery_id,
+                    "subscription": subscription_id,
+                    "number": attempt.number,
+                    "trigger": attempt.trigger,
+                    "now": now,
+                    "duration": attempt.duration_ms,
+                    "status_code": attempt.status_code,
+                    "succeeded": attempt.succeeded,
+                    "error": attempt.error,
+                    "excerpt": attempt.response_excerpt,
+                    "status": step.status,
+                    "next": step.next_attempt_at,
+                    "scheduled": delivery.scheduled_attempts,
+                    "updated": timezone.now(),
+                },
+            )
+            (attempt.pk,) = cursor.fetchone()
+        attempt._state.adding, attempt._state.db = False, connection.alias
         if step.disable_reason:
             webhook_subscription_disable(
                 subscription_id=delivery.subscription_id,
@@ -221,20 +235,6 @@ def _record(*, delivery_id: int, subscription_id: int, outcome: HttpOutcome, now
                 functools.partial(deliveries_enqueue, [delivery_id], countdown=countdown), robust=True
             )
     return attempt
-
-
-def _subscription_health(subscription_id: int, succeeded: bool, now: dt.datetime) -> None:
-    """Start the failure clock at the first failure since a success; stop it
-    at the next success. One guarded UPDATE, a no-op when nothing changes."""
-    subscriptions = WebhookSubscription.objects.filter(pk=subscription_id)
-    if succeeded:
-        subscriptions.filter(failing_since__isnull=False).update(
-            failing_since=None, version=F("version") + 1, updated_at=now
-        )
-    else:
-        subscriptions.filter(failing_since__isnull=True).update(
-            failing_since=now, version=F("version") + 1, updated_at=now
-        )
 
 
 @dataclass(frozen=True)
