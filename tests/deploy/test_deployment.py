@@ -32,13 +32,27 @@ def _load(path: Path) -> list[Manifest]:
 
 def _merge(base: Any, patch: Any) -> Any:
     """A strategic merge patch, as far as these overlays use it: maps merge
-    key by key, anything else is replaced."""
+    key by key, lists of named items (containers, env) item by item on their
+    ``name`` (the merge key kustomize uses for them), anything else is replaced."""
     if isinstance(base, dict) and isinstance(patch, dict):
         merged = dict(base)
         for key, value in patch.items():
             merged[key] = _merge(base[key], value) if key in base else value
         return merged
+    if isinstance(base, list) and isinstance(patch, list) and _named(base) and _named(patch):
+        items = [copy.deepcopy(item) for item in base]
+        position = {item["name"]: index for index, item in enumerate(base)}
+        for item in patch:
+            if item["name"] in position:
+                items[position[item["name"]]] = _merge(base[position[item["name"]]], item)
+            else:
+                items.append(copy.deepcopy(item))
+        return items
     return copy.deepcopy(patch)
+
+
+def _named(items: list[Any]) -> bool:
+    return all(isinstance(item, dict) and "name" in item for item in items)
 
 
 def render(directory: Path) -> list[Manifest]:
@@ -187,6 +201,22 @@ def test_the_black_friday_overlay_pre_scales_the_web_tier() -> None:
     peak = _by(render(KUBERNETES / "overlays" / "black-friday"), "HorizontalPodAutoscaler", "gateway-web")
     assert peak["spec"]["minReplicas"] > production["spec"]["minReplicas"]
     assert peak["spec"]["metrics"] == production["spec"]["metrics"]
+
+
+def test_the_black_friday_workers_have_the_cpu_of_the_plan_within_the_connection_budget() -> None:
+    # docs/capacity.md: about 430 webhook deliveries a second at 6-8 ms of worker CPU each (3.4
+    # cores), and web pods plus worker pods holding at most PostgreSQL's 200 connections.
+    objects = render(KUBERNETES / "overlays" / "black-friday")
+    worker = _by(objects, "Deployment", "gateway-worker")
+    [container] = worker["spec"]["template"]["spec"]["containers"]
+    cpu = worker["spec"]["replicas"] * float(container["resources"]["requests"]["cpu"].removesuffix("m")) / 1000
+    assert cpu >= 3.4
+    assert "inspect ping" in " ".join(container["livenessProbe"]["exec"]["command"])  # the patch kept the rest
+    worker_pool = int(next(e["value"] for e in container["env"] if e["name"] == "DB_POOL_MAX"))
+    config = _by(objects, "ConfigMap", "gateway-config")["data"]
+    web_pods = _by(objects, "HorizontalPodAutoscaler", "gateway-web")["spec"]["maxReplicas"]
+    web_connections = web_pods * int(config["WEB_WORKERS"]) * int(config["DB_POOL_MAX"])
+    assert web_connections + worker["spec"]["replicas"] * worker_pool <= 200
 
 
 def test_the_ingress_stamps_requests_as_the_projects_balancer_does() -> None:
