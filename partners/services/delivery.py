@@ -89,6 +89,13 @@ def signing_secrets(subscription: WebhookSubscription, now: dt.datetime) -> list
     return in_use
 
 
+# Where the claim's row passes from the delivery's columns to the subscription's, then the event's.
+_CLAIM_SPLIT = (
+    len(WebhookDelivery._meta.concrete_fields),
+    len(WebhookDelivery._meta.concrete_fields) + len(WebhookSubscription._meta.concrete_fields),
+)
+
+
 def _claim(delivery_id: int, now: dt.datetime) -> WebhookDelivery | None:
     """The delivery claimed with a lease, its subscription and event read
     with it (one statement: ``sql.DELIVERY_CLAIM``); None when nothing is due
@@ -103,12 +110,6 @@ def _claim(delivery_id: int, now: dt.datetime) -> WebhookDelivery | None:
     delivery.subscription = instance_of_row(WebhookSubscription, row[first:second])
     delivery.event = instance_of_row(Event, row[second:])
     return delivery
-
-
-_CLAIM_SPLIT = (
-    len(WebhookDelivery._meta.concrete_fields),
-    len(WebhookDelivery._meta.concrete_fields) + len(WebhookSubscription._meta.concrete_fields),
-)
 
 
 def _send(delivery: WebhookDelivery, now: dt.datetime) -> HttpOutcome:
