@@ -2,7 +2,8 @@
 
 Webhooks: ``webhook_events_fan_out`` answers the outbox doorbell that commits
 recording events ring; ``webhook_deliver`` makes one due attempt (a duplicate
-task finds nothing due and does nothing); ``webhooks_sweep`` (beat, every
+task finds nothing due and does nothing), ``webhook_deliver_many`` those of one
+subscription's deliveries from one fan-out; ``webhooks_sweep`` (beat, every
 15 s) catches whatever a lost message or a dead worker left behind."""
 
 from celery import shared_task
@@ -31,6 +32,14 @@ def webhook_events_fan_out(event_ids: list[int] | None = None) -> int:
 def webhook_deliver(delivery_id: int) -> bool:
     """Make the attempt of this delivery if one is due; returns whether one was made."""
     return webhook_delivery_attempt(delivery_id=delivery_id) is not None
+
+
+@shared_task(acks_late=True, reject_on_worker_lost=True)
+def webhook_deliver_many(delivery_ids: list[int]) -> int:
+    """Make the due attempts of these deliveries (one subscription's, from
+    one fan-out) one after the other; returns how many were made. Redelivered
+    after a lost worker, it makes only the attempts still due."""
+    return sum(webhook_delivery_attempt(delivery_id=delivery_id) is not None for delivery_id in delivery_ids)
 
 
 @shared_task(acks_late=True)

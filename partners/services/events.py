@@ -41,6 +41,10 @@ log = logging.getLogger(__name__)
 # rather than hold the request (the sweep runs every 15 s).
 _PUBLISH_RETRY = {"max_retries": 2, "interval_start": 0.05, "interval_step": 0.1, "interval_max": 0.2}
 FAN_OUT_BATCH = 500
+# A fan-out's deliveries to one subscription go in tasks of at most this many
+# (deliveries_enqueue): at the egress's 10 s limit per attempt, a task to a
+# dead receiver ends within 200 s, well inside the broker's visibility timeout.
+DELIVERIES_PER_TASK = 20
 # One fan-out task handles at most this many batches, then rings for a
 # successor, so a steady stream of events never pins one worker process.
 FAN_OUT_MAX_BATCHES = 20
@@ -238,7 +242,10 @@ def _fan_out_batch(
         Event.objects.filter(pk__in=[e.pk for e in events]).update(dispatched_at=now)
         delivery_ids = [d.pk for d in deliveries]
         if delivery_ids:
-            transaction.on_commit(functools.partial(deliveries_enqueue, delivery_ids), robust=True)
+            by_subscription = [d.subscription_id for d in deliveries]
+            transaction.on_commit(
+                functools.partial(deliveries_enqueue, delivery_ids, by_subscription=by_subscription), robust=True
+            )
         _bump_again(events)
     return FanOut(events=len(events), delivery_ids=delivery_ids)
 
@@ -258,8 +265,26 @@ def _bump_again(events: list[Event]) -> None:
     readcache.bump_on_commit(readcache.event_keys((kind, fields or {}) for kind, fields in rows))
 
 
-def deliveries_enqueue(delivery_ids: list[int], countdown: float = 0) -> None:
-    from partners.tasks import webhook_deliver  # tasks import services
+def deliveries_enqueue(
+    delivery_ids: list[int], countdown: float = 0, *, by_subscription: list[int] | None = None
+) -> None:
+    """Queue the attempts of these deliveries: one task each, or, given each
+    delivery's subscription (``by_subscription``, as a fan-out knows them),
+    one task per subscription for up to DELIVERIES_PER_TASK of its
+    deliveries, made one after the other. A task's publishing, receiving and
+    acknowledging cost the worker about as much as an attempt itself; one
+    task per subscription keeps a slow receiver to one thread instead of
+    every thread that picked one of its deliveries."""
+    from partners.tasks import webhook_deliver, webhook_deliver_many  # tasks import services
 
-    for delivery_id in delivery_ids:
-        webhook_deliver.apply_async(args=(delivery_id,), countdown=countdown, retry=True, retry_policy=_PUBLISH_RETRY)
+    groups: dict[int, list[int]] = {}
+    if by_subscription is None:
+        groups = {index: [delivery_id] for index, delivery_id in enumerate(delivery_ids)}
+    else:
+        for delivery_id, subscription_id in zip(delivery_ids, by_subscription, strict=True):
+            groups.setdefault(subscription_id, []).append(delivery_id)
+    for ids in groups.values():
+        for start in range(0, len(ids), DELIVERIES_PER_TASK):
+            chunk = ids[start : start + DELIVERIES_PER_TASK]
+            task, args = (webhook_deliver, (chunk[0],)) if len(chunk) == 1 else (webhook_deliver_many, (chunk,))
+            task.apply_async(args=args, countdown=countdown, retry=True, retry_policy=_PUBLISH_RETRY)

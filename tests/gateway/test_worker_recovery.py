@@ -201,8 +201,12 @@ def test_a_killed_workers_task_is_redelivered(private_redis: PrivateRedis, trans
 
 def test_the_visibility_timeout_outlasts_every_countdown_and_stays_under_an_hour() -> None:
     from partners.services.delivery import COUNTDOWN_LIMIT
+    from partners.services.egress import TOTAL_TIMEOUT_S
+    from partners.services.events import DELIVERIES_PER_TASK
 
     assert COUNTDOWN_LIMIT.total_seconds() < settings.CELERY_VISIBILITY_TIMEOUT_S < 3600
+    # a task of one subscription's deliveries to a receiver that never answers ends before it is redelivered
+    assert DELIVERIES_PER_TASK * TOTAL_TIMEOUT_S < settings.CELERY_VISIBILITY_TIMEOUT_S
     assert settings.CELERY_BROKER_TRANSPORT_OPTIONS["visibility_timeout"] == settings.CELERY_VISIBILITY_TIMEOUT_S
     assert (
         settings.CELERY_RESULT_BACKEND_TRANSPORT_OPTIONS["visibility_timeout"] == settings.CELERY_VISIBILITY_TIMEOUT_S

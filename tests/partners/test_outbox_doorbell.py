@@ -22,15 +22,16 @@ from partners.models import Event, WebhookDelivery, WebhookSubscription
 from partners.services import NewEvent, event_record, events_record
 from partners.services.delivery import SWEEP_FAN_OUT_AGE, webhooks_sweep
 from partners.services.events import (
+    DELIVERIES_PER_TASK,
     FAN_OUT_COALESCE_S,
     FAN_OUT_DOORBELL,
     FAN_OUT_DOORBELL_TTL_MS,
     events_fan_out_pending,
 )
 from partners.services.webhooks import webhook_subscription_create
-from partners.tasks import webhook_events_fan_out
+from partners.tasks import webhook_deliver_many, webhook_events_fan_out
 from tests.factories import PartnerFactory
-from tests.partners.test_webhook_support import wait_for
+from tests.partners.test_webhook_support import running_receiver, wait_for
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -197,3 +198,38 @@ def test_a_real_worker_fans_out_a_stream_of_commits_and_a_lone_event_without_the
     committed = time.monotonic()
     wait_for(lambda: Event.objects.filter(pk=lone.pk, dispatched_at__isnull=False).exists(), timeout_s=5)
     assert time.monotonic() - committed < 3
+
+
+def test_a_fan_out_queues_each_subscriptions_deliveries_in_tasks_of_a_bounded_size(settings: Any) -> None:
+    # given two partners with a subscription each and the operator's for every partner's events
+    acme, other = PartnerFactory.create(), PartnerFactory.create()
+    acme_hook, _ = webhook_subscription_create(partner=acme, url="http://127.0.0.1:9/a", event_types=["*"])
+    other_hook, _ = webhook_subscription_create(partner=other, url="http://127.0.0.1:9/o", event_types=["*"])
+    operator_hook, _ = webhook_subscription_create(partner=None, url="http://127.0.0.1:9/op", event_types=["*"])
+    acme_events = [NewEvent(type="stock.changed", payload={"n": n}, partner_id=acme.pk) for n in range(23)]
+    assert len(acme_events) == DELIVERIES_PER_TASK + 3
+    events_record(events=[*acme_events, NewEvent(type="stock.changed", payload={"n": 0}, partner_id=other.pk)])
+    broker().delete("celery")
+    # when one fan-out takes them all
+    assert events_fan_out_pending().events == DELIVERIES_PER_TASK + 4
+    # then each subscription's deliveries are queued in tasks of at most DELIVERIES_PER_TASK,
+    # never two subscriptions in one task, and a lone delivery as a task of its own
+    ids = {
+        hook.pk: set(WebhookDelivery.objects.filter(subscription=hook).values_list("pk", flat=True))
+        for hook in (acme_hook, other_hook, operator_hook)
+    }
+    chunks = [set(args[0]) for args in queued("partners.tasks.webhook_deliver_many")]
+    assert sorted(map(len, chunks)) == sorted([DELIVERIES_PER_TASK, 3, DELIVERIES_PER_TASK, 4])
+    assert all(chunk <= ids[acme_hook.pk] or chunk <= ids[operator_hook.pk] for chunk in chunks)
+    assert set().union(*chunks) == ids[acme_hook.pk] | ids[operator_hook.pk]
+    assert queued("partners.tasks.webhook_deliver") == [[next(iter(ids[other_hook.pk]))]]
+    # and a task of several makes each attempt once, a repeat of it none
+    settings.WEBHOOK_ALLOW_PRIVATE_TARGETS = True
+    with running_receiver([200]) as receiver:
+        WebhookSubscription.objects.filter(pk=acme_hook.pk).update(url=receiver.url)
+        [chunk] = [sorted(chunk) for chunk in chunks if len(chunk) == 3]
+        assert webhook_deliver_many(chunk) == 3
+        assert webhook_deliver_many(chunk) == 0
+    assert sorted(json.loads(r.body)["data"]["n"] for r in receiver.successes) == sorted(
+        WebhookDelivery.objects.filter(pk__in=chunk).values_list("event__payload__n", flat=True)
+    )
