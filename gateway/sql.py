@@ -27,6 +27,8 @@ package when it grows) and is written with :func:`statement`::
 - Literal braces (a JSON or array literal) are doubled: ``'{{}}'``.
 - A keyword given as a string is a fragment, inserted as it is: ``{stores}``
   with ``stores=COLLECT_STORES`` (its own braces are not read again).
+- A row read back as a model instance lists the model's columns with
+  ``{columns}`` and ``columns=columns(Location, "l")`` (:func:`instance_of_row`).
 - A small array parameter of a hot statement (a basket's SKUs, an order's
   product ids) goes in as ``{ids}`` with ``ids=opaque("ids", "bigint[]")``,
   so that PostgreSQL keeps the statement's generic plan instead of planning
@@ -156,6 +158,14 @@ def opaque(param: str | None, sql_type: str) -> str:
     estimate of every call is then that of an unknown array."""
     placeholder = "%s" if param is None else f"%({param})s"
     return f"CAST((SELECT {placeholder}::{sql_type}) AS {sql_type})"
+
+
+def columns(model: type[models.Model], alias: str | None = None) -> str:
+    """Every column of ``model`` in its field order, as a fragment
+    (``{columns}`` with ``columns=columns(Location, "l")``): what
+    :func:`instance_of_row` reads back."""
+    prefix = f"{alias}." if alias else ""
+    return ", ".join(f"{prefix}{field.column}" for field in model._meta.concrete_fields)
 
 
 def partial_instance(model: type[_M], db: str, /, **values: Any) -> _M:

@@ -14,7 +14,7 @@ they stay when the models change. PostgreSQL pulls a plain sub-select up into
 the statement that uses it, so a fragment costs nothing at run time.
 """
 
-from gateway.sql import fragment, opaque, statement
+from gateway.sql import columns, fragment, opaque, statement
 from inventory.models import ClientLocation, Location, Product, StockLevel, StockMovement
 
 # ---------------------------------------------------------------- published for other apps
@@ -62,7 +62,7 @@ LOCATION_VISIBLE_BY_CODE = statement(
     """,
     loc=Location,
     b=ClientLocation,
-    columns=", ".join(f"l.{field.column}" for field in Location._meta.concrete_fields),
+    columns=columns(Location, "l"),
 )
 
 # The store an availability question names (param: code): any active store
@@ -74,7 +74,7 @@ RETAIL_STORE_BY_CODE = statement(
     WHERE l.code = %(code)s AND l.kind = 'store' AND l.is_active AND l.owner_id IS NULL
     """,
     loc=Location,
-    columns=", ".join(f"l.{field.column}" for field in Location._meta.concrete_fields),
+    columns=columns(Location, "l"),
 )
 
 # The products some SKUs name among those

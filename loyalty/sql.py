@@ -9,7 +9,7 @@ models (``gateway.sql``). Two families:
   counter concerned or of none, so a refusal leaves nothing to undo).
 """
 
-from gateway.sql import fragment, statement
+from gateway.sql import columns, fragment, statement
 from inventory.sql import CATALOGUE_PRODUCTS, SALE_MOVEMENTS, STOCK_LEVELS
 from loyalty.models import (
     BudgetCounter,
@@ -42,7 +42,7 @@ MEMBER_CARDS = fragment("(SELECT {m.id} AS id, {m.card_number} AS card_number FR
 PROGRAM_VISIBLE_BY_CODE = statement(
     "SELECT {columns} FROM {p} p WHERE p.code = %(code)s AND (%(all)s OR p.is_active)",
     p=Program,
-    columns=", ".join(f"p.{field.column}" for field in Program._meta.concrete_fields),
+    columns=columns(Program, "p"),
 )
 
 # The member of a card (``loyalty.selectors.member_of_card``), every column
@@ -55,7 +55,7 @@ MEMBER_OF_CARD = statement(
     WHERE m.card_number = %(card)s AND (%(user)s::bigint IS NULL OR m.user_id = %(user)s::bigint)
     """,
     m=Member,
-    columns=", ".join(f"m.{field.column}" for field in Member._meta.concrete_fields),
+    columns=columns(Member, "m"),
 )
 
 # ---------------------------------------------------------------- points

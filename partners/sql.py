@@ -8,7 +8,7 @@ prepares a statement by its text once a connection has run it
 ``DB_PREPARE_THRESHOLD`` times, and the outbox INSERT runs in every order of
 the midnight rush."""
 
-from gateway.sql import fragment, statement
+from gateway.sql import columns, fragment, statement
 from partners.models import ApiClient, Event, WebhookAttempt, WebhookDelivery, WebhookSubscription
 
 # ---------------------------------------------------------------- published for other apps
@@ -80,7 +80,7 @@ ADVISORY_LOCK = statement("SELECT pg_advisory_xact_lock(%s)")
 DELIVERY_FOR_UPDATE = statement(
     "SELECT {columns} FROM {d} d WHERE d.id = %s FOR UPDATE",
     d=WebhookDelivery,
-    columns=", ".join(f"d.{field.column}" for field in WebhookDelivery._meta.concrete_fields),
+    columns=columns(WebhookDelivery, "d"),
 )
 
 # ---------------------------------------------------------------- webhook attempts (partners/services/delivery.py)
@@ -104,11 +104,7 @@ DELIVERY_CLAIM = statement(
     d=WebhookDelivery,
     w=WebhookSubscription,
     e=Event,
-    columns=", ".join(
-        f"{alias}.{field.column}"
-        for alias, model in (("d", WebhookDelivery), ("w", WebhookSubscription), ("e", Event))
-        for field in model._meta.concrete_fields
-    ),
+    columns=", ".join([columns(WebhookDelivery, "d"), columns(WebhookSubscription, "w"), columns(Event, "e")]),
 )
 
 # An attempt's record, in one statement: the attempt logged, the delivery's

@@ -4,7 +4,7 @@ of one order a caller sees (``commerce.selectors.order_pk`` and
 ``order_get``), and the orders the no-show sweep turns."""
 
 from commerce.models import Order, OrderLine, OrderStatusChange, PickupSlot, SlotSchedule
-from gateway.sql import fragment, statement
+from gateway.sql import columns, fragment, statement
 from inventory.sql import CATALOGUE_PRODUCTS, COLLECT_STORES
 from loyalty.sql import MEMBER_CARDS, PROGRAM_CODES
 from partners.sql import CLIENT_IDENTITIES
@@ -87,8 +87,8 @@ ORDER_STATUS_SET = statement(
     h=OrderStatusChange,
     line=OrderLine,
     products=CATALOGUE_PRODUCTS,
-    returning=", ".join(field.column for field in Order._meta.concrete_fields),
-    order_columns=", ".join(f"o.{field.column}" for field in Order._meta.concrete_fields),
+    returning=columns(Order),
+    order_columns=columns(Order, "o"),
 )
 
 # The orders a caller sees (``commerce.selectors.order_scope``, the rule the
@@ -140,7 +140,7 @@ ORDER_DETAIL = statement(
     programs=PROGRAM_CODES,
     members=MEMBER_CARDS,
     visible=_VISIBLE,
-    order_columns=", ".join(f"o.{field.column}" for field in Order._meta.concrete_fields),
+    order_columns=columns(Order, "o"),
     line_columns=", ".join(
         f"l.{field.column}::text" if field.get_internal_type() == "DecimalField" else f"l.{field.column}"
         for field in OrderLine._meta.concrete_fields

@@ -31,7 +31,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from gateway.api.instants import instant_text
-from gateway.sql import instance_of_row
+from gateway.sql import instance_of_row, partial_instance
 from partners import sql
 from partners.locks import lock_delivery, lock_subscription_shared
 from partners.models import (
@@ -189,17 +189,7 @@ def _record(*, delivery_id: int, subscription_id: int, outcome: HttpOutcome, now
         if not manual and not outcome.succeeded:
             delivery.scheduled_attempts += 1
         step = _next_step(delivery, outcome, now, manual)
-        attempt = WebhookAttempt(
-            delivery_id=delivery_id,
-            number=delivery.attempt_count,
-            trigger=AttemptTrigger.MANUAL if manual else AttemptTrigger.SCHEDULED,
-            attempted_at=now,
-            duration_ms=outcome.duration_ms,
-            status_code=outcome.status_code,
-            succeeded=outcome.succeeded,
-            error=outcome.error,
-            response_excerpt=outcome.excerpt,
-        )
+        trigger = AttemptTrigger.MANUAL if manual else AttemptTrigger.SCHEDULED
         # The attempt, the delivery's next step and the subscription's failure clock in one statement.
         with connection.cursor() as cursor:
             cursor.execute(
@@ -207,22 +197,26 @@ def _record(*, delivery_id: int, subscription_id: int, outcome: HttpOutcome, now
                 {
                     "delivery": delivery_id,
                     "subscription": subscription_id,
-                    "number": attempt.number,
-                    "trigger": attempt.trigger,
+                    "number": delivery.attempt_count,
+                    "trigger": trigger,
                     "now": now,
-                    "duration": attempt.duration_ms,
-                    "status_code": attempt.status_code,
-                    "succeeded": attempt.succeeded,
-                    "error": attempt.error,
-                    "excerpt": attempt.response_excerpt,
+                    "duration": outcome.duration_ms,
+                    "status_code": outcome.status_code,
+                    "succeeded": outcome.succeeded,
+                    "error": outcome.error,
+                    "excerpt": outcome.excerpt,
                     "status": step.status,
                     "next": step.next_attempt_at,
                     "scheduled": delivery.scheduled_attempts,
                     "updated": timezone.now(),
                 },
             )
-            (attempt.pk,) = cursor.fetchone()
-        attempt._state.adding, attempt._state.db = False, connection.alias
+            (attempt_id,) = cursor.fetchone()
+        attempt = partial_instance(
+            WebhookAttempt, connection.alias, id=attempt_id, delivery_id=delivery_id, number=delivery.attempt_count,
+            trigger=trigger, attempted_at=now, duration_ms=outcome.duration_ms, status_code=outcome.status_code,
+            succeeded=outcome.succeeded, error=outcome.error, response_excerpt=outcome.excerpt,
+        )  # fmt: skip
         if step.disable_reason:
             webhook_subscription_disable(
                 subscription_id=delivery.subscription_id,

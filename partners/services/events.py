@@ -277,13 +277,13 @@ def deliveries_enqueue(
     every thread that picked one of its deliveries."""
     from partners.tasks import webhook_deliver, webhook_deliver_many  # tasks import services
 
-    groups: dict[int, list[int]] = {}
-    if by_subscription is None:
-        groups = {index: [delivery_id] for index, delivery_id in enumerate(delivery_ids)}
-    else:
+    groups: list[list[int]] = [[delivery_id] for delivery_id in delivery_ids]
+    if by_subscription is not None:
+        of_subscription: dict[int, list[int]] = {}
         for delivery_id, subscription_id in zip(delivery_ids, by_subscription, strict=True):
-            groups.setdefault(subscription_id, []).append(delivery_id)
-    for ids in groups.values():
+            of_subscription.setdefault(subscription_id, []).append(delivery_id)
+        groups = list(of_subscription.values())
+    for ids in groups:
         for start in range(0, len(ids), DELIVERIES_PER_TASK):
             chunk = ids[start : start + DELIVERIES_PER_TASK]
             task, args = (webhook_deliver, (chunk[0],)) if len(chunk) == 1 else (webhook_deliver_many, (chunk,))
