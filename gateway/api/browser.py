@@ -1,0 +1,45 @@
+"""The Django middleware meant for browsers only (sessions, CSRF, the
+signed-in user, messages), skipped on the API's requests.
+
+The API authenticates by bearer token in DRF (gateway/api/auth.py), its views
+are CSRF-exempt and none reads a session, ``request.user`` or a message, so
+for an API request these four only cost their set-up and their response
+hooks. The pages meant for browsers (admin, login, OAuth's authorization
+page, the docs) keep all four. Subclasses, so that the admin's system checks
+still find them in MIDDLEWARE. Apart from gateway/api/middleware.py:
+importing Django's auth middleware needs the apps loaded, and gateway/wsgi.py
+imports that module before."""
+
+from collections.abc import Awaitable
+
+from django.contrib.auth.middleware import AuthenticationMiddleware
+from django.contrib.messages.middleware import MessageMiddleware
+from django.contrib.sessions.middleware import SessionMiddleware
+from django.http import HttpRequest, HttpResponseBase
+from django.middleware.csrf import CsrfViewMiddleware
+from django.utils.deprecation import MiddlewareMixin
+
+API_PREFIX = "/api/v1/"
+
+
+class _BrowsersOnly(MiddlewareMixin):
+    def __call__(self, request: HttpRequest) -> HttpResponseBase | Awaitable[HttpResponseBase]:
+        if request.path_info.startswith(API_PREFIX):
+            return self.get_response(request)
+        return super().__call__(request)
+
+
+class BrowserSessionMiddleware(_BrowsersOnly, SessionMiddleware):
+    pass
+
+
+class BrowserCsrfViewMiddleware(_BrowsersOnly, CsrfViewMiddleware):
+    pass
+
+
+class BrowserAuthenticationMiddleware(_BrowsersOnly, AuthenticationMiddleware):
+    pass
+
+
+class BrowserMessageMiddleware(_BrowsersOnly, MessageMiddleware):
+    pass
