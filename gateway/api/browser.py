@@ -1,12 +1,14 @@
-"""The Django middleware meant for browsers only (sessions, CSRF, the
-signed-in user, messages), skipped on the API's requests.
+"""The Django middleware meant for browsers only (sessions, the signed-in
+user, messages), skipped on the API's requests.
 
-The API authenticates by bearer token in DRF (gateway/api/auth.py), its views
-are CSRF-exempt and none reads a session, ``request.user`` or a message, so
-for an API request these four only cost their set-up and their response
-hooks. The pages meant for browsers (admin, login, OAuth's authorization
-page, the docs) keep all four. Subclasses, so that the admin's system checks
-still find them in MIDDLEWARE. Apart from gateway/api/middleware.py:
+The API authenticates by bearer token in DRF (gateway/api/auth.py) and none
+of its views reads a session, ``request.user`` or a message, so for an API
+request these three only cost their set-up and their response hooks. The
+pages meant for browsers (admin, login, OAuth's authorization page, the
+docs) keep them. Subclasses, so that the admin's system checks still find
+them in MIDDLEWARE. CSRF stays Django's own middleware, everywhere: the
+deploy checks look for it by name (security.W003), and on the API it only
+reads the cookie and sees the views are exempt. Apart from gateway/api/middleware.py:
 importing Django's auth middleware needs the apps loaded, and gateway/wsgi.py
 imports that module before."""
 
@@ -16,7 +18,6 @@ from django.contrib.auth.middleware import AuthenticationMiddleware
 from django.contrib.messages.middleware import MessageMiddleware
 from django.contrib.sessions.middleware import SessionMiddleware
 from django.http import HttpRequest, HttpResponseBase
-from django.middleware.csrf import CsrfViewMiddleware
 from django.utils.deprecation import MiddlewareMixin
 
 API_PREFIX = "/api/v1/"
@@ -30,10 +31,6 @@ class _BrowsersOnly(MiddlewareMixin):
 
 
 class BrowserSessionMiddleware(_BrowsersOnly, SessionMiddleware):
-    pass
-
-
-class BrowserCsrfViewMiddleware(_BrowsersOnly, CsrfViewMiddleware):
     pass
 
 

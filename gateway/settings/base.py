@@ -59,7 +59,7 @@ MIDDLEWARE = [
     "gateway.api.browser.BrowserSessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
-    "gateway.api.browser.BrowserCsrfViewMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
     "gateway.api.browser.BrowserAuthenticationMiddleware",
     "gateway.api.browser.BrowserMessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
